@@ -1,0 +1,1 @@
+"""dtflw: chain Databricks notebooks into dataflow pipelines."""

@@ -1,0 +1,81 @@
+"""The family of errors dtflw raises: each names the notebook, table or path at fault."""
+
+from __future__ import annotations
+
+
+class DtflwError(Exception):
+    """Base of every error dtflw raises on purpose."""
+
+
+class InvalidTableNameError(DtflwError, ValueError):
+    """A table name is empty or could escape its folder."""
+
+
+class InvalidNotebookPathError(DtflwError, ValueError):
+    """A notebook path is empty or malformed."""
+
+
+class ArgumentError(DtflwError, ValueError):
+    """A notebook argument is malformed, not convertible to a string, or collides with a widget."""
+
+
+class UnresolvedInputError(DtflwError):
+    """An input names a table no earlier notebook produced, and no `file_path` was given."""
+
+
+class InputNotFoundError(DtflwError):
+    """A required input has no files at its path."""
+
+
+class OutputNotFoundError(DtflwError):
+    """A notebook finished without writing a declared output."""
+
+
+class SchemaMismatchError(DtflwError, AssertionError):
+    """A table's columns or types differ from the declared ones."""
+
+
+class NotebookNotFoundError(DtflwError, FileNotFoundError):
+    """No notebook source exists for a workspace path."""
+
+
+class NotebookFailedError(DtflwError):
+    """A notebook raised; carries its path and, locally, the cell and line."""
+
+    def __init__(self, message: str, notebook_path: str, cell: int | None = None, line: int | None = None):
+        super().__init__(message)
+        self.notebook_path = notebook_path
+        self.cell = cell
+        self.line = line
+
+
+class NotebookTimeoutError(NotebookFailedError):
+    """A notebook ran longer than its timeout and was stopped."""
+
+
+class StorageError(DtflwError):
+    """A storage URL or path is invalid for its backend."""
+
+
+class UnknownStorageSchemeError(StorageError, ValueError):
+    """A storage URL's scheme has no backend."""
+
+
+class PathOutsideStorageError(StorageError, ValueError):
+    """A path lies outside the storage it was given to."""
+
+
+class StorageUnavailableError(StorageError):
+    """The storage service did not answer after retries."""
+
+
+class RuntimeNotFoundError(DtflwError):
+    """Neither a Databricks notebook nor a local dtflw runtime is active."""
+
+
+class PluginError(DtflwError, ValueError):
+    """A plugin is of an unknown type or its name is taken."""
+
+
+class EngineError(DtflwError, ValueError):
+    """A Spark engine name or configuration is invalid."""
