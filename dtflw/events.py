@@ -106,6 +106,14 @@ def redact(args: dict[str, str], secrets: set[str]) -> dict[str, str]:
     return {k: REDACTED if k in secrets or v in secrets else v for k, v in args.items()}
 
 
+def scrub(text: str | None, secrets: set[str]) -> str | None:
+    """`text` with every occurrence of a secret value replaced."""
+    for secret in secrets:
+        if text and secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 def truncate(value: str | None, limit: int = EXIT_VALUE_LIMIT) -> str | None:
     if value is None or len(value) <= limit:
         return value

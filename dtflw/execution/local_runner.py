@@ -1,0 +1,14 @@
+"""Running notebooks in-process with the local Databricks runtime."""
+
+from __future__ import annotations
+
+
+class LocalRunner:
+    """Runs notebooks of a `LocalWorkspace`, resolving relative paths against the calling notebook."""
+
+    def __init__(self, workspace, caller_path: str):
+        self._workspace = workspace
+        self._caller = caller_path
+
+    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str], *, run_id: str | None = None):
+        return self._workspace.run(path, arguments, timeout_seconds, caller=self._caller, run_id=run_id)

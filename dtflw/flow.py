@@ -1,0 +1,71 @@
+"""The flow: a chain of notebook steps sharing a storage, a runtime and a table registry."""
+
+from __future__ import annotations
+
+import types
+from functools import partial
+
+from dtflw.errors import PluginError
+from dtflw.flow_context import FlowContext
+from dtflw.lazy_notebook import LazyNotebook
+from dtflw.plugin import FlowPluginBase, NotebookPluginBase
+
+
+class Flow:
+    """Builds notebook steps (`flow.notebook(path)`) and knows the tables they published."""
+
+    def __init__(self, ctx: FlowContext):
+        if ctx is None:
+            raise ValueError("Context cannot be None.")
+        self._ctx = ctx
+        self._notebook_plugins: dict[str, NotebookPluginBase] = {}
+        self._flow_plugins: dict[str, FlowPluginBase] = {}
+
+    @property
+    def ctx(self) -> FlowContext:
+        return self._ctx
+
+    @property
+    def run_id(self) -> str:
+        return self._ctx.flow_run.run_id
+
+    def __getitem__(self, table_name: str) -> str | None:
+        """The path (as Spark reads it) of the latest table published as `table_name`, or None."""
+        path = self._ctx.resolve_table(table_name)
+        return self._ctx.storage.engine_path(path) if path else None
+
+    def __setitem__(self, key, value):
+        raise NotImplementedError(
+            f"Tables are published by running notebooks; to read an existing table as '{key}', declare it with "
+            ".input(name, file_path=...)."
+        )
+
+    def notebook(self, path: str) -> LazyNotebook:
+        """A new step calling the notebook at `path` (relative to this notebook, as on Databricks)."""
+        nb = LazyNotebook(path, self._ctx)
+        for name, plugin in self._notebook_plugins.items():
+            setattr(nb, name, partial(types.MethodType(plugin.act, nb), self))
+        return nb
+
+    def add_listener(self, listener) -> None:
+        """Register a `dtflw.events.FlowListener` for this flow's run events."""
+        self._ctx.listeners.add(listener)
+
+    def show(self) -> None:
+        self._ctx.show()
+
+    def install(self, plugin) -> None:
+        """Install a `FlowPluginBase` (a flow action) or a `NotebookPluginBase` (a step action)."""
+        if isinstance(plugin, FlowPluginBase):
+            name = plugin.action_name
+            if name in self._flow_plugins or hasattr(type(self), name):
+                raise PluginError(f"Flow plugin '{name}' would replace an existing flow action; rename it.")
+            self._flow_plugins[name] = plugin
+            setattr(self, name, types.MethodType(plugin.act, self))
+        elif isinstance(plugin, NotebookPluginBase):
+            name = plugin.action_name
+            if name in self._notebook_plugins or hasattr(LazyNotebook, name):
+                raise PluginError(f"Notebook plugin {name} is already installed.")
+            self._notebook_plugins[name] = plugin
+        else:
+            raise PluginError(f"Unexpected plugin type {type(plugin).__name__}; subclass FlowPluginBase or NotebookPluginBase.")

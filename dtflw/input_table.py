@@ -1,0 +1,61 @@
+"""An input of a notebook step: a table (or raw file/glob) it reads."""
+
+from __future__ import annotations
+
+from dtflw.errors import InputNotFoundError, UnresolvedInputError
+from dtflw.storage.glob import has_glob
+
+
+class InputTable:
+    """A named input with its absolute (logical) path; `None` if no producer was found."""
+
+    def __init__(self, name: str, abs_file_path: str | None, ctx, is_optional: bool = False, notebook: str = ""):
+        self._name = name
+        self._abs_file_path = abs_file_path
+        self._ctx = ctx
+        self._is_optional = is_optional
+        self._notebook = notebook
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def abs_file_path(self) -> str | None:
+        return self._abs_file_path
+
+    @property
+    def is_optional(self) -> bool:
+        return self._is_optional
+
+    @property
+    def is_glob(self) -> bool:
+        return bool(self._abs_file_path) and has_glob(self._abs_file_path)
+
+    def is_present(self) -> bool:
+        """True if the path has files (a glob: at least one match)."""
+        if not self._abs_file_path:
+            return False
+        storage = self._ctx.storage
+        if self.is_glob:
+            return bool(storage.list(self._abs_file_path))
+        return storage.exists(self._abs_file_path)
+
+    def needs_eval(self) -> bool:
+        """True if this required input is missing (0.6 API)."""
+        return not self._is_optional and not self.is_present()
+
+    def validate(self, strict: bool = False) -> None:
+        if self._is_optional:
+            return
+        if not self._abs_file_path:
+            raise UnresolvedInputError(
+                f"Input '{self._name}' of notebook '{self._notebook}': no earlier notebook of this flow produced a "
+                f"table named '{self._name}', and no file_path was given. Run its producer first, or pass "
+                "file_path= (or source_table= if it was published under an alias)."
+            )
+        if not self.is_present():
+            raise InputNotFoundError(
+                f"Input '{self._name}' of notebook '{self._notebook}' not found at '{self._abs_file_path}'. "
+                "Check the path, or mark the input is_optional=True."
+            )

@@ -1,0 +1,243 @@
+"""A notebook step: the fluent builder of one notebook call (args, inputs, outputs) and its run."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import pathlib
+import time
+
+from dtflw.errors import ArgumentError, DtflwError, NotebookFailedError
+from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, redact, scrub, truncate
+from dtflw.input_table import InputTable
+from dtflw.names import check_notebook_path, check_table_name
+from dtflw.output_table import AliasedOutputTable
+from dtflw.pipeline import NotebookRun as PipelineRun
+from dtflw.runtime import project_relative_path
+
+_STRINGABLE = (str, int, float, decimal.Decimal, datetime.date, datetime.time, pathlib.PurePath)
+
+
+def _as_widget_value(notebook: str, name, value) -> str:
+    if not isinstance(name, str) or not name:
+        raise ArgumentError(f"Notebook '{notebook}' got an argument with an empty or non-string name: {name!r}.")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, _STRINGABLE):
+        raise ArgumentError(
+            f"Argument '{name}' of notebook '{notebook}' is a {type(value).__name__}, which does not convert to a "
+            "widget string; pass a str, number or date (json.dumps a list or dict)."
+        )
+    return str(value)
+
+
+class LazyNotebook:
+    """One notebook call being built: `.args()`, `.input()`, `.output()`, then `.run()`."""
+
+    AliasedOutputTable = AliasedOutputTable
+
+    def __init__(self, rel_path: str, ctx):
+        self._rel_path = check_notebook_path(rel_path)
+        self.ctx = ctx
+        self._args: dict[str, str] = {}
+        self._secret_args: set[str] = set()
+        self._timeout = 0
+        self._inputs: dict[str, InputTable] = {}
+        self._outputs: dict[str, AliasedOutputTable] = {}
+        self._last_run_result = None
+
+    # -- the spec ---------------------------------------------------------------------------
+    @property
+    def rel_path(self) -> str:
+        return self._rel_path
+
+    @property
+    def abs_path(self) -> str:
+        """The notebook's workspace path, normalised (`./x`, `../x`, `/Workspace/...` resolved)."""
+        runtime = self.ctx.runtime
+        return runtime.resolve_notebook_path(self._rel_path) if runtime is not None else self._rel_path
+
+    def args(self, args: dict, secret=()) -> LazyNotebook:
+        """Set the notebook's arguments (replacing earlier ones); names in `secret` are redacted."""
+        if not isinstance(args, dict):
+            raise ArgumentError(f"Arguments of notebook '{self._rel_path}' must be a dict, not {type(args).__name__}.")
+        self._args = {name: _as_widget_value(self._rel_path, name, value) for name, value in args.items()}
+        self._secret_args = {secret} if isinstance(secret, str) else set(secret)
+        unknown = self._secret_args - set(self._args)
+        if unknown:
+            raise ArgumentError(f"Secret names {sorted(unknown)} of notebook '{self._rel_path}' are not among its args.")
+        return self
+
+    def get_args(self) -> dict[str, str]:
+        return self._args
+
+    def timeout(self, timeout: int) -> LazyNotebook:
+        """Stop the notebook after `timeout` seconds (0: no timeout)."""
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+            raise ArgumentError(f"Timeout of notebook '{self._rel_path}' must be whole seconds >= 0, not {timeout!r}.")
+        self._timeout = timeout
+        return self
+
+    def input(self, name: str, file_path: str = None, source_table: str = None, is_optional: bool = False):
+        """Declare an input: a path on the storage, or the latest table published as `source_table or name`."""
+        check_table_name(name, "input", self._rel_path)
+        if source_table is not None:
+            check_table_name(source_table, "source table", self._rel_path)
+        if file_path:
+            path = self.ctx.storage.get_abs_path(file_path)
+        else:
+            path = self.ctx.resolve_table(source_table or name, self.abs_path)
+        self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path)
+        return self
+
+    def get_inputs(self) -> dict[str, InputTable]:
+        return self._inputs
+
+    def output(self, name: str, cols: list = None, file_path: str = None, alias: str = None, format: str = None):
+        """Declare an output; its path derives from the notebook's path unless `file_path` is given."""
+        check_table_name(name, "output", self._rel_path)
+        if alias is not None:
+            check_table_name(alias, "output alias", self._rel_path)
+        storage = self.ctx.storage
+        if format is not None and format not in ("parquet", "delta"):
+            raise ArgumentError(f"Output '{name}' of notebook '{self._rel_path}': format must be 'parquet' or 'delta'.")
+        if file_path:
+            path = storage.get_abs_path(file_path)
+        else:
+            relative = f"{project_relative_path(self.abs_path)}/{name}"
+            path = storage.get_abs_path(
+                storage.get_path_in_root_dir(storage.get_path_with_file_extension(relative, format))
+            )
+        fmt = format or storage._format_from_extension(path) or storage.table_format
+        self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt)
+        return self
+
+    def get_outputs(self) -> dict[str, AliasedOutputTable]:
+        return self._outputs
+
+    # -- running ----------------------------------------------------------------------------
+    def widget_arguments(self) -> dict[str, str]:
+        """The string map handed to the notebook: args, `<T>_in` and `<T>_out` (engine paths)."""
+        engine = self.ctx.storage.engine_path
+        widgets: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        entries = [(n, v, "argument") for n, v in self._args.items()]
+        entries += [(f"{n}_in", engine(i.abs_file_path) if i.abs_file_path else "", "input") for n, i in self._inputs.items()]
+        entries += [(f"{n}_out", engine(o.abs_file_path), "output") for n, o in self._outputs.items()]
+        for widget, value, kind in entries:
+            if widget in widgets:
+                raise ArgumentError(
+                    f"Notebook '{self._rel_path}': widget '{widget}' is both an {sources[widget]} and an {kind}; "
+                    "rename the argument or the table."
+                )
+            widgets[widget] = value
+            sources[widget] = kind
+        return widgets
+
+    def share_arguments(self) -> None:
+        """Publish this call's args and paths on the flow bus, for interactive runs of the callee."""
+        from dtflw.com import NotebooksChannel
+
+        channel = NotebooksChannel(self.ctx.spark)
+        channel.share_args(self.abs_path, self._args)
+        channel.share_inputs(self.abs_path, {n: i.abs_file_path for n, i in self._inputs.items()})
+        channel.share_outputs(self.abs_path, {n: o.abs_file_path for n, o in self._outputs.items()})
+
+    def _prepare_inputs(self) -> None:
+        for table in self._inputs.values():
+            if table.is_optional and not table.is_present():
+                self._inputs[table.name] = InputTable(table.name, "", self.ctx, True, notebook=self._rel_path)
+            table.validate()
+
+    def _skip_reason(self, is_lazy: bool, states: dict) -> str | None:
+        if not is_lazy:
+            return None
+        if not self._outputs:
+            return None
+        if all(state.exists for state in states.values()):
+            return "up to date: every output exists"
+        return None
+
+    def run(self, is_lazy: bool = False, strict_validation: bool = False):
+        """Run the notebook (or skip it when lazy and its outputs exist); return its exit value."""
+        ctx = self.ctx
+        runtime = ctx.runtime
+        notebook = self.abs_path
+        is_lazy = is_lazy or getattr(runtime, "force_lazy", False)
+        self._prepare_inputs()
+        arguments = self.widget_arguments()
+        if runtime is not None and not runtime.is_job and not runtime.is_local:
+            self.share_arguments()
+        storage = ctx.storage
+        out_states = {name: storage.table_state(o.abs_file_path) for name, o in self._outputs.items()}
+        record = NotebookRun(
+            run_id=new_run_id(),
+            flow_run_id=ctx.flow_run.run_id,
+            notebook_path=notebook,
+            rel_path=self._rel_path,
+            args=redact(self._args, self._secret_args | ctx.secret_values),
+            inputs=[
+                TableUse(n, i.abs_file_path or "", state=storage.table_state(i.abs_file_path) if i.abs_file_path else None)
+                for n, i in self._inputs.items()
+            ],
+            outputs=[],
+            parent_run_id=getattr(runtime, "run_id", None),
+        )
+        for use in record.inputs:
+            use.format = use.state.format if use.state else None
+        skip = self._skip_reason(is_lazy, out_states)
+        if skip:
+            ctx.logger.log(f"Skipped run: '{notebook}' ({skip})")
+            record.status, record.reason = RunStatus.SKIPPED, skip
+            self._finish(record, out_states)
+            return self._last_run_result
+        ctx.logger.log(f"Running: '{notebook}'")
+        ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
+        try:
+            result = runtime.runner.run(self._rel_path, self._timeout, arguments, run_id=record.run_id)
+            for name, output in self._outputs.items():
+                output.validate(strict_validation, notebook)
+                out_states[name] = storage.table_state(output.abs_file_path)
+        except DtflwError as e:
+            self._fail(record, e, out_states)
+            raise
+        except Exception as e:
+            self._fail(record, e, out_states)
+            raise NotebookFailedError(f"Notebook '{notebook}' failed: {e}", notebook_path=notebook) from e
+        self._last_run_result = result
+        record.status = RunStatus.SUCCEEDED
+        record.exit_value = truncate(scrub(result, ctx.secret_values))
+        self._finish(record, out_states)
+        return result
+
+    def _fail(self, record: NotebookRun, error: Exception, out_states: dict) -> None:
+        record.status = RunStatus.FAILED
+        record.error = scrub(f"{type(error).__name__}: {error}", self.ctx.secret_values)
+        self._finish(record, out_states, publish=False)
+
+    def _finish(self, record: NotebookRun, out_states: dict, publish: bool = True) -> None:
+        ctx = self.ctx
+        record.outputs = [
+            TableUse(o.name, o.abs_file_path, o.table_format, o.alias, out_states.get(n)) for n, o in self._outputs.items()
+        ]
+        record.ended = time.time()
+        if publish:
+            ctx.publish_tables({o.alias: o.abs_file_path for o in self._outputs.values()}, self.abs_path)
+            ctx.pipeline.record_run(
+                PipelineRun(
+                    self.abs_path,
+                    self.get_args(),
+                    {n: i.abs_file_path for n, i in self._inputs.items()},
+                    {o.alias: o.abs_file_path for o in self._outputs.values()},
+                )
+            )
+        ctx.listeners.emit("on_notebook_end", ctx.flow_run, record)
+
+    def show(self) -> None:
+        lines = [f"Notebook: '{self._rel_path}'", "Args:"]
+        lines += [f"\t'{k}': '{v}'" for k, v in redact(self._args, self._secret_args).items()]
+        lines.append("Inputs:")
+        lines += [f"\t'{n}': '{i.abs_file_path}'" for n, i in self._inputs.items()]
+        lines.append("Outputs:")
+        lines += [f"\t'{n}': '{o.abs_file_path}'" for n, o in self._outputs.items()]
+        self.ctx.display.show("\n".join(lines))

@@ -1,0 +1,223 @@
+"""The local Databricks runtime: runs source notebooks in-process, each with its own dbutils and session.
+
+A notebook file gets a workspace path as if the workspace root folder had been imported into the
+user's home: `<root>/a/b.py` → `/Users/<user>/a/b`. Relative notebook paths resolve against the
+calling notebook, as `dbutils.notebook.run` does on Databricks.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import getpass
+import os
+import posixpath
+import subprocess
+import threading
+import traceback
+
+from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError
+from dtflw.execution.local_runner import LocalRunner
+from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookExit, NotebookUtils, Secrets, Widgets, _Context
+from dtflw.local.display import display, displayHTML
+from dtflw.local.source import Cell, find_notebook_file, parse_notebook, split_sql_statements
+from dtflw.runtime import Runtime, activated, normalize_workspace_path
+
+
+class LocalWorkspace:
+    """A folder of notebooks run as if imported into `/Users/<user>` of a Databricks workspace."""
+
+    def __init__(
+        self,
+        root: str,
+        engine,
+        *,
+        user: str | None = None,
+        storage_url: str | None = None,
+        dbfs_folder: str | None = None,
+        volumes_folder: str | None = None,
+        secrets_file: str | None = None,
+        environ: dict[str, str] | None = None,
+        listeners=(),
+        lazy: bool = False,
+    ):
+        self.root = os.path.abspath(root)
+        self.engine = engine
+        self.user = user or os.environ.get("DTFLW_USER") or getpass.getuser()
+        self.home = f"/Users/{self.user}"
+        self.storage_url = storage_url
+        state = os.path.join(os.getcwd(), ".dtflw")
+        self.dbfs_folder = os.path.abspath(dbfs_folder or os.path.join(state, "dbfs"))
+        self.volumes_folder = os.path.abspath(volumes_folder or os.path.join(state, "volumes"))
+        self.secrets_file = secrets_file
+        self.environ = dict(os.environ if environ is None else environ)
+        self.listeners = list(listeners)
+        self.lazy = lazy
+        self.secret_values: set[str] = set()
+
+    # -- paths ------------------------------------------------------------------------------
+    def workspace_path(self, file_path: str) -> str:
+        """The workspace path of a notebook file under the root."""
+        relative = os.path.relpath(os.path.abspath(file_path), self.root)
+        if relative.startswith(".."):
+            raise NotebookNotFoundError(f"Notebook file {file_path!r} is outside the workspace root {self.root!r}.")
+        return posixpath.join(self.home, os.path.splitext(relative)[0].replace(os.sep, "/"))
+
+    def notebook_file(self, workspace_path: str) -> str:
+        """The file of a workspace path (`/Users/<user>/…`, `/Repos/<user>/…` or `/Workspace/…`)."""
+        path = normalize_workspace_path(workspace_path, self.home)
+        for prefix in (self.home, f"/Repos/{self.user}"):
+            if path == prefix or path.startswith(prefix + "/"):
+                found = find_notebook_file(os.path.join(self.root, path[len(prefix) :].lstrip("/")))
+                if found:
+                    return found
+        raise NotebookNotFoundError(
+            f"Notebook '{workspace_path}' not found: looked for {path[len(self.home) :].lstrip('/') or path}"
+            f"[.py|.sql|.ipynb] under {self.root} (the workspace root, mapped to {self.home})."
+        )
+
+    # -- running ----------------------------------------------------------------------------
+    def run_file(self, file_path: str, arguments: dict[str, str] | None = None, timeout_seconds: int = 0):
+        """Run a notebook file as the top-level notebook; returns its exit value."""
+        if not os.path.exists(file_path):
+            raise NotebookNotFoundError(f"Notebook file {file_path!r} does not exist.")
+        return self.run(self.workspace_path(file_path), arguments or {}, timeout_seconds)
+
+    def run(self, path: str, arguments: dict[str, str], timeout_seconds: int = 0, *, caller=None, run_id=None):
+        """Run the notebook at workspace `path` (relative to `caller`) and return its exit value."""
+        workspace_path = normalize_workspace_path(path, posixpath.dirname(caller) if caller else self.home)
+        file_path = self.notebook_file(workspace_path)
+        source = parse_notebook(file_path)
+        session = self.engine.new_session()
+        runtime = self._runtime(workspace_path, arguments, session, run_id)
+        if not timeout_seconds:
+            return self._execute(runtime, source, file_path)
+        return self._execute_with_timeout(runtime, source, file_path, timeout_seconds)
+
+    def _runtime(self, workspace_path: str, arguments: dict[str, str], session, run_id) -> Runtime:
+        context = _Context(workspace_path, {"user": self.user})
+        dbutils = LocalDbutils(
+            widgets=Widgets(arguments),
+            notebook=NotebookUtils(LocalRunner(self, workspace_path), context),
+            fs=LocalFs(self.dbfs_folder, self.volumes_folder),
+            secrets=Secrets(self.environ, self.secrets_file, self.secret_values),
+        )
+        return Runtime(
+            dbutils=dbutils,
+            spark=session,
+            notebook_path=workspace_path,
+            user=self.user,
+            runner=LocalRunner(self, workspace_path),
+            is_local=True,
+            default_storage_url=self.storage_url,
+            dbfs_folder=self.dbfs_folder,
+            volumes_folder=self.volumes_folder,
+            run_id=run_id,
+            listeners=self.listeners,
+            secret_values=self.secret_values,
+            force_lazy=self.lazy,
+        )
+
+    def _execute_with_timeout(self, runtime: Runtime, source, file_path: str, timeout_seconds: int):
+        outcome: dict = {}
+        context = contextvars.copy_context()
+
+        def target():
+            try:
+                outcome["value"] = context.run(self._execute, runtime, source, file_path)
+            except BaseException as e:  # handed to the waiting thread
+                outcome["error"] = e
+
+        worker = threading.Thread(target=target, name=f"notebook {runtime.notebook_path}", daemon=True)
+        worker.start()
+        worker.join(timeout_seconds)
+        if worker.is_alive():
+            try:
+                runtime.spark.interruptAll()
+            except Exception:  # the session may already be gone; the notebook is abandoned either way
+                pass
+            raise NotebookTimeoutError(
+                f"Notebook '{runtime.notebook_path}' timed out after {timeout_seconds} s; its Spark operations were "
+                "interrupted and the notebook abandoned.",
+                notebook_path=runtime.notebook_path,
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    def _execute(self, runtime: Runtime, source, file_path: str):
+        namespace = {
+            "__name__": "__main__",
+            "__file__": file_path,
+            "spark": runtime.spark,
+            "dbutils": runtime.dbutils,
+            "display": display,
+            "displayHTML": displayHTML,
+        }
+        with activated(runtime):
+            try:
+                self._run_cells(source.cells, namespace, runtime, file_path)
+            except NotebookExit as done:
+                return done.value
+            finally:
+                try:
+                    runtime.spark.stop()
+                except Exception:  # a JVM session is shared; stopping a Connect one only closes it
+                    pass
+        return None
+
+    def _run_cells(self, cells, namespace: dict, runtime: Runtime, file_path: str) -> None:
+        for cell in cells:
+            try:
+                self._run_cell(cell, namespace, runtime, file_path)
+            except (NotebookExit, NotebookFailedError):
+                raise
+            except Exception as e:
+                line = _line_in(e, file_path) or cell.first_line
+                raise NotebookFailedError(
+                    f"Notebook '{runtime.notebook_path}' failed in cell {cell.index} at {file_path}:{line}: "
+                    f"{type(e).__name__}: {e}",
+                    notebook_path=runtime.notebook_path,
+                    cell=cell.index,
+                    line=line,
+                ) from e
+
+    def _run_cell(self, cell: Cell, namespace: dict, runtime: Runtime, file_path: str) -> None:
+        if cell.language == "python":
+            code = compile("\n" * (cell.first_line - 1) + cell.source, file_path, "exec")
+            exec(code, namespace)
+        elif cell.language == "sql":
+            for statement in split_sql_statements(cell.source):
+                namespace["_sqldf"] = runtime.spark.sql(statement)
+            if "_sqldf" in namespace:
+                display(namespace["_sqldf"])
+        elif cell.language == "run":
+            self._run_included(cell, namespace, runtime)
+        elif cell.language == "sh":
+            subprocess.run(cell.source, shell=True, check=True, cwd=os.path.dirname(file_path))
+        elif cell.language == "fs":
+            command, *args = cell.source.split()
+            result = getattr(runtime.dbutils.fs, command)(*args)
+            display(result)
+        elif cell.language == "pip":
+            print(f"[dtflw] skipped %pip {cell.source.strip()}: install packages into the local environment.")
+        elif cell.language not in ("markdown",):
+            raise NotebookFailedError(
+                f"Notebook '{runtime.notebook_path}' cell {cell.index}: %{cell.language} cells do not run locally.",
+                notebook_path=runtime.notebook_path,
+                cell=cell.index,
+                line=cell.first_line,
+            )
+
+    def _run_included(self, cell: Cell, namespace: dict, runtime: Runtime) -> None:
+        """`%run ./x $a=1`: run another notebook's cells in this notebook's namespace."""
+        target = normalize_workspace_path(cell.run_target, posixpath.dirname(runtime.notebook_path))
+        included_file = self.notebook_file(target)
+        with runtime.dbutils.widgets.arguments_added(cell.run_args):
+            self._run_cells(parse_notebook(included_file).cells, namespace, runtime, included_file)
+
+
+def _line_in(error: BaseException, file_path: str) -> int | None:
+    """The last line of `file_path` in the error's traceback."""
+    lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == file_path]
+    return lines[-1] if lines else None
+

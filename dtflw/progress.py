@@ -1,0 +1,53 @@
+"""Live progress of a flow on the terminal: one line per notebook event and a closing summary."""
+
+from __future__ import annotations
+
+import threading
+
+from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
+
+_STYLE = {
+    RunStatus.RUNNING: ("▶", "cyan", "running"),
+    RunStatus.SUCCEEDED: ("✔", "green", "done"),
+    RunStatus.SKIPPED: ("⏭", "yellow", "skipped"),
+    RunStatus.FAILED: ("✖", "red", "failed"),
+}
+
+
+class ProgressPrinter(FlowListener):
+    """Prints each notebook as it starts and ends, and keeps the runs for a summary."""
+
+    def __init__(self, console):
+        self._console = console
+        self._lock = threading.Lock()
+        self.runs: list[NotebookRun] = []
+
+    def _line(self, run: NotebookRun) -> None:
+        mark, colour, word = _STYLE[run.status]
+        duration = f" {run.duration:.2f}s" if run.duration is not None else ""
+        why = f" ({run.reason})" if run.reason else ""
+        error = f"\n    {run.error}" if run.error else ""
+        self._console.print(f"[{colour}]{mark} {word:<8}[/] {run.notebook_path}{duration}{why}{error}", highlight=False)
+
+    def on_notebook_start(self, flow: FlowRun, run: NotebookRun) -> None:
+        with self._lock:
+            self._line(run)
+
+    def on_notebook_end(self, flow: FlowRun, run: NotebookRun) -> None:
+        with self._lock:
+            self.runs.append(run)
+            self._line(run)
+
+    def summary(self):
+        """A rich table of every notebook run."""
+        from rich.table import Table
+
+        table = Table(title="dtflw run summary")
+        for column in ("notebook", "status", "duration", "outputs"):
+            table.add_column(column)
+        for run in self.runs:
+            _, colour, word = _STYLE[run.status]
+            duration = f"{run.duration:.2f}s" if run.duration is not None else ""
+            outputs = ", ".join(f"{o.alias or o.name} {o.state.version_label if o.state else ''}" for o in run.outputs)
+            table.add_row(run.notebook_path, f"[{colour}]{word}[/]", duration, outputs)
+        return table

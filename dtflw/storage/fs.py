@@ -1,0 +1,29 @@
+"""The dtflw 0.6 storage base: subclass it with a `base_path` reached through `dbutils.fs`."""
+
+from __future__ import annotations
+
+from dtflw.storage.base import Storage
+from dtflw.storage.filesystems import DbutilsFileSystem
+
+
+def file_exists(abs_path: str, dbutils=None) -> bool:
+    """True if `dbutils.fs.ls(abs_path)` finds something."""
+    if not abs_path:
+        raise ValueError("'abs_path' cannot be None neither an empty string.")
+    return bool(DbutilsFileSystem(dbutils).list_dir(abs_path))
+
+
+class FileStorageBase(Storage):
+    """A storage reached with `dbutils.fs`; subclasses define `base_path` (0.6 constructor order)."""
+
+    def __init__(self, spark, dbutils, root_dir: str = ""):
+        super().__init__(root_dir, spark, dbutils)
+        self._fs = DbutilsFileSystem(dbutils)
+
+    @property
+    def fs(self):
+        return self._fs
+
+    @property
+    def url(self) -> str:
+        return self.base_path + self.root_dir

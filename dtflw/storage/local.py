@@ -1,0 +1,17 @@
+"""Local folder storage: the embedded default."""
+
+from __future__ import annotations
+
+from dtflw.storage.base import FolderStorage
+
+
+class LocalStorage(FolderStorage):
+    """Tables in a folder of this machine; paths are plain absolute OS paths."""
+
+    def __init__(self, folder: str, root_dir: str = "", spark=None, table_format: str = "parquet"):
+        super().__init__(folder, root_dir=root_dir, spark=spark, table_format=table_format)
+
+
+def init_storage(folder: str = ".dtflw/storage", root_dir: str = "", spark=None, table_format: str = "parquet"):
+    """A storage in `folder` (created on first write)."""
+    return LocalStorage(folder, root_dir, spark, table_format)

@@ -1,0 +1,41 @@
+from setuptools import find_packages, setup
+
+LOCAL = ["pysail==0.7.2", "pyspark[connect]==4.2.*", "pandas<3", "deltalake>=1.0", "pyarrow"]
+AZURE = ["azure-storage-blob>=12.19", "azure-identity>=1.15"]
+LINEAGE = ["openlineage-python>=1.30"]
+CLI = ["click>=8.1", "rich>=13"]
+TEST = [
+    "pytest>=8",
+    "pytest-cov>=5",
+    "pytest-timeout>=2.3",
+    "chispa>=0.10",
+    "jsonschema>=4",
+    "ruff>=0.6",
+]
+
+setup(
+    name="dtflw",
+    version="1.0.0",
+    description="Chain Databricks notebooks into dataflow pipelines — on Databricks and locally on real Spark.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    packages=find_packages(include=["dtflw", "dtflw.*"]),
+    python_requires=">=3.10",
+    install_requires=CLI,
+    extras_require={
+        "local": LOCAL,
+        "azure": AZURE,
+        "lineage": LINEAGE,
+        "test": LOCAL + AZURE + LINEAGE + TEST,
+    },
+    entry_points={"console_scripts": ["dtflw=dtflw.cli:main"]},
+    classifiers=[
+        "Development Status :: 4 - Beta",
+        "License :: OSI Approved :: BSD License",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+    ],
+)

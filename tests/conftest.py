@@ -1,0 +1,115 @@
+"""Shared fixtures: one in-process Sail engine for the session, and local workspaces of notebooks."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from dtflw.engines import create_engine
+from dtflw.runtime import Runtime, activated
+
+HEADER = "# Databricks notebook source\n"
+SEPARATOR = "\n# COMMAND ----------\n\n"
+
+
+def notebook_source(*cells: str) -> str:
+    """A Databricks source notebook of the given python cells."""
+    return HEADER + SEPARATOR.join(textwrap.dedent(c).strip() + "\n" for c in cells)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    with create_engine("sail") as sail:
+        yield sail
+
+
+@pytest.fixture(scope="session")
+def spark(engine):
+    return engine.session
+
+
+class Workspace:
+    """A folder of notebooks plus a LocalWorkspace running them with storage and DBFS in tmp."""
+
+    def __init__(self, root, engine, **kwargs):
+        from dtflw.local.workspace import LocalWorkspace
+
+        self.root = root
+        self.storage_folder = root.parent / "storage"
+        self.dbfs_folder = root.parent / "dbfs"
+        self.local = LocalWorkspace(
+            str(root),
+            engine,
+            user="tester@example.com",
+            storage_url="file://" + str(self.storage_folder),
+            dbfs_folder=str(self.dbfs_folder),
+            **kwargs,
+        )
+
+    def write(self, rel_path: str, *cells: str) -> str:
+        path = self.root / rel_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(notebook_source(*cells))
+        return str(path)
+
+    def run(self, rel_path: str, arguments=None, timeout_seconds=0):
+        return self.local.run_file(str(self.root / rel_path), arguments or {}, timeout_seconds)
+
+
+@pytest.fixture
+def workspace(tmp_path, engine):
+    root = tmp_path / "ws"
+    root.mkdir()
+    return Workspace(root, engine)
+
+
+@pytest.fixture
+def make_workspace(tmp_path, engine):
+    def make(**kwargs):
+        root = tmp_path / "ws"
+        root.mkdir(exist_ok=True)
+        return Workspace(root, engine, **kwargs)
+
+    return make
+
+
+class RecordingRunner:
+    """A runner that records calls and returns a fixed exit value (for builder-only tests)."""
+
+    def __init__(self, result="ok", action=None):
+        self.calls = []
+        self.result = result
+        self.action = action
+
+    def run(self, path, timeout_seconds, arguments, *, run_id=None):
+        self.calls.append((path, timeout_seconds, dict(arguments)))
+        if self.action:
+            self.action(path, arguments)
+        return self.result
+
+
+@pytest.fixture
+def runtime_at():
+    """Activate a runtime for a notebook at a workspace path, with a recording runner."""
+
+    def make(notebook_path="/Users/a@b.c/project/main", runner=None, **kwargs):
+        runtime = Runtime(
+            dbutils=None,
+            spark=None,
+            notebook_path=notebook_path,
+            user="a@b.c",
+            runner=runner or RecordingRunner(),
+            is_local=True,
+            **kwargs,
+        )
+        return activated(runtime)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _quiet_cwd(tmp_path, monkeypatch):
+    """Run every test from a temporary folder so `.dtflw/` defaults land there."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DTFLW_STORAGE", raising=False)
