@@ -79,3 +79,56 @@ class PluginError(DtflwError, ValueError):
 
 class EngineError(DtflwError, ValueError):
     """A Spark engine name or configuration is invalid."""
+
+
+class SelectionError(DtflwError, ValueError):
+    """A lineage selection expression is malformed or selects nothing; the message lists the valid forms."""
+
+
+class LineageFormatError(DtflwError, ValueError):
+    """A lineage export format is unknown; the message lists the valid ones."""
+
+
+class LineageEmitError(DtflwError):
+    """OpenLineage events could not be sent through the configured transport."""
+
+
+class InvalidStorageNameError(StorageError, ValueError):
+    """An Azure account or container name, or a Unity Catalog catalog/schema/volume name, breaks its naming rules."""
+
+
+class StorageCredentialsError(StorageError):
+    """No credentials were found for a storage, or the service refused them."""
+
+
+class DagError(DtflwError):
+    """A DAG of notebook steps is malformed: reported before anything runs."""
+
+
+class DagCycleError(DagError):
+    """Notebook steps depend on each other in a cycle."""
+
+
+class DuplicateProducerError(DagError):
+    """Two notebook steps of one DAG produce the same table."""
+
+
+class SelfDependencyError(DagError):
+    """A notebook step reads a table it produces itself (e.g. through an alias)."""
+
+
+class DagFailedError(DtflwError):
+    """Notebooks of a DAG failed; carries every failure and the notebooks that did not run."""
+
+    def __init__(self, message: str, failures: dict, not_run: list[str]):
+        super().__init__(message)
+        self.failures = failures
+        self.not_run = not_run
+
+
+class NotANotebookError(DtflwError, ValueError):
+    """A file is not a notebook: wrong extension, not text, or a malformed .ipynb."""
+
+
+class MalformedCellError(DtflwError, ValueError):
+    """A notebook cell's magic command cannot be parsed, e.g. a `%run` without a notebook path."""

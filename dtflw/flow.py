@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 from functools import partial
 
+from dtflw.dag import DEFAULT_WORKERS, Dag
 from dtflw.errors import PluginError
 from dtflw.flow_context import FlowContext
 from dtflw.lazy_notebook import LazyNotebook
@@ -46,6 +47,13 @@ class Flow:
         for name, plugin in self._notebook_plugins.items():
             setattr(nb, name, partial(types.MethodType(plugin.act, nb), self))
         return nb
+
+    def dag(self, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None) -> Dag:
+        """A block in which `.run()` declares steps; they run as a DAG, `workers` at a time, when it ends."""
+        runtime = self._ctx.runtime
+        select = select if select is not None else getattr(runtime, "select", None)
+        exclude = exclude if exclude is not None else getattr(runtime, "exclude", None)
+        return Dag(self._ctx, workers, select, exclude)
 
     def add_listener(self, listener) -> None:
         """Register a `dtflw.events.FlowListener` for this flow's run events."""

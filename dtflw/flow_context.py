@@ -22,6 +22,7 @@ class FlowContext:
         self.pipeline = PipelineState()
         self.display = DefaultDisplay()
         self.listeners = Listeners()
+        self.collector = None  # the Dag being declared, while a `flow.dag()` block is open
         self.flow_run = FlowRun(
             run_id=new_run_id(),
             notebook_path=getattr(runtime, "notebook_path", "") or "",

@@ -9,8 +9,11 @@ from dtflw.storage.glob import has_glob
 class InputTable:
     """A named input with its absolute (logical) path; `None` if no producer was found."""
 
-    def __init__(self, name: str, abs_file_path: str | None, ctx, is_optional: bool = False, notebook: str = ""):
+    def __init__(
+        self, name: str, abs_file_path: str | None, ctx, is_optional: bool = False, notebook: str = "", source=None
+    ):
         self._name = name
+        self._source = source
         self._abs_file_path = abs_file_path
         self._ctx = ctx
         self._is_optional = is_optional
@@ -23,6 +26,16 @@ class InputTable:
     @property
     def abs_file_path(self) -> str | None:
         return self._abs_file_path
+
+    @property
+    def source(self) -> str | None:
+        """The table name this input resolves from, while it waits for a DAG producer (else None)."""
+        return self._source
+
+    def resolve(self, abs_file_path: str) -> None:
+        """Fix the path of an input declared in a DAG, once its producer is known."""
+        self._abs_file_path = abs_file_path
+        self._source = None
 
     @property
     def is_optional(self) -> bool:

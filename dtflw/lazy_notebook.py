@@ -7,14 +7,27 @@ import decimal
 import pathlib
 import time
 
-from dtflw.errors import ArgumentError, DtflwError, NotebookFailedError
+from dtflw.errors import (
+    ArgumentError,
+    DagError,
+    DtflwError,
+    InputNotFoundError,
+    InvalidTableNameError,
+    NotebookFailedError,
+    UnresolvedInputError,
+)
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, redact, scrub, truncate
+from dtflw.incremental import Fingerprint, RunHistory, decide
 from dtflw.input_table import InputTable
 from dtflw.names import check_notebook_path, check_table_name
 from dtflw.output_table import AliasedOutputTable
 from dtflw.pipeline import NotebookRun as PipelineRun
 from dtflw.runtime import project_relative_path
 
+MAX_RETRIES = 20
+MAX_BACKOFF = 3600.0
+# errors of the step's own declaration: another attempt cannot succeed
+UNRETRIED = (ArgumentError, DagError, InputNotFoundError, InvalidTableNameError, UnresolvedInputError)
 _STRINGABLE = (str, int, float, decimal.Decimal, datetime.date, datetime.time, pathlib.PurePath)
 
 
@@ -45,6 +58,11 @@ class LazyNotebook:
         self._inputs: dict[str, InputTable] = {}
         self._outputs: dict[str, AliasedOutputTable] = {}
         self._last_run_result = None
+        self._tags: tuple[str, ...] = ()
+        self._after: list[LazyNotebook] = []
+        self._retries = 0
+        self._backoff = 1.0
+        self._retry_on: tuple[type[BaseException], ...] = (Exception,)
 
     # -- the spec ---------------------------------------------------------------------------
     @property
@@ -83,11 +101,14 @@ class LazyNotebook:
         check_table_name(name, "input", self._rel_path)
         if source_table is not None:
             check_table_name(source_table, "source table", self._rel_path)
+        source = None
         if file_path:
             path = self.ctx.storage.get_abs_path(file_path)
+        elif self.ctx.collector is not None:
+            path, source = None, source_table or name  # resolved when the DAG is planned
         else:
             path = self.ctx.resolve_table(source_table or name, self.abs_path)
-        self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path)
+        self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path, source=source)
         return self
 
     def get_inputs(self) -> dict[str, InputTable]:
@@ -114,6 +135,49 @@ class LazyNotebook:
 
     def get_outputs(self) -> dict[str, AliasedOutputTable]:
         return self._outputs
+
+    def tags(self, *tags: str) -> LazyNotebook:
+        """Label the step, for selection with `tag:<name>`."""
+        bad = [t for t in tags if not isinstance(t, str) or not t.strip()]
+        if bad:
+            raise ArgumentError(f"Tags of notebook '{self._rel_path}' must be non-empty strings, not {bad!r}.")
+        self._tags = tuple(dict.fromkeys(self._tags + tags))
+        return self
+
+    def get_tags(self) -> tuple[str, ...]:
+        return self._tags
+
+    def after(self, *notebooks: LazyNotebook) -> LazyNotebook:
+        """Run this step after `notebooks` in a DAG, though they share no table."""
+        if any(nb is self for nb in notebooks):
+            raise ArgumentError(f"Notebook '{self._rel_path}' cannot run after itself.")
+        self._after += [nb for nb in notebooks if nb not in self._after]
+        return self
+
+    def get_after(self) -> list[LazyNotebook]:
+        return list(self._after)
+
+    def __rshift__(self, other: LazyNotebook) -> LazyNotebook:
+        """`a >> b`: b runs after a; returns b, so `a >> b >> c` chains."""
+        other.after(self)
+        return other
+
+    def retries(self, n: int, backoff: float = 1.0, on=(Exception,)) -> LazyNotebook:
+        """Retry a failed run up to `n` times, waiting `backoff` seconds, doubled after each attempt."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_RETRIES:
+            raise ArgumentError(f"Retries of notebook '{self._rel_path}' must be a whole number from 0 to {MAX_RETRIES}, not {n!r}.")
+        if isinstance(backoff, bool) or not isinstance(backoff, int | float) or not 0 <= backoff <= MAX_BACKOFF:
+            raise ArgumentError(f"Backoff of notebook '{self._rel_path}' must be 0 to {MAX_BACKOFF} seconds, not {backoff!r}.")
+        on = on if isinstance(on, tuple) else (on,)
+        if not on or not all(isinstance(t, type) and issubclass(t, BaseException) for t in on):
+            raise ArgumentError(f"on= of notebook '{self._rel_path}' must be exception classes, not {on!r}.")
+        self._retries, self._backoff, self._retry_on = n, float(backoff), on
+        return self
+
+    @property
+    def result(self):
+        """The exit value of the last run (None if it never ran or exited without a value)."""
+        return self._last_run_result
 
     # -- running ----------------------------------------------------------------------------
     def widget_arguments(self) -> dict[str, str]:
@@ -143,27 +207,47 @@ class LazyNotebook:
         channel.share_inputs(self.abs_path, {n: i.abs_file_path for n, i in self._inputs.items()})
         channel.share_outputs(self.abs_path, {n: o.abs_file_path for n, o in self._outputs.items()})
 
+    def run(self, is_lazy: bool = False, strict_validation: bool = False):
+        """Run the notebook (lazily: only if not up to date) and return its exit value.
+
+        Inside a `flow.dag()` block the step is declared instead, and runs when the block ends.
+        """
+        collector = self.ctx.collector
+        if collector is not None:
+            collector.add(self, is_lazy, strict_validation)
+            return None
+        return self.execute(is_lazy, strict_validation)
+
+    def execute(self, is_lazy: bool = False, strict_validation: bool = False):
+        """Run now, retrying as configured; return the exit value."""
+        is_lazy = is_lazy or getattr(self.ctx.runtime, "force_lazy", False)
+        attempt = 1
+        while True:
+            try:
+                return self._attempt(is_lazy and attempt == 1, strict_validation, attempt)
+            except self._retry_on as e:
+                if attempt > self._retries or isinstance(e, UNRETRIED):
+                    raise
+                delay = self._backoff * 2 ** (attempt - 1)
+                self.ctx.logger.log(f"Retrying '{self.abs_path}' in {delay:.1f}s after attempt {attempt}: {e}")
+                time.sleep(delay)
+                attempt += 1
+
     def _prepare_inputs(self) -> None:
-        for table in self._inputs.values():
+        for table in list(self._inputs.values()):
             if table.is_optional and not table.is_present():
                 self._inputs[table.name] = InputTable(table.name, "", self.ctx, True, notebook=self._rel_path)
             table.validate()
 
-    def _skip_reason(self, is_lazy: bool, states: dict) -> str | None:
-        if not is_lazy:
-            return None
-        if not self._outputs:
-            return None
-        if all(state.exists for state in states.values()):
-            return "up to date: every output exists"
-        return None
+    def _fingerprint(self, inputs: list[TableUse]) -> Fingerprint:
+        source_of = getattr(self.ctx.runtime.runner, "source_fingerprint", None)
+        source = source_of(self._rel_path) if source_of else None
+        return Fingerprint.of(source, self._args, {u.name: u.state.version_label if u.state else "" for u in inputs})
 
-    def run(self, is_lazy: bool = False, strict_validation: bool = False):
-        """Run the notebook (or skip it when lazy and its outputs exist); return its exit value."""
+    def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int):
         ctx = self.ctx
         runtime = ctx.runtime
         notebook = self.abs_path
-        is_lazy = is_lazy or getattr(runtime, "force_lazy", False)
         self._prepare_inputs()
         arguments = self.widget_arguments()
         if runtime is not None and not runtime.is_job and not runtime.is_local:
@@ -176,21 +260,25 @@ class LazyNotebook:
             notebook_path=notebook,
             rel_path=self._rel_path,
             args=redact(self._args, self._secret_args | ctx.secret_values),
-            inputs=[
-                TableUse(n, i.abs_file_path or "", state=storage.table_state(i.abs_file_path) if i.abs_file_path else None)
-                for n, i in self._inputs.items()
-            ],
+            inputs=[self._input_use(n, i) for n, i in self._inputs.items()],
             outputs=[],
             parent_run_id=getattr(runtime, "run_id", None),
+            attempt=attempt,
+            tags=self._tags,
         )
-        for use in record.inputs:
-            use.format = use.state.format if use.state else None
-        skip = self._skip_reason(is_lazy, out_states)
-        if skip:
-            ctx.logger.log(f"Skipped run: '{notebook}' ({skip})")
-            record.status, record.reason = RunStatus.SKIPPED, skip
-            self._finish(record, out_states)
-            return self._last_run_result
+        fingerprint = self._fingerprint(record.inputs)
+        record.source_fingerprint = fingerprint.source
+        history = RunHistory(storage)
+        output_paths = [o.abs_file_path for o in self._outputs.values()]
+        if is_lazy:
+            skip, record.reason = decide(out_states, fingerprint, history.last(notebook, output_paths))
+            if skip:
+                ctx.logger.log(f"Skipped run: '{notebook}' ({record.reason})")
+                record.status = RunStatus.SKIPPED
+                if record.reason.endswith("(no run history)"):
+                    history.record(notebook, output_paths, fingerprint, record.run_id)
+                self._finish(record, out_states)
+                return self._last_run_result
         ctx.logger.log(f"Running: '{notebook}'")
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
         try:
@@ -207,8 +295,13 @@ class LazyNotebook:
         self._last_run_result = result
         record.status = RunStatus.SUCCEEDED
         record.exit_value = truncate(scrub(result, ctx.secret_values))
+        history.record(notebook, output_paths, fingerprint, record.run_id)
         self._finish(record, out_states)
         return result
+
+    def _input_use(self, name: str, table: InputTable) -> TableUse:
+        state = self.ctx.storage.table_state(table.abs_file_path) if table.abs_file_path and not table.is_glob else None
+        return TableUse(name, table.abs_file_path or "", state.format if state else None, state=state)
 
     def _fail(self, record: NotebookRun, error: Exception, out_states: dict) -> None:
         record.status = RunStatus.FAILED

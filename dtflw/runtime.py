@@ -37,6 +37,8 @@ class Runtime:
     listeners: list = field(default_factory=list)  # extra FlowListeners for every flow opened here
     secret_values: set[str] = field(default_factory=set)
     force_lazy: bool = False  # `dtflw run --lazy`: every step runs lazily
+    select: str | None = None  # `dtflw run --select`: steps DAG blocks run
+    exclude: str | None = None
 
     @property
     def is_job(self) -> bool:

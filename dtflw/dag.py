@@ -1,0 +1,238 @@
+"""Declare notebook steps, then run them as a DAG: dependencies from table names, parallel workers.
+
+    with flow.dag(workers=4):
+        flow.notebook("ingest").input("Orders", file_path="raw/orders.csv").output("Orders").run()
+        flow.notebook("report").input("Orders").output("Report").run()   # declared, runs after `ingest`
+
+Inside the block `.run()` declares the step and returns None; the DAG runs when the block ends
+(each step's exit value is then `step.result`). Problems of the graph — cycles, two producers of
+one table, a step reading its own output, inputs nobody produces — are reported before anything
+runs. A failure stops new work, lets running notebooks finish and reports every failure.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import graphlib
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from dtflw.errors import (
+    ArgumentError,
+    DagCycleError,
+    DagFailedError,
+    DuplicateProducerError,
+    SelectionError,
+    SelfDependencyError,
+    UnresolvedInputError,
+)
+from dtflw.runtime import project_relative_path
+
+DEFAULT_WORKERS = 4
+MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 execution contexts
+
+
+@dataclass
+class Step:
+    """A declared notebook call and how to run it."""
+
+    notebook: object  # LazyNotebook
+    is_lazy: bool = False
+    strict_validation: bool = False
+    index: int = 0
+    deps: set[int] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.notebook.rel_path
+
+    def tables(self) -> set[str]:
+        return {key for o in self.notebook.get_outputs().values() for key in (o.name, o.alias)}
+
+
+class Plan:
+    """The validated graph of a DAG's steps."""
+
+    def __init__(self, steps: list[Step]):
+        self.steps = steps
+
+    def levels(self) -> list[list[Step]]:
+        """Steps grouped by depth: every step's dependencies lie in earlier levels."""
+        depth: dict[int, int] = {}
+        for index in graphlib.TopologicalSorter({s.index: s.deps for s in self.steps}).static_order():
+            depth[index] = 1 + max((depth[d] for d in self.steps[index].deps), default=-1)
+        levels: list[list[Step]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+        for step in self.steps:
+            levels[depth[step.index]].append(step)
+        return levels
+
+    def downstream(self, indices: set[int]) -> set[int]:
+        children: dict[int, set[int]] = {s.index: set() for s in self.steps}
+        for step in self.steps:
+            for dep in step.deps:
+                children[dep].add(step.index)
+        return _closure(indices, children)
+
+    def upstream(self, indices: set[int]) -> set[int]:
+        return _closure(indices, {s.index: s.deps for s in self.steps})
+
+    def select(self, select: str | None = None, exclude: str | None = None) -> set[int]:
+        """The step indices that `select` (default: all) picks, minus those `exclude` picks."""
+        chosen = self._pick(select) if select else {s.index for s in self.steps}
+        return chosen - (self._pick(exclude) if exclude else set())
+
+    def _pick(self, expr: str) -> set[int]:
+        from dtflw.lineage.select import VALID_FORMS, parse
+
+        chosen: set[int] = set()
+        for term in parse(expr):
+            found = {s.index for s in self.steps if _step_matches(s, term)}
+            if not found:
+                raise SelectionError(f"{term.value!r} in {expr!r} matches no notebook or table; valid forms: {VALID_FORMS}.")
+            chosen |= found
+            if term.upstream:
+                chosen |= self.upstream(found)
+            if term.downstream:
+                chosen |= self.downstream(found)
+        return chosen
+
+
+def _step_matches(step: Step, term) -> bool:
+    nb = step.notebook
+    if term.method == "tag":
+        return term.value in nb.get_tags()
+    names = {nb.rel_path, nb.abs_path, project_relative_path(nb.abs_path), nb.abs_path.rsplit("/", 1)[-1]}
+    return term.value in names or term.value in step.tables()
+
+
+def _closure(start: set[int], edges: dict[int, set[int]]) -> set[int]:
+    seen, pending = set(start), list(start)
+    while pending:
+        for nxt in edges[pending.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                pending.append(nxt)
+    return seen
+
+
+class Dag:
+    """Notebook steps declared on a flow, run in dependency order by a pool of workers."""
+
+    def __init__(self, ctx, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None):
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+            raise ArgumentError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}.")
+        self._ctx = ctx
+        self.workers = workers
+        self.select = select
+        self.exclude = exclude
+        self.steps: list[Step] = []
+
+    def __enter__(self) -> Dag:
+        if self._ctx.collector is not None:
+            raise ArgumentError("A DAG is already being declared on this flow; nest notebooks, not DAG blocks.")
+        self._ctx.collector = self
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._ctx.collector = None
+        if exc_type is None:
+            self.run()
+
+    def add(self, notebook, is_lazy: bool = False, strict_validation: bool = False) -> Step:
+        step = Step(notebook, is_lazy, strict_validation, index=len(self.steps))
+        self.steps.append(step)
+        return step
+
+    # -- planning ---------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        """Resolve every input to its producer; raise on a malformed graph. Nothing runs."""
+        by_table: dict[str, Step] = {}
+        by_path: dict[str, Step] = {}
+        for step in self.steps:
+            for output in step.notebook.get_outputs().values():
+                for key, index in ((output.alias, by_table), (output.abs_file_path, by_path)):
+                    other = index.get(key)
+                    if other is not None and other is not step:
+                        raise DuplicateProducerError(
+                            f"Table '{key}' is produced by both '{other.name}' (step {other.index + 1}) and "
+                            f"'{step.name}' (step {step.index + 1}); give one output another name or file_path."
+                        )
+                    index[key] = step
+        for step in self.steps:
+            step.deps = {self.steps.index(s) for s in step.notebook.get_after()}
+            for table in step.notebook.get_inputs().values():
+                self._resolve(step, table, by_table, by_path)
+        sorter = graphlib.TopologicalSorter({s.index: s.deps for s in self.steps})
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as e:
+            cycle = " → ".join(self.steps[i].name for i in e.args[1])
+            raise DagCycleError(f"Notebook steps depend on each other in a cycle: {cycle}.") from None
+        return Plan(self.steps)
+
+    def _resolve(self, step: Step, table, by_table: dict, by_path: dict) -> None:
+        if table.source is None:
+            producer = by_path.get(table.abs_file_path)
+            if producer is not None and producer is not step:
+                step.deps.add(producer.index)
+            return
+        producer = by_table.get(table.source)
+        if producer is step:
+            raise SelfDependencyError(
+                f"Notebook '{step.name}' reads table '{table.source}' (input '{table.name}') that it produces itself; "
+                "read the upstream table with file_path= or source_table=."
+            )
+        if producer is not None:
+            step.deps.add(producer.index)
+            output = next(o for o in producer.notebook.get_outputs().values() if table.source in (o.alias, o.name))
+            table.resolve(output.abs_file_path)
+            return
+        path = self._ctx.resolve_table(table.source, step.notebook.abs_path)
+        if path is None and not table.is_optional:
+            raise UnresolvedInputError(
+                f"Input '{table.name}' of notebook '{step.name}': no notebook of this DAG and no earlier run of the "
+                f"flow produces a table '{table.source}'. Declare its producer, or pass file_path=."
+            )
+        table.resolve(path or "")
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self) -> dict[str, object]:
+        """Run the selected steps, `workers` at a time; return {notebook: exit value}."""
+        plan = self.plan()
+        selected = plan.select(self.select, self.exclude)
+        sorter = graphlib.TopologicalSorter({s.index: s.deps for s in plan.steps})
+        sorter.prepare()
+        failures: dict[str, BaseException] = {}
+        started: set[int] = set()
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dtflw-dag") as pool:
+            running = {}
+            while sorter.is_active() and not (failures and not running):
+                if not failures:
+                    for index in sorter.get_ready():
+                        if index not in selected:
+                            sorter.done(index)
+                            continue
+                        step = plan.steps[index]
+                        context = contextvars.copy_context()
+                        running[pool.submit(context.run, step.notebook.execute, step.is_lazy, step.strict_validation)] = index
+                        started.add(index)
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = running.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        sorter.done(index)
+                    else:
+                        failures[plan.steps[index].name] = error
+        if failures:
+            not_run = [s.name for s in plan.steps if s.index in selected and s.index not in started]
+            lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
+            raise DagFailedError(
+                f"{len(failures)} notebook(s) failed" + (f"; not run: {', '.join(not_run)}" if not_run else "") + ":\n"
+                + "\n".join(lines),
+                failures=failures,
+                not_run=not_run,
+            )
+        return {s.name: s.notebook.result for s in plan.steps if s.index in selected}

@@ -1,0 +1,184 @@
+"""The lineage document: what one flow run leaves on its storage, and how it is read back.
+
+Each flow run writes one JSON document, `<storage base>/<root_dir>/_dtflw/runs/<flow_run_id>.json`,
+replaced atomically as its notebooks run. Format (version 1); times are seconds since the epoch:
+
+```
+{
+  "format": "dtflw-lineage", "version": 1,
+  "flow_run": {"run_id", "notebook_path", "storage_url", "root_dir", "parent_run_id",
+               "started", "ended", "status"},
+  "notebook_runs": [
+    {"run_id", "flow_run_id", "notebook_path", "rel_path", "args": {name: value}, "parent_run_id",
+     "attempt", "status", "reason", "started", "ended", "exit_value", "error",
+     "source_fingerprint", "tags": [..],
+     "inputs": [use, ..], "outputs": [use, ..]}
+  ]
+}
+use:   {"name", "path", "format", "alias", "schema": [[column, type], ..] | null, "row_count",
+        "state": state | null}
+state: {"exists", "format", "version", "last_operation", "file_count", "size_bytes",
+        "modified_ms", "fingerprint"}
+```
+`status` is `running`, `succeeded`, `failed` or `skipped`; args hold `[REDACTED]` for secrets.
+"""
+
+from __future__ import annotations
+
+import json
+
+from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
+from dtflw.storage.tables import TableState
+
+FORMAT = "dtflw-lineage"
+VERSION = 1
+RUNS_DIR = "_dtflw/runs"
+
+_STATE_FIELDS = ("exists", "format", "version", "last_operation", "file_count", "size_bytes", "modified_ms", "fingerprint")
+
+
+class DocumentError(ValueError):
+    """A file under `_dtflw/runs/` is not a lineage document this version can read."""
+
+
+def runs_folder(storage) -> str:
+    """The folder (relative to the storage base) holding the documents of `storage`'s flow runs."""
+    return storage.get_path_in_root_dir(RUNS_DIR)
+
+
+def document_path(storage, flow_run_id: str) -> str:
+    return f"{runs_folder(storage)}/{flow_run_id}.json"
+
+
+# -- writing ------------------------------------------------------------------------------------
+def flow_to_dict(flow: FlowRun) -> dict:
+    return {
+        "run_id": flow.run_id,
+        "notebook_path": flow.notebook_path,
+        "storage_url": flow.storage_url,
+        "root_dir": flow.root_dir,
+        "parent_run_id": flow.parent_run_id,
+        "started": flow.started,
+        "ended": flow.ended,
+        "status": RunStatus(flow.status).value,
+    }
+
+
+def run_to_dict(run: NotebookRun) -> dict:
+    return {
+        "run_id": run.run_id,
+        "flow_run_id": run.flow_run_id,
+        "notebook_path": run.notebook_path,
+        "rel_path": run.rel_path,
+        "args": dict(run.args),
+        "parent_run_id": run.parent_run_id,
+        "attempt": run.attempt,
+        "status": RunStatus(run.status).value,
+        "reason": run.reason,
+        "started": run.started,
+        "ended": run.ended,
+        "exit_value": run.exit_value,
+        "error": run.error,
+        "source_fingerprint": run.source_fingerprint,
+        "tags": list(run.tags),
+        "inputs": [use_to_dict(u) for u in run.inputs],
+        "outputs": [use_to_dict(u) for u in run.outputs],
+    }
+
+
+def use_to_dict(use: TableUse) -> dict:
+    state = use.state
+    return {
+        "name": use.name,
+        "path": use.path,
+        "format": use.format,
+        "alias": use.alias,
+        "schema": [list(column) for column in use.schema] if use.schema is not None else None,
+        "row_count": use.row_count,
+        "state": None if state is None else {f: getattr(state, f) for f in _STATE_FIELDS},
+    }
+
+
+def document_text(flow: dict, run_fragments: list[str]) -> str:
+    """A document from its flow run (a dict) and its notebook runs, each already JSON text."""
+    head = json.dumps({"format": FORMAT, "version": VERSION, "flow_run": flow}, ensure_ascii=False)
+    return head[:-1] + ', "notebook_runs": [' + ", ".join(run_fragments) + "]}"
+
+
+# -- reading ------------------------------------------------------------------------------------
+def parse_document(text: str) -> tuple[FlowRun, list[NotebookRun]]:
+    """The flow run and notebook runs of a document; `DocumentError` says what is wrong with it."""
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise DocumentError(f"not valid JSON ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise DocumentError(f"not a dtflw lineage document (no \"format\": \"{FORMAT}\")")
+    version = doc.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise DocumentError(f"document version {version!r} is newer than this dtflw reads ({VERSION}); upgrade dtflw")
+    try:
+        flow = _flow(doc["flow_run"])
+        runs = [_run(r) for r in doc["notebook_runs"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise DocumentError(f"malformed document ({type(e).__name__}: {e})") from None
+    return flow, runs
+
+
+def _flow(d: dict) -> FlowRun:
+    return FlowRun(
+        run_id=_text(d["run_id"]),
+        notebook_path=d.get("notebook_path") or "",
+        storage_url=d.get("storage_url") or "",
+        root_dir=d.get("root_dir") or "",
+        parent_run_id=d.get("parent_run_id"),
+        started=float(d["started"]),
+        ended=_seconds(d.get("ended")),
+        status=RunStatus(d.get("status", "running")),
+    )
+
+
+def _run(d: dict) -> NotebookRun:
+    return NotebookRun(
+        run_id=_text(d["run_id"]),
+        flow_run_id=_text(d["flow_run_id"]),
+        notebook_path=_text(d["notebook_path"]),
+        rel_path=d.get("rel_path") or "",
+        args={str(k): str(v) for k, v in (d.get("args") or {}).items()},
+        inputs=[_use(u) for u in d.get("inputs") or ()],
+        outputs=[_use(u) for u in d.get("outputs") or ()],
+        parent_run_id=d.get("parent_run_id"),
+        attempt=int(d.get("attempt", 1)),
+        status=RunStatus(d["status"]),
+        reason=d.get("reason"),
+        started=float(d["started"]),
+        ended=_seconds(d.get("ended")),
+        exit_value=d.get("exit_value"),
+        error=d.get("error"),
+        source_fingerprint=d.get("source_fingerprint"),
+        tags=tuple(str(t) for t in d.get("tags") or ()),
+    )
+
+
+def _use(d: dict) -> TableUse:
+    state = d.get("state")
+    schema = d.get("schema")
+    return TableUse(
+        name=_text(d["name"]),
+        path=str(d.get("path") or ""),
+        format=d.get("format"),
+        alias=d.get("alias"),
+        state=None if state is None else TableState(path=str(d.get("path") or ""), **{f: state[f] for f in _STATE_FIELDS if f in state}),
+        schema=None if schema is None else [(str(name), str(kind)) for name, kind in schema],
+        row_count=d.get("row_count"),
+    )
+
+
+def _text(value) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _seconds(value) -> float | None:
+    return None if value is None else float(value)

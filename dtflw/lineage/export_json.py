@@ -1,0 +1,119 @@
+"""The lineage graph as one JSON document.
+
+Schema (`"format": "dtflw-lineage-graph"`, version 1). Times are ISO-8601 UTC strings,
+durations seconds; `null` where unknown.
+
+```
+{
+  "format": "dtflw-lineage-graph", "version": 1,
+  "flows": [{"run_id", "notebook_path", "storage_url", "root_dir", "parent_run_id",
+             "status", "started", "ended", "duration"}],
+  "notebooks": [{"path", "rel_paths": [..], "source_fingerprints": [..], "tags": [..],
+                 "run_ids": [..]}],                                   # run ids oldest first
+  "tables": [{"path", "names": [..], "aliases": [..], "format"}],
+  "runs": [{"run_id", "flow_run_id", "notebook_path", "rel_path", "parent_run_id", "attempt",
+            "status", "reason", "started", "ended", "duration", "args": {name: value},
+            "exit_value", "error", "source_fingerprint", "tags": [..]}],
+  "edges": [{"kind": "consumed" | "produced", "run_id", "notebook_path", "table_path",
+             "name", "alias", "format",
+             "version",                    # "v3" (Delta), a parquet fingerprint prefix, "missing"
+             "delta_version", "fingerprint", "exists", "file_count", "size_bytes",
+             "modified", "row_count", "schema": [{"name", "type"}] | null}],
+  "problems": ["<file>: <why it was skipped>", ..]
+}
+```
+`status` is `running`, `succeeded`, `failed` or `skipped` (`reason` says why it was skipped);
+an edge states what a run declared, so only succeeded runs produced their `produced` tables and
+skipped runs consumed nothing. Secret args appear as `[REDACTED]`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from dtflw.lineage.graph import Edge, LineageGraph
+from dtflw.lineage.labels import iso_time
+
+FORMAT = "dtflw-lineage-graph"
+VERSION = 1
+
+
+def to_dict(graph: LineageGraph) -> dict:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "flows": [
+            {
+                "run_id": f.run_id,
+                "notebook_path": f.notebook_path,
+                "storage_url": f.storage_url,
+                "root_dir": f.root_dir,
+                "parent_run_id": f.parent_run_id,
+                "status": f.status.value,
+                "started": iso_time(f.started),
+                "ended": iso_time(f.ended),
+                "duration": None if f.ended is None else f.ended - f.started,
+            }
+            for f in graph.flows.values()
+        ],
+        "notebooks": [
+            {
+                "path": n.path,
+                "rel_paths": n.rel_paths,
+                "source_fingerprints": n.source_fingerprints,
+                "tags": n.tags,
+                "run_ids": n.run_ids,
+            }
+            for n in graph.notebooks.values()
+        ],
+        "tables": [{"path": t.path, "names": t.names, "aliases": t.aliases, "format": t.format} for t in graph.tables.values()],
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "flow_run_id": r.flow_run_id,
+                "notebook_path": r.notebook_path,
+                "rel_path": r.rel_path,
+                "parent_run_id": r.parent_run_id,
+                "attempt": r.attempt,
+                "status": r.status.value,
+                "reason": r.reason,
+                "started": iso_time(r.started),
+                "ended": iso_time(r.ended),
+                "duration": r.duration,
+                "args": r.args,
+                "exit_value": r.exit_value,
+                "error": r.error,
+                "source_fingerprint": r.source_fingerprint,
+                "tags": list(r.tags),
+            }
+            for r in graph.runs.values()
+        ],
+        "edges": [_edge(e) for e in graph.edges],
+        "problems": graph.problems,
+    }
+
+
+def _edge(edge: Edge) -> dict:
+    use, state = edge.use, edge.use.state
+    return {
+        "kind": edge.kind,
+        "run_id": edge.run_id,
+        "notebook_path": edge.notebook,
+        "table_path": edge.table,
+        "name": use.name,
+        "alias": use.alias,
+        "format": use.format or (state.format if state else None),
+        "version": edge.version,
+        "delta_version": state.version if state else None,
+        "fingerprint": state.fingerprint if state else None,
+        "exists": state.exists if state else None,
+        "file_count": state.file_count if state else None,
+        "size_bytes": state.size_bytes if state else None,
+        "modified": iso_time(state.modified_ms / 1000) if state and state.modified_ms else None,
+        "row_count": use.row_count,
+        "schema": [{"name": n, "type": t} for n, t in use.schema] if use.schema is not None else None,
+    }
+
+
+def render(graph: LineageGraph) -> str:
+    return json.dumps(to_dict(graph), ensure_ascii=False)

@@ -1,0 +1,197 @@
+"""The lineage recorder: a flow listener that keeps each flow run's document up to date on storage.
+
+The pipeline thread only copies each event into a snapshot (microseconds). A writer thread,
+started when there is something to write and gone when there is not, adds table schemas and
+row counts, serialises, and atomically rewrites `<root_dir>/_dtflw/runs/<flow_run_id>.json`;
+events that arrive while it writes are folded into its next write. A failure to record is
+logged on the `dtflw` logger, never raised into the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Collection
+
+from dtflw.events import REDACTED, FlowListener, FlowRun, NotebookRun
+from dtflw.lineage.document import document_path, document_text, flow_to_dict, parse_document, run_to_dict
+from dtflw.lineage.enrich import describe
+
+log = logging.getLogger("dtflw")
+
+
+class _Snapshot:
+    """One notebook run as last reported; `text` is its JSON once serialised with the current secrets."""
+
+    __slots__ = ("data", "described", "text")
+
+    def __init__(self, data: dict):
+        self.data = data
+        self.described = False
+        self.text: str | None = None
+
+
+class _FlowDocument:
+    def __init__(self, flow: FlowRun):
+        self.flow = flow_to_dict(flow)
+        self.runs: dict[str, _Snapshot] = {}
+        self.warned = False
+
+
+class LineageRecorder(FlowListener):
+    """Records every event of the flow runs it listens to into one document per flow run on `storage`.
+
+    `secrets`: values that must never be written (kept by reference, so a set that grows while
+    the flow runs — such as the values `dbutils.secrets.get` revealed — is honoured as it grows).
+    `describe_tables`: add schemas and row counts read from parquet footers and Delta logs.
+    """
+
+    def __init__(self, storage, secrets: Collection[str] = (), describe_tables: bool = True):
+        self.storage = storage
+        self._secrets = secrets
+        self._describe_tables = describe_tables
+        self._lock = threading.Condition()
+        self._documents: dict[str, _FlowDocument] = {}
+        self._dirty: dict[str, None] = {}  # flow run ids to write, in order
+        self._writing = False
+        self._scrubbed_with: frozenset[str] = frozenset()
+        self._described: dict[tuple[str, str], tuple] = {}
+
+    # -- FlowListener -------------------------------------------------------------------------
+    def on_flow_start(self, flow: FlowRun) -> None:
+        self._record(flow, None)
+
+    def on_notebook_start(self, flow: FlowRun, run: NotebookRun) -> None:
+        self._record(flow, run)
+
+    def on_notebook_end(self, flow: FlowRun, run: NotebookRun) -> None:
+        self._record(flow, run)
+
+    def on_flow_end(self, flow: FlowRun) -> None:
+        self._record(flow, None)
+        self.flush()
+
+    # -- public -------------------------------------------------------------------------------
+    def document_path(self, flow_run_id: str) -> str:
+        """Where the document of a flow run is written (an absolute path on the storage)."""
+        return self.storage.get_abs_path(document_path(self.storage, flow_run_id))
+
+    def flush(self, timeout: float | None = 60.0) -> bool:
+        """Wait until every recorded event is written; False if `timeout` seconds passed first."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._dirty and not self._writing, timeout)
+
+    def graph(self):
+        """The lineage recorded so far, in memory (secrets scrubbed, tables described)."""
+        from dtflw.lineage.graph import LineageGraph
+
+        self.flush()
+        flows, runs = [], []
+        with self._lock:
+            texts = [(doc.flow, [s.text for s in doc.runs.values()]) for doc in self._documents.values()]
+        for flow, fragments in texts:
+            flow_run, flow_runs = parse_document(document_text(flow, [t for t in fragments if t is not None]))
+            flows.append(flow_run)
+            runs.extend(flow_runs)
+        return LineageGraph.from_runs(flows, runs)
+
+    # -- pipeline thread ----------------------------------------------------------------------
+    def _record(self, flow: FlowRun, run: NotebookRun | None) -> None:
+        try:
+            flow_data = flow_to_dict(flow)
+            snapshot = _Snapshot(run_to_dict(run)) if run is not None else None
+            with self._lock:
+                doc = self._documents.get(flow.run_id)
+                if doc is None:
+                    doc = self._documents[flow.run_id] = _FlowDocument(flow)
+                doc.flow = flow_data
+                if snapshot is not None:
+                    doc.runs[run.run_id] = snapshot
+                self._dirty[flow.run_id] = None
+                if not self._writing:
+                    self._writing = True
+                    threading.Thread(target=self._write_pending, name="dtflw-lineage-writer").start()
+        except Exception as e:  # recording must never fail the pipeline
+            log.warning("dtflw lineage: could not record an event of flow run %s: %s", flow.run_id, self._scrub_text(e))
+
+    # -- writer thread ------------------------------------------------------------------------
+    def _write_pending(self) -> None:
+        while True:
+            with self._lock:
+                if not self._dirty:
+                    self._writing = False
+                    self._lock.notify_all()
+                    return
+                flow_run_id = next(iter(self._dirty))
+                del self._dirty[flow_run_id]
+                doc = self._documents[flow_run_id]
+                flow, snapshots = doc.flow, list(doc.runs.values())
+            try:
+                self._write(flow_run_id, doc, flow, snapshots)
+            except Exception as e:  # a lost write is logged; the next event writes again
+                level = logging.DEBUG if doc.warned else logging.WARNING
+                doc.warned = True
+                log.log(level, "dtflw lineage: could not write %s: %s", self._where(flow_run_id), self._scrub_text(e))
+
+    def _write(self, flow_run_id: str, doc: _FlowDocument, flow: dict, snapshots: list[_Snapshot]) -> None:
+        secrets = frozenset(s for s in self._secrets if s)
+        if secrets != self._scrubbed_with:  # a new secret: every document is serialised and written again
+            self._scrubbed_with = secrets
+            with self._lock:
+                for other_id, other in self._documents.items():
+                    for snapshot in other.runs.values():
+                        snapshot.text = None
+                    if other is not doc:
+                        self._dirty[other_id] = None
+        fragments = []
+        for snapshot in snapshots:
+            if snapshot.text is None:
+                if self._describe_tables and not snapshot.described:
+                    self._describe(snapshot.data)
+                    snapshot.described = True
+                snapshot.text = json.dumps(_scrub(snapshot.data, secrets), ensure_ascii=False)
+            fragments.append(snapshot.text)
+        self.storage.write_text(document_path(self.storage, flow_run_id), document_text(_scrub(flow, secrets), fragments))
+        doc.warned = False
+
+    def _describe(self, run: dict) -> None:
+        for use in run["inputs"] + run["outputs"]:
+            state = use["state"]
+            if not state or not state["exists"] or use["schema"] is not None:
+                continue
+            key = (use["path"], state["fingerprint"] or "")
+            if key not in self._described:
+                try:
+                    self._described[key] = describe(self.storage, use["path"], state["format"], state["version"])
+                except Exception as e:  # unreadable footer or log: leave the table undescribed
+                    log.debug("dtflw lineage: could not describe %s: %s", use["path"], e)
+                    self._described[key] = (None, None)
+            schema, rows = self._described[key]
+            use["schema"] = [list(c) for c in schema] if schema is not None else None
+            use["row_count"] = rows if use["row_count"] is None else use["row_count"]
+
+    def _where(self, flow_run_id: str) -> str:
+        try:
+            return self.document_path(flow_run_id)
+        except Exception:
+            return f"the lineage document of flow run {flow_run_id}"
+
+    def _scrub_text(self, error: Exception) -> str:
+        return _scrub(f"{type(error).__name__}: {error}", frozenset(s for s in self._secrets if s))
+
+
+def _scrub(value, secrets: frozenset[str]):
+    """A copy of a JSON-like value with every secret inside its strings replaced."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value

@@ -1,0 +1,319 @@
+"""Azure storage: tables in a container of a storage account, as `wasbs://` (dtflw 0.6) or `abfss://` paths.
+
+Both URL styles (and `wasb://`, `abfs://`, `az://container/…`) name the same blobs, so any of them
+is accepted as an absolute path and normalised to the storage's own style. Files are listed and
+read through `azure-storage-blob` (see `dtflw.storage.blob`); on a Databricks cluster without
+explicit credentials, through `dbutils.fs` with whatever Spark is configured with.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
+from dtflw.storage.base import Storage
+from dtflw.storage.blob import (
+    DEFAULT_DNS_SUFFIX,
+    TRIED_EXPLICIT,
+    BlobFileSystem,
+    SecretEnvironment,
+    default_auth,
+    find_auth,
+)
+from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
+from dtflw.storage.glob import has_glob
+from dtflw.storage.tables import state_from_listing
+
+URL_STYLES = ("wasbs", "abfss")
+_HOST_KIND = {"wasbs": "blob", "abfss": "dfs"}
+_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}\Z")
+_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
+_AZURE_URL = re.compile(
+    r"^(?P<scheme>wasbs?|abfss?)://(?P<container>[^@/]+)@(?P<account>[^./]+)\.(?:blob|dfs)\.(?P<suffix>[^/]+)"
+    r"(?:/(?P<path>.*))?\Z"
+    r"|^az://(?P<az_container>[^/]+)(?:/(?P<az_path>.*))?\Z",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class AzureLocation:
+    """A blob path parsed from any Azure URL style; `account` is None for `az://` (account implied)."""
+
+    container: str
+    account: str | None
+    path: str
+    dns_suffix: str = DEFAULT_DNS_SUFFIX
+
+    def url(self, style: str, account: str | None = None) -> str:
+        account = self.account or account
+        return f"{style}://{self.container}@{account}.{_HOST_KIND[style]}.{self.dns_suffix}/{self.path}"
+
+
+def parse_azure_url(path: str) -> AzureLocation | None:
+    """The location an Azure URL names (`wasb[s]://`, `abfs[s]://`, `az://`), or None for other paths."""
+    match = _AZURE_URL.match(path or "")
+    if match is None:
+        return None
+    if match["az_container"]:
+        return AzureLocation(match["az_container"], None, match["az_path"] or "")
+    return AzureLocation(match["container"], match["account"].lower(), match["path"] or "", match["suffix"].lower())
+
+
+def validate_account_name(name: str) -> str:
+    if not isinstance(name, str) or not _ACCOUNT.match(name):
+        raise InvalidStorageNameError(
+            f"Azure storage account name {name!r} is invalid: "
+            "use 3-24 lowercase letters and digits (e.g. 'mydatalake')."
+        )
+    return name
+
+
+def validate_container_name(name: str) -> str:
+    if not isinstance(name, str) or not _CONTAINER.match(name):
+        raise InvalidStorageNameError(
+            f"Azure container name {name!r} is invalid: use 3-63 lowercase letters, digits and single hyphens, "
+            "starting and ending with a letter or digit (e.g. 'raw-data')."
+        )
+    return name
+
+
+class AzureStorage(Storage):
+    """Tables under `<style>://<container>@<account>.<blob|dfs>.core.windows.net/`.
+
+    Credentials, tried in this order: `connection_string`, `credential` (a key, a SAS token or an
+    azure-identity credential object), `account_key`, `sas_token`; then the variables of `environ`
+    (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN, and
+    AZURE_STORAGE_USE_EMULATOR for Azurite — the same ones Sail reads); then a cluster's `dbutils.fs`;
+    then azure-identity's DefaultAzureCredential. `endpoint` sets the blob service URL (Azurite,
+    sovereign clouds). `engine_url_style="abfss"` hands Spark `abfss://` paths whatever the style
+    (Sail reads `abfss://` but not `wasbs://`).
+    """
+
+    def __init__(
+        self,
+        account_name: str,
+        container_name: str,
+        root_dir: str = "",
+        spark=None,
+        dbutils=None,
+        *,
+        url_style: str = "wasbs",
+        engine_url_style: str | None = None,
+        credential: Any = None,
+        connection_string: str | None = None,
+        account_key: str | None = None,
+        sas_token: str | None = None,
+        endpoint: str | None = None,
+        dns_suffix: str = DEFAULT_DNS_SUFFIX,
+        environ: Mapping[str, str] | None = None,
+        retries: int = 3,
+        retry_backoff: float = 1.0,
+        timeout: float = 30.0,
+        table_format: str = "parquet",
+    ):
+        super().__init__(root_dir, spark, dbutils, table_format)
+        self._account = validate_account_name(account_name)
+        self._container = validate_container_name(container_name)
+        for name, style in (("url_style", url_style), ("engine_url_style", engine_url_style or url_style)):
+            if style not in URL_STYLES:
+                raise StorageError(f"Unknown Azure {name} {style!r}; use one of {', '.join(URL_STYLES)}.")
+        self._style = url_style
+        self._engine_style = engine_url_style
+        self._dns_suffix = dns_suffix.lower()
+        self._fs_options = {"retries": retries, "retry_backoff": retry_backoff, "timeout": timeout}
+        self._auth = find_auth(
+            account_name,
+            connection_string=connection_string,
+            credential=credential,
+            account_key=account_key,
+            sas_token=sas_token,
+            endpoint=endpoint,
+            dns_suffix=self._dns_suffix,
+            environ=environ,
+        )
+        if self._auth is None and _is_cluster_dbutils(dbutils):
+            self._fs: FileSystem = DbutilsFileSystem(dbutils)
+            return
+        if self._auth is None:
+            self._auth = default_auth(account_name, endpoint, self._dns_suffix, (*TRIED_EXPLICIT, "dbutils (none)"))
+        self._fs = BlobFileSystem(self._auth, container_name, self.base_path, **self._fs_options)
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def account_name(self) -> str:
+        return self._account
+
+    @property
+    def container_name(self) -> str:
+        return self._container
+
+    @property
+    def url_style(self) -> str:
+        return self._style
+
+    @property
+    def auth_mechanism(self) -> str:
+        """How this storage authenticates ("account key", "SAS token", …, or "dbutils"); never the secret."""
+        return self._auth.mechanism if self._auth else "dbutils"
+
+    @property
+    def base_path(self) -> str:
+        return self._location("").url(self._style)
+
+    @property
+    def url(self) -> str:
+        return self.base_path + self.root_dir
+
+    @property
+    def fs(self) -> FileSystem:
+        return self._fs
+
+    # -- paths ------------------------------------------------------------------------------
+    def logical_path(self, path: str) -> str:
+        """Any URL style of a path on this container, in the storage's style; other paths unchanged."""
+        location = parse_azure_url(path)
+        return location.url(self._style, self._account) if self._owns(location) else path
+
+    def engine_path(self, path: str) -> str:
+        """The path Spark reads: in `engine_url_style` if set (also for other containers), else as is."""
+        location = parse_azure_url(path)
+        if location is None or self._engine_style is None or (location.account is None and not self._owns(location)):
+            return path
+        return location.url(self._engine_style, self._account)
+
+    def get_abs_path(self, rel_path: str) -> str:
+        location = parse_azure_url(rel_path)
+        if location is not None and not self._owns(location):
+            account = f" of account {location.account!r}" if location.account else ""
+            where = f"container {location.container!r}{account}"
+            raise PathOutsideStorageError(
+                f"Path {rel_path!r} is in {where}, outside storage {self.base_path!r} (container "
+                f"{self._container!r} of account {self._account!r}); give a path in this storage, "
+                "or declare it as a foreign input (it must be readable)."
+            )
+        return super().get_abs_path(rel_path)
+
+    def resolve_foreign_input(self, path: str) -> str:
+        """`path` itself if it lies outside this storage but can be read with its credentials (another
+        container or account; on a cluster, any path `dbutils.fs` lists), else PathOutsideStorageError
+        naming both locations and why."""
+        if self.is_abs_path(path):
+            return self.get_abs_path(path)
+        location = parse_azure_url(path)
+        try:
+            if location is not None and self._auth is not None:
+                found = self._sibling(location).list(path)
+            elif isinstance(self._fs, DbutilsFileSystem):
+                found = self._fs.list_dir(path)
+            else:
+                raise StorageError("it is not an Azure path (wasbs://, abfss://)")
+        except StorageError as e:
+            raise PathOutsideStorageError(
+                f"Input {path!r} lies outside storage {self.base_path!r} and cannot be read with its "
+                f"{self.auth_mechanism}: {e}; copy it into the storage or fix the path."
+            ) from None
+        if not found:
+            raise PathOutsideStorageError(
+                f"Input {path!r} lies outside storage {self.base_path!r} and has no files; fix the path."
+            )
+        return path
+
+    # -- existence in one request -----------------------------------------------------------
+    def exists(self, path: str) -> bool:
+        """True if `path` is a file or a complete table; one list request unless the table is huge."""
+        if not isinstance(self._fs, BlobFileSystem):
+            return super().exists(path)
+        logical = self.get_abs_path(path).rstrip("/")
+        entries, complete = self._fs.first_files(logical)
+        if state_from_listing(logical, entries).exists:
+            return True
+        return not complete and super().exists(path)
+
+    def list(self, path_pattern: str) -> list[str]:
+        if has_glob(path_pattern) or not isinstance(self._fs, BlobFileSystem):
+            return super().list(path_pattern)
+        pattern = self.get_abs_path(path_pattern).rstrip("/")
+        return [pattern] if self._fs.first_files(pattern)[0] else []
+
+    # -- Sail -------------------------------------------------------------------------------
+    def sail_environment(self) -> SecretEnvironment:
+        """Environment variables that let Sail read and write this storage's `abfss://` paths.
+
+        Set them in `os.environ` before the Spark session's first Azure access. For Azurite they are
+        AZURE_STORAGE_USE_EMULATOR, AZURITE_BLOB_STORAGE_URL, AZURE_STORAGE_ACCOUNT_NAME/KEY and
+        AZURE_ALLOW_HTTP. The mapping's `repr` masks every value.
+        """
+        if self._auth is None:
+            raise StorageError(f"{self!r} reaches Azure through dbutils; there are no credentials to hand to Sail.")
+        return self._auth.sail_environment()
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _location(self, path: str) -> AzureLocation:
+        return AzureLocation(self._container, self._account, path, self._dns_suffix)
+
+    def _sibling(self, location: AzureLocation) -> AzureStorage:
+        """A storage on another container or account, with this storage's credential."""
+        account = location.account or self._account
+        return AzureStorage(
+            account,
+            location.container,
+            credential=self._auth.credential,
+            endpoint=self._auth.for_account(account, location.dns_suffix).endpoint,
+            dns_suffix=location.dns_suffix,
+            **self._fs_options,
+        )
+
+    def _owns(self, location: AzureLocation | None) -> bool:
+        if location is None or location.container != self._container:
+            return False
+        return location.account is None or (location.account, location.dns_suffix) == (self._account, self._dns_suffix)
+
+
+def _is_cluster_dbutils(dbutils) -> bool:
+    """True for a Databricks `dbutils` (the local runtime's cannot list Azure)."""
+    if dbutils is None:
+        return False
+    from dtflw.local.dbutils import LocalDbutils
+
+    return not isinstance(dbutils, LocalDbutils)
+
+
+def init_storage(
+    account_name: str,
+    container_name: str,
+    root_dir: str | None = None,
+    spark=None,
+    dbutils=None,
+    *,
+    user: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    **kwargs,
+) -> AzureStorage:
+    """An Azure storage (dtflw 0.6 order); `root_dir` None → the user's name; credentials also from
+    `environ` (default: the process environment)."""
+    if root_dir is None:
+        root_dir = user or getpass.getuser()
+    environ = os.environ if environ is None else environ
+    return AzureStorage(account_name, container_name, root_dir, spark, dbutils, environ=environ, **kwargs)
+
+
+def from_url(url: str, spark=None, table_format: str = "parquet", **kwargs) -> AzureStorage:
+    """The storage of `wasbs://c@a.blob.core.windows.net/<root_dir>` or `abfss://c@a.dfs.core.windows.net/<root_dir>`."""
+    location = parse_azure_url(url)
+    if location is None or location.account is None:
+        raise StorageError(
+            f"Azure storage URL {url!r} is malformed; use wasbs://<container>@<account>.blob.core.windows.net/<root> "
+            "or abfss://<container>@<account>.dfs.core.windows.net/<root>."
+        )
+    style = "abfss" if url.lower().startswith("abfs") else "wasbs"
+    kwargs.setdefault("url_style", style)
+    kwargs.setdefault("dns_suffix", location.dns_suffix)
+    return init_storage(
+        location.account, location.container, location.path.strip("/"), spark, table_format=table_format, **kwargs
+    )

@@ -1,0 +1,136 @@
+"""Unity Catalog volumes: tables under `/Volumes/<catalog>/<schema>/<volume>/…`.
+
+On a cluster a volume is a local (FUSE) path, so it is read like a folder and Spark takes the same
+`/Volumes/…` path. Locally a folder stands in for `/Volumes`, as the local `dbutils.fs` maps it.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+
+from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
+from dtflw.storage.base import FolderStorage
+
+VOLUMES_ROOT = "/Volumes"
+_NAME = re.compile(r"^[^./\s\x00-\x1f\x7f]{1,255}\Z")
+
+
+def validate_volume_name(kind: str, name: str) -> str:
+    """A catalog, schema or volume name: 1-255 characters, no period, space, slash or control character."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidStorageNameError(
+            f"Unity Catalog {kind} name {name!r} is invalid: use 1-255 characters without periods, spaces, "
+            "slashes or control characters (e.g. 'main', 'sales_raw')."
+        )
+    return name
+
+
+class VolumeStorage(FolderStorage):
+    """Tables in a Unity Catalog volume; `local_folder` (the stand-in for `/Volumes`) when not on a cluster."""
+
+    def __init__(
+        self,
+        catalog: str,
+        schema: str,
+        volume: str,
+        root_dir: str = "",
+        spark=None,
+        dbutils=None,
+        *,
+        local_folder: str | None = None,
+        table_format: str = "parquet",
+    ):
+        names = [validate_volume_name(k, n) for k, n in (("catalog", catalog), ("schema", schema), ("volume", volume))]
+        base = posixpath.join(VOLUMES_ROOT, *names, "")
+        if local_folder is None and not os.path.isdir(base):
+            raise StorageError(
+                f"Volume {base!r} is not mounted here: create it (CREATE VOLUME {'.'.join(names)}) or check "
+                "your access on Databricks; elsewhere pass local_folder= (the folder standing in for /Volumes)."
+            )
+        folder = os.path.join(local_folder, *names) if local_folder is not None else base
+        super().__init__(
+            folder, base_path=base, root_dir=root_dir, spark=spark, dbutils=dbutils, table_format=table_format
+        )
+        self._volumes_folder = os.path.abspath(local_folder) if local_folder is not None else VOLUMES_ROOT
+        self.catalog, self.schema, self.volume = names
+
+    @property
+    def url(self) -> str:
+        return self.base_path + self.root_dir if self.root_dir else self.base_path.rstrip("/")
+
+    def logical_path(self, path: str) -> str:
+        """`dbfs:/Volumes/…` and the local folder's paths as `/Volumes/…`; other paths unchanged."""
+        if path.startswith("dbfs:/Volumes/"):
+            path = path[len("dbfs:") :]
+        return super().logical_path(path)
+
+    def engine_path(self, path: str) -> str:
+        """The local (FUSE, or stand-in folder) path of any `/Volumes/…` path."""
+        logical = self.logical_path(path)
+        return self._volumes_folder + logical[len(VOLUMES_ROOT) :] if _is_volume_path(logical) else path
+
+    def get_abs_path(self, rel_path: str) -> str:
+        logical = self.logical_path(rel_path or "")
+        if _is_volume_path(logical) and not self.is_abs_path(logical):
+            raise PathOutsideStorageError(
+                f"Path {rel_path!r} is in another volume than storage {self.base_path!r}; give a path in this "
+                "volume, or declare it as a foreign input (it must be readable)."
+            )
+        return super().get_abs_path(rel_path)
+
+    def resolve_foreign_input(self, path: str) -> str:
+        """`path` itself if it is a readable path of another volume, else PathOutsideStorageError."""
+        if self.is_abs_path(path):
+            return self.get_abs_path(path)
+        logical = self.logical_path(path)
+        if not _is_volume_path(logical):
+            raise PathOutsideStorageError(
+                f"Input {path!r} lies outside storage {self.base_path!r} and is not a volume path (/Volumes/…); "
+                "copy it into a volume or fix the path."
+            )
+        local = self.engine_path(logical)
+        if not self.fs.list_files(local):
+            raise PathOutsideStorageError(
+                f"Input {path!r} lies outside storage {self.base_path!r} and has no readable files "
+                f"(looked in {local}); fix the path or your access to that volume."
+            )
+        return logical
+
+
+def _is_volume_path(path: str) -> bool:
+    return path.startswith(VOLUMES_ROOT + "/")
+
+
+def init_storage(
+    catalog: str,
+    schema: str,
+    volume: str,
+    root_dir: str = "",
+    local_folder: str | None = None,
+    spark=None,
+    dbutils=None,
+    table_format: str = "parquet",
+) -> VolumeStorage:
+    """A storage in volume `catalog.schema.volume`; `local_folder` stands in for `/Volumes` off a cluster."""
+    return VolumeStorage(
+        catalog, schema, volume, root_dir, spark, dbutils, local_folder=local_folder, table_format=table_format
+    )
+
+
+def from_volume_path(path: str, runtime=None, spark=None, table_format: str = "parquet") -> VolumeStorage:
+    """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]`; locally in the runtime's volumes folder."""
+    parts = path[len(VOLUMES_ROOT) :].strip("/").split("/") if _is_volume_path(path) else []
+    if len(parts) < 3:
+        raise StorageError(f"Volume path {path!r} is malformed; use /Volumes/<catalog>/<schema>/<volume>[/<root>].")
+    local_folder = runtime.volumes_folder if runtime is not None and runtime.is_local else None
+    dbutils = runtime.dbutils if runtime is not None else None
+    return VolumeStorage(
+        *parts[:3],
+        "/".join(parts[3:]),
+        spark,
+        dbutils,
+        local_folder=local_folder,
+        table_format=table_format,
+    )
