@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
+from testkit import RecordingRunner, notebook_source
 
 from dtflw.engines import create_engine
 from dtflw.runtime import Runtime, activated
-
-HEADER = "# Databricks notebook source\n"
-SEPARATOR = "\n# COMMAND ----------\n\n"
-
-
-def notebook_source(*cells: str) -> str:
-    """A Databricks source notebook of the given python cells."""
-    return HEADER + SEPARATOR.join(textwrap.dedent(c).strip() + "\n" for c in cells)
 
 
 @pytest.fixture(scope="session")
@@ -72,21 +63,6 @@ def make_workspace(tmp_path, engine):
         return Workspace(root, engine, **kwargs)
 
     return make
-
-
-class RecordingRunner:
-    """A runner that records calls and returns a fixed exit value (for builder-only tests)."""
-
-    def __init__(self, result="ok", action=None):
-        self.calls = []
-        self.result = result
-        self.action = action
-
-    def run(self, path, timeout_seconds, arguments, *, run_id=None):
-        self.calls.append((path, timeout_seconds, dict(arguments)))
-        if self.action:
-            self.action(path, arguments)
-        return self.result
 
 
 @pytest.fixture

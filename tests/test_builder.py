@@ -8,7 +8,7 @@ import os
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import RecordingRunner
+from testkit import RecordingRunner
 
 from dtflw import init_flow
 from dtflw.errors import (

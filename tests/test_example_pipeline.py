@@ -65,7 +65,7 @@ def test_every_table_has_the_expected_contents(tmp_path, engine, spark, year):
         path = str(storage / "notebooks" / "bronze" / notebook / f"{table}.parquet")
         assert_table(spark, storage, path, table, tables[table])
     assert (storage / "notebooks/silver/build_sales/SalesOrderItems.delta/_delta_log").is_dir()
-    assert summary["runs"]["silver/build_sales"]["rows"] == len(tables["SalesOrderItems"])
+    assert summary["runs"]["silver/build_sales"]["SalesOrderItems"] == len(tables["SalesOrderItems"])
 
 
 def test_the_optional_overrides_input_is_used_when_present(tmp_path, engine, spark):

@@ -141,8 +141,10 @@ def test_percent_run_includes_another_notebook_with_arguments(workspace):
     workspace.write(
         "lib/helpers.py",
         """
+        LANG = dbutils.widgets.get("lang")
+
         def greet(name):
-            return f"hello {name} from {dbutils.widgets.get('lang')}"
+            return f"hello {name} from {LANG}"
         """,
     )
     workspace.write(

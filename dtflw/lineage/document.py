@@ -34,7 +34,16 @@ FORMAT = "dtflw-lineage"
 VERSION = 1
 RUNS_DIR = "_dtflw/runs"
 
-_STATE_FIELDS = ("exists", "format", "version", "last_operation", "file_count", "size_bytes", "modified_ms", "fingerprint")
+_STATE_FIELDS = (
+    "exists",
+    "format",
+    "version",
+    "last_operation",
+    "file_count",
+    "size_bytes",
+    "modified_ms",
+    "fingerprint",
+)
 
 
 class DocumentError(ValueError):
@@ -113,7 +122,7 @@ def parse_document(text: str) -> tuple[FlowRun, list[NotebookRun]]:
     except ValueError as e:
         raise DocumentError(f"not valid JSON ({e})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise DocumentError(f"not a dtflw lineage document (no \"format\": \"{FORMAT}\")")
+        raise DocumentError(f'not a dtflw lineage document (no "format": "{FORMAT}")')
     version = doc.get("version")
     if not isinstance(version, int) or version > VERSION:
         raise DocumentError(f"document version {version!r} is newer than this dtflw reads ({VERSION}); upgrade dtflw")
@@ -168,7 +177,9 @@ def _use(d: dict) -> TableUse:
         path=str(d.get("path") or ""),
         format=d.get("format"),
         alias=d.get("alias"),
-        state=None if state is None else TableState(path=str(d.get("path") or ""), **{f: state[f] for f in _STATE_FIELDS if f in state}),
+        state=None
+        if state is None
+        else TableState(path=str(d.get("path") or ""), **{f: state[f] for f in _STATE_FIELDS if f in state}),
         schema=None if schema is None else [(str(name), str(kind)) for name, kind in schema],
         row_count=d.get("row_count"),
     )

@@ -66,7 +66,9 @@ def _parquet_files(local_path: str) -> list[str]:
     found = []
     for folder, dirs, files in os.walk(local_path):
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-        found += [os.path.join(folder, f) for f in sorted(files) if f.endswith(".parquet") and not f.startswith(("_", "."))]
+        found += [
+            os.path.join(folder, f) for f in sorted(files) if f.endswith(".parquet") and not f.startswith(("_", "."))
+        ]
     return found
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
+from dtflw.lineage.bulk import paused_gc
 from dtflw.lineage.document import DocumentError, parse_document, runs_folder
 
 log = logging.getLogger("dtflw")
@@ -33,6 +34,11 @@ class NotebookNode:
     @property
     def name(self) -> str:
         return posixpath.basename(self.path.rstrip("/")) or self.path
+
+    @property
+    def label(self) -> str:
+        """The notebook's path relative to its flow (as last called), else its name."""
+        return self.rel_paths[-1] if self.rel_paths else self.name
 
 
 @dataclass
@@ -83,9 +89,10 @@ class LineageGraph:
         self.notebooks: dict[str, NotebookNode] = {}
         self.tables: dict[str, TableNode] = {}
         self.edges: list[Edge] = []
-        for run in self.runs.values():
-            self._add_run(run)
-        self._index()
+        with paused_gc():
+            for run in self.runs.values():
+                self._add_run(run)
+            self._index()
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -181,6 +188,10 @@ class LineageGraph:
     def outputs_of(self, run_id: str) -> list[Edge]:
         return [e for e in self._edges_of_run.get(run_id, ()) if e.kind == PRODUCED]
 
+    def edges_of_table(self, table_path: str) -> list[Edge]:
+        """Every edge of the table at `table_path`, in run order."""
+        return list(self._edges_of_table.get(table_path, ()))
+
     def find_tables(self, key: str) -> list[TableNode]:
         """The tables whose path, name or alias is `key`."""
         if key in self.tables:
@@ -192,9 +203,7 @@ class LineageGraph:
         if key in self.notebooks:
             return [self.notebooks[key]]
         suffix = "/" + key.strip("/")
-        return [
-            n for n in self.notebooks.values() if key in n.rel_paths or n.name == key or n.path.endswith(suffix)
-        ]
+        return [n for n in self.notebooks.values() if key in n.rel_paths or n.name == key or n.path.endswith(suffix)]
 
     def history(self, table: str) -> list[Edge]:
         """What happened to a table (path, name or alias), oldest first: produced by succeeded runs,
@@ -226,6 +235,19 @@ class LineageGraph:
         """The newest run of the notebook at a workspace path."""
         node = self.notebooks.get(notebook_path)
         return self.runs[node.run_ids[-1]] if node and node.run_ids else None
+
+    def latest_seen(self, table_path: str) -> Edge | None:
+        """The newest observation of the table at `table_path`: its version and rows as last seen.
+
+        Outputs of runs that did not succeed count only when nothing else saw the table."""
+        edges = self._edges_of_table.get(table_path, ())
+        happened = [e for e in edges if e.kind == CONSUMED or self.runs[e.run_id].status == RunStatus.SUCCEEDED]
+        candidates = happened or list(edges)
+        return max(candidates, key=self._edge_time) if candidates else None
+
+    def links(self) -> list[tuple[str, str]]:
+        """The distinct (source node id, target node id) pairs: table → notebook consuming it, notebook → table."""
+        return [(source, target) for source, targets in self.downstream_of.items() for target in sorted(targets)]
 
     def _edge_time(self, edge: Edge) -> float:
         run = self.runs[edge.run_id]

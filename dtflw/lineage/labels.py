@@ -23,3 +23,35 @@ def duration_text(seconds: float | None) -> str:
 
 def rows_text(rows: int | None) -> str:
     return "" if rows is None else f"{rows:,} rows"
+
+
+# fill and stroke colours of notebook nodes by the status of their latest run, and of table nodes
+STATUS_COLOURS = {
+    "succeeded": ("#d7f5dd", "#2e7d32"),
+    "failed": ("#fde0e0", "#c62828"),
+    "skipped": ("#ececec", "#757575"),
+    "running": ("#dceefe", "#1565c0"),
+}
+TABLE_COLOURS = ("#fff6d9", "#a07800")
+STATUS_SYMBOLS = {"succeeded": "✓", "failed": "✗", "skipped": "↷", "running": "…"}
+
+
+def notebook_caption(graph, notebook) -> tuple[str, str]:
+    """(status of its latest run, one-line detail such as `✓ succeeded · 1.2 s`) of a notebook node."""
+    run = graph.latest_run(notebook.path)
+    if run is None:
+        return "running", ""
+    status = run.status.value
+    detail = f"{STATUS_SYMBOLS[status]} {status}"
+    if run.duration is not None and run.status.value != "skipped":
+        detail += f" · {duration_text(run.duration)}"
+    return status, detail
+
+
+def table_caption(graph, table) -> str:
+    """A one-line detail of a table node, such as `v3 · 1,234 rows`."""
+    seen = graph.latest_seen(table.path)
+    if seen is None:
+        return table.format or ""
+    parts = [seen.version or "", rows_text(seen.use.row_count)]
+    return " · ".join(p for p in parts if p)

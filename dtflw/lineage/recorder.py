@@ -152,7 +152,9 @@ class LineageRecorder(FlowListener):
                     snapshot.described = True
                 snapshot.text = json.dumps(_scrub(snapshot.data, secrets), ensure_ascii=False)
             fragments.append(snapshot.text)
-        self.storage.write_text(document_path(self.storage, flow_run_id), document_text(_scrub(flow, secrets), fragments))
+        self.storage.write_text(
+            document_path(self.storage, flow_run_id), document_text(_scrub(flow, secrets), fragments)
+        )
         doc.warned = False
 
     def _describe(self, run: dict) -> None:

@@ -131,10 +131,7 @@ class LocalWorkspace:
         worker.start()
         worker.join(timeout_seconds)
         if worker.is_alive():
-            try:
-                runtime.spark.interruptAll()
-            except Exception:  # the session may already be gone; the notebook is abandoned either way
-                pass
+            _stop_session(runtime.spark)
             raise NotebookTimeoutError(
                 f"Notebook '{runtime.notebook_path}' timed out after {timeout_seconds} s; its Spark operations were "
                 "interrupted and the notebook abandoned.",
@@ -159,10 +156,7 @@ class LocalWorkspace:
             except NotebookExit as done:
                 return done.value
             finally:
-                try:
-                    runtime.spark.stop()
-                except Exception:  # a JVM session is shared; stopping a Connect one only closes it
-                    pass
+                _stop_session(runtime.spark)
         return None
 
     def _run_cells(self, cells, namespace: dict, runtime: Runtime, file_path: str) -> None:
@@ -214,6 +208,16 @@ class LocalWorkspace:
         included_file = self.notebook_file(target)
         with runtime.dbutils.widgets.arguments_added(cell.run_args):
             self._run_cells(parse_notebook(included_file).cells, namespace, runtime, included_file)
+
+
+def _stop_session(session) -> None:
+    """Interrupt a notebook's Spark operations and close its session (a shared JVM session stays up)."""
+    if hasattr(session, "client"):  # Spark Connect: the session is the notebook's own
+        try:
+            session.interruptAll()
+            session.stop()
+        except Exception:  # already closed, or the server is gone: nothing left to stop
+            pass
 
 
 def _line_in(error: BaseException, file_path: str) -> int | None:

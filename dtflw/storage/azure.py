@@ -19,6 +19,7 @@ from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, Stora
 from dtflw.storage.base import Storage
 from dtflw.storage.blob import (
     DEFAULT_DNS_SUFFIX,
+    PAGE_SIZE,
     TRIED_EXPLICIT,
     BlobFileSystem,
     SecretEnvironment,
@@ -31,6 +32,7 @@ from dtflw.storage.tables import state_from_listing
 
 URL_STYLES = ("wasbs", "abfss")
 _HOST_KIND = {"wasbs": "blob", "abfss": "dfs"}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}\Z")
 _CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 _AZURE_URL = re.compile(
@@ -92,7 +94,9 @@ class AzureStorage(Storage):
     AZURE_STORAGE_USE_EMULATOR for Azurite — the same ones Sail reads); then a cluster's `dbutils.fs`;
     then azure-identity's DefaultAzureCredential. `endpoint` sets the blob service URL (Azurite,
     sovereign clouds). `engine_url_style="abfss"` hands Spark `abfss://` paths whatever the style
-    (Sail reads `abfss://` but not `wasbs://`).
+    (Sail reads `abfss://` but not `wasbs://`). `retries`, `retry_backoff` (seconds) and `timeout`
+    (seconds per attempt) bound how long an unreachable service is retried; `page_size` is the
+    number of blobs per list request.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class AzureStorage(Storage):
         retries: int = 3,
         retry_backoff: float = 1.0,
         timeout: float = 30.0,
+        page_size: int = PAGE_SIZE,
         table_format: str = "parquet",
     ):
         super().__init__(root_dir, spark, dbutils, table_format)
@@ -126,7 +131,12 @@ class AzureStorage(Storage):
         self._style = url_style
         self._engine_style = engine_url_style
         self._dns_suffix = dns_suffix.lower()
-        self._fs_options = {"retries": retries, "retry_backoff": retry_backoff, "timeout": timeout}
+        self._fs_options = {
+            "retries": retries,
+            "retry_backoff": retry_backoff,
+            "timeout": timeout,
+            "page_size": page_size,
+        }
         self._auth = find_auth(
             account_name,
             connection_string=connection_string,
@@ -202,8 +212,8 @@ class AzureStorage(Storage):
     def resolve_foreign_input(self, path: str) -> str:
         """`path` itself if it lies outside this storage but can be read with its credentials (another
         container or account; on a cluster, any path `dbutils.fs` lists), else PathOutsideStorageError
-        naming both locations and why."""
-        if self.is_abs_path(path):
+        naming both locations and why. A relative path is this storage's."""
+        if self.is_abs_path(path) or not _SCHEME.match(path or ""):
             return self.get_abs_path(path)
         location = parse_azure_url(path)
         try:
@@ -245,9 +255,10 @@ class AzureStorage(Storage):
     def sail_environment(self) -> SecretEnvironment:
         """Environment variables that let Sail read and write this storage's `abfss://` paths.
 
-        Set them in `os.environ` before the Spark session's first Azure access. For Azurite they are
-        AZURE_STORAGE_USE_EMULATOR, AZURITE_BLOB_STORAGE_URL, AZURE_STORAGE_ACCOUNT_NAME/KEY and
-        AZURE_ALLOW_HTTP. The mapping's `repr` masks every value.
+        Keep them in `os.environ` while Sail works on this storage: a Sail session reads them when it
+        first reaches a container. For Azurite they are AZURE_STORAGE_USE_EMULATOR,
+        AZURITE_BLOB_STORAGE_URL, AZURE_STORAGE_ACCOUNT_NAME/KEY and AZURE_ALLOW_HTTP. The mapping's
+        `repr` masks the key and SAS token.
         """
         if self._auth is None:
             raise StorageError(f"{self!r} reaches Azure through dbutils; there are no credentials to hand to Sail.")

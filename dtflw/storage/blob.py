@@ -8,6 +8,7 @@ naming account, container and path; credentials never reach a message, a log rec
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,21 @@ TRIED_EXPLICIT = (
 )
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _QUERY = re.compile(r"\?[^\s'\"()<>]*")
+_SIGNATURE = re.compile(r"(sig=)[^&\s'\"]+")
+
+
+class _SignatureRedactor(logging.Filter):
+    """Masks SAS signatures in the request URLs urllib3 logs at DEBUG level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _SIGNATURE.sub(r"\1***", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_SIGNATURE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+_REDACTOR = _SignatureRedactor()
 
 
 @dataclass(frozen=True)
@@ -46,7 +62,7 @@ class BlobAuth:
 
     @property
     def is_emulator(self) -> bool:
-        """True for Azurite-style endpoints: loopback host, account name in the path."""
+        """True for Azurite-style endpoints: a loopback host, with the account name in the path."""
         return urlsplit(self.endpoint).hostname in _LOOPBACK
 
     def for_account(self, account: str, dns_suffix: str = DEFAULT_DNS_SUFFIX) -> BlobAuth:
@@ -58,13 +74,10 @@ class BlobAuth:
         return replace(self, account=account, endpoint=f"https://{account}.blob.{dns_suffix}")
 
     def secrets(self) -> list[str]:
-        """The secret strings this auth holds (for scrubbing text)."""
-        cred = self.credential
-        values = [getattr(getattr(cred, "named_key", None), "key", None), getattr(cred, "signature", None)]
-        if isinstance(cred, str):
-            values.append(cred)
-        found = [v for v in values if v]
-        return found + [p.split("=", 1)[1] for v in found for p in v.split("&") if p.startswith("sig=")]
+        """The secret strings this auth holds (for scrubbing text): a key, a SAS token and its signature."""
+        named = getattr(self.credential, "named_key", None)
+        found = [v for v in (getattr(named, "key", None), getattr(self.credential, "signature", None)) if v]
+        return found + [m.group(0)[len("sig=") :] for v in found for m in _SIGNATURE.finditer(v)]
 
     def sail_environment(self) -> SecretEnvironment:
         """The environment variables with which Sail (object_store) reaches this account."""
@@ -83,11 +96,14 @@ class BlobAuth:
         return env
 
 
+SECRET_VARIABLES = ("AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN")
+
+
 class SecretEnvironment(dict):
-    """Environment variables holding secrets: usable as a dict, shown with every value masked."""
+    """Environment variables some of which are secrets: usable as a dict, shown with those masked."""
 
     def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: '***'" for k in self) + "}"
+        return "{" + ", ".join(f"{k!r}: {'***' if k in SECRET_VARIABLES else v!r}" for k, v in self.items()) + "}"
 
 
 def find_auth(
@@ -210,6 +226,7 @@ class BlobFileSystem:
     ):
         from azure.storage.blob import ContainerClient, LinearRetry
 
+        logging.getLogger("urllib3.connectionpool").addFilter(_REDACTOR)
         self.auth = auth
         self.container = container
         self.base = base
@@ -327,7 +344,8 @@ class BlobFileSystem:
         except ClientAuthenticationError as e:
             if e.response is None:  # the credential found no identity before any request
                 names = re.findall(r"^\s+(\w+Credential):", str(e), re.MULTILINE)
-                tried = "; ".join(self.auth.tried) + (f" ({', '.join(names)})" if names else "")
+                tried = "; ".join(self.auth.tried) or self.auth.mechanism
+                tried += f" ({', '.join(names)})" if names else ""
                 raise StorageCredentialsError(
                     f"No credentials to {action} {where}: tried {tried}. "
                     "Give a connection string, account key or SAS token, or sign in (e.g. `az login`)."
@@ -362,6 +380,7 @@ class BlobFileSystem:
     def _reason(self, error: Exception) -> str:
         """A short description of an Azure error, without query strings or secrets."""
         code = getattr(error, "error_code", None)
+        code = getattr(code, "value", code)  # the SDK's StorageErrorCode enum
         status = getattr(error, "status_code", None)
         if code or status:
             return " ".join(str(p) for p in ("HTTP", status, code) if p)

@@ -14,6 +14,7 @@ from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, Stora
 from dtflw.storage.base import FolderStorage
 
 VOLUMES_ROOT = "/Volumes"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 _NAME = re.compile(r"^[^./\s\x00-\x1f\x7f]{1,255}\Z")
 
 
@@ -81,10 +82,11 @@ class VolumeStorage(FolderStorage):
         return super().get_abs_path(rel_path)
 
     def resolve_foreign_input(self, path: str) -> str:
-        """`path` itself if it is a readable path of another volume, else PathOutsideStorageError."""
-        if self.is_abs_path(path):
+        """`path` itself if it is a readable path of another volume, else PathOutsideStorageError.
+        A relative path is this storage's."""
+        logical = self.logical_path(path or "")
+        if self.is_abs_path(logical) or not (_is_volume_path(logical) or _SCHEME.match(logical)):
             return self.get_abs_path(path)
-        logical = self.logical_path(path)
         if not _is_volume_path(logical):
             raise PathOutsideStorageError(
                 f"Input {path!r} lies outside storage {self.base_path!r} and is not a volume path (/Volumes/…); "

@@ -1,0 +1,140 @@
+"""The lineage graph as one self-contained HTML page: a DAG of notebooks and tables, searchable.
+
+Notebooks are coloured by the status of their latest run and show its duration; tables show the
+version and row count last seen; clicking a node lists its runs (args, exit value, error) or the
+versions seen and its schema. The search box narrows the drawing to a selection (`+T`, `T+`,
+`+T+`, `tag:x`). Script and style are inline and the data is JSON inside the page, so the file
+opens anywhere, offline — also in a Databricks notebook through `displayHTML(render(graph))`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+
+from dtflw.lineage.graph import CONSUMED, LineageGraph
+from dtflw.lineage.html_assets import CSS, JS
+from dtflw.lineage.labels import (
+    STATUS_COLOURS,
+    TABLE_COLOURS,
+    duration_text,
+    iso_time,
+    notebook_caption,
+    rows_text,
+    table_caption,
+)
+
+MAX_HISTORY = 20  # runs per notebook and versions per table listed in the details panel
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def render(graph: LineageGraph, title: str = "dtflw lineage") -> str:
+    """The report page as a string."""
+    data = json.dumps(_data(graph), ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_SAFE)
+    legend = (
+        "".join(
+            f'<span style="--fill:{fill};--stroke:{stroke}">{status}</span>'
+            for status, (fill, stroke) in STATUS_COLOURS.items()
+        )
+        + f'<span style="--fill:{TABLE_COLOURS[0]};--stroke:{TABLE_COLOURS[1]}">table</span>'
+    )
+    problems = "".join(f"<li>{html.escape(p)}</li>" for p in graph.problems)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
+        f"<header><h1>{html.escape(title)}</h1>"
+        '<input id="search" type="search" autocomplete="off" spellcheck="false" '
+        'placeholder="Select: T, +T (upstream), T+ (downstream), tag:x" aria-label="Selection">'
+        '<button id="fit" type="button" title="Show the whole graph">Fit</button>'
+        f'<span id="counts"></span><span class="legend">{legend}</span><div id="message" role="alert"></div>'
+        f"{f'<ul class=problems>{problems}</ul>' if problems else ''}</header>\n"
+        '<main><svg id="canvas" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Lineage graph"></svg>'
+        '<aside id="details"></aside></main>\n'
+        f'<script type="application/json" id="lineage-data">{data}</script>\n'
+        f"<script>{JS}</script>\n</body></html>\n"
+    )
+
+
+def _data(graph: LineageGraph) -> dict:
+    nodes, index = [], {}
+    for notebook in graph.notebooks.values():
+        index[notebook.id] = len(nodes)
+        status, detail = notebook_caption(graph, notebook)
+        runs = [graph.runs[i] for i in notebook.run_ids]
+        nodes.append(
+            {
+                "kind": "notebook",
+                "key": notebook.path,
+                "name": notebook.name,
+                "keys": [notebook.path, *notebook.rel_paths, notebook.name],
+                "tags": notebook.tags,
+                "status": status,
+                "fill": STATUS_COLOURS[status][0],
+                "stroke": STATUS_COLOURS[status][1],
+                "detail": detail,
+                "fingerprints": notebook.source_fingerprints,
+                "runs": [_run(r) for r in reversed(runs[-MAX_HISTORY:])],
+                "older": max(0, len(runs) - MAX_HISTORY),
+            }
+        )
+    for table in graph.tables.values():
+        index[table.id] = len(nodes)
+        seen = graph.history(table.path) or graph.edges_of_table(table.path)
+        latest = graph.latest_seen(table.path)
+        schema = latest.use.schema if latest is not None else None
+        nodes.append(
+            {
+                "kind": "table",
+                "key": table.path,
+                "name": table.name,
+                "keys": [table.path, *table.names, *table.aliases],
+                "tags": [],
+                "fill": TABLE_COLOURS[0],
+                "stroke": TABLE_COLOURS[1],
+                "detail": table_caption(graph, table),
+                "format": table.format,
+                "names": table.names,
+                "aliases": table.aliases,
+                "schema": [list(c) for c in schema] if schema is not None else None,
+                "seen": [_seen(graph, e) for e in reversed(seen[-MAX_HISTORY:])],
+                "older": max(0, len(seen) - MAX_HISTORY),
+            }
+        )
+    links = [[index[source], index[target]] for source, target in graph.links()]
+    return {
+        "generated": iso_time(time.time()),
+        "counts": {"notebooks": len(graph.notebooks), "tables": len(graph.tables)},
+        "nodes": nodes,
+        "links": links,
+    }
+
+
+def _run(run) -> dict:
+    return {
+        "id": run.run_id,
+        "flow": run.flow_run_id,
+        "status": run.status.value,
+        "reason": run.reason,
+        "started": iso_time(run.started),
+        "duration": duration_text(run.duration),
+        "attempt": run.attempt,
+        "args": [[k, v] for k, v in run.args.items()],
+        "exit": run.exit_value,
+        "error": run.error,
+    }
+
+
+def _seen(graph: LineageGraph, edge) -> dict:
+    run, state = graph.runs[edge.run_id], edge.use.state
+    return {
+        "kind": edge.kind,
+        "notebook": run.rel_path or run.notebook_path,
+        "time": iso_time(run.started if edge.kind == CONSUMED else (run.ended or run.started)),
+        "version": edge.version,
+        "rows": rows_text(edge.use.row_count),
+        "size": f"{state.size_bytes:,} bytes" if state is not None and state.exists else "",
+        "status": "" if run.status.value == "succeeded" else f"run {run.status.value}",
+    }

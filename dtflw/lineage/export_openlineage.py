@@ -1,0 +1,483 @@
+"""The lineage graph as OpenLineage (spec 2-0-2) RunEvents: a file of events, or sent with openlineage-python.
+
+Per notebook run: START with its inputs and declared outputs; then COMPLETE with the outputs'
+`schema` and `outputStatistics`, FAIL with `errorMessage`, or — for a run skipped because its
+outputs were up to date — ABORT, the reason in the `tags` run facet. A run still `running` has
+only its START. Every notebook run carries `parent` (its flow run) and `executionParameters`
+(its args, secrets redacted); its job is `(job_namespace, <notebook workspace path>)` with the
+`jobType` facet (integration `DTFLW`, jobType `NOTEBOOK`). Each flow run is a run of its own
+job (jobType `FLOW`): START, then COMPLETE or FAIL; a nested flow's parent is the notebook run
+that opened it, and `root` always names the outermost flow run.
+
+Datasets are named per the OpenLineage naming spec: `abfss://{container}@{account}.dfs.core.windows.net`
+and `wasbs://{container}@{account}.dfs.core.windows.net` with the object path, `dbfs://{workspace}`
+(or `dbfs` when the workspace is not given) for `dbfs:/` and `/Volumes/` paths, `file` for local
+paths, `{scheme}://{bucket}` for other object stores.
+
+Events are built as plain spec JSON (fast enough for 10,000 notebooks); `emit` turns each into
+openlineage-python's `RunEvent` and sends it through an `OpenLineageClient` — by default one
+configured the standard way (`OPENLINEAGE_URL`, `openlineage.yml`, `OPENLINEAGE__TRANSPORT__*`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from functools import lru_cache
+
+import orjson
+
+from dtflw import __version__
+from dtflw.errors import LineageEmitError
+from dtflw.events import FlowRun, NotebookRun, RunStatus
+from dtflw.lineage.bulk import paused_gc
+from dtflw.lineage.graph import Edge, LineageGraph
+from dtflw.lineage.labels import iso_time
+
+PRODUCER = f"https://pypi.org/project/dtflw/{__version__}/"
+RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+_PRODUCER_JSON = b'"%s"' % PRODUCER.encode()
+INTEGRATION = "DTFLW"
+DEFAULT_JOB_NAMESPACE = "dtflw"
+_FACETS = "https://openlineage.io/spec/facets/"
+SCHEMA_URLS = {
+    "parent": _FACETS + "1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet",
+    "executionParameters": _FACETS + "1-0-0/ExecutionParametersRunFacet.json#/$defs/ExecutionParametersRunFacet",
+    "errorMessage": _FACETS + "1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+    "tags": _FACETS + "1-0-0/TagsRunFacet.json#/$defs/TagsRunFacet",
+    "processing_engine": _FACETS + "1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet",
+    "jobType": _FACETS + "2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
+    "schema": _FACETS + "1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+    "outputStatistics": _FACETS
+    + "1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
+}
+_AZURE = re.compile(r"^(?P<scheme>abfss|wasbs)://(?P<container>[^@/]+)@(?P<account>[^./]+)\.[^/]*/?(?P<path>.*)$")
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/]*)/?(?P<path>.*)$")
+_END_EVENT = {RunStatus.SUCCEEDED: "COMPLETE", RunStatus.FAILED: "FAIL", RunStatus.SKIPPED: "ABORT"}
+
+
+def dataset_name(path: str, dbfs_workspace: str | None = None) -> tuple[str, str]:
+    """The OpenLineage (namespace, name) of a table path."""
+    if path.startswith(("dbfs:", "/Volumes/")):
+        return _dbfs_namespace(dbfs_workspace), "/" + path.removeprefix("dbfs:").lstrip("/")
+    if path.startswith(("/", "file:")):
+        return "file", "/" + re.sub(r"^file:(//)?", "", path).lstrip("/")
+    azure = _AZURE.match(path)
+    if azure:
+        namespace = _azure_namespace(azure["scheme"], azure["container"], azure["account"])
+        return namespace, azure["path"].rstrip("/") or "/"
+    url = _URL.match(path)
+    if url:
+        return f"{url['scheme']}://{url['authority']}", url["path"] or "/"
+    return "file", path
+
+
+@lru_cache(maxsize=256)
+def _azure_namespace(scheme: str, container: str, account: str) -> str:
+    from openlineage.client.naming import dataset as naming
+
+    if scheme == "abfss":
+        return naming.ABFSS(container=container, service=account, path="/").get_namespace()
+    return naming.WASBS(container=container, service_name=account, object_key="/").get_namespace()
+
+
+@lru_cache(maxsize=16)
+def _dbfs_namespace(workspace: str | None) -> str:
+    from openlineage.client.naming import dataset as naming
+
+    return naming.DBFS(workspace=workspace, path="/").get_namespace() if workspace else "dbfs"
+
+
+def run_events(
+    graph: LineageGraph, job_namespace: str = DEFAULT_JOB_NAMESPACE, dbfs_workspace: str | None = None
+) -> list[dict]:
+    """Every RunEvent of the graph's flow and notebook runs, as spec JSON, in time order."""
+    with paused_gc():
+        return list(_Builder(graph, job_namespace, dbfs_workspace).events())
+
+
+def render(graph: LineageGraph, job_namespace: str = DEFAULT_JOB_NAMESPACE, dbfs_workspace: str | None = None) -> str:
+    """The events as JSON lines (one event per line, like openlineage-python's file transport)."""
+    with paused_gc():
+        builder = _Builder(graph, job_namespace, dbfs_workspace)
+        lines = [builder.json_line(event) for event in builder.events()]
+        del builder  # its caches go before the collector runs again
+    return b"".join(lines).decode()
+
+
+def emit(
+    graph: LineageGraph,
+    client=None,
+    job_namespace: str = DEFAULT_JOB_NAMESPACE,
+    dbfs_workspace: str | None = None,
+) -> int:
+    """Send every event through `client` (default: `OpenLineageClient()`, configured the standard way).
+
+    Returns the number of events sent; `LineageEmitError` names the event the transport refused.
+    """
+    from openlineage.client import OpenLineageClient
+
+    client = client if client is not None else OpenLineageClient()
+    events = run_events(graph, job_namespace, dbfs_workspace)
+    for event in events:
+        client_event = to_client_event(event)
+        try:
+            client.emit(client_event)
+        except Exception as e:
+            raise LineageEmitError(
+                f"OpenLineage transport {getattr(client.transport, 'kind', '?')!r} refused the {event['eventType']} "
+                f"event of job {event['job']['name']!r} (run {event['run']['runId']}): {type(e).__name__}: {e}. "
+                "Check the transport configuration (OPENLINEAGE_URL, openlineage.yml) and that the backend is up."
+            ) from e
+    return len(events)
+
+
+class _Builder:
+    def __init__(self, graph: LineageGraph, job_namespace: str, dbfs_workspace: str | None):
+        self.graph = graph
+        self.namespace = job_namespace
+        self.dbfs_workspace = dbfs_workspace
+        self._datasets: dict[tuple[str, str | None], dict] = {}
+        self._jobs: dict[tuple[str, str], dict] = {}
+        self._parents: dict[str, dict] = {}
+        self._shared: dict[int, list] = {}
+        self._shared_lists: dict[int, list] = {}
+        self._parts_of_run: dict[str, tuple[dict, list[dict]]] = {}
+        self._engine = self._share(_facet("processing_engine", version=__version__, name="dtflw"))
+        self._roots: dict[str, FlowRun] = {}
+        self._runs_of_flow: dict[str, list[NotebookRun]] = {}
+        for run in graph.runs.values():
+            self._runs_of_flow.setdefault(run.flow_run_id, []).append(run)
+
+    def events(self):
+        """The events in time order, each built when it is reached (a flow's end after its runs' at equal times)."""
+        plan = []  # (time, rank at equal times, order, make, subject)
+        for flow in self.graph.flows.values():
+            plan.append((flow.started, 0, len(plan), self._flow_start, flow))
+            status, ended = _flow_outcome(flow, self._runs_of_flow.get(flow.run_id, []))
+            if status is not None:
+                plan.append((ended, 2, len(plan), self._flow_end, (flow, status, ended)))
+        for run in self.graph.runs.values():
+            plan.append((run.started, 1, len(plan), self._run_start, run))
+            if run.status != RunStatus.RUNNING:
+                plan.append((run.ended if run.ended is not None else run.started, 1, len(plan), self._run_end, run))
+        plan.sort(key=lambda step: step[:3])
+        for step in plan:
+            yield step[3](step[4])
+
+    def json_line(self, event: dict) -> bytes:
+        """An event as one line of JSON; what events share (jobs, datasets, facets) is serialised once."""
+        run = event["run"]
+        facets = b",".join(b'"%s":%s' % (key.encode(), self._json(facet)) for key, facet in run["facets"].items())
+        return (
+            b'{"eventType":"%s","eventTime":"%s","producer":%s,"schemaURL":"%s","run":{"runId":"%s","facets":{%s}},'
+            b'"job":%s,"inputs":[%s],"outputs":[%s]}\n'
+            % (
+                event["eventType"].encode(),
+                event["eventTime"].encode(),
+                _PRODUCER_JSON,
+                RUN_EVENT_SCHEMA.encode(),
+                run["runId"].encode(),
+                facets,
+                self._json(event["job"]),
+                b",".join(map(self._dataset_json, event["inputs"])),
+                b",".join(map(self._dataset_json, event["outputs"])),
+            )
+        )
+
+    def _share(self, value: dict) -> dict:
+        self._shared[id(value)] = [value, None]  # kept alive here, so its id stays its own
+        return value
+
+    def _share_list(self, datasets: list[dict]) -> list[dict]:
+        self._shared_lists[id(datasets)] = [datasets, None]
+        return datasets
+
+    def _datasets_json(self, datasets: list[dict]) -> bytes:
+        shared = self._shared_lists.get(id(datasets))
+        if shared is None:
+            return b",".join(map(self._dataset_json, datasets))
+        if shared[1] is None:
+            shared[1] = b",".join(map(self._dataset_json, datasets))
+        return shared[1]
+
+    def _json(self, value) -> bytes:
+        shared = self._shared.get(id(value))
+        if shared is None:
+            return orjson.dumps(value)
+        if shared[1] is None:
+            shared[1] = orjson.dumps(value)
+        return shared[1]
+
+    def _dataset_json(self, dataset: dict) -> bytes:
+        # a dataset with output facets is a copy of a shared one (same facets dict) plus those facets
+        shared = self._shared.get(id(dataset["facets"]))
+        if shared[1] is None:
+            shared[1] = orjson.dumps({k: dataset[k] for k in ("namespace", "name", "facets")})[:-1]
+        if "outputFacets" not in dataset:
+            return shared[1] + b"}"
+        return shared[1] + b',"outputFacets":' + orjson.dumps(dataset["outputFacets"]) + b"}"
+
+    # -- notebook runs ------------------------------------------------------------------------
+    def _run_parts(self, run: NotebookRun) -> tuple[dict, list[dict]]:
+        """The facets and inputs both events of a run carry: made once, shared (so serialised once)."""
+        parts = self._parts_of_run.pop(run.run_id, None)  # the second call (the end event) takes them
+        if parts is not None:
+            return parts
+        facets = {}
+        flow = self.graph.flows.get(run.flow_run_id)
+        if flow is not None:
+            facets["parent"] = self._parent(flow.run_id, self._flow_job_name(flow), self._root(flow))
+        if run.args:
+            parameters = [{"key": k, "value": v} for k, v in run.args.items()]
+            facets["executionParameters"] = self._share(_facet("executionParameters", parameters=parameters))
+        tags = [{"key": t, "value": "true", "source": "USER"} for t in run.tags]
+        if run.attempt != 1:
+            tags.append({"key": "dtflw.attempt", "value": str(run.attempt), "source": INTEGRATION})
+        if run.status == RunStatus.SKIPPED:
+            tags.append({"key": "dtflw.skipped", "value": run.reason or "skipped", "source": INTEGRATION})
+        if tags:
+            facets["tags"] = self._share(_facet("tags", tags=tags))
+        inputs = self._share_list([self._dataset(e) for e in self.graph.inputs_of(run.run_id)])
+        if run.status != RunStatus.RUNNING:
+            self._parts_of_run[run.run_id] = (facets, inputs)
+        return facets, inputs
+
+    def _run_start(self, run: NotebookRun) -> dict:
+        facets, inputs = self._run_parts(run)
+        outputs = [self._dataset(e) for e in self.graph.outputs_of(run.run_id)]
+        job = self._job(run.notebook_path, "NOTEBOOK")
+        return self._event(
+            "START", run.started, run.run_id, dict(facets, processing_engine=self._engine), job, inputs, outputs
+        )
+
+    def _run_end(self, run: NotebookRun) -> dict:
+        facets, inputs = self._run_parts(run)
+        outputs = []
+        if run.status == RunStatus.SUCCEEDED:
+            outputs = [self._dataset(e, statistics=True) for e in self.graph.outputs_of(run.run_id)]
+        elif run.status == RunStatus.FAILED:
+            message = run.error or "the notebook failed"
+            facets = dict(facets, errorMessage=_facet("errorMessage", message=message, programmingLanguage="python"))
+        ended = run.ended if run.ended is not None else run.started
+        job = self._job(run.notebook_path, "NOTEBOOK")
+        return self._event(_END_EVENT[run.status], ended, run.run_id, facets, job, inputs, outputs)
+
+    # -- flow runs ----------------------------------------------------------------------------
+    def _flow_facets(self, flow: FlowRun) -> dict:
+        opener = self.graph.runs.get(flow.parent_run_id) if flow.parent_run_id else None
+        if opener is None:
+            return {}
+        return {"parent": self._parent(opener.run_id, opener.notebook_path, self._root(flow))}
+
+    def _flow_start(self, flow: FlowRun) -> dict:
+        facets = dict(self._flow_facets(flow), processing_engine=self._engine)
+        return self._event(
+            "START", flow.started, flow.run_id, facets, self._job(self._flow_job_name(flow), "FLOW"), [], []
+        )
+
+    def _flow_end(self, outcome: tuple[FlowRun, RunStatus, float]) -> dict:
+        flow, status, ended = outcome
+        facets = self._flow_facets(flow)
+        if status == RunStatus.FAILED:
+            failed = [r for r in self._runs_of_flow.get(flow.run_id, []) if r.status == RunStatus.FAILED]
+            message = f"{failed[-1].notebook_path}: {failed[-1].error}" if failed else "the flow failed"
+            facets["errorMessage"] = _facet("errorMessage", message=message, programmingLanguage="python")
+        job = self._job(self._flow_job_name(flow), "FLOW")
+        return self._event(_END_EVENT[status], ended, flow.run_id, facets, job, [], [])
+
+    def _flow_job_name(self, flow: FlowRun) -> str:
+        return flow.notebook_path or f"flow/{flow.run_id}"
+
+    def _root(self, flow: FlowRun) -> FlowRun:
+        root = self._roots.get(flow.run_id)
+        if root is None:
+            root, seen = flow, {flow.run_id}
+            while root.parent_run_id:
+                opener = self.graph.runs.get(root.parent_run_id)
+                outer = self.graph.flows.get(opener.flow_run_id) if opener is not None else None
+                if outer is None or outer.run_id in seen:
+                    break
+                root = outer
+                seen.add(root.run_id)
+            self._roots[flow.run_id] = root
+        return root
+
+    # -- pieces -------------------------------------------------------------------------------
+    def _event(self, kind, when, run_id, run_facets, job, inputs, outputs) -> dict:
+        return {
+            "eventType": kind,
+            "eventTime": iso_time(when),
+            "producer": PRODUCER,
+            "schemaURL": RUN_EVENT_SCHEMA,
+            "run": {"runId": _uuid(run_id), "facets": run_facets},
+            "job": job,
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+
+    def _job(self, name: str, job_type: str) -> dict:
+        job = self._jobs.get((name, job_type))
+        if job is None:
+            job = self._jobs[(name, job_type)] = self._share(
+                {
+                    "namespace": self.namespace,
+                    "name": name,
+                    "facets": {
+                        "jobType": _facet("jobType", processingType="BATCH", integration=INTEGRATION, jobType=job_type)
+                    },
+                }
+            )
+        return job
+
+    def _parent(self, run_id: str, job_name: str, root: FlowRun) -> dict:
+        parent = self._parents.get(run_id)
+        if parent is None:
+            parent = self._parents[run_id] = self._share(
+                _facet(
+                    "parent",
+                    run={"runId": _uuid(run_id)},
+                    job={"namespace": self.namespace, "name": job_name},
+                    root={
+                        "run": {"runId": _uuid(root.run_id)},
+                        "job": {"namespace": self.namespace, "name": self._flow_job_name(root)},
+                    },
+                )
+            )
+        return parent
+
+    def _dataset(self, edge: Edge, statistics: bool = False) -> dict:
+        state = edge.use.state
+        key = (edge.table, state.fingerprint if state is not None else None)
+        base = self._datasets.get(key)
+        if base is None:
+            namespace, name = dataset_name(edge.table, self.dbfs_workspace)
+            facets = {}
+            if edge.use.schema is not None:
+                fields = [{"name": n, "type": t} for n, t in edge.use.schema]
+                facets["schema"] = _facet("schema", fields=fields)
+            base = self._datasets[key] = {"namespace": namespace, "name": name, "facets": self._share(facets)}
+        if not statistics or state is None or not state.exists:
+            return base
+        stats = {"size": state.size_bytes, "fileCount": state.file_count}
+        if edge.use.row_count is not None:
+            stats["rowCount"] = edge.use.row_count
+        return dict(base, outputFacets={"outputStatistics": _facet("outputStatistics", **stats)})
+
+
+def _flow_outcome(flow: FlowRun, runs: list[NotebookRun]) -> tuple[RunStatus | None, float]:
+    """How a flow run ended (None: not yet), and when; a flow never told to end ends with its last run."""
+    last = max((r.ended or r.started for r in runs), default=flow.started)
+    if flow.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+        return flow.status, flow.ended if flow.ended is not None else last
+    if any(r.status == RunStatus.RUNNING for r in runs):
+        return None, last
+    failed = any(r.status == RunStatus.FAILED for r in runs)
+    return (RunStatus.FAILED if failed else RunStatus.SUCCEEDED), flow.ended if flow.ended is not None else last
+
+
+def _facet(key: str, **fields) -> dict:
+    return {"_producer": PRODUCER, "_schemaURL": SCHEMA_URLS[key], **fields}
+
+
+@lru_cache(maxsize=65536)
+def _uuid(run_id: str) -> str:
+    """A run id as OpenLineage requires (a UUID); ids that are not UUIDs map to a stable UUIDv5."""
+    try:
+        return str(uuid.UUID(run_id))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "dtflw:" + run_id))
+
+
+# -- openlineage-python objects ---------------------------------------------------------------
+def to_client_event(event: dict):
+    """An event built by `run_events` as openlineage-python's `RunEvent`."""
+    from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+
+    return RunEvent(
+        eventType=RunState(event["eventType"]),
+        eventTime=event["eventTime"],
+        producer=event["producer"],
+        run=Run(runId=event["run"]["runId"], facets=_client_facets(event["run"]["facets"])),
+        job=Job(
+            namespace=event["job"]["namespace"],
+            name=event["job"]["name"],
+            facets=_client_facets(event["job"]["facets"]),
+        ),
+        inputs=[
+            InputDataset(namespace=d["namespace"], name=d["name"], facets=_client_facets(d["facets"]))
+            for d in event["inputs"]
+        ],
+        outputs=[
+            OutputDataset(
+                namespace=d["namespace"],
+                name=d["name"],
+                facets=_client_facets(d["facets"]),
+                outputFacets=_client_facets(d.get("outputFacets", {})),
+            )
+            for d in event["outputs"]
+        ],
+    )
+
+
+def _client_facets(facets: dict) -> dict:
+    from openlineage.client.facet_v2 import (
+        error_message_run,
+        execution_parameters_run,
+        job_type_job,
+        output_statistics_output_dataset,
+        parent_run,
+        processing_engine_run,
+        schema_dataset,
+        tags_run,
+    )
+
+    def parent(f):
+        root = f.get("root")
+        return parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=f["run"]["runId"]),
+            job=parent_run.Job(namespace=f["job"]["namespace"], name=f["job"]["name"]),
+            root=None
+            if root is None
+            else parent_run.Root(
+                run=parent_run.RootRun(runId=root["run"]["runId"]),
+                job=parent_run.RootJob(namespace=root["job"]["namespace"], name=root["job"]["name"]),
+            ),
+            producer=f["_producer"],
+        )
+
+    builders = {
+        "parent": parent,
+        "executionParameters": lambda f: execution_parameters_run.ExecutionParametersRunFacet(
+            parameters=[
+                execution_parameters_run.ExecutionParameter(key=p["key"], value=p["value"]) for p in f["parameters"]
+            ],
+            producer=f["_producer"],
+        ),
+        "errorMessage": lambda f: error_message_run.ErrorMessageRunFacet(
+            message=f["message"], programmingLanguage=f["programmingLanguage"], producer=f["_producer"]
+        ),
+        "tags": lambda f: tags_run.TagsRunFacet(
+            tags=[
+                tags_run.TagsRunFacetFields(key=t["key"], value=t["value"], source=t.get("source")) for t in f["tags"]
+            ],
+            producer=f["_producer"],
+        ),
+        "processing_engine": lambda f: processing_engine_run.ProcessingEngineRunFacet(
+            version=f["version"], name=f.get("name"), producer=f["_producer"]
+        ),
+        "jobType": lambda f: job_type_job.JobTypeJobFacet(
+            processingType=f["processingType"],
+            integration=f["integration"],
+            jobType=f.get("jobType"),
+            producer=f["_producer"],
+        ),
+        "schema": lambda f: schema_dataset.SchemaDatasetFacet(
+            fields=[schema_dataset.SchemaDatasetFacetFields(name=c["name"], type=c.get("type")) for c in f["fields"]],
+            producer=f["_producer"],
+        ),
+        "outputStatistics": lambda f: output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+            rowCount=f.get("rowCount"), size=f.get("size"), fileCount=f.get("fileCount"), producer=f["_producer"]
+        ),
+    }
+    return {key: builders[key](value) for key, value in facets.items()}

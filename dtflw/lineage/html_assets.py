@@ -1,0 +1,420 @@
+"""The stylesheet and script inlined into the HTML lineage report (no network, no CDN).
+
+The script reads the graph from `<script type="application/json" id="lineage-data">`, lays out
+the visible nodes in layers (longest path, then barycentre ordering), draws them as SVG, and
+narrows the graph to a selection typed in the search box (`+T`, `T+`, `+T+`, `tag:x`, unions).
+Every text goes into the page through `textContent` or attribute setters, never as markup.
+URL parameters: `?q=<selection>` pre-fills the search (`+` stays a plus), `&open=<path or name>`
+opens a node's details.
+"""
+
+CSS = """
+* { box-sizing: border-box; }
+html, body { margin: 0; height: 100%; font: 13px/1.4 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+  color: #1f2328; background: #f6f8fa; }
+body { display: flex; flex-direction: column; }
+header { display: flex; flex-wrap: wrap; align-items: center; gap: 10px 16px; padding: 8px 14px;
+  background: #fff; border-bottom: 1px solid #d0d7de; }
+header h1 { font-size: 15px; margin: 0; font-weight: 600; }
+#search { width: 340px; padding: 5px 8px; border: 1px solid #afb8c1; border-radius: 6px; font: inherit; }
+#counts { color: #57606a; }
+#fit { font: inherit; padding: 4px 10px; border: 1px solid #afb8c1; border-radius: 6px; background: #f6f8fa; cursor: pointer; }
+#message { color: #b42318; flex-basis: 100%; }
+#message:empty { display: none; }
+.legend { display: flex; gap: 10px; color: #57606a; }
+.legend span::before { content: ""; display: inline-block; width: 11px; height: 11px; margin-right: 4px;
+  vertical-align: -1px; border: 1px solid var(--stroke); background: var(--fill); border-radius: 2px; }
+main { flex: 1; display: flex; min-height: 0; }
+#canvas { flex: 1; min-width: 0; cursor: grab; background: #fff; }
+#canvas.panning { cursor: grabbing; }
+#details { width: 380px; overflow: auto; padding: 12px 14px; border-left: 1px solid #d0d7de; background: #fff; }
+#details:empty::before { content: "Click a notebook or table for its runs, args, versions and schema."; color: #57606a; }
+#details h2 { font-size: 15px; margin: 0 0 2px; word-break: break-all; }
+#details h3 { font-size: 13px; margin: 14px 0 4px; }
+#details .path { color: #57606a; word-break: break-all; margin-bottom: 6px; }
+#details .item { border-top: 1px solid #eaeef2; padding: 6px 0; }
+#details pre { white-space: pre-wrap; word-break: break-all; background: #f6f8fa; padding: 4px 6px; margin: 4px 0;
+  border-radius: 4px; max-height: 160px; overflow: auto; }
+#details button { font: inherit; margin-right: 6px; padding: 2px 8px; border: 1px solid #afb8c1; border-radius: 5px;
+  background: #f6f8fa; cursor: pointer; }
+.node { cursor: pointer; }
+.node rect { stroke-width: 1.2; }
+.node.match rect { stroke-width: 3; }
+.node.selected rect { stroke: #0969da; stroke-width: 3; }
+.node text { font-size: 12px; fill: #1f2328; pointer-events: none; }
+.node text.detail { font-size: 10.5px; fill: #57606a; }
+.edges path { fill: none; stroke: #8c959f; stroke-width: 1.1; }
+.status-failed { color: #c62828; } .status-succeeded { color: #2e7d32; } .status-skipped { color: #757575; }
+.status-running { color: #1565c0; }
+"""
+
+JS = r"""
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("lineage-data").textContent);
+  var NS = "http://www.w3.org/2000/svg", W = 210, H = 42, GAP_X = 90, GAP_Y = 14, PAD = 40;
+  var VALID = "T (table or notebook path, name or alias; * and ? match any text), +T (with upstream), " +
+    "T+ (with downstream), +T+, tag:NAME, several separated by spaces or commas";
+  var nodes = DATA.nodes, N = nodes.length;
+  var svg = document.getElementById("canvas"), search = document.getElementById("search");
+  var message = document.getElementById("message"), details = document.getElementById("details");
+  var counts = document.getElementById("counts");
+  var MIN_START_SCALE = 0.6, TEXT_SCALE = 0.3, size = { w: svg.clientWidth || 1000, h: svg.clientHeight || 700 };
+  var view = { x: 0, y: 0, w: 1, h: 1 }, content = view, selectedIndex = -1, shown = [], xy = null, matched = null;
+  var links = [], edgeLayer = null, nodeLayer = null, drawnNodes = new Map(), drawnEdges = new Map();
+  var drawnDetailed = null, drawPending = false;
+  nodes.forEach(function (n, i) { n.index = i; n.up = []; n.down = []; });
+  DATA.links.forEach(function (l) { nodes[l[0]].down.push(l[1]); nodes[l[1]].up.push(l[0]); });
+
+  function el(tag, attrs, parent) {
+    var e = document.createElementNS(NS, tag);
+    for (var k in attrs) { e.setAttribute(k, attrs[k]); }
+    if (parent) { parent.appendChild(e); }
+    return e;
+  }
+  function html(tag, text, parent, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    if (parent) { parent.appendChild(e); }
+    return e;
+  }
+
+  // -- selection: the grammar of LineageGraph.select ----------------------------------------
+  function parse(expr) {
+    var raws = expr.replace(/^[\s,]+|[\s,]+$/g, "").split(/[\s,]+/);
+    if (!raws[0]) { return []; }
+    return raws.map(function (raw) {
+      var up = raw.charAt(0) === "+", down = raw.length > 1 && raw.charAt(raw.length - 1) === "+";
+      var value = raw.slice(up ? 1 : 0, raw.length - (down ? 1 : 0)), tag = false;
+      if (!value || value.charAt(0) === "+" || value.charAt(value.length - 1) === "+") {
+        throw new Error("bad term '" + raw + "'");
+      }
+      var m = /^([A-Za-z_]\w*):(?!\/)(.*)$/.exec(value);
+      if (m) {
+        if (m[1] !== "tag") { throw new Error("unknown method '" + m[1] + "' in '" + raw + "'"); }
+        if (!m[2]) { throw new Error("'" + raw + "' names no tag"); }
+        tag = true; value = m[2];
+      }
+      return { raw: raw, value: value, up: up, down: down, tag: tag };
+    });
+  }
+  function globRegex(p) {
+    return new RegExp("^" + p.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+  }
+  function matches(term) {
+    var glob = /[*?\[]/.test(term.value) ? globRegex(term.value) : null;
+    var suffix = "/" + term.value.replace(/^\/+|\/+$/g, ""), found = [];
+    nodes.forEach(function (n) {
+      var hit;
+      if (term.tag) {
+        hit = n.tags.some(function (t) { return glob ? glob.test(t) : t === term.value; });
+      } else if (glob) {
+        hit = n.keys.some(function (k) { return glob.test(k); });
+      } else {
+        hit = n.keys.indexOf(term.value) >= 0 ||
+          (n.kind === "notebook" && n.key.length > suffix.length && n.key.slice(-suffix.length) === suffix);
+      }
+      if (hit) { found.push(n.index); }
+    });
+    return found;
+  }
+  function closure(start, into, dir) {
+    var pending = start.slice();
+    while (pending.length) {
+      nodes[pending.pop()][dir].forEach(function (j) { if (!into[j]) { into[j] = 1; pending.push(j); } });
+    }
+  }
+  function select(expr) {
+    var terms = parse(expr), visible = new Uint8Array(N), matched = new Uint8Array(N);
+    if (!terms.length) { visible.fill(1); return { visible: visible, matched: matched }; }
+    terms.forEach(function (term) {
+      var found = matches(term);
+      if (!found.length) { throw new Error("'" + term.raw + "' matches no table or notebook"); }
+      found.forEach(function (i) { visible[i] = 1; matched[i] = 1; });
+      if (term.up) { closure(found, visible, "up"); }
+      if (term.down) { closure(found, visible, "down"); }
+    });
+    return { visible: visible, matched: matched };
+  }
+
+  // -- layout: longest-path layers, sources next to their first consumer, barycentre order ---
+  function layout(list, visible) {
+    var rank = new Int32Array(N).fill(-1), pending = new Int32Array(N), queue = [], head = 0;
+    list.forEach(function (i) {
+      pending[i] = nodes[i].up.filter(function (j) { return visible[j]; }).length;
+      if (!pending[i]) { queue.push(i); }
+    });
+    function place(i) {
+      var r = 0;
+      nodes[i].up.forEach(function (j) { if (visible[j] && rank[j] >= 0) { r = Math.max(r, rank[j] + 1); } });
+      rank[i] = r;
+    }
+    while (head < queue.length) {
+      var i = queue[head++];
+      place(i);
+      nodes[i].down.forEach(function (j) { if (visible[j] && --pending[j] === 0) { queue.push(j); } });
+    }
+    list.forEach(function (i) { if (rank[i] < 0) { place(i); } });  // nodes on a cycle
+    list.forEach(function (i) {
+      if (nodes[i].up.some(function (j) { return visible[j]; })) { return; }
+      var first = Infinity;
+      nodes[i].down.forEach(function (j) { if (visible[j]) { first = Math.min(first, rank[j]); } });
+      if (first !== Infinity && first - 1 > rank[i]) { rank[i] = first - 1; }
+    });
+    var layers = [];
+    list.forEach(function (i) { (layers[rank[i]] = layers[rank[i]] || []).push(i); });
+    layers = layers.filter(function (l) { return l && l.length; });
+    var pos = new Float64Array(N);
+    function number(layer) { layer.forEach(function (i, k) { pos[i] = k; }); }
+    function reorder(layer, dir) {
+      var key = new Float64Array(layer.length);
+      layer.forEach(function (i, k) {
+        var sum = 0, n = 0;
+        nodes[i][dir].forEach(function (j) { if (visible[j]) { sum += pos[j]; n++; } });
+        key[k] = n ? sum / n : pos[i];
+      });
+      var idx = layer.map(function (_, k) { return k; });
+      idx.sort(function (a, b) { return key[a] - key[b]; });
+      var sorted = idx.map(function (k) { return layer[k]; });
+      for (var k = 0; k < layer.length; k++) { layer[k] = sorted[k]; }
+      number(layer);
+    }
+    layers.forEach(number);
+    for (var sweep = 0; sweep < 4; sweep++) {
+      for (var r = 1; r < layers.length; r++) { reorder(layers[r], "up"); }
+      for (r = layers.length - 2; r >= 0; r--) { reorder(layers[r], "down"); }
+    }
+    var tallest = Math.max.apply(null, layers.map(function (l) { return l.length; }).concat([1]));
+    var xy = new Float64Array(2 * N);
+    layers.forEach(function (layer, r) {
+      var offset = (tallest - layer.length) * (H + GAP_Y) / 2;
+      layer.forEach(function (i, k) { xy[2 * i] = r * (W + GAP_X); xy[2 * i + 1] = offset + k * (H + GAP_Y); });
+    });
+    return { xy: xy, width: layers.length * (W + GAP_X) - GAP_X, height: tallest * (H + GAP_Y) - GAP_Y };
+  }
+
+  // -- drawing: only what the view shows (plus a margin); names hidden when too small to read ----
+  function clip(text, n) { return text.length > n ? text.slice(0, n - 1) + "\u2026" : text; }
+  function render(sel) {
+    var visible = sel.visible;
+    shown = [];
+    for (var i = 0; i < N; i++) { if (visible[i]) { shown.push(i); } }
+    var box = layout(shown, visible);
+    xy = box.xy;
+    matched = sel.matched;
+    links = [];
+    shown.forEach(function (i) { nodes[i].down.forEach(function (j) { if (visible[j]) { links.push([i, j]); } }); });
+    while (svg.lastChild) { svg.removeChild(svg.lastChild); }
+    var defs = el("defs", {}, svg);
+    var marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "7",
+      markerHeight: "7", orient: "auto-start-reverse" }, defs);
+    el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#8c959f" }, marker);
+    edgeLayer = el("g", { "class": "edges" }, svg);
+    nodeLayer = el("g", { "class": "nodes" }, svg);
+    drawnNodes = new Map();
+    drawnEdges = new Map();
+    var notebooks = shown.filter(function (i) { return nodes[i].kind === "notebook"; }).length;
+    counts.textContent = notebooks + " of " + DATA.counts.notebooks + " notebooks, " + (shown.length - notebooks) +
+      " of " + DATA.counts.tables + " tables";
+    content = { x: -PAD, y: -PAD, w: Math.max(box.width, W) + 2 * PAD, h: Math.max(box.height, H) + 2 * PAD };
+    fit(param("fit") ? 0 : MIN_START_SCALE);
+    draw();
+  }
+  function fit(minScale) {
+    var scale = Math.min(size.w / content.w, size.h / content.h);
+    if (scale >= minScale) {
+      view = { x: content.x, y: content.y, w: content.w, h: content.h };
+    } else {  // too big to read whole: start readable at the left, centred vertically
+      var w = size.w / minScale, h = size.h / minScale;
+      view = { x: content.x, y: content.y + (content.h - h) / 2, w: w, h: h };
+    }
+    applyView();
+  }
+  function applyView() {
+    svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" "));
+    if (!drawPending) {
+      drawPending = true;
+      requestAnimationFrame(function () { drawPending = false; draw(); });
+    }
+  }
+  function draw() {
+    var scale = Math.min(size.w / view.w, size.h / view.h), detailed = scale >= TEXT_SCALE;
+    var cx = view.x + view.w / 2, cy = view.y + view.h / 2, rx = size.w / scale * 0.75, ry = size.h / scale * 0.75;
+    var x0 = cx - rx - W, x1 = cx + rx, y0 = cy - ry - H, y1 = cy + ry;
+    if (detailed !== drawnDetailed) {
+      drawnNodes.forEach(function (g) { g.remove(); });
+      drawnNodes = new Map();
+      drawnDetailed = detailed;
+    }
+    var wanted = new Set();
+    shown.forEach(function (i) {
+      var x = xy[2 * i], y = xy[2 * i + 1];
+      if (x >= x0 && x <= x1 && y >= y0 && y <= y1) { wanted.add(i); }
+    });
+    drawnNodes.forEach(function (g, i) { if (!wanted.has(i)) { g.remove(); drawnNodes.delete(i); } });
+    var fragment = document.createDocumentFragment();
+    wanted.forEach(function (i) { if (!drawnNodes.has(i)) { drawnNodes.set(i, drawNode(i, detailed, fragment)); } });
+    nodeLayer.appendChild(fragment);
+    fragment = document.createDocumentFragment();
+    var wantedEdges = new Set();
+    links.forEach(function (link, k) {
+      var ax = xy[2 * link[0]] + W, ay = xy[2 * link[0] + 1] + H / 2, bx = xy[2 * link[1]], by = xy[2 * link[1] + 1] + H / 2;
+      if (Math.max(ax, bx) < x0 || Math.min(ax, bx) > x1 + W || Math.max(ay, by) < y0 || Math.min(ay, by) > y1 + H) {
+        return;
+      }
+      wantedEdges.add(k);
+      if (drawnEdges.has(k)) { return; }
+      var bend = Math.max(40, Math.abs(bx - ax) / 2);
+      drawnEdges.set(k, el("path", { d: "M" + ax + " " + ay + " C" + (ax + bend) + " " + ay + " " + (bx - bend) + " " +
+        by + " " + bx + " " + by, "marker-end": "url(#arrow)" }, fragment));
+    });
+    drawnEdges.forEach(function (p, k) { if (!wantedEdges.has(k)) { p.remove(); drawnEdges.delete(k); } });
+    edgeLayer.appendChild(fragment);
+    svg.setAttribute("data-drawn", String(drawnNodes.size));
+  }
+  function drawNode(i, detailed, parent) {
+    var n = nodes[i], g = el("g", { "class": "node " + n.kind + (matched[i] ? " match" : "") +
+      (i === selectedIndex ? " selected" : ""), transform: "translate(" + xy[2 * i] + "," + xy[2 * i + 1] + ")",
+      "data-index": i, "data-key": n.key, "data-kind": n.kind }, parent);
+    if (n.status) { g.setAttribute("data-status", n.status); }
+    el("rect", { width: W, height: H, rx: n.kind === "table" ? 14 : 4, fill: n.fill, stroke: n.stroke }, g);
+    if (detailed) {
+      el("text", { x: 10, y: 17 }, g).textContent = clip(n.name, 30);
+      el("text", { x: 10, y: 33, "class": "detail" }, g).textContent = clip(n.detail, 36);
+    }
+    return g;
+  }
+
+  // -- details panel ---------------------------------------------------------------------------
+  function highlight(index) {
+    var old = svg.querySelector(".node.selected");
+    if (old) { old.classList.remove("selected"); }
+    var g = svg.querySelector('.node[data-index="' + index + '"]');
+    if (g) { g.classList.add("selected"); }
+  }
+  function showDetails(index) {
+    var n = nodes[index];
+    selectedIndex = index;
+    highlight(index);
+    while (details.lastChild) { details.removeChild(details.lastChild); }
+    html("h2", n.name, details);
+    html("div", n.kind + " \u00b7 " + n.key, details, "path");
+    var actions = html("div", null, details);
+    [["upstream", "+"], ["downstream", "+"], ["both", "+"]].forEach(function (a, k) {
+      var b = html("button", a[0], actions);
+      b.type = "button";
+      b.addEventListener("click", function () {
+        search.value = (k !== 1 ? "+" : "") + n.key + (k !== 0 ? "+" : "");
+        apply();
+      });
+    });
+    if (n.kind === "notebook") { notebookDetails(n); } else { tableDetails(n); }
+  }
+  function field(parent, label, value, pre) {
+    if (value === null || value === undefined || value === "") { return; }
+    var row = html("div", null, parent);
+    html("b", label + ": ", row);
+    html(pre ? "pre" : "span", value, row);
+  }
+  function notebookDetails(n) {
+    field(details, "tags", n.tags.join(", "));
+    field(details, "source fingerprints", n.fingerprints.join(", "));
+    html("h3", "Runs (newest first)" + (n.older ? ", " + n.older + " older not shown" : ""), details);
+    n.runs.forEach(function (r) {
+      var item = html("div", null, details, "item");
+      var head = html("div", null, item);
+      html("b", r.status + (r.reason ? ": " + r.reason : ""), head, "status-" + r.status);
+      html("span", " \u00b7 " + r.started + (r.duration ? " \u00b7 " + r.duration : "") +
+        (r.attempt > 1 ? " \u00b7 attempt " + r.attempt : ""), head);
+      field(item, "run", r.id);
+      field(item, "flow run", r.flow);
+      if (r.args.length) {
+        var args = html("div", null, item);
+        html("b", "args: ", args);
+        html("span", r.args.map(function (kv) { return kv[0] + "=" + kv[1]; }).join(", "), args);
+      }
+      field(item, "exit value", r.exit, true);
+      field(item, "error", r.error, true);
+    });
+  }
+  function tableDetails(n) {
+    field(details, "format", n.format);
+    field(details, "names", n.names.join(", "));
+    field(details, "aliases", n.aliases.join(", "));
+    if (n.schema) {
+      html("h3", "Schema", details);
+      html("pre", n.schema.map(function (c) { return c[0] + " " + c[1]; }).join("\n"), details);
+    }
+    html("h3", "Versions seen (newest first)" + (n.older ? ", " + n.older + " older not shown" : ""), details);
+    n.seen.forEach(function (s) {
+      var item = html("div", null, details, "item");
+      html("b", s.kind + " by " + s.notebook, item);
+      html("div", [s.time, s.version, s.rows, s.size, s.status].filter(Boolean).join(" \u00b7 "), item);
+    });
+  }
+
+  // -- search, pan and zoom ------------------------------------------------------------------
+  function apply() {
+    var sel;
+    try {
+      sel = select(search.value);
+      message.textContent = "";
+    } catch (e) {
+      message.textContent = "Selection not applied: " + e.message + ". Valid forms: " + VALID + ".";
+      return;
+    }
+    render(sel);
+  }
+  function param(name) {
+    var found = null;
+    location.search.replace(/^\?/, "").split("&").forEach(function (part) {
+      var eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq) === name) { found = decodeURIComponent(part.slice(eq + 1)); }
+    });
+    return found;
+  }
+  var timer = null;
+  search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 250); });
+  search.addEventListener("keydown", function (e) { if (e.key === "Enter") { clearTimeout(timer); apply(); } });
+  document.getElementById("fit").addEventListener("click", function () { fit(0); });
+  window.addEventListener("resize", function () {
+    size = { w: svg.clientWidth || size.w, h: svg.clientHeight || size.h };
+    applyView();
+  });
+  svg.addEventListener("click", function (e) {
+    var g = e.target.closest && e.target.closest(".node");
+    if (g && !moved) { showDetails(+g.getAttribute("data-index")); }
+  });
+  var drag = null, moved = false;
+  svg.addEventListener("mousedown", function (e) { drag = { x: e.clientX, y: e.clientY, view: view }; moved = false; });
+  window.addEventListener("mousemove", function (e) {
+    if (!drag) { return; }
+    var scale = 1 / Math.min(size.w / view.w, size.h / view.h), dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) { moved = true; svg.classList.add("panning"); }
+    view = { x: drag.view.x - dx * scale, y: drag.view.y - dy * scale, w: view.w, h: view.h };
+    applyView();
+  });
+  window.addEventListener("mouseup", function () { drag = null; svg.classList.remove("panning"); });
+  svg.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    var rect = svg.getBoundingClientRect(), factor = Math.exp(e.deltaY * 0.0015);
+    var fx = (e.clientX - rect.left) / rect.width, fy = (e.clientY - rect.top) / rect.height;
+    var w = view.w * factor, h = view.h * factor;
+    view = { x: view.x + (view.w - w) * fx, y: view.y + (view.h - h) * fy, w: w, h: h };
+    applyView();
+  }, { passive: false });
+
+  search.value = param("q") || "";
+  apply();
+  if (message.textContent) { render(select("")); }
+  var open = param("open");
+  if (open) {
+    var hit = nodes.filter(function (n) { return n.keys.indexOf(open) >= 0; })[0];
+    if (hit) { showDetails(hit.index); }
+  }
+  document.body.getBoundingClientRect();
+  document.body.setAttribute("data-render-ms", String(Math.round(performance.now())));
+  document.body.setAttribute("data-ready", "true");
+})();
+"""

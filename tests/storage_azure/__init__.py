@@ -1,0 +1,1 @@
+"""Tests of the Azure and Unity Catalog volume storages (Azurite, Sail)."""

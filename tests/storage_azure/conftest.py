@@ -1,0 +1,69 @@
+"""Fixtures for Azure storage tests: one in-memory Azurite for the session, a fresh container per test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dtflw.storage.azure import AzureStorage
+from storage_azure.azurite import ACCOUNT, KEY, Azurite, missing_reason
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = Azurite().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def container(azurite) -> str:
+    return azurite.create_container()
+
+
+@pytest.fixture
+def container_client(azurite, container):
+    return azurite.container_client(container)
+
+
+@pytest.fixture
+def storage(azurite, container) -> AzureStorage:
+    """A wasbs-style storage (as dtflw 0.6) on a fresh container, fast retries."""
+    return AzureStorage(
+        ACCOUNT, container, "analysis", connection_string=azurite.connection_string, retries=1, retry_backoff=0.05
+    )
+
+
+@pytest.fixture
+def delta_options(azurite) -> dict[str, str]:
+    """delta-rs storage options for `az://<container>/…` on this Azurite."""
+    return {
+        "account_name": ACCOUNT,
+        "account_key": KEY,
+        "allow_http": "true",
+        "azure_storage_endpoint": azurite.endpoint,
+    }
+
+
+@pytest.fixture(scope="module")
+def sail_azure_session(engine, azurite):
+    """A Sail session that reads and writes `abfss://` on the session Azurite.
+
+    Sail reads the Azure settings from the environment when a session first reaches a container,
+    so they stay set while this module's tests run, and are restored afterwards.
+    """
+    env = AzureStorage(ACCOUNT, "sail", connection_string=azurite.connection_string).sail_environment()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    session = engine.new_session()
+    yield session
+    session.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
