@@ -1,7 +1,7 @@
 """dtflw: chain Databricks notebooks into dataflow pipelines.
 
-    flow = init_flow(storage)
-    flow.notebook("ingest").input("Orders", file_path="raw/orders.csv").output("Orders").run()
+flow = init_flow(storage)
+flow.notebook("ingest").input("Orders", file_path="raw/orders.csv").output("Orders").run()
 """
 
 from __future__ import annotations

@@ -35,11 +35,17 @@ def main():
 
 @main.command()
 @click.argument("notebook", type=click.Path(dir_okay=False))
-@click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="sail", show_default=True, help="Local Spark engine.")
+@click.option(
+    "--engine", type=click.Choice(ENGINE_CHOICES), default="sail", show_default=True, help="Local Spark engine."
+)
 @click.option("--remote-url", help="sc:// URL for --engine remote (default $SPARK_REMOTE).")
 @click.option("--storage", help="Default storage URL for init_flow() (default $DTFLW_STORAGE, else ./.dtflw/storage).")
 @click.option("--dbfs-root", type=click.Path(file_okay=False), help="Local folder standing in for dbfs:/.")
-@click.option("--workspace-root", type=click.Path(file_okay=False), help="Folder mapped to /Users/<user> (default: the notebook's folder's parent).")
+@click.option(
+    "--workspace-root",
+    type=click.Path(file_okay=False),
+    help="Folder mapped to /Users/<user> (default: the notebook's folder's parent).",
+)
 @click.option("--user", help="Workspace user name (default $DTFLW_USER, else the OS user).")
 @click.option("--conf", multiple=True, metavar="KEY=VALUE", help="Spark configuration.")
 @click.option("--arg", "args", multiple=True, metavar="NAME=VALUE", help="Argument (widget) of the notebook.")

@@ -88,7 +88,9 @@ class Plan:
         for term in parse(expr):
             found = {s.index for s in self.steps if _step_matches(s, term)}
             if not found:
-                raise SelectionError(f"{term.value!r} in {expr!r} matches no notebook or table; valid forms: {VALID_FORMS}.")
+                raise SelectionError(
+                    f"{term.value!r} in {expr!r} matches no notebook or table; valid forms: {VALID_FORMS}."
+                )
             chosen |= found
             if term.upstream:
                 chosen |= self.upstream(found)
@@ -158,8 +160,9 @@ class Dag:
                             f"'{step.name}' (step {step.index + 1}); give one output another name or file_path."
                         )
                     index[key] = step
+        by_notebook = {id(s.notebook): s for s in self.steps}
         for step in self.steps:
-            step.deps = {self.steps.index(s) for s in step.notebook.get_after()}
+            step.deps = {by_notebook[id(nb)].index for nb in step.notebook.get_after() if id(nb) in by_notebook}
             for table in step.notebook.get_inputs().values():
                 self._resolve(step, table, by_table, by_path)
         sorter = graphlib.TopologicalSorter({s.index: s.deps for s in self.steps})
@@ -214,7 +217,9 @@ class Dag:
                             continue
                         step = plan.steps[index]
                         context = contextvars.copy_context()
-                        running[pool.submit(context.run, step.notebook.execute, step.is_lazy, step.strict_validation)] = index
+                        running[
+                            pool.submit(context.run, step.notebook.execute, step.is_lazy, step.strict_validation)
+                        ] = index
                         started.add(index)
                 if not running:
                     continue
@@ -230,7 +235,9 @@ class Dag:
             not_run = [s.name for s in plan.steps if s.index in selected and s.index not in started]
             lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
             raise DagFailedError(
-                f"{len(failures)} notebook(s) failed" + (f"; not run: {', '.join(not_run)}" if not_run else "") + ":\n"
+                f"{len(failures)} notebook(s) failed"
+                + (f"; not run: {', '.join(not_run)}" if not_run else "")
+                + ":\n"
                 + "\n".join(lines),
                 failures=failures,
                 not_run=not_run,

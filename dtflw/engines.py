@@ -98,7 +98,7 @@ class SailEngine(ConnectEngine):
         self.url = ""
 
     def _start(self):
-        os.environ.setdefault("RUST_LOG", "warn")
+        os.environ.setdefault("RUST_LOG", "error")
         from pysail.spark import SparkConnectServer
 
         self._server = SparkConnectServer(ip="127.0.0.1", port=0)

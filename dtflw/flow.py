@@ -76,4 +76,6 @@ class Flow:
                 raise PluginError(f"Notebook plugin {name} is already installed.")
             self._notebook_plugins[name] = plugin
         else:
-            raise PluginError(f"Unexpected plugin type {type(plugin).__name__}; subclass FlowPluginBase or NotebookPluginBase.")
+            raise PluginError(
+                f"Unexpected plugin type {type(plugin).__name__}; subclass FlowPluginBase or NotebookPluginBase."
+            )

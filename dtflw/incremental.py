@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 log = logging.getLogger("dtflw")
 STATE_DIR = "_dtflw/state"
+NO_HISTORY = "outputs exist (no run history)"
 
 
 def _hash(text: str) -> str:
@@ -84,13 +85,13 @@ class RunHistory:
 def decide(output_states: dict, fingerprint: Fingerprint, last: Fingerprint | None) -> tuple[bool, str]:
     """(skip?, why) for a lazy run."""
     if not output_states:
-        return False, "ran: no outputs to check"
+        return False, "no outputs to check"
     missing = sorted(name for name, state in output_states.items() if not state.exists)
     if missing:
-        return False, "ran: output " + ", ".join(missing) + " missing"
+        return False, "output " + ", ".join(missing) + " missing"
     if last is None:
-        return True, "skipped: outputs exist (no run history)"
+        return True, NO_HISTORY
     changes = fingerprint.changes_since(last)
     if changes:
-        return False, "ran: " + "; ".join(changes)
-    return True, "skipped: up to date"
+        return False, "; ".join(changes)
+    return True, "up to date"

@@ -17,7 +17,7 @@ from dtflw.errors import (
     UnresolvedInputError,
 )
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, redact, scrub, truncate
-from dtflw.incremental import Fingerprint, RunHistory, decide
+from dtflw.incremental import NO_HISTORY, Fingerprint, RunHistory, decide
 from dtflw.input_table import InputTable
 from dtflw.names import check_notebook_path, check_table_name
 from dtflw.output_table import AliasedOutputTable
@@ -83,7 +83,9 @@ class LazyNotebook:
         self._secret_args = {secret} if isinstance(secret, str) else set(secret)
         unknown = self._secret_args - set(self._args)
         if unknown:
-            raise ArgumentError(f"Secret names {sorted(unknown)} of notebook '{self._rel_path}' are not among its args.")
+            raise ArgumentError(
+                f"Secret names {sorted(unknown)} of notebook '{self._rel_path}' are not among its args."
+            )
         return self
 
     def get_args(self) -> dict[str, str]:
@@ -165,9 +167,13 @@ class LazyNotebook:
     def retries(self, n: int, backoff: float = 1.0, on=(Exception,)) -> LazyNotebook:
         """Retry a failed run up to `n` times, waiting `backoff` seconds, doubled after each attempt."""
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_RETRIES:
-            raise ArgumentError(f"Retries of notebook '{self._rel_path}' must be a whole number from 0 to {MAX_RETRIES}, not {n!r}.")
+            raise ArgumentError(
+                f"Retries of notebook '{self._rel_path}' must be a whole number from 0 to {MAX_RETRIES}, not {n!r}."
+            )
         if isinstance(backoff, bool) or not isinstance(backoff, int | float) or not 0 <= backoff <= MAX_BACKOFF:
-            raise ArgumentError(f"Backoff of notebook '{self._rel_path}' must be 0 to {MAX_BACKOFF} seconds, not {backoff!r}.")
+            raise ArgumentError(
+                f"Backoff of notebook '{self._rel_path}' must be 0 to {MAX_BACKOFF} seconds, not {backoff!r}."
+            )
         on = on if isinstance(on, tuple) else (on,)
         if not on or not all(isinstance(t, type) and issubclass(t, BaseException) for t in on):
             raise ArgumentError(f"on= of notebook '{self._rel_path}' must be exception classes, not {on!r}.")
@@ -186,7 +192,9 @@ class LazyNotebook:
         widgets: dict[str, str] = {}
         sources: dict[str, str] = {}
         entries = [(n, v, "argument") for n, v in self._args.items()]
-        entries += [(f"{n}_in", engine(i.abs_file_path) if i.abs_file_path else "", "input") for n, i in self._inputs.items()]
+        entries += [
+            (f"{n}_in", engine(i.abs_file_path) if i.abs_file_path else "", "input") for n, i in self._inputs.items()
+        ]
         entries += [(f"{n}_out", engine(o.abs_file_path), "output") for n, o in self._outputs.items()]
         for widget, value, kind in entries:
             if widget in widgets:
@@ -275,11 +283,11 @@ class LazyNotebook:
             if skip:
                 ctx.logger.log(f"Skipped run: '{notebook}' ({record.reason})")
                 record.status = RunStatus.SKIPPED
-                if record.reason.endswith("(no run history)"):
+                if record.reason == NO_HISTORY:
                     history.record(notebook, output_paths, fingerprint, record.run_id)
                 self._finish(record, out_states)
                 return self._last_run_result
-        ctx.logger.log(f"Running: '{notebook}'")
+        ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
         try:
             result = runtime.runner.run(self._rel_path, self._timeout, arguments, run_id=record.run_id)
@@ -311,7 +319,8 @@ class LazyNotebook:
     def _finish(self, record: NotebookRun, out_states: dict, publish: bool = True) -> None:
         ctx = self.ctx
         record.outputs = [
-            TableUse(o.name, o.abs_file_path, o.table_format, o.alias, out_states.get(n)) for n, o in self._outputs.items()
+            TableUse(o.name, o.abs_file_path, o.table_format, o.alias, out_states.get(n))
+            for n, o in self._outputs.items()
         ]
         record.ended = time.time()
         if publish:

@@ -27,7 +27,9 @@ class ProgressPrinter(FlowListener):
         duration = f" {run.duration:.2f}s" if run.duration is not None else ""
         why = f" ({run.reason})" if run.reason else ""
         error = f"\n    {run.error}" if run.error else ""
-        self._console.print(f"[{colour}]{mark} {word:<8}[/] {run.notebook_path}{duration}{why}{error}", highlight=False)
+        self._console.print(
+            f"[{colour}]{mark} {word:<8}[/] {run.notebook_path}{duration}{why}{error}", highlight=False, soft_wrap=True
+        )
 
     def on_notebook_start(self, flow: FlowRun, run: NotebookRun) -> None:
         with self._lock:

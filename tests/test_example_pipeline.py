@@ -15,8 +15,21 @@ from dtflw.storage.local import LocalStorage
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "notebooks" / "data" / "sample"
-GOLD = ["SalesLines", "ProductRevenue", "RegionRevenue", "ShippingDelays", "KpiReport", "MonthlyRevenue", "CustomerSegments"]
-BRONZE = {"Orders": "ingest_orders", "OrderItems": "ingest_orders", "Customers": "ingest_customers", "Products": "ingest_products"}
+GOLD = [
+    "SalesLines",
+    "ProductRevenue",
+    "RegionRevenue",
+    "ShippingDelays",
+    "KpiReport",
+    "MonthlyRevenue",
+    "CustomerSegments",
+]
+BRONZE = {
+    "Orders": "ingest_orders",
+    "OrderItems": "ingest_orders",
+    "Customers": "ingest_customers",
+    "Products": "ingest_products",
+}
 
 
 def _expected_module():

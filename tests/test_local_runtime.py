@@ -81,7 +81,9 @@ def test_context_gives_the_workspace_path_and_user(workspace):
                               f"{db.try_get_context_tag('jobType', 'none')}|{db.get_path_relative_to_project_dir('x')}")
         """,
     )
-    assert workspace.run("project/nb.py") == "/Users/tester@example.com/project/nb|tester@example.com|True|none|project/x"
+    assert (
+        workspace.run("project/nb.py") == "/Users/tester@example.com/project/nb|tester@example.com|True|none|project/x"
+    )
 
 
 def test_tracebacks_name_the_notebook_cell_and_real_line(workspace):
@@ -149,7 +151,7 @@ def test_percent_run_includes_another_notebook_with_arguments(workspace):
     )
     workspace.write(
         "jobs/main.py",
-        "# MAGIC %run ../lib/helpers $lang=\"en gb\"",
+        '# MAGIC %run ../lib/helpers $lang="en gb"',
         "dbutils.notebook.exit(greet('ann'))",
     )
     assert workspace.run("jobs/main.py") == "hello ann from en gb"

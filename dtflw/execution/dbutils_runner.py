@@ -11,7 +11,9 @@ class DbutilsRunner:
     def __init__(self, dbutils):
         self._dbutils = dbutils
 
-    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str], *, run_id: str | None = None) -> str | None:
+    def run(
+        self, path: str, timeout_seconds: int, arguments: dict[str, str], *, run_id: str | None = None
+    ) -> str | None:
         try:
             return self._dbutils.notebook.run(path, timeout_seconds, arguments)
         except NotebookFailedError:

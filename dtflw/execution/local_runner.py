@@ -12,3 +12,7 @@ class LocalRunner:
 
     def run(self, path: str, timeout_seconds: int, arguments: dict[str, str], *, run_id: str | None = None):
         return self._workspace.run(path, arguments, timeout_seconds, caller=self._caller, run_id=run_id)
+
+    def source_fingerprint(self, path: str) -> str | None:
+        """A hash of the notebook's source and of the notebooks it includes with `%run`."""
+        return self._workspace.source_fingerprint(path, caller=self._caller)

@@ -51,7 +51,9 @@ class Widgets:
         choices = tuple(str(c) for c in choices)
         values = str(default_value).split(",") if kind == "multiselect" else [str(default_value)]
         if kind in ("dropdown", "multiselect") and any(v not in choices for v in values if v):
-            raise ArgumentError(f"Default {default_value!r} of widget '{name}' is not among its choices {list(choices)}.")
+            raise ArgumentError(
+                f"Default {default_value!r} of widget '{name}' is not among its choices {list(choices)}."
+            )
         if name not in self._widgets:
             self._widgets[name] = _Widget(kind, str(default_value), label or name, choices)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import getpass
+import hashlib
 import os
 import posixpath
 import subprocess
@@ -74,6 +75,27 @@ class LocalWorkspace:
             f"Notebook '{workspace_path}' not found: looked for {path[len(self.home) :].lstrip('/') or path}"
             f"[.py|.sql|.ipynb] under {self.root} (the workspace root, mapped to {self.home})."
         )
+
+    def source_fingerprint(self, path: str, caller: str | None = None) -> str | None:
+        """A hash of a notebook's file and of every notebook it includes with `%run`, recursively."""
+        digest = hashlib.sha256()
+        pending = [normalize_workspace_path(path, posixpath.dirname(caller) if caller else self.home)]
+        seen: set[str] = set()
+        while pending:
+            workspace_path = pending.pop()
+            if workspace_path in seen:
+                continue
+            seen.add(workspace_path)
+            try:
+                file_path = self.notebook_file(workspace_path)
+            except NotebookNotFoundError:
+                return None
+            with open(file_path, "rb") as f:
+                digest.update(f.read())
+            for cell in parse_notebook(file_path).cells:
+                if cell.run_target:
+                    pending.append(normalize_workspace_path(cell.run_target, posixpath.dirname(workspace_path)))
+        return digest.hexdigest()[:16]
 
     # -- running ----------------------------------------------------------------------------
     def run_file(self, file_path: str, arguments: dict[str, str] | None = None, timeout_seconds: int = 0):
@@ -224,4 +246,3 @@ def _line_in(error: BaseException, file_path: str) -> int | None:
     """The last line of `file_path` in the error's traceback."""
     lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == file_path]
     return lines[-1] if lines else None
-
