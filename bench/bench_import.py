@@ -18,14 +18,18 @@ PROBE = (
 def main() -> int:
     times = []
     for _ in range(RUNS):
-        out = subprocess.run([sys.executable, "-X", "frozen_modules=on", "-c", PROBE], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-X", "frozen_modules=on", "-c", PROBE], capture_output=True, text=True, check=True
+        )
         seconds, heavy = out.stdout.strip().partition(" ")[::2]
         times.append(float(seconds))
         if heavy:
             print(f"FAIL: import dtflw imported {heavy}")
             return 1
     median = statistics.median(times)
-    print(f"cold import dtflw: median {median * 1000:.1f} ms, max {max(times) * 1000:.1f} ms over {RUNS} runs (goal ≤ {GOAL_SECONDS * 1000:.0f} ms)")
+    print(
+        f"cold import dtflw: median {median * 1000:.1f} ms, max {max(times) * 1000:.1f} ms over {RUNS} runs (goal ≤ {GOAL_SECONDS * 1000:.0f} ms)"
+    )
     return 0 if median <= GOAL_SECONDS else 1
 
 

@@ -54,7 +54,12 @@ def measure(engine, with_tables: bool) -> list[float]:
         open(os.path.join(storage, "seed", "T.parquet", "part-0.parquet"), "wb").close()
         timer = StepTimer()
         workspace = LocalWorkspace(
-            os.path.join(tmp, "ws"), engine, user="bench", storage_url=storage, dbfs_folder=os.path.join(tmp, "dbfs"), listeners=[timer]
+            os.path.join(tmp, "ws"),
+            engine,
+            user="bench",
+            storage_url=storage,
+            dbfs_folder=os.path.join(tmp, "dbfs"),
+            listeners=[timer],
         )
         workspace.run_file(os.path.join(root, "main.py"))
         return timer.durations

@@ -44,6 +44,8 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None)
     if getattr(storage, "spark", None) is None:
         storage.spark = spark
     ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime)
+    if getattr(runtime, "planner", None) is not None:
+        ctx.collector = runtime.planner.collector_for(ctx)
     for listener in runtime.listeners:
         ctx.listeners.add(listener)
     ctx.listeners.emit("on_flow_start", ctx.flow_run)

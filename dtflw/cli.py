@@ -33,56 +33,100 @@ def main():
     """dtflw: chain Databricks notebooks into dataflow pipelines, on Databricks or locally."""
 
 
+def _runtime_options(command):
+    """The options `run` and `plan` share: engine, storage, workspace, args."""
+    options = [
+        click.argument("notebook", type=click.Path(dir_okay=False)),
+        click.option(
+            "--engine", type=click.Choice(ENGINE_CHOICES), default="sail", show_default=True, help="Local Spark engine."
+        ),
+        click.option("--remote-url", help="sc:// URL for --engine remote (default $SPARK_REMOTE)."),
+        click.option(
+            "--storage", help="Default storage URL of init_flow() (default $DTFLW_STORAGE, else ./.dtflw/storage)."
+        ),
+        click.option("--dbfs-root", type=click.Path(file_okay=False), help="Local folder standing in for dbfs:/."),
+        click.option(
+            "--workspace-root",
+            type=click.Path(file_okay=False),
+            help="Folder mapped to /Users/<user> (default: the parent of the notebook's folder).",
+        ),
+        click.option("--user", help="Workspace user name (default $DTFLW_USER, else the OS user)."),
+        click.option("--conf", multiple=True, metavar="KEY=VALUE", help="Spark configuration."),
+        click.option("--arg", "args", multiple=True, metavar="NAME=VALUE", help="Argument (widget) of the notebook."),
+        click.option(
+            "--secrets-file", type=click.Path(dir_okay=False), help="JSON {scope: {key: value}} for dbutils.secrets."
+        ),
+        click.option(
+            "--lazy", is_flag=True, help="Skip notebooks that are up to date (outputs complete, nothing changed)."
+        ),
+        click.option("--select", help="Steps of DAG blocks to run: nb, T, +T, T+, tag:x (space- or comma-separated)."),
+        click.option("--exclude", help="Steps of DAG blocks not to run (same syntax as --select)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _workspace(options: dict, listeners=(), planner=None):
+    from dtflw.engines import create_engine
+    from dtflw.local.workspace import LocalWorkspace
+
+    notebook = os.path.abspath(options["notebook"])
+    engine = create_engine(options["engine"], _pairs(options["conf"], "--conf"), options["remote_url"])
+    workspace = LocalWorkspace(
+        options["workspace_root"] or os.path.dirname(os.path.dirname(notebook)),
+        engine,
+        user=options["user"],
+        storage_url=default_storage_url(options["storage"]),
+        dbfs_folder=options["dbfs_root"],
+        secrets_file=options["secrets_file"],
+        listeners=listeners,
+        lazy=options["lazy"],
+        select=options["select"],
+        exclude=options["exclude"],
+        planner=planner,
+    )
+    return engine, workspace, notebook
+
+
 @main.command()
-@click.argument("notebook", type=click.Path(dir_okay=False))
-@click.option(
-    "--engine", type=click.Choice(ENGINE_CHOICES), default="sail", show_default=True, help="Local Spark engine."
-)
-@click.option("--remote-url", help="sc:// URL for --engine remote (default $SPARK_REMOTE).")
-@click.option("--storage", help="Default storage URL for init_flow() (default $DTFLW_STORAGE, else ./.dtflw/storage).")
-@click.option("--dbfs-root", type=click.Path(file_okay=False), help="Local folder standing in for dbfs:/.")
-@click.option(
-    "--workspace-root",
-    type=click.Path(file_okay=False),
-    help="Folder mapped to /Users/<user> (default: the notebook's folder's parent).",
-)
-@click.option("--user", help="Workspace user name (default $DTFLW_USER, else the OS user).")
-@click.option("--conf", multiple=True, metavar="KEY=VALUE", help="Spark configuration.")
-@click.option("--arg", "args", multiple=True, metavar="NAME=VALUE", help="Argument (widget) of the notebook.")
-@click.option("--secrets-file", type=click.Path(dir_okay=False), help="JSON {scope: {key: value}} for dbutils.secrets.")
-@click.option("--lazy", is_flag=True, help="Skip notebooks whose outputs are up to date.")
-def run(notebook, engine, remote_url, storage, dbfs_root, workspace_root, user, conf, args, secrets_file, lazy):
+@_runtime_options
+def run(**options):
     """Run an orchestration NOTEBOOK (a Databricks source .py/.sql or .ipynb) with the local runtime."""
     from rich.console import Console
 
-    from dtflw.engines import create_engine
-    from dtflw.local.workspace import LocalWorkspace
     from dtflw.progress import ProgressPrinter
 
     console = Console(stderr=True)
     printer = ProgressPrinter(console)
-    notebook = os.path.abspath(notebook)
-    root = workspace_root or os.path.dirname(os.path.dirname(notebook))
     try:
-        with create_engine(engine, _pairs(conf, "--conf"), remote_url) as spark_engine:
-            workspace = LocalWorkspace(
-                root,
-                spark_engine,
-                user=user,
-                storage_url=default_storage_url(storage),
-                dbfs_folder=dbfs_root,
-                secrets_file=secrets_file,
-                listeners=[printer],
-                lazy=lazy,
-            )
-            result = workspace.run_file(notebook, _pairs(args, "--arg"))
+        engine, workspace, notebook = _workspace(options, listeners=[printer])
+        with engine:
+            result = workspace.run_file(notebook, _pairs(options["args"], "--arg"))
     except DtflwError as e:
         console.print(printer.summary())
-        console.print(f"[red]✖ {type(e).__name__}:[/] {e}", highlight=False)
+        console.print(f"[red]✖ {type(e).__name__}:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(1)
     console.print(printer.summary())
     if result is not None:
         click.echo(result)
+
+
+@main.command()
+@_runtime_options
+def plan(**options):
+    """Show what running NOTEBOOK would do — the DAG in levels, every path, lazy decisions — running nothing."""
+    from dtflw.planning import Planner
+
+    planner = Planner(lazy=options["lazy"])
+    try:
+        engine, workspace, notebook = _workspace(options, planner=planner)
+        with engine:
+            workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+            click.echo(planner.render())
+    except DtflwError as e:
+        click.echo(f"✖ {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,11 @@ class Step:
     def name(self) -> str:
         return self.notebook.rel_path
 
+    @property
+    def result(self):
+        """The notebook's exit value, once the DAG has run."""
+        return self.notebook.result
+
     def tables(self) -> set[str]:
         return {key for o in self.notebook.get_outputs().values() for key in (o.name, o.alias)}
 
@@ -120,7 +125,14 @@ def _closure(start: set[int], edges: dict[int, set[int]]) -> set[int]:
 class Dag:
     """Notebook steps declared on a flow, run in dependency order by a pool of workers."""
 
-    def __init__(self, ctx, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None):
+    def __init__(
+        self,
+        ctx,
+        workers: int = DEFAULT_WORKERS,
+        select: str | None = None,
+        exclude: str | None = None,
+        planning: bool = False,
+    ):
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
             raise ArgumentError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}.")
         self._ctx = ctx
@@ -128,19 +140,29 @@ class Dag:
         self.select = select
         self.exclude = exclude
         self.steps: list[Step] = []
+        self.planning = planning  # `dtflw plan`: collect every step of the flow, never run
+
+    @property
+    def ctx(self):
+        return self._ctx
 
     def __enter__(self) -> Dag:
+        if self.planning:
+            return self
         if self._ctx.collector is not None:
             raise ArgumentError("A DAG is already being declared on this flow; nest notebooks, not DAG blocks.")
         self._ctx.collector = self
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self.planning:
+            return
         self._ctx.collector = None
         if exc_type is None:
             self.run()
 
     def add(self, notebook, is_lazy: bool = False, strict_validation: bool = False) -> Step:
+        """Declare `notebook` (a configured `flow.notebook(...)`) as a step; `run()` runs them all."""
         step = Step(notebook, is_lazy, strict_validation, index=len(self.steps))
         self.steps.append(step)
         return step
@@ -174,7 +196,7 @@ class Dag:
         return Plan(self.steps)
 
     def _resolve(self, step: Step, table, by_table: dict, by_path: dict) -> None:
-        if table.source is None:
+        if table.source is None:  # an explicit file_path: a dependency if another step writes it
             producer = by_path.get(table.abs_file_path)
             if producer is not None and producer is not step:
                 step.deps.add(producer.index)
@@ -201,6 +223,8 @@ class Dag:
     # -- running ----------------------------------------------------------------------------
     def run(self) -> dict[str, object]:
         """Run the selected steps, `workers` at a time; return {notebook: exit value}."""
+        if self.planning:
+            return {}
         plan = self.plan()
         selected = plan.select(self.select, self.exclude)
         sorter = graphlib.TopologicalSorter({s.index: s.deps for s in plan.steps})

@@ -49,7 +49,13 @@ class Flow:
         return nb
 
     def dag(self, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None) -> Dag:
-        """A block in which `.run()` declares steps; they run as a DAG, `workers` at a time, when it ends."""
+        """A DAG of steps run `workers` at a time, dependencies inferred from table names.
+
+        `with flow.dag(): ... .run()` declares each step and runs them all when the block ends; or
+        `dag = flow.dag()`, `dag.add(flow.notebook(...)...)` over several cells, then `dag.run()`.
+        """
+        if self._ctx.collector is not None and self._ctx.collector.planning:
+            return self._ctx.collector  # `dtflw plan`: the planner's collector, which never runs
         runtime = self._ctx.runtime
         select = select if select is not None else getattr(runtime, "select", None)
         exclude = exclude if exclude is not None else getattr(runtime, "exclude", None)

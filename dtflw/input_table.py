@@ -29,13 +29,12 @@ class InputTable:
 
     @property
     def source(self) -> str | None:
-        """The table name this input resolves from, while it waits for a DAG producer (else None)."""
+        """The table name this input resolves from (None when it has an explicit file_path)."""
         return self._source
 
     def resolve(self, abs_file_path: str) -> None:
-        """Fix the path of an input declared in a DAG, once its producer is known."""
+        """Set the path of an input declared in a DAG, once its producer is known."""
         self._abs_file_path = abs_file_path
-        self._source = None
 
     @property
     def is_optional(self) -> bool:

@@ -91,6 +91,9 @@ class LazyNotebook:
     def get_args(self) -> dict[str, str]:
         return self._args
 
+    def secret_arg_names(self) -> set[str]:
+        return set(self._secret_args)
+
     def timeout(self, timeout: int) -> LazyNotebook:
         """Stop the notebook after `timeout` seconds (0: no timeout)."""
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
@@ -106,10 +109,9 @@ class LazyNotebook:
         source = None
         if file_path:
             path = self.ctx.storage.get_abs_path(file_path)
-        elif self.ctx.collector is not None:
-            path, source = None, source_table or name  # resolved when the DAG is planned
         else:
-            path = self.ctx.resolve_table(source_table or name, self.abs_path)
+            source = source_table or name  # a DAG resolves it to its producer step
+            path = None if self.ctx.collector is not None else self.ctx.resolve_table(source, self.abs_path)
         self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path, source=source)
         return self
 
@@ -250,7 +252,8 @@ class LazyNotebook:
     def _fingerprint(self, inputs: list[TableUse]) -> Fingerprint:
         source_of = getattr(self.ctx.runtime.runner, "source_fingerprint", None)
         source = source_of(self._rel_path) if source_of else None
-        return Fingerprint.of(source, self._args, {u.name: u.state.version_label if u.state else "" for u in inputs})
+        versions = {u.name: u.state.version_label if u.state and u.state.exists else "" for u in inputs}
+        return Fingerprint.of(source, self._args, versions)
 
     def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int):
         ctx = self.ctx
@@ -306,6 +309,14 @@ class LazyNotebook:
         history.record(notebook, output_paths, fingerprint, record.run_id)
         self._finish(record, out_states)
         return result
+
+    def lazy_decision(self) -> tuple[bool, str]:
+        """(skip?, why) if the step ran lazily now; reads only the storage, runs nothing."""
+        storage = self.ctx.storage
+        out_states = {name: storage.table_state(o.abs_file_path) for name, o in self._outputs.items()}
+        fingerprint = self._fingerprint([self._input_use(n, i) for n, i in self._inputs.items()])
+        last = RunHistory(storage).last(self.abs_path, [o.abs_file_path for o in self._outputs.values()])
+        return decide(out_states, fingerprint, last)
 
     def _input_use(self, name: str, table: InputTable) -> TableUse:
         state = self.ctx.storage.table_state(table.abs_file_path) if table.abs_file_path and not table.is_glob else None

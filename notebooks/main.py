@@ -6,7 +6,9 @@
 # MAGIC - `raw_dir` (default `raw`): the folder, relative to the flow's storage, holding `orders.csv`,
 # MAGIC   `order_items.csv`, `customers.csv`, `products.csv` and, optionally, `customer_overrides.csv`.
 # MAGIC
-# MAGIC Bronze notebooks run lazily (skipped when their outputs exist); the rest runs every time.
+# MAGIC The steps form a DAG (`flow.dag`): dependencies follow from table names, and independent branches
+# MAGIC (the three bronze ingests; the gold fan-out) run in parallel. Bronze notebooks run lazily (skipped
+# MAGIC when up to date); the rest runs every time, unless the whole flow runs lazily (`dtflw run --lazy`).
 # MAGIC The exit value is a JSON object with each notebook's summary and the paths of the gold tables.
 
 # COMMAND ----------
@@ -20,7 +22,9 @@ year = args["year"].value
 raw_dir = args["raw_dir"].value.rstrip("/")
 
 flow = init_flow()
-results = {}
+# The steps form a DAG: dependencies follow from table names, independent branches run in parallel.
+dag = flow.dag(workers=4)
+steps = {}
 
 # COMMAND ----------
 
@@ -29,29 +33,29 @@ results = {}
 
 # COMMAND ----------
 
-results["bronze/ingest_orders"] = (
+steps["bronze/ingest_orders"] = dag.add(
     flow.notebook("bronze/ingest_orders")
     .input("Orders", file_path=f"{raw_dir}/orders.csv")
     .input("OrderItems", file_path=f"{raw_dir}/order_items.csv")
     .output("Orders")
-    .output("OrderItems")
-    .run(is_lazy=True)
+    .output("OrderItems"),
+    is_lazy=True,
 )
-results["bronze/ingest_customers"] = (
+steps["bronze/ingest_customers"] = dag.add(
     flow.notebook("bronze/ingest_customers")
     .input("Customers", file_path=f"{raw_dir}/customers.csv")
     .input("CustomerOverrides", file_path=f"{raw_dir}/customer_overrides.csv", is_optional=True)
-    .output("Customers")
-    .run(is_lazy=True)
+    .output("Customers"),
+    is_lazy=True,
 )
-results["bronze/ingest_products"] = (
+steps["bronze/ingest_products"] = dag.add(
     flow.notebook("bronze/ingest_products")
     .input("Products", file_path=f"{raw_dir}/products.csv")
     .output(
         "Products",
         cols=[("product_id", "int"), ("product_name", "string"), ("category", "string"), ("unit_price", "double")],
-    )
-    .run(is_lazy=True)
+    ),
+    is_lazy=True,
 )
 
 # COMMAND ----------
@@ -80,7 +84,7 @@ SALES_COLUMNS = [
     ("shipped_date", "date"),
 ]
 
-results["silver/build_sales"] = (
+steps["silver/build_sales"] = dag.add(
     flow.notebook("silver/build_sales")
     .args({"year": year})
     .input("Orders")
@@ -88,7 +92,6 @@ results["silver/build_sales"] = (
     .input("Customers")
     .input("Products")
     .output("SalesOrderItems", cols=SALES_COLUMNS, alias="SalesLines", format="delta")
-    .run()
 )
 
 # COMMAND ----------
@@ -98,29 +101,24 @@ results["silver/build_sales"] = (
 
 # COMMAND ----------
 
-results["gold/revenue_by_product"] = (
+steps["gold/revenue_by_product"] = dag.add(
     flow.notebook("gold/revenue_by_product")
     .input("SalesOrderItems", source_table="SalesLines")
     .output("ProductRevenue")
-    .run()
 )
-results["gold/revenue_by_region"] = (
-    flow.notebook("gold/revenue_by_region")
-    .input("SalesOrderItems", source_table="SalesLines")
-    .output("RegionRevenue")
-    .run()
+steps["gold/revenue_by_region"] = dag.add(
+    flow.notebook("gold/revenue_by_region").input("SalesOrderItems", source_table="SalesLines").output("RegionRevenue")
 )
-results["gold/shipping_delays"] = (
+steps["gold/shipping_delays"] = dag.add(
     flow.notebook("gold/shipping_delays")
     .input("SalesOrderItems", source_table="SalesLines")
     .output(
         "ShippingDelays",
         cols=[("order_id", "int"), ("days_to_ship", "int"), ("days_late", "int"), ("is_late", "boolean")],
     )
-    .run()
 )
 
-results["gold/kpi_report"] = (
+steps["gold/kpi_report"] = dag.add(
     flow.notebook("gold/kpi_report")
     .args({"year": year})
     .input("ProductRevenue")
@@ -131,7 +129,6 @@ results["gold/kpi_report"] = (
         cols=[("metric", "string"), ("value", "double"), ("detail", "string")],
         format="delta",
     )
-    .run()
 )
 
 # COMMAND ----------
@@ -141,14 +138,17 @@ results["gold/kpi_report"] = (
 
 # COMMAND ----------
 
-results["analysis/main"] = (
+steps["analysis/main"] = dag.add(
     flow.notebook("analysis/main")
     .args({"year": year})
     .input("SalesOrderItems", source_table="SalesLines")
     .output("MonthlyRevenue")
     .output("CustomerSegments")
-    .run()
 )
+
+# COMMAND ----------
+
+dag.run()
 
 # COMMAND ----------
 
@@ -163,7 +163,10 @@ TABLES = [
 ]
 summary = {
     "year": year,
-    "runs": {notebook: json.loads(result) if result else None for notebook, result in results.items()},
+    "runs": {
+        notebook: json.loads(result) if result else None
+        for notebook, result in ((n, s.result) for n, s in steps.items())
+    },
     "tables": {table: flow[table] for table in TABLES},
 }
 dbutils.notebook.exit(json.dumps(summary))

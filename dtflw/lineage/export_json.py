@@ -13,7 +13,8 @@ durations seconds; `null` where unknown.
   "tables": [{"path", "names": [..], "aliases": [..], "format",
               "versions": [{"version",          # "v3" (Delta), a parquet fingerprint prefix, "missing"
                             "fingerprint", "delta_version", "exists", "file_count", "size_bytes",
-                            "modified", "row_count", "schema": [{"name", "type"}] | null}]}],
+                            "modified_ms",      # newest file's modification, ms since the epoch
+                            "row_count", "schema": [{"name", "type"}] | null}]}],
                                                 # each version seen once, oldest first
   "runs": [{"run_id", "flow_run_id", "notebook_path", "rel_path", "parent_run_id", "attempt",
             "status", "reason", "started", "ended", "duration", "args": {name: value},
@@ -136,7 +137,7 @@ def _versions(graph: LineageGraph) -> dict[str, dict[str | None, dict]]:
                 "exists": state.exists if state else None,
                 "file_count": state.file_count if state else None,
                 "size_bytes": state.size_bytes if state else None,
-                "modified": iso_time(state.modified_ms / 1000) if state and state.modified_ms else None,
+                "modified_ms": state.modified_ms if state else None,
                 "row_count": use.row_count,
                 "schema": [{"name": n, "type": t} for n, t in use.schema] if use.schema is not None else None,
             }

@@ -14,7 +14,7 @@ and `wasbs://{container}@{account}.dfs.core.windows.net` with the object path, `
 (or `dbfs` when the workspace is not given) for `dbfs:/` and `/Volumes/` paths, `file` for local
 paths, `{scheme}://{bucket}` for other object stores.
 
-Events are built as plain spec JSON (fast enough for 10,000 notebooks); `emit` turns each into
+Events are written as spec JSON (fast enough for 10,000 notebooks); `emit` turns each into
 openlineage-python's `RunEvent` and sends it through an `OpenLineageClient` — by default one
 configured the standard way (`OPENLINEAGE_URL`, `openlineage.yml`, `OPENLINEAGE__TRANSPORT__*`).
 """
@@ -36,7 +36,8 @@ from dtflw.lineage.labels import iso_time
 
 PRODUCER = f"https://pypi.org/project/dtflw/{__version__}/"
 RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-_PRODUCER_JSON = b'"%s"' % PRODUCER.encode()
+_PRODUCER_JSON = orjson.dumps(PRODUCER)
+_RUN_EVENT_SCHEMA = RUN_EVENT_SCHEMA.encode()
 INTEGRATION = "DTFLW"
 DEFAULT_JOB_NAMESPACE = "dtflw"
 _FACETS = "https://openlineage.io/spec/facets/"
@@ -93,16 +94,13 @@ def run_events(
 ) -> list[dict]:
     """Every RunEvent of the graph's flow and notebook runs, as spec JSON, in time order."""
     with paused_gc():
-        return list(_Builder(graph, job_namespace, dbfs_workspace).events())
+        return [orjson.loads(line) for line in _Writer(graph, job_namespace, dbfs_workspace).lines()]
 
 
 def render(graph: LineageGraph, job_namespace: str = DEFAULT_JOB_NAMESPACE, dbfs_workspace: str | None = None) -> str:
     """The events as JSON lines (one event per line, like openlineage-python's file transport)."""
     with paused_gc():
-        builder = _Builder(graph, job_namespace, dbfs_workspace)
-        lines = [builder.json_line(event) for event in builder.events()]
-        del builder  # its caches go before the collector runs again
-    return b"".join(lines).decode()
+        return b"".join(_Writer(graph, job_namespace, dbfs_workspace).lines()).decode()
 
 
 def emit(
@@ -132,26 +130,31 @@ def emit(
     return len(events)
 
 
-class _Builder:
+class _Writer:
+    """Writes each event as one line of JSON, in time order.
+
+    What events share is serialised once: a dataset version (its namespace, name and schema), a
+    job, and the facets a run's START and end event both carry. Each line is then put together
+    from those pieces, which keeps 10,000 notebooks within a second.
+    """
+
     def __init__(self, graph: LineageGraph, job_namespace: str, dbfs_workspace: str | None):
         self.graph = graph
         self.namespace = job_namespace
         self.dbfs_workspace = dbfs_workspace
-        self._datasets: dict[tuple[str, str | None], dict] = {}
-        self._jobs: dict[tuple[str, str], dict] = {}
+        self._datasets: dict[tuple[str, str | None], bytes] = {}  # (path, fingerprint) -> '{..."facets":{..}}'
+        self._jobs: dict[tuple[str, str], bytes] = {}
         self._parents: dict[str, dict] = {}
-        self._shared: dict[int, list] = {}
-        self._shared_lists: dict[int, list] = {}
-        self._parts_of_run: dict[str, tuple[dict, list[dict]]] = {}
-        self._engine = self._share(_facet("processing_engine", version=__version__, name="dtflw"))
         self._roots: dict[str, FlowRun] = {}
+        self._started: dict[str, tuple] = {}  # run id -> (run facets, inputs, declared outputs) until its end
+        self._engine = orjson.dumps(_facet("processing_engine", version=__version__, name="dtflw"))
         self._runs_of_flow: dict[str, list[NotebookRun]] = {}
         for run in graph.runs.values():
             self._runs_of_flow.setdefault(run.flow_run_id, []).append(run)
 
-    def events(self):
-        """The events in time order, each built when it is reached (a flow's end after its runs' at equal times)."""
-        plan = []  # (time, rank at equal times, order, make, subject)
+    def lines(self):
+        """Each event as a line, in time order (at equal times a flow starts before and ends after its runs)."""
+        plan = []  # (time, rank at equal times, order, write, subject)
         for flow in self.graph.flows.values():
             plan.append((flow.started, 0, len(plan), self._flow_start, flow))
             status, ended = _flow_outcome(flow, self._runs_of_flow.get(flow.run_id, []))
@@ -165,103 +168,44 @@ class _Builder:
         for step in plan:
             yield step[3](step[4])
 
-    def json_line(self, event: dict) -> bytes:
-        """An event as one line of JSON; what events share (jobs, datasets, facets) is serialised once."""
-        run = event["run"]
-        facets = b",".join(b'"%s":%s' % (key.encode(), self._json(facet)) for key, facet in run["facets"].items())
-        return (
-            b'{"eventType":"%s","eventTime":"%s","producer":%s,"schemaURL":"%s","run":{"runId":"%s","facets":{%s}},'
-            b'"job":%s,"inputs":[%s],"outputs":[%s]}\n'
-            % (
-                event["eventType"].encode(),
-                event["eventTime"].encode(),
-                _PRODUCER_JSON,
-                RUN_EVENT_SCHEMA.encode(),
-                run["runId"].encode(),
-                facets,
-                self._json(event["job"]),
-                b",".join(map(self._dataset_json, event["inputs"])),
-                b",".join(map(self._dataset_json, event["outputs"])),
-            )
-        )
-
-    def _share(self, value: dict) -> dict:
-        self._shared[id(value)] = [value, None]  # kept alive here, so its id stays its own
-        return value
-
-    def _share_list(self, datasets: list[dict]) -> list[dict]:
-        self._shared_lists[id(datasets)] = [datasets, None]
-        return datasets
-
-    def _datasets_json(self, datasets: list[dict]) -> bytes:
-        shared = self._shared_lists.get(id(datasets))
-        if shared is None:
-            return b",".join(map(self._dataset_json, datasets))
-        if shared[1] is None:
-            shared[1] = b",".join(map(self._dataset_json, datasets))
-        return shared[1]
-
-    def _json(self, value) -> bytes:
-        shared = self._shared.get(id(value))
-        if shared is None:
-            return orjson.dumps(value)
-        if shared[1] is None:
-            shared[1] = orjson.dumps(value)
-        return shared[1]
-
-    def _dataset_json(self, dataset: dict) -> bytes:
-        # a dataset with output facets is a copy of a shared one (same facets dict) plus those facets
-        shared = self._shared.get(id(dataset["facets"]))
-        if shared[1] is None:
-            shared[1] = orjson.dumps({k: dataset[k] for k in ("namespace", "name", "facets")})[:-1]
-        if "outputFacets" not in dataset:
-            return shared[1] + b"}"
-        return shared[1] + b',"outputFacets":' + orjson.dumps(dataset["outputFacets"]) + b"}"
-
     # -- notebook runs ------------------------------------------------------------------------
-    def _run_parts(self, run: NotebookRun) -> tuple[dict, list[dict]]:
-        """The facets and inputs both events of a run carry: made once, shared (so serialised once)."""
-        parts = self._parts_of_run.pop(run.run_id, None)  # the second call (the end event) takes them
-        if parts is not None:
-            return parts
+    def _run_start(self, run: NotebookRun) -> bytes:
         facets = {}
         flow = self.graph.flows.get(run.flow_run_id)
         if flow is not None:
             facets["parent"] = self._parent(flow.run_id, self._flow_job_name(flow), self._root(flow))
         if run.args:
             parameters = [{"key": k, "value": v} for k, v in run.args.items()]
-            facets["executionParameters"] = self._share(_facet("executionParameters", parameters=parameters))
+            facets["executionParameters"] = _facet("executionParameters", parameters=parameters)
         tags = [{"key": t, "value": "true", "source": "USER"} for t in run.tags]
         if run.attempt != 1:
             tags.append({"key": "dtflw.attempt", "value": str(run.attempt), "source": INTEGRATION})
         if run.status == RunStatus.SKIPPED:
             tags.append({"key": "dtflw.skipped", "value": run.reason or "skipped", "source": INTEGRATION})
         if tags:
-            facets["tags"] = self._share(_facet("tags", tags=tags))
-        inputs = self._share_list([self._dataset(e) for e in self.graph.inputs_of(run.run_id)])
+            facets["tags"] = _facet("tags", tags=tags)
+        shared = orjson.dumps(facets)[1:-1]
+        inputs = b",".join(self._dataset(e) + b"}" for e in self.graph.inputs_of(run.run_id))
+        declared = [(e, self._dataset(e)) for e in self.graph.outputs_of(run.run_id)]
         if run.status != RunStatus.RUNNING:
-            self._parts_of_run[run.run_id] = (facets, inputs)
-        return facets, inputs
-
-    def _run_start(self, run: NotebookRun) -> dict:
-        facets, inputs = self._run_parts(run)
-        outputs = [self._dataset(e) for e in self.graph.outputs_of(run.run_id)]
-        job = self._job(run.notebook_path, "NOTEBOOK")
-        return self._event(
-            "START", run.started, run.run_id, dict(facets, processing_engine=self._engine), job, inputs, outputs
+            self._started[run.run_id] = (shared, inputs, declared)
+        outputs = b",".join(dataset + b"}" for _, dataset in declared)
+        facets = shared + b',"processing_engine":' + self._engine if shared else b'"processing_engine":' + self._engine
+        return self._line(
+            "START", run.started, run.run_id, facets, self._job(run.notebook_path, "NOTEBOOK"), inputs, outputs
         )
 
-    def _run_end(self, run: NotebookRun) -> dict:
-        facets, inputs = self._run_parts(run)
-        outputs = []
+    def _run_end(self, run: NotebookRun) -> bytes:
+        facets, inputs, declared = self._started.pop(run.run_id)
+        outputs = b""
         if run.status == RunStatus.SUCCEEDED:
-            outputs = [self._dataset(e, statistics=True) for e in self.graph.outputs_of(run.run_id)]
+            outputs = b",".join(dataset + self._statistics(e) for e, dataset in declared)
         elif run.status == RunStatus.FAILED:
-            message = run.error or "the notebook failed"
-            facets = dict(facets, errorMessage=_facet("errorMessage", message=message, programmingLanguage="python"))
+            error = _facet("errorMessage", message=run.error or "the notebook failed", programmingLanguage="python")
+            facets = (facets + b"," if facets else b"") + b'"errorMessage":' + orjson.dumps(error)
         ended = run.ended if run.ended is not None else run.started
         job = self._job(run.notebook_path, "NOTEBOOK")
-        return self._event(_END_EVENT[run.status], ended, run.run_id, facets, job, inputs, outputs)
+        return self._line(_END_EVENT[run.status], ended, run.run_id, facets, job, inputs, outputs)
 
     # -- flow runs ----------------------------------------------------------------------------
     def _flow_facets(self, flow: FlowRun) -> dict:
@@ -270,13 +214,14 @@ class _Builder:
             return {}
         return {"parent": self._parent(opener.run_id, opener.notebook_path, self._root(flow))}
 
-    def _flow_start(self, flow: FlowRun) -> dict:
-        facets = dict(self._flow_facets(flow), processing_engine=self._engine)
-        return self._event(
-            "START", flow.started, flow.run_id, facets, self._job(self._flow_job_name(flow), "FLOW"), [], []
+    def _flow_start(self, flow: FlowRun) -> bytes:
+        facets = orjson.dumps(self._flow_facets(flow))[1:-1]
+        facets = (facets + b"," if facets else b"") + b'"processing_engine":' + self._engine
+        return self._line(
+            "START", flow.started, flow.run_id, facets, self._job(self._flow_job_name(flow), "FLOW"), b"", b""
         )
 
-    def _flow_end(self, outcome: tuple[FlowRun, RunStatus, float]) -> dict:
+    def _flow_end(self, outcome: tuple[FlowRun, RunStatus, float]) -> bytes:
         flow, status, ended = outcome
         facets = self._flow_facets(flow)
         if status == RunStatus.FAILED:
@@ -284,7 +229,7 @@ class _Builder:
             message = f"{failed[-1].notebook_path}: {failed[-1].error}" if failed else "the flow failed"
             facets["errorMessage"] = _facet("errorMessage", message=message, programmingLanguage="python")
         job = self._job(self._flow_job_name(flow), "FLOW")
-        return self._event(_END_EVENT[status], ended, flow.run_id, facets, job, [], [])
+        return self._line(_END_EVENT[status], ended, flow.run_id, orjson.dumps(facets)[1:-1], job, b"", b"")
 
     def _flow_job_name(self, flow: FlowRun) -> str:
         return flow.notebook_path or f"flow/{flow.run_id}"
@@ -304,65 +249,59 @@ class _Builder:
         return root
 
     # -- pieces -------------------------------------------------------------------------------
-    def _event(self, kind, when, run_id, run_facets, job, inputs, outputs) -> dict:
-        return {
-            "eventType": kind,
-            "eventTime": iso_time(when),
-            "producer": PRODUCER,
-            "schemaURL": RUN_EVENT_SCHEMA,
-            "run": {"runId": _uuid(run_id), "facets": run_facets},
-            "job": job,
-            "inputs": inputs,
-            "outputs": outputs,
-        }
+    def _line(self, kind: str, when: float, run_id: str, facets: bytes, job: bytes, inputs: bytes, outputs: bytes):
+        return (
+            b'{"eventType":"%s","eventTime":"%s","producer":%s,"schemaURL":"%s","run":{"runId":"%s","facets":{%s}},'
+            b'"job":%s,"inputs":[%s],"outputs":[%s]}\n'
+            % (kind.encode(), iso_time(when).encode(), _PRODUCER_JSON, _RUN_EVENT_SCHEMA, _uuid(run_id).encode(),
+               facets, job, inputs, outputs)
+        )  # fmt: skip
 
-    def _job(self, name: str, job_type: str) -> dict:
+    def _job(self, name: str, job_type: str) -> bytes:
         job = self._jobs.get((name, job_type))
         if job is None:
-            job = self._jobs[(name, job_type)] = self._share(
-                {
-                    "namespace": self.namespace,
-                    "name": name,
-                    "facets": {
-                        "jobType": _facet("jobType", processingType="BATCH", integration=INTEGRATION, jobType=job_type)
-                    },
-                }
-            )
+            job_facet = _facet("jobType", processingType="BATCH", integration=INTEGRATION, jobType=job_type)
+            job = orjson.dumps({"namespace": self.namespace, "name": name, "facets": {"jobType": job_facet}})
+            self._jobs[(name, job_type)] = job
         return job
 
     def _parent(self, run_id: str, job_name: str, root: FlowRun) -> dict:
         parent = self._parents.get(run_id)
         if parent is None:
-            parent = self._parents[run_id] = self._share(
-                _facet(
-                    "parent",
-                    run={"runId": _uuid(run_id)},
-                    job={"namespace": self.namespace, "name": job_name},
-                    root={
-                        "run": {"runId": _uuid(root.run_id)},
-                        "job": {"namespace": self.namespace, "name": self._flow_job_name(root)},
-                    },
-                )
+            parent = self._parents[run_id] = _facet(
+                "parent",
+                run={"runId": _uuid(run_id)},
+                job={"namespace": self.namespace, "name": job_name},
+                root={
+                    "run": {"runId": _uuid(root.run_id)},
+                    "job": {"namespace": self.namespace, "name": self._flow_job_name(root)},
+                },
             )
         return parent
 
-    def _dataset(self, edge: Edge, statistics: bool = False) -> dict:
+    def _dataset(self, edge: Edge) -> bytes:
+        """The dataset of an edge's table version, less its closing brace (so output facets can follow)."""
         state = edge.use.state
         key = (edge.table, state.fingerprint if state is not None else None)
-        base = self._datasets.get(key)
-        if base is None:
+        dataset = self._datasets.get(key)
+        if dataset is None:
             namespace, name = dataset_name(edge.table, self.dbfs_workspace)
             facets = {}
             if edge.use.schema is not None:
-                fields = [{"name": n, "type": t} for n, t in edge.use.schema]
-                facets["schema"] = _facet("schema", fields=fields)
-            base = self._datasets[key] = {"namespace": namespace, "name": name, "facets": self._share(facets)}
-        if not statistics or state is None or not state.exists:
-            return base
+                facets["schema"] = _facet("schema", fields=[{"name": n, "type": t} for n, t in edge.use.schema])
+            dataset = orjson.dumps({"namespace": namespace, "name": name, "facets": facets})[:-1]
+            self._datasets[key] = dataset
+        return dataset
+
+    def _statistics(self, edge: Edge) -> bytes:
+        """`,"outputFacets":{...}}` closing an output dataset: what the run wrote."""
+        state = edge.use.state
+        if state is None or not state.exists:
+            return b"}"
         stats = {"size": state.size_bytes, "fileCount": state.file_count}
         if edge.use.row_count is not None:
             stats["rowCount"] = edge.use.row_count
-        return dict(base, outputFacets={"outputStatistics": _facet("outputStatistics", **stats)})
+        return b',"outputFacets":{"outputStatistics":%s}}' % orjson.dumps(_facet("outputStatistics", **stats))
 
 
 def _flow_outcome(flow: FlowRun, runs: list[NotebookRun]) -> tuple[RunStatus | None, float]:

@@ -40,6 +40,9 @@ class LocalWorkspace:
         environ: dict[str, str] | None = None,
         listeners=(),
         lazy: bool = False,
+        select: str | None = None,
+        exclude: str | None = None,
+        planner=None,
     ):
         self.root = os.path.abspath(root)
         self.engine = engine
@@ -53,6 +56,9 @@ class LocalWorkspace:
         self.environ = dict(os.environ if environ is None else environ)
         self.listeners = list(listeners)
         self.lazy = lazy
+        self.select = select
+        self.exclude = exclude
+        self.planner = planner
         self.secret_values: set[str] = set()
 
     # -- paths ------------------------------------------------------------------------------
@@ -137,6 +143,9 @@ class LocalWorkspace:
             listeners=self.listeners,
             secret_values=self.secret_values,
             force_lazy=self.lazy,
+            select=self.select,
+            exclude=self.exclude,
+            planner=self.planner,
         )
 
     def _execute_with_timeout(self, runtime: Runtime, source, file_path: str, timeout_seconds: int):

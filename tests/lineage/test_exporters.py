@@ -41,14 +41,22 @@ def test_json_export_follows_its_documented_schema(graph):
     assert doc["runs"][4]["error"] == f"ValueError: {HOSTILE}"
     sales = next(t for t in doc["tables"] if "Sales" in t["names"])
     assert sales["aliases"] == ["SalesLines"] and sales["format"] == "delta"
-    produced = next(e for e in doc["edges"] if e["kind"] == "produced" and e["table_path"] == sales["path"])
-    assert produced["version"] == "v0" and produced["delta_version"] == 0 and produced["row_count"] == 7
-    assert produced["schema"] == [{"name": "id", "type": "bigint"}, {"name": "name", "type": "string"}]
-    assert produced["run_id"] == doc["runs"][2]["run_id"]
-    assert set(produced) == {
-        "kind", "run_id", "notebook_path", "table_path", "name", "alias", "format", "version", "delta_version",
-        "fingerprint", "exists", "file_count", "size_bytes", "modified", "row_count", "schema",
+    [version] = sales["versions"]  # produced once, consumed twice: one version
+    assert (version["version"], version["delta_version"], version["exists"], version["row_count"]) == ("v0", 0, True, 7)
+    assert version["schema"] == [{"name": "id", "type": "bigint"}, {"name": "name", "type": "string"}]
+    assert version["modified_ms"] > 0 and version["file_count"] == 1 and version["size_bytes"] > 0
+    edges = [e for e in doc["edges"] if e["table_path"] == sales["path"]]
+    assert [(e["kind"], e["version"], e["fingerprint"]) for e in edges] == [
+        ("produced", "v0", version["fingerprint"]),
+        ("consumed", "v0", version["fingerprint"]),
+        ("consumed", "v0", version["fingerprint"]),
+    ]
+    assert edges[0]["run_id"] == doc["runs"][2]["run_id"] and edges[1]["name"] == "SalesLines"
+    assert set(edges[0]) == {
+        "kind", "run_id", "notebook_path", "table_path", "name", "alias", "format", "version", "fingerprint",
     }  # fmt: skip
+    customers = next(t for t in doc["tables"] if t["names"] == ["Customers"])
+    assert [(v["version"], v["exists"], v["fingerprint"]) for v in customers["versions"]] == [("missing", False, None)]
     nb = next(n for n in doc["notebooks"] if n["path"].endswith("silver/build"))
     assert nb["run_ids"] == [doc["runs"][2]["run_id"]] and nb["rel_paths"] == ["silver/build"]
 
