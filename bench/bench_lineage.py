@@ -43,7 +43,9 @@ def check(ok: bool, what: str) -> None:
         failures.append(what)
 
 
-def synthetic(notebooks: int, layer_size: int, base: str = "dbfs:/FileStore/bench") -> tuple[FlowRun, list[NotebookRun]]:
+def synthetic(
+    notebooks: int, layer_size: int, base: str = "dbfs:/FileStore/bench"
+) -> tuple[FlowRun, list[NotebookRun]]:
     """A flow run of `notebooks` runs in layers; each reads 2 tables of the layer before and writes 3."""
     rnd = random.Random(notebooks)
     flow = FlowRun(new_run_id(), "/Users/bench/project/main", "dbfs:/FileStore/bench", "bench", started=1.7e9)
@@ -53,7 +55,11 @@ def synthetic(notebooks: int, layer_size: int, base: str = "dbfs:/FileStore/benc
         if i % layer_size == 0:
             previous, current = current or previous, []
         rel = f"layer{i // layer_size}/nb{i}"
-        inputs = [TableUse(o.name, o.path, o.format, None, o.state, o.schema, o.row_count) for o in rnd.sample(previous, 2)] if previous else []
+        inputs = (
+            [TableUse(o.name, o.path, o.format, None, o.state, o.schema, o.row_count) for o in rnd.sample(previous, 2)]
+            if previous
+            else []
+        )
         outputs = []
         for k in range(3):
             path = f"{base}/project/{rel}/T{i}_{k}.parquet"
@@ -124,17 +130,22 @@ def bench_exports() -> None:
             t0 = time.perf_counter()
             graph = LineageGraph.from_runs([flow], runs)
             build = time.perf_counter() - t0
-            print(f"  {size:>6,} notebooks, {len(graph.tables):,} tables, {len(graph.edges):,} edges: graph built in {build:.2f} s")
+            print(
+                f"  {size:>6,} notebooks, {len(graph.tables):,} tables, {len(graph.edges):,} edges: graph built in {build:.2f} s"
+            )
             for fmt in ("json", "openlineage"):
                 out = os.path.join(tmp, f"{size}.{fmt}")
-                seconds = best_of(3, lambda fmt=fmt, out=out: export(graph, fmt, out_path=out))
+                seconds = best_of(3, lambda g=graph, fmt=fmt, out=out: export(g, fmt, out_path=out))
                 results[(fmt, size)] = seconds
                 print(f"    {fmt:<12} {seconds:6.3f} s  ({os.path.getsize(out) / 1e6:6.1f} MB)")
     for fmt in ("json", "openlineage"):
         small, large = results[(fmt, 1000)], results[(fmt, 10_000)]
         check(large <= EXPORT_GOAL_S, f"{fmt} export of 10,000 notebooks {large:.3f} s <= {EXPORT_GOAL_S} s")
         ratio = (large / 10_000) / (small / 1000)
-        check(ratio <= LINEAR_TOLERANCE, f"{fmt} per-notebook time at 10,000 is {ratio:.2f}x that at 1,000 (<= {LINEAR_TOLERANCE})")
+        check(
+            ratio <= LINEAR_TOLERANCE,
+            f"{fmt} per-notebook time at 10,000 is {ratio:.2f}x that at 1,000 (<= {LINEAR_TOLERANCE})",
+        )
 
 
 # -- 3. html -----------------------------------------------------------------------------------------
@@ -154,7 +165,11 @@ def bench_html() -> None:
             f.write(page)
         _, startup = dump_dom("about:blank")
         renders = []
-        views = (("first view", {}), ("whole graph (Fit)", {"fit": "1"}), ("search +layer10/nb520", {"q": "+layer10/nb520"}))
+        views = (
+            ("first view", {}),
+            ("whole graph (Fit)", {"fit": "1"}),
+            ("search +layer10/nb520", {"q": "+layer10/nb520"}),
+        )
         for label, params in views:
             dom, wall = dump_dom(page_url(path, **params))
             render_ms = int(re.search(r'data-render-ms="(\d+)"', dom).group(1))

@@ -52,6 +52,8 @@ class LazyNotebook:
     def __init__(self, rel_path: str, ctx):
         self._rel_path = check_notebook_path(rel_path)
         self.ctx = ctx
+        runtime = ctx.runtime
+        self._abs_path = runtime.resolve_notebook_path(rel_path) if runtime is not None else rel_path
         self._args: dict[str, str] = {}
         self._secret_args: set[str] = set()
         self._timeout = 0
@@ -72,8 +74,7 @@ class LazyNotebook:
     @property
     def abs_path(self) -> str:
         """The notebook's workspace path, normalised (`./x`, `../x`, `/Workspace/...` resolved)."""
-        runtime = self.ctx.runtime
-        return runtime.resolve_notebook_path(self._rel_path) if runtime is not None else self._rel_path
+        return self._abs_path
 
     def args(self, args: dict, secret=()) -> LazyNotebook:
         """Set the notebook's arguments (replacing earlier ones); names in `secret` are redacted."""

@@ -13,6 +13,7 @@ import html
 import json
 import time
 
+from dtflw.lineage.bulk import paused_gc
 from dtflw.lineage.graph import CONSUMED, LineageGraph
 from dtflw.lineage.html_assets import CSS, JS
 from dtflw.lineage.labels import (
@@ -49,7 +50,8 @@ def render(graph: LineageGraph, title: str = "dtflw lineage") -> str:
         '<input id="search" type="search" autocomplete="off" spellcheck="false" '
         'placeholder="Select: T, +T (upstream), T+ (downstream), tag:x" aria-label="Selection">'
         '<button id="fit" type="button" title="Show the whole graph">Fit</button>'
-        f'<span id="counts"></span><span class="legend">{legend}</span><div id="message" role="alert"></div>'
+        f'<span id="counts"></span><span class="legend">{legend}</span><span class="hint">click a node for details</span>'
+        '<div id="message" role="alert"></div>'
         f"{f'<ul class=problems>{problems}</ul>' if problems else ''}</header>\n"
         '<main><svg id="canvas" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Lineage graph"></svg>'
         '<aside id="details"></aside></main>\n'
@@ -59,6 +61,11 @@ def render(graph: LineageGraph, title: str = "dtflw lineage") -> str:
 
 
 def _data(graph: LineageGraph) -> dict:
+    with paused_gc():
+        return _nodes_and_links(graph)
+
+
+def _nodes_and_links(graph: LineageGraph) -> dict:
     nodes, index = [], {}
     for notebook in graph.notebooks.values():
         index[notebook.id] = len(nodes)
@@ -68,7 +75,7 @@ def _data(graph: LineageGraph) -> dict:
             {
                 "kind": "notebook",
                 "key": notebook.path,
-                "name": notebook.name,
+                "name": notebook.label,
                 "keys": [notebook.path, *notebook.rel_paths, notebook.name],
                 "tags": notebook.tags,
                 "status": status,

@@ -28,7 +28,8 @@ main { flex: 1; display: flex; min-height: 0; }
 #canvas { flex: 1; min-width: 0; cursor: grab; background: #fff; }
 #canvas.panning { cursor: grabbing; }
 #details { width: 380px; overflow: auto; padding: 12px 14px; border-left: 1px solid #d0d7de; background: #fff; }
-#details:empty::before { content: "Click a notebook or table for its runs, args, versions and schema."; color: #57606a; }
+#details:empty { display: none; }
+.hint { color: #8c959f; }
 #details h2 { font-size: 15px; margin: 0 0 2px; word-break: break-all; }
 #details h3 { font-size: 13px; margin: 14px 0 4px; }
 #details .path { color: #57606a; word-break: break-all; margin-bottom: 6px; }
@@ -378,10 +379,13 @@ JS = r"""
   search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 250); });
   search.addEventListener("keydown", function (e) { if (e.key === "Enter") { clearTimeout(timer); apply(); } });
   document.getElementById("fit").addEventListener("click", function () { fit(0); });
-  window.addEventListener("resize", function () {
-    size = { w: svg.clientWidth || size.w, h: svg.clientHeight || size.h };
-    applyView();
-  });
+  new ResizeObserver(function () {  // the window, or the details panel opening, changes the drawing's size
+    var w = svg.clientWidth || size.w, h = svg.clientHeight || size.h;
+    if (w !== size.w || h !== size.h) {
+      size = { w: w, h: h };
+      applyView();
+    }
+  }).observe(svg);
   svg.addEventListener("click", function (e) {
     var g = e.target.closest && e.target.closest(".node");
     if (g && !moved) { showDetails(+g.getAttribute("data-index")); }

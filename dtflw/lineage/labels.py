@@ -39,19 +39,15 @@ STATUS_SYMBOLS = {"succeeded": "✓", "failed": "✗", "skipped": "↷", "runnin
 def notebook_caption(graph, notebook) -> tuple[str, str]:
     """(status of its latest run, one-line detail such as `✓ succeeded · 1.2 s`) of a notebook node."""
     run = graph.latest_run(notebook.path)
-    if run is None:
-        return "running", ""
     status = run.status.value
     detail = f"{STATUS_SYMBOLS[status]} {status}"
-    if run.duration is not None and run.status.value != "skipped":
+    if run.duration is not None and status != "skipped":
         detail += f" · {duration_text(run.duration)}"
     return status, detail
 
 
 def table_caption(graph, table) -> str:
-    """A one-line detail of a table node, such as `v3 · 1,234 rows`."""
+    """A one-line detail of a table node, such as `delta · v3 · 1,234 rows`."""
     seen = graph.latest_seen(table.path)
-    if seen is None:
-        return table.format or ""
-    parts = [seen.version or "", rows_text(seen.use.row_count)]
+    parts = [table.format, seen.version, rows_text(seen.use.row_count)] if seen is not None else [table.format]
     return " · ".join(p for p in parts if p)

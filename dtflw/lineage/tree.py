@@ -77,9 +77,11 @@ def _run_line(run: NotebookRun) -> str:
 
 def _use_line(arrow: str, edge) -> str:
     use, state = edge.use, edge.use.state
-    facts = [use.format or (state.format if state else None), edge.version, rows_text(use.row_count)]
+    facts = ", ".join(
+        f for f in (use.format or (state.format if state else None), edge.version, rows_text(use.row_count)) if f
+    )
     alias = f" as {use.alias}" if use.alias and use.alias != use.name else ""
-    return f"{arrow} {use.name}{alias}  {edge.table}  ({', '.join(f for f in facts if f)})"
+    return f"{arrow} {use.name}{alias}  {edge.table}" + (f"  ({facts})" if facts else "")
 
 
 def _one_line(text: str | None, limit: int = 200) -> str:

@@ -162,7 +162,7 @@ class LocalWorkspace:
         worker.start()
         worker.join(timeout_seconds)
         if worker.is_alive():
-            _stop_session(runtime.spark)
+            _stop_session(runtime.spark, interrupt=True)
             raise NotebookTimeoutError(
                 f"Notebook '{runtime.notebook_path}' timed out after {timeout_seconds} s; its Spark operations were "
                 "interrupted and the notebook abandoned.",
@@ -241,14 +241,23 @@ class LocalWorkspace:
             self._run_cells(parse_notebook(included_file).cells, namespace, runtime, included_file)
 
 
-def _stop_session(session) -> None:
-    """Interrupt a notebook's Spark operations and close its session (a shared JVM session stays up)."""
-    if hasattr(session, "client"):  # Spark Connect: the session is the notebook's own
-        try:
+def _stop_session(session, interrupt: bool = False) -> None:
+    """Close a notebook's own Spark Connect session, interrupting its operations first if asked.
+
+    A classic JVM session is shared by every notebook, so it stays up.
+    """
+    client = getattr(session, "client", None)
+    if client is None:
+        return
+    try:
+        if interrupt:
             session.interruptAll()
+        if getattr(client, "_server_session_id", "") is None:
+            client.close()  # the server never saw this session: nothing to release there
+        else:
             session.stop()
-        except Exception:  # already closed, or the server is gone: nothing left to stop
-            pass
+    except Exception:  # already closed, or the server is gone: nothing left to stop
+        pass
 
 
 def _line_in(error: BaseException, file_path: str) -> int | None:
