@@ -14,8 +14,8 @@ $(VENV)/.installed: setup.py
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
-node_modules/.installed: package.json
-	npm install --no-audit --no-fund --loglevel=error
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: setup

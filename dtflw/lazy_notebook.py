@@ -109,7 +109,7 @@ class LazyNotebook:
             check_table_name(source_table, "source table", self._rel_path)
         source = None
         if file_path:
-            path = self.ctx.storage.get_abs_path(file_path)
+            path = self.ctx.storage.resolve_foreign_input(file_path)
         else:
             source = source_table or name  # a DAG resolves it to its producer step
             path = None if self.ctx.collector is not None else self.ctx.resolve_table(source, self.abs_path)

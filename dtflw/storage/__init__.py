@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,7 +39,14 @@ def from_url(url: str, runtime=None) -> Storage:
     if scheme in ("wasbs", "abfss"):
         from dtflw.storage.azure import from_url as azure_from_url
 
-        return azure_from_url(url, spark=spark, table_format=table_format)
+        if not getattr(runtime, "is_local", False):
+            return azure_from_url(url, spark=spark, table_format=table_format, user=getattr(runtime, "user", None))
+        # locally, Sail reads abfss:// (not wasbs://) with credentials from the environment
+        storage = azure_from_url(
+            url, spark=spark, table_format=table_format, engine_url_style="abfss", user=runtime.user
+        )
+        os.environ.update(storage.sail_environment())
+        return storage
     raise UnknownStorageSchemeError(
         f"Storage URL {url!r} has an unknown scheme {scheme!r}; use one of: {', '.join(SCHEMES)}."
     )

@@ -86,6 +86,11 @@ class Storage(ABC):
             raise PathOutsideStorageError(f"Path {rel_path!r} escapes storage {self.base_path!r}; remove the '..'.")
         return self.base_path + ("" if clean == "." else clean)
 
+    def resolve_foreign_input(self, path: str) -> str:
+        """The absolute path of an input's `file_path`; a path outside this storage is an error here
+        (backends that can check a foreign location is readable accept it)."""
+        return self.get_abs_path(path)
+
     def get_path_with_file_extension(self, file_path: str, table_format: str | None = None) -> str:
         return f"{file_path}.{table_format or self.table_format}"
 
@@ -156,7 +161,9 @@ class Storage(ABC):
 
     def _require_spark(self, path: str):
         if self.spark is None:
-            raise StorageError(f"No Spark session is bound to {self!r} to read {path!r}; pass spark= or use init_flow().")
+            raise StorageError(
+                f"No Spark session is bound to {self!r} to read {path!r}; pass spark= or use init_flow()."
+            )
         return self.spark
 
     @staticmethod
@@ -219,4 +226,3 @@ class FolderStorage(Storage):
 
 def _absolute(folder: str) -> str:
     return os.path.abspath(os.path.expanduser(folder))
-

@@ -107,6 +107,8 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None) -> Ta
             modified_ms=max(newest, max((e.modification_time for _, e in commits), default=0)),
             fingerprint=f"delta-v{version}",
         )
+    if root.endswith(".delta") or any(name.startswith(DELTA_LOG + "/") for name in relative):
+        return TableState(path=path, exists=False, format="delta", file_count=len(data), size_bytes=size)
     complete = bool(data) or "_SUCCESS" in relative
     return TableState(
         path=path,

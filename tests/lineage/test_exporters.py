@@ -19,7 +19,9 @@ def graph(storage, simulate):
     flow = simulate(recorder)
     flow.run("bronze/ingest", outputs={"Orders": "parquet"}, args={"year": "2024", "note": HOSTILE}, rows=5)
     flow.run("bronze/ingest2", outputs={"Customers": "parquet"}, skip="up to date: every output exists")
-    flow.run("silver/build", inputs=["Orders"], outputs={"Sales": "delta"}, alias="SalesLines", rows=7, exit_value=HOSTILE)
+    flow.run(
+        "silver/build", inputs=["Orders"], outputs={"Sales": "delta"}, alias="SalesLines", rows=7, exit_value=HOSTILE
+    )
     flow.run('gold/we"ird<b>', inputs=["SalesLines"], outputs={'Odd"Name': "parquet"})
     flow.run("gold/report", inputs=["SalesLines"], outputs={"Kpi": "parquet"}, fail=f"ValueError: {HOSTILE}")
     flow.end()
@@ -84,8 +86,8 @@ def test_mermaid(graph):
     for line in nodes:  # one quoted label per node: nothing in it can end the string or open markup
         label = re.fullmatch(r'  [nt]\d+\[\(?"(.*)"\)?\]:::\w+', line).group(1)
         assert '"' not in label and "<" not in label.replace("<br/>", "")
-    assert any(':::failed' in line and "report" in line for line in nodes)
-    assert any(':::skipped' in line and "ingest2" in line for line in nodes)
+    assert any(":::failed" in line and "report" in line for line in nodes)
+    assert any(":::skipped" in line and "ingest2" in line for line in nodes)
     assert any("we#quot;ird#lt;b#gt;" in line for line in nodes)
     arrows = [line for line in lines if "-->" in line and "[" not in line]
     assert len(arrows) == len(graph.links())
@@ -120,7 +122,9 @@ def test_show_tree_nests_flows_and_reports_problems(storage, simulate):
     recorder = LineageRecorder(storage)
     outer = simulate(recorder)
     opener = outer.run("analysis/main", args={"year": "2024"})
-    inner = simulate(recorder, notebook_path="/Users/tester@example.com/project/analysis/main", parent_run_id=opener.run_id)
+    inner = simulate(
+        recorder, notebook_path="/Users/tester@example.com/project/analysis/main", parent_run_id=opener.run_id
+    )
     inner.run("analysis/monthly", outputs={"Monthly": "parquet"})
     recorder.flush()
     folder = recorder.document_path(outer.flow.run_id).rsplit("/", 1)[0]

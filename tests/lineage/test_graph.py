@@ -82,7 +82,11 @@ def test_selection_keeps_runs_and_edges_between_selected_nodes(graph):
     sub = graph.select("+L")
     assert {r.notebook_path for r in sub.runs.values()} == {NB + "bronze/ingest", NB + "silver/left"}
     assert len(sub.runs) == 4 and len(sub.flows) == 2
-    assert {(e.kind, graph.tables[e.table].name) for e in sub.edges} == {("produced", "A"), ("consumed", "A"), ("produced", "L")}
+    assert {(e.kind, graph.tables[e.table].name) for e in sub.edges} == {
+        ("produced", "A"),
+        ("consumed", "A"),
+        ("produced", "L"),
+    }
     assert all(e.notebook in sub.notebooks and e.table in sub.tables for e in sub.edges)
 
 

@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from chromium import dump_dom, find_chromium, page_url, screenshot  # noqa: I001  (tests/lineage helper)
+from chromium import dump_dom, find_chromium, page_url, screenshot  # tests/lineage helper
 
 from dtflw.lineage import LineageGraph, LineageRecorder, export, render_html
 from dtflw.lineage.labels import STATUS_COLOURS, TABLE_COLOURS

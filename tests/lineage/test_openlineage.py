@@ -7,73 +7,24 @@ import glob
 import json
 import os
 import threading
-import uuid
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
-import jsonschema
 import pytest
-from referencing import Registry, Resource
+from olspec import SpecValidator, spec_dir  # tests/lineage helper
 
 from dtflw.errors import DtflwError, LineageEmitError, LineageFormatError
 from dtflw.events import RunStatus
 from dtflw.lineage import LineageGraph, LineageRecorder, export
 from dtflw.lineage.export_openlineage import SCHEMA_URLS, dataset_name, run_events, to_client_event
 
-SPEC_DIR = "/work/shared/reference/openlineage"
-REPO_SPEC_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "openlineage")
-RUN_EVENT = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-
-
-def _spec_dir() -> str:
-    for folder in (SPEC_DIR, REPO_SPEC_DIR):
-        if os.path.exists(os.path.join(folder, "OpenLineage.json")):
-            return folder
-    pytest.skip("the OpenLineage 2-0-2 schemas (shared/reference/openlineage) are not on this machine")
-
-
-class SpecValidator:
-    """Validates an event against the core schema and each facet against its own schema, offline."""
-
-    def __init__(self):
-        resources = []
-        for path in glob.glob(os.path.join(_spec_dir(), "*.json")):
-            with open(path) as f:
-                schema = json.load(f)
-            resources.append((schema["$id"], Resource.from_contents(schema)))
-        self.ids = {uri for uri, _ in resources}
-        self.registry = Registry().with_resources(resources)
-        self.formats = jsonschema.FormatChecker()
-        self.formats.checks("date-time", raises=ValueError)(lambda v: datetime.fromisoformat(v) and "T" in v)
-        self.formats.checks("uuid", raises=ValueError)(lambda v: uuid.UUID(v) is not None)
-        self.formats.checks("uri", raises=ValueError)(lambda v: bool(urlsplit(v).scheme))
-
-    def errors(self, event: dict) -> list[str]:
-        found = [e.message for e in self._validator(RUN_EVENT).iter_errors(event)]
-        for facet in _facets(event):
-            url = facet.get("_schemaURL", "")
-            if url.split("#")[0] not in self.ids:
-                found.append(f"facet schema {url!r} is not one of the 2-0-2 reference schemas")
-                continue
-            found += [f"{url}: {e.message}" for e in self._validator(url).iter_errors(facet)]
-        return found
-
-    def _validator(self, ref: str):
-        return jsonschema.Draft202012Validator({"$ref": ref}, registry=self.registry, format_checker=self.formats)
-
-
-def _facets(event: dict):
-    yield from event["run"].get("facets", {}).values()
-    yield from event["job"].get("facets", {}).values()
-    for dataset in event.get("inputs", []) + event.get("outputs", []):
-        yield from dataset.get("facets", {}).values()
-        yield from dataset.get("outputFacets", {}).values()
-
 
 @pytest.fixture(scope="module")
 def validator():
-    return SpecValidator()
+    return SpecValidator(_spec_dir())
+
+
+def _spec_dir() -> str:
+    return spec_dir() or pytest.skip("the OpenLineage 2-0-2 schemas (shared/reference/openlineage) are not here")
 
 
 @pytest.fixture
@@ -85,7 +36,9 @@ def graph(storage, simulate):
     flow = simulate(recorder)
     flow.run("bronze/ingest", outputs={"Orders": "parquet"}, skip="up to date: every output exists")
     opener = flow.run("silver/build", inputs=["Orders"], outputs={"Sales": "delta"}, args={"year": "2024"}, rows=7)
-    nested = simulate(recorder, notebook_path="/Users/tester@example.com/project/silver/build", parent_run_id=opener.run_id)
+    nested = simulate(
+        recorder, notebook_path="/Users/tester@example.com/project/silver/build", parent_run_id=opener.run_id
+    )
     nested.run("silver/helper", inputs=["Orders"], outputs={"Helper": "parquet"}, tags=("pii",))
     nested.end()
     flow.run("gold/report", inputs=["Sales"], fail="ValueError: bad year", args={"year": "2024"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -165,7 +166,7 @@ def test_each_event_rewrites_the_document(storage, simulate):
     for i in range(3):
         flow.run(f"nb{i}", outputs={f"T{i}": "parquet"})
         recorder.flush()
-        seen.append(len(parse_document(open(path).read())[1]))
+        seen.append(len(parse_document(pathlib.Path(path).read_text())[1]))
     assert seen == [1, 2, 3]
 
 
