@@ -49,7 +49,9 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None)
     for listener in runtime.listeners:
         ctx.listeners.add(listener)
     ctx.listeners.emit("on_flow_start", ctx.flow_run)
-    return Flow(ctx)
+    flow = Flow(ctx)
+    runtime.flows.append(flow)
+    return flow
 
 
 def default_storage(runtime):

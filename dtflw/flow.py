@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import types
 from functools import partial
 
 from dtflw.dag import DEFAULT_WORKERS, Dag
 from dtflw.errors import PluginError
+from dtflw.events import RunStatus
 from dtflw.flow_context import FlowContext
 from dtflw.lazy_notebook import LazyNotebook
 from dtflw.plugin import FlowPluginBase, NotebookPluginBase
@@ -64,6 +66,22 @@ class Flow:
     def add_listener(self, listener) -> None:
         """Register a `dtflw.events.FlowListener` for this flow's run events."""
         self._ctx.listeners.add(listener)
+
+    def end(self, failed: bool = False) -> None:
+        """Close the flow run: listeners get `on_flow_end` (once). The local runtime ends the flows a
+        notebook opened when it finishes; on Databricks use `with init_flow(...) as flow:` or call this."""
+        run = self._ctx.flow_run
+        if run.ended is not None:
+            return
+        run.ended = time.time()
+        run.status = RunStatus.FAILED if failed or self._ctx.failures else RunStatus.SUCCEEDED
+        self._ctx.listeners.emit("on_flow_end", run)
+
+    def __enter__(self) -> Flow:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.end(failed=exc_type is not None)
 
     def show(self) -> None:
         self._ctx.show()

@@ -22,6 +22,7 @@ class FlowContext:
         self.pipeline = PipelineState()
         self.display = DefaultDisplay()
         self.listeners = Listeners()
+        self.failures: list = []  # notebook runs of this flow that failed
         self.collector = None  # the Dag being declared, while a `flow.dag()` block is open
         self.flow_run = FlowRun(
             run_id=new_run_id(),

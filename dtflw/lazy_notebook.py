@@ -325,6 +325,7 @@ class LazyNotebook:
 
     def _fail(self, record: NotebookRun, error: Exception, out_states: dict) -> None:
         record.status = RunStatus.FAILED
+        self.ctx.failures.append(record)
         record.error = scrub(f"{type(error).__name__}: {error}", self.ctx.secret_values)
         self._finish(record, out_states, publish=False)
 

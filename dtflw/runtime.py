@@ -39,6 +39,7 @@ class Runtime:
     force_lazy: bool = False  # `dtflw run --lazy`: every step runs lazily
     select: str | None = None  # `dtflw run --select`: steps DAG blocks run
     exclude: str | None = None
+    flows: list = field(default_factory=list)  # flows opened by this notebook, ended when it finishes
     planner: Any = None  # `dtflw plan`: flows collect their steps here instead of running them
 
     @property

@@ -163,7 +163,7 @@ class _Writer:
         for run in self.graph.runs.values():
             plan.append((run.started, 1, len(plan), self._run_start, run))
             if run.status != RunStatus.RUNNING:
-                plan.append((run.ended if run.ended is not None else run.started, 1, len(plan), self._run_end, run))
+                plan.append((max(run.ended or run.started, run.started), 1, len(plan), self._run_end, run))
         plan.sort(key=lambda step: step[:3])
         for step in plan:
             yield step[3](step[4])
@@ -190,7 +190,7 @@ class _Writer:
         if run.status != RunStatus.RUNNING:
             self._started[run.run_id] = (shared, inputs, declared)
         outputs = b",".join(dataset + b"}" for _, dataset in declared)
-        facets = shared + b',"processing_engine":' + self._engine if shared else b'"processing_engine":' + self._engine
+        facets = _joined(shared, b'"processing_engine":' + self._engine)
         return self._line(
             "START", run.started, run.run_id, facets, self._job(run.notebook_path, "NOTEBOOK"), inputs, outputs
         )
@@ -202,8 +202,8 @@ class _Writer:
             outputs = b",".join(dataset + self._statistics(e) for e, dataset in declared)
         elif run.status == RunStatus.FAILED:
             error = _facet("errorMessage", message=run.error or "the notebook failed", programmingLanguage="python")
-            facets = (facets + b"," if facets else b"") + b'"errorMessage":' + orjson.dumps(error)
-        ended = run.ended if run.ended is not None else run.started
+            facets = _joined(facets, b'"errorMessage":' + orjson.dumps(error))
+        ended = max(run.ended or run.started, run.started)
         job = self._job(run.notebook_path, "NOTEBOOK")
         return self._line(_END_EVENT[run.status], ended, run.run_id, facets, job, inputs, outputs)
 
@@ -215,8 +215,7 @@ class _Writer:
         return {"parent": self._parent(opener.run_id, opener.notebook_path, self._root(flow))}
 
     def _flow_start(self, flow: FlowRun) -> bytes:
-        facets = orjson.dumps(self._flow_facets(flow))[1:-1]
-        facets = (facets + b"," if facets else b"") + b'"processing_engine":' + self._engine
+        facets = _joined(orjson.dumps(self._flow_facets(flow))[1:-1], b'"processing_engine":' + self._engine)
         return self._line(
             "START", flow.started, flow.run_id, facets, self._job(self._flow_job_name(flow), "FLOW"), b"", b""
         )
@@ -313,6 +312,11 @@ def _flow_outcome(flow: FlowRun, runs: list[NotebookRun]) -> tuple[RunStatus | N
         return None, last
     failed = any(r.status == RunStatus.FAILED for r in runs)
     return (RunStatus.FAILED if failed else RunStatus.SUCCEEDED), flow.ended if flow.ended is not None else last
+
+
+def _joined(*members: bytes) -> bytes:
+    """JSON object members (`"key":value`) joined by commas, the empty ones left out."""
+    return b",".join(m for m in members if m)
 
 
 def _facet(key: str, **fields) -> dict:

@@ -110,10 +110,11 @@ class LineageRecorder(FlowListener):
                     doc.runs[run.run_id] = snapshot
                 self._dirty[flow.run_id] = None
                 if not self._writing:
-                    self._writing = True
                     threading.Thread(target=self._write_pending, name="dtflw-lineage-writer").start()
+                    self._writing = True  # the writer waits for this lock, so it sees this
         except Exception as e:  # recording must never fail the pipeline
-            log.warning("dtflw lineage: could not record an event of flow run %s: %s", flow.run_id, self._scrub_text(e))
+            flow_run_id = getattr(flow, "run_id", "?")
+            log.warning("dtflw lineage: could not record an event of flow run %s: %s", flow_run_id, self._scrub_text(e))
 
     # -- writer thread ------------------------------------------------------------------------
     def _write_pending(self) -> None:
@@ -132,10 +133,11 @@ class LineageRecorder(FlowListener):
             except Exception as e:  # a lost write is logged; the next event writes again
                 level = logging.DEBUG if doc.warned else logging.WARNING
                 doc.warned = True
-                log.log(level, "dtflw lineage: could not write %s: %s", self._where(flow_run_id), self._scrub_text(e))
+                where = document_path(self.storage, flow_run_id)
+                log.log(level, "dtflw lineage: could not write %s: %s", where, self._scrub_text(e))
 
     def _write(self, flow_run_id: str, doc: _FlowDocument, flow: dict, snapshots: list[_Snapshot]) -> None:
-        secrets = frozenset(s for s in self._secrets if s)
+        secrets = self._secret_values()
         if secrets != self._scrubbed_with:  # a new secret: every document is serialised and written again
             self._scrubbed_with = secrets
             with self._lock:
@@ -173,14 +175,11 @@ class LineageRecorder(FlowListener):
             use["schema"] = [list(c) for c in schema] if schema is not None else None
             use["row_count"] = rows if use["row_count"] is None else use["row_count"]
 
-    def _where(self, flow_run_id: str) -> str:
-        try:
-            return self.document_path(flow_run_id)
-        except Exception:
-            return f"the lineage document of flow run {flow_run_id}"
+    def _secret_values(self) -> frozenset[str]:
+        return frozenset(self._secrets) - {""}  # one C-level copy: safe while another thread adds secrets
 
     def _scrub_text(self, error: Exception) -> str:
-        return _scrub(f"{type(error).__name__}: {error}", frozenset(s for s in self._secrets if s))
+        return _scrub(f"{type(error).__name__}: {error}", self._secret_values())
 
 
 def _scrub(value, secrets: frozenset[str]):

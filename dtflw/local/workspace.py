@@ -181,12 +181,17 @@ class LocalWorkspace:
             "display": display,
             "displayHTML": displayHTML,
         }
+        failed = True
         with activated(runtime):
             try:
                 self._run_cells(source.cells, namespace, runtime, file_path)
+                failed = False
             except NotebookExit as done:
+                failed = False
                 return done.value
             finally:
+                for flow in runtime.flows:
+                    flow.end(failed=failed)
                 _stop_session(runtime.spark)
         return None
 

@@ -308,6 +308,8 @@ def test_corrupt_and_foreign_files_are_reported_and_skipped(storage, simulate, c
     for name, text in bad.items():
         with open(os.path.join(folder, name), "w") as f:
             f.write(text)
+    with open(os.path.join(folder, "binary.json"), "wb") as f:
+        f.write(b"\xff\xfe\x00garbage")
     os.mkdir(os.path.join(folder, "subfolder"))
     with open(os.path.join(folder, ".tmp-123.part"), "w") as f:
         f.write("{")  # a write in progress: not a problem
@@ -315,11 +317,12 @@ def test_corrupt_and_foreign_files_are_reported_and_skipped(storage, simulate, c
     with caplog.at_level(logging.WARNING, logger="dtflw"):
         graph = LineageGraph.load(storage)
     assert len(graph.runs) == 5
-    assert len(graph.problems) == 6
-    for name in [*bad, "subfolder"]:
+    assert len(graph.problems) == 7
+    for name in [*bad, "binary.json", "subfolder"]:
         assert any(name in p for p in graph.problems), name
     assert any("newer than this dtflw reads" in p for p in graph.problems)
-    assert len([r for r in caplog.records if "skipped" in r.getMessage()]) == 6
+    assert any("binary.json: could not be read (UnicodeDecodeError" in p for p in graph.problems)
+    assert len([r for r in caplog.records if "skipped" in r.getMessage()]) == 7
 
 
 def test_an_empty_storage_gives_an_empty_graph(storage):

@@ -1,0 +1,99 @@
+"""The `dtflw` command: run and plan an orchestration notebook."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from dtflw.cli import main
+
+PRODUCER = (
+    "from dtflw import init_outputs\nspark.range(3).write.mode('overwrite').parquet(init_outputs('T')['T'].value)"
+)
+CONSUMER = """
+from dtflw import init_inputs, init_outputs
+n = spark.read.parquet(init_inputs("T")["T"].value).count()
+spark.range(n).write.mode("overwrite").parquet(init_outputs("U")["U"].value)
+dbutils.notebook.exit(str(n))
+"""
+MAIN = """
+from dtflw import init_flow, init_args
+args = init_args({"who": "nobody"})
+flow = init_flow()
+flow.notebook("producer").output("T").run()
+result = flow.notebook("consumer").input("T").output("U").run()
+dbutils.notebook.exit(f"{args['who'].value}:{result}")
+"""
+
+
+@pytest.fixture
+def project(workspace):
+    workspace.write("p/producer.py", PRODUCER)
+    workspace.write("p/consumer.py", CONSUMER)
+    workspace.write("p/main.py", MAIN)
+    return workspace
+
+
+def invoke(project, command, *extra):
+    arguments = [
+        command, str(project.root / "p/main.py"),
+        "--storage", str(project.storage_folder), "--dbfs-root", str(project.dbfs_folder), "--user", "cli@example.com",
+        *extra,
+    ]  # fmt: skip
+    return CliRunner().invoke(main, arguments, catch_exceptions=False)
+
+
+def test_run_prints_progress_a_summary_and_the_exit_value(project):
+    result = invoke(project, "run", "--arg", "who=ann", "--conf", "spark.sql.shuffle.partitions=2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == "ann:3"
+    assert "▶ running  /Users/cli@example.com/p/producer" in result.stderr
+    assert "✔ done     /Users/cli@example.com/p/consumer" in result.stderr
+    assert "dtflw run summary" in result.stderr
+    assert (project.storage_folder / "p/consumer/U.parquet").is_dir()
+
+
+def test_lazy_rerun_skips_what_is_up_to_date(project):
+    assert invoke(project, "run").exit_code == 0
+    result = invoke(project, "run", "--lazy")
+    assert result.exit_code == 0
+    assert result.stderr.count("(up to date)") == 2
+
+
+def test_a_failure_exits_non_zero_and_names_the_notebook(project):
+    project.write("p/consumer.py", "raise RuntimeError('consumer broke')")
+    result = invoke(project, "run")
+    assert result.exit_code == 1
+    assert "✖ failed   /Users/cli@example.com/p/consumer" in result.stderr
+    assert "NotebookFailedError" in result.stderr and "consumer broke" in result.stderr
+
+
+def test_bad_options_are_usage_errors(project):
+    assert invoke(project, "run", "--arg", "no-equals-sign").exit_code == 2
+    assert invoke(project, "run", "--engine", "flink").exit_code == 2
+    result = invoke(project, "run", "--storage", "s3://bucket/x")
+    assert result.exit_code == 1 and "unknown scheme 's3'" in result.stderr
+
+
+def test_plan_shows_levels_paths_and_lazy_decisions_without_running(project):
+    result = invoke(project, "plan", "--lazy")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "level 1\n    /Users/cli@example.com/p/producer  [runs: output T missing]" in out
+    assert "level 2\n    /Users/cli@example.com/p/consumer  [runs: upstream producer runs first]" in out
+    assert f"output T → {project.storage_folder}/p/producer/T.parquet" in out
+    assert not (project.storage_folder / "p").exists(), "plan runs no notebook"
+    assert invoke(project, "run").exit_code == 0
+    again = invoke(project, "plan", "--lazy").stdout
+    assert again.count("[skips: up to date]") == 2
+
+
+def test_plan_reports_a_bad_graph(project):
+    project.write(
+        "p/main.py",
+        "from dtflw import init_flow\nflow = init_flow()\n"
+        "flow.notebook('producer').output('T').run()\nflow.notebook('consumer').output('T').run()",
+    )
+    result = invoke(project, "plan")
+    assert result.exit_code == 1
+    assert "DuplicateProducerError" in result.stderr and "Table 'T' is produced by both 'producer'" in result.stderr
