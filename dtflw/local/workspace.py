@@ -251,9 +251,9 @@ def _stop_session(session, interrupt: bool = False) -> None:
 
     A classic JVM session is shared by every notebook, so it stays up.
     """
-    client = getattr(session, "client", None)
-    if client is None:
+    if not type(session).__module__.startswith("pyspark.sql.connect"):
         return
+    client = session.client
     try:
         if interrupt:
             session.interruptAll()

@@ -7,10 +7,10 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from chromium import dump_dom, find_chromium, page_url, screenshot  # tests/lineage helper
 
 from dtflw.lineage import LineageGraph, LineageRecorder, export, render_html
 from dtflw.lineage.labels import STATUS_COLOURS, TABLE_COLOURS
+from lineage.chromium import dump_dom, find_chromium, page_url, screenshot  # tests/lineage helper
 
 HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
 needs_chromium = pytest.mark.skipif(
@@ -42,16 +42,18 @@ def graph(storage, simulate):
 
 
 def test_the_page_is_self_contained_and_escapes_every_text(graph):
+    code = re.sub(r'(?s)<script type="application/json" id="lineage-data">.*?</script>', "", render_html(graph))
+    assert not re.search(r"\b(src|href)\s*=|@import|url\((?!#arrow\))", code)  # loads nothing
+    graph.problems.append(f"_dtflw/runs/{HOSTILE}.json: not valid JSON; skipped")
     page = render_html(graph, title=f"Report {HOSTILE}")
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg"}, urls  # no CDN, no network
     assert page.count("<script") == 2  # the data block and the report's own script
     assert page.count("</script>") == 2
     assert "alert(" in page  # the hostile text is in the data...
     assert "<script>alert" not in page and "<img" not in page and "<b>bold" not in page  # ...never as markup
     assert "<title>Report &lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in page
-    urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
-    assert urls <= {"http://www.w3.org/2000/svg"}, urls  # no CDN, no network
-    code = re.sub(r'(?s)<script type="application/json" id="lineage-data">.*?</script>', "", render_html(graph))
-    assert not re.search(r"\b(src|href)\s*=|@import|url\((?!#arrow\))", code)
+    assert "<li>_dtflw/runs/&lt;script&gt;alert(&quot;pwned&quot;)" in page
 
 
 def test_export_html_writes_the_page(graph, tmp_path):

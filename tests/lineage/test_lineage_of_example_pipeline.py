@@ -7,13 +7,13 @@ import pathlib
 import shutil
 
 import pytest
-from olspec import SpecValidator, spec_dir  # tests/lineage helper
 
 from dtflw.events import RunStatus
 from dtflw.lineage import LineageGraph, LineageRecorder, export
 from dtflw.lineage.export_openlineage import run_events
 from dtflw.local.workspace import LocalWorkspace
 from dtflw.storage.local import LocalStorage
+from lineage.olspec import SpecValidator, spec_dir  # tests/lineage helper
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DECLARED = {

@@ -10,12 +10,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from olspec import SpecValidator, spec_dir  # tests/lineage helper
 
 from dtflw.errors import DtflwError, LineageEmitError, LineageFormatError
 from dtflw.events import RunStatus
 from dtflw.lineage import LineageGraph, LineageRecorder, export
 from dtflw.lineage.export_openlineage import SCHEMA_URLS, dataset_name, run_events, to_client_event
+from lineage.olspec import SpecValidator, spec_dir  # tests/lineage helper
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,86 @@
+"""A smaller suite on the classic local JVM Spark engine (no Delta: its jar needs Maven)."""
+
+from __future__ import annotations
+
+import pytest
+from chispa import assert_df_equality
+from testkit import notebook_source
+
+from dtflw.engines import JvmEngine, create_engine
+from dtflw.errors import EngineError, SchemaMismatchError
+from dtflw.local.workspace import LocalWorkspace
+
+pytestmark = [pytest.mark.jvm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def jvm():
+    engine = create_engine("spark", {"spark.sql.shuffle.partitions": "2"})
+    assert isinstance(engine, JvmEngine)
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture
+def jvm_ws(tmp_path, jvm):
+    root = tmp_path / "ws"
+
+    def write(rel, *cells):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(notebook_source(*cells))
+
+    workspace = LocalWorkspace(str(root), jvm, user="jvm", storage_url=str(tmp_path / "store"), dbfs_folder=str(tmp_path / "dbfs"))
+    return workspace, write, root, tmp_path / "store"
+
+
+def test_databricks_defaults_are_set(jvm):
+    conf = jvm.session.conf
+    assert conf.get("spark.sql.ansi.enabled") == "true"
+    assert conf.get("spark.sql.session.timeZone") == "UTC"
+
+
+def test_a_flow_of_notebooks_runs_on_jvm_spark(jvm_ws, jvm):
+    workspace, write, root, store = jvm_ws
+    write(
+        "p/main.py",
+        """
+        from dtflw import init_flow
+        flow = init_flow()
+        with flow.dag(workers=2):
+            flow.notebook("make").output("Numbers", cols=[("n", "bigint")]).run()
+            flow.notebook("double").input("Numbers").output("Doubled").run()
+        dbutils.notebook.exit(spark.read.parquet(flow["Doubled"]).selectExpr("sum(n)").first()[0].__str__())
+        """,
+    )
+    write("p/make.py", "from dtflw import init_outputs\nspark.range(1, 4).selectExpr('id AS n').write.parquet(init_outputs('Numbers')['Numbers'].value)")
+    write(
+        "p/double.py",
+        """
+        from dtflw import init_inputs, init_outputs
+        spark.read.parquet(init_inputs("Numbers")["Numbers"].value).createOrReplaceTempView("numbers")
+        """,
+        "# MAGIC %sql\n# MAGIC CREATE OR REPLACE TEMP VIEW doubled AS SELECT n * 2 AS n FROM numbers",
+        "spark.table('doubled').write.parquet(init_outputs('Doubled')['Doubled'].value)",
+    )
+    assert workspace.run_file(str(root / "p/main.py")) == "12"
+    actual = jvm.session.read.parquet(str(store / "p/double/Doubled.parquet"))
+    expected = jvm.session.createDataFrame([(2,), (4,), (6,)], "n bigint")
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_schema_checks_work_on_jvm_spark(jvm_ws):
+    workspace, write, root, _ = jvm_ws
+    write("p/main.py", "from dtflw import init_flow\ninit_flow().notebook('w').output('T', cols=[('id', 'string')]).run()")
+    write("p/w.py", "from dtflw import init_outputs\nspark.range(2).write.parquet(init_outputs('T')['T'].value)")
+    with pytest.raises(Exception) as info:
+        workspace.run_file(str(root / "p/main.py"))
+    assert isinstance(info.value.__cause__, SchemaMismatchError)
+    assert "Column's 'id' expected type is 'string' but 'bigint' is given." in str(info.value.__cause__)
+
+
+def test_unknown_engines_and_remote_urls_are_rejected():
+    with pytest.raises(EngineError, match="Unknown engine 'flink'"):
+        create_engine("flink")
+    with pytest.raises(EngineError, match="must start with 'sc://'"):
+        create_engine("remote", url="http://x")
