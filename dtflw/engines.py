@@ -69,7 +69,7 @@ class ConnectEngine(Engine):
         return SparkSession.builder.remote(self.url)
 
     def _start(self):
-        session = self._builder().getOrCreate()
+        session = self._builder().create()  # its own session: never another engine's default one
         _install_display()
         self._apply_conf(session)
         return session
@@ -115,7 +115,11 @@ class SailEngine(ConnectEngine):
 
 
 class JvmEngine(Engine):
-    """Classic local JVM pyspark (`local[2]`), no Delta (its jar needs Maven)."""
+    """Classic local JVM pyspark (`local[2]`), no Delta (its jar needs Maven).
+
+    pyspark cannot mix classic and Spark Connect sessions in one process (a Connect session switches
+    the whole process to Connect mode), so use it in a process of its own.
+    """
 
     name = "spark"
 

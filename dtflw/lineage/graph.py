@@ -175,6 +175,17 @@ class LineageGraph:
         sub._index()
         return sub
 
+    # -- output -------------------------------------------------------------------------------
+    def export(self, fmt: str, out_path: str | None = None, select: str | None = None, **options) -> str | None:
+        """This graph as json, openlineage, mermaid, dot or html (see `dtflw.lineage.export`)."""
+        from dtflw.lineage.export import export
+
+        return export(self, fmt, out_path, select, **options)
+
+    def display(self, display_html, select: str | None = None) -> None:
+        """Show the HTML report with a notebook's `displayHTML` (passed in: `graph.display(displayHTML)`)."""
+        display_html(self.export("html", select=select))
+
     # -- queries ------------------------------------------------------------------------------
     def select(self, expr: str) -> LineageGraph:
         """The subgraph a selection picks: `T`, `+T`, `T+`, `+T+`, `tag:x`, unions by space or comma."""

@@ -138,3 +138,10 @@ def test_show_tree_nests_flows_and_reports_problems(storage, simulate):
     assert lines[3].startswith("        └── ✓ analysis/monthly")
     assert lines[-1].startswith("! ") and "junk.json" in lines[-1]
     assert show_tree(LineageGraph()) == "No lineage recorded.\n"
+
+
+def test_the_graph_exports_and_displays_itself(graph, tmp_path):
+    assert graph.export("mermaid", select="Sales") == export(graph, "mermaid", select="Sales")
+    shown = []
+    graph.display(shown.append, select="+Sales")
+    assert len(shown) == 1 and shown[0].startswith("<!DOCTYPE html>") and "silver/build" in shown[0]

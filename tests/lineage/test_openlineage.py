@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import glob
 import json
+import logging
 import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -338,3 +339,11 @@ def test_openlineage_to_a_file(graph, validator, tmp_path):
 def test_unknown_format_lists_the_valid_ones(graph):
     with pytest.raises(LineageFormatError, match=r"'yaml'.*json, openlineage, mermaid, dot, html"):
         export(graph, "yaml")
+
+
+def test_without_configuration_the_client_logs_events_to_the_console(graph, validator, openlineage_env, caplog):
+    with caplog.at_level(logging.INFO, logger="openlineage.client.transport.console"):
+        export(graph, "openlineage", select="Sales+")
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "openlineage.client.transport.console"]
+    assert [e["run"]["runId"] for e in logged] == [e["run"]["runId"] for e in run_events(graph.select("Sales+"))]
+    assert all(validator.errors(e) == [] for e in logged)
