@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 LOCAL = ["pysail==0.7.2", "pyspark[connect]==4.2.*", "pandas<3", "deltalake>=1.0", "pyarrow"]
 AZURE = ["azure-storage-blob>=12.19", "azure-identity>=1.15"]
-LINEAGE = ["openlineage-python>=1.30"]
+LINEAGE = ["openlineage-python>=1.30", "orjson>=3.9"]
 CLI = ["click>=8.1", "rich>=13"]
 TEST = [
     "pytest>=8",

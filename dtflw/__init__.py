@@ -44,6 +44,10 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None)
     if getattr(storage, "spark", None) is None:
         storage.spark = spark
     ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime)
+    from dtflw.lineage.recorder import LineageRecorder
+
+    if not any(isinstance(listener, LineageRecorder) for listener in runtime.listeners):
+        ctx.listeners.add(LineageRecorder(storage, secrets=runtime.secret_values))
     if getattr(runtime, "planner", None) is not None:
         ctx.collector = runtime.planner.collector_for(ctx)
     for listener in runtime.listeners:

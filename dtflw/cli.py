@@ -10,6 +10,7 @@ import click
 from dtflw.errors import DtflwError
 
 ENGINE_CHOICES = ("sail", "spark", "remote")
+LINEAGE_FORMATS = ("json", "openlineage", "mermaid", "dot", "html")
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -108,6 +109,8 @@ def run(**options):
         console.print(f"[red]✖ {type(e).__name__}:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(1)
     console.print(printer.summary())
+    for where in printer.lineage_folders():
+        console.print(f"Lineage written under {where}", highlight=False, soft_wrap=True)
     if result is not None:
         click.echo(result)
 
@@ -127,6 +130,61 @@ def plan(**options):
     except DtflwError as e:
         click.echo(f"✖ {type(e).__name__}: {e}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def lineage():
+    """Read the lineage recorded on a storage."""
+
+
+def _lineage_graph(storage: str | None):
+    from dtflw.lineage import LineageGraph
+    from dtflw.storage import from_url
+
+    graph = LineageGraph.load(from_url(default_storage_url(storage)))
+    for problem in graph.problems:
+        click.echo(f"! skipped: {problem}", err=True)
+    return graph
+
+
+_storage_option = click.option("--storage", help="Storage URL (default $DTFLW_STORAGE, else ./.dtflw/storage).")
+_select_option = click.option("--select", help="Only these tables/notebooks: T, +T, T+, +T+, tag:x, unions.")
+
+
+@lineage.command("show")
+@_storage_option
+@_select_option
+def lineage_show(storage, select):
+    """Print the lineage as a text tree: notebooks, their runs, the tables they read and wrote."""
+    from dtflw.lineage import show_tree
+
+    try:
+        click.echo(show_tree(_lineage_graph(storage), select))
+    except DtflwError as e:
+        click.echo(f"✖ {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
+
+
+@lineage.command("export")
+@click.option("--format", "fmt", required=True, type=click.Choice(LINEAGE_FORMATS), help="Export format.")
+@click.option("--out", type=click.Path(dir_okay=False), help="File to write (openlineage without --out: send events).")
+@_storage_option
+@_select_option
+def lineage_export(fmt, out, storage, select):
+    """Export the lineage as json, OpenLineage events, mermaid, dot or a self-contained HTML report."""
+    from dtflw.lineage import export
+
+    try:
+        text = export(_lineage_graph(storage), fmt, out, select)
+    except DtflwError as e:
+        click.echo(f"✖ {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
+    if out:
+        click.echo(f"Lineage written to {out}", err=True)
+    elif text is not None:
+        click.echo(text)
+    else:
+        click.echo("OpenLineage events sent through the configured transport.", err=True)
 
 
 if __name__ == "__main__":

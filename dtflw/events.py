@@ -83,6 +83,7 @@ class FlowRun:
     started: float = field(default_factory=time.time)
     ended: float | None = None
     status: RunStatus = RunStatus.RUNNING
+    lineage_folder: str = ""  # where the lineage documents of this storage are
 
 
 class FlowListener:

@@ -67,6 +67,19 @@ class Flow:
         """Register a `dtflw.events.FlowListener` for this flow's run events."""
         self._ctx.listeners.add(listener)
 
+    @property
+    def lineage(self):
+        """The lineage graph of every flow run recorded on this flow's storage (this one included):
+        `.export(format, path)`, `.display()`, `.latest_producer(path)`, `.history(path)`…"""
+        from dtflw.lineage import LineageGraph, LineageRecorder
+
+        for listener in self._ctx.listeners:
+            if isinstance(listener, LineageRecorder):
+                listener.flush()
+        graph = LineageGraph.load(self._ctx.storage)
+        graph.display_html = getattr(self._ctx.runtime, "display_html", None)
+        return graph
+
     def end(self, failed: bool = False) -> None:
         """Close the flow run: listeners get `on_flow_end` (once). The local runtime ends the flows a
         notebook opened when it finishes; on Databricks use `with init_flow(...) as flow:` or call this."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dtflw.display import DefaultDisplay
 from dtflw.events import FlowRun, Listeners, new_run_id
+from dtflw.lineage.document import RUNS_DIR
 from dtflw.logger import LoggerBase
 from dtflw.pipeline import PipelineState
 from dtflw.tables_repo import TablesRepository
@@ -30,6 +31,7 @@ class FlowContext:
             storage_url=getattr(storage, "url", "") if storage is not None else "",
             root_dir=getattr(storage, "root_dir", "") if storage is not None else "",
             parent_run_id=getattr(runtime, "run_id", None),
+            lineage_folder=storage.get_abs_path(storage.get_path_in_root_dir(RUNS_DIR)) if storage is not None else "",
         )
 
     @property

@@ -21,6 +21,14 @@ class ProgressPrinter(FlowListener):
         self._console = console
         self._lock = threading.Lock()
         self.runs: list[NotebookRun] = []
+        self.flows: list[FlowRun] = []
+
+    def on_flow_start(self, flow: FlowRun) -> None:
+        self.flows.append(flow)
+
+    def lineage_folders(self) -> list[str]:
+        """Where the flows' lineage documents are, one line per storage."""
+        return list(dict.fromkeys(f.lineage_folder for f in self.flows if f.lineage_folder))
 
     def _line(self, run: NotebookRun) -> None:
         mark, colour, word = _STYLE[run.status]

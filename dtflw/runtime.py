@@ -39,6 +39,7 @@ class Runtime:
     force_lazy: bool = False  # `dtflw run --lazy`: every step runs lazily
     select: str | None = None  # `dtflw run --select`: steps DAG blocks run
     exclude: str | None = None
+    display_html: Any = None  # the notebook's displayHTML
     flows: list = field(default_factory=list)  # flows opened by this notebook, ended when it finishes
     planner: Any = None  # `dtflw plan`: flows collect their steps here instead of running them
 
@@ -120,10 +121,13 @@ def _detect_databricks() -> Runtime:
 
         namespace = get_ipython().user_ns
         dbutils, spark = namespace["dbutils"], namespace.get("spark")
+        display_html = namespace.get("displayHTML")
     except Exception as e:
         raise RuntimeNotFoundError(
             "No notebook runtime found: not on Databricks (no `dbutils` in the notebook) and not run by "
             "the local dtflw runtime. Run the notebook with `dtflw run NOTEBOOK`, or pass dbutils= and "
             "spark= to init_flow()."
         ) from e
-    return from_dbutils(dbutils, spark)
+    runtime = from_dbutils(dbutils, spark)
+    runtime.display_html = display_html
+    return runtime

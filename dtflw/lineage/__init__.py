@@ -6,11 +6,31 @@ mermaid, dot or html; `show_tree(graph)` a text tree. Heavy libraries (pyarrow, 
 load only when a function needs them.
 """
 
-from dtflw.lineage.export import FORMATS, export
-from dtflw.lineage.export_html import render as render_html
-from dtflw.lineage.graph import Edge, LineageGraph, NotebookNode, TableNode
-from dtflw.lineage.recorder import LineageRecorder
-from dtflw.lineage.tree import show_tree
+import importlib
+
+_WHERE = {
+    "FORMATS": "export",
+    "export": "export",
+    "render_html": "export_html",
+    "Edge": "graph",
+    "LineageGraph": "graph",
+    "NotebookNode": "graph",
+    "TableNode": "graph",
+    "LineageRecorder": "recorder",
+    "show_tree": "tree",
+}
+
+
+def __getattr__(name: str):
+    """Load each public name's module on first use, so that recording never loads the exporters."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'dtflw.lineage' has no attribute {name!r}")
+    value = getattr(
+        importlib.import_module(f"dtflw.lineage.{_WHERE[name]}"), "render" if name == "render_html" else name
+    )
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FORMATS",

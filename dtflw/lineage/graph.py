@@ -7,6 +7,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from dtflw.errors import LineageFormatError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.lineage.bulk import paused_gc
 from dtflw.lineage.document import DocumentError, parse_document, runs_folder
@@ -84,6 +85,7 @@ class LineageGraph:
 
     def __init__(self, flows: Iterable[FlowRun] = (), runs: Iterable[NotebookRun] = (), problems: Iterable[str] = ()):
         self.problems: list[str] = list(problems)
+        self.display_html = None  # the runtime's displayHTML, for `display()`
         self.flows: dict[str, FlowRun] = {f.run_id: f for f in sorted(flows, key=lambda f: f.started)}
         self.runs: dict[str, NotebookRun] = {r.run_id: r for r in sorted(runs, key=lambda r: r.started)}
         self.notebooks: dict[str, NotebookNode] = {}
@@ -182,9 +184,13 @@ class LineageGraph:
 
         return export(self, fmt, out_path, select, **options)
 
-    def display(self, display_html, select: str | None = None) -> None:
-        """Show the HTML report with a notebook's `displayHTML` (passed in: `graph.display(displayHTML)`)."""
-        display_html(self.export("html", select=select))
+    def display(self, display_html=None, select: str | None = None) -> None:
+        """Show the HTML report with a notebook's `displayHTML`: the one given, else the one of the runtime
+        that made this graph (`flow.lineage.display()`)."""
+        show = display_html or self.display_html
+        if show is None:
+            raise LineageFormatError("No displayHTML to show the lineage report with; pass graph.display(displayHTML).")
+        show(self.export("html", select=select))
 
     # -- queries ------------------------------------------------------------------------------
     def select(self, expr: str) -> LineageGraph:

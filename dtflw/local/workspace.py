@@ -146,6 +146,7 @@ class LocalWorkspace:
             select=self.select,
             exclude=self.exclude,
             planner=self.planner,
+            display_html=displayHTML,
         )
 
     def _execute_with_timeout(self, runtime: Runtime, source, file_path: str, timeout_seconds: int):
