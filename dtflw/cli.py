@@ -172,7 +172,7 @@ def lineage_show(storage, select):
 @_select_option
 def lineage_export(fmt, out, storage, select):
     """Export the lineage as json, OpenLineage events, mermaid, dot or a self-contained HTML report."""
-    from dtflw.lineage import export
+    from dtflw.lineage.exporting import export
 
     try:
         text = export(_lineage_graph(storage), fmt, out, select)

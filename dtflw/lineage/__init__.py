@@ -9,8 +9,8 @@ load only when a function needs them.
 import importlib
 
 _WHERE = {
-    "FORMATS": "export",
-    "export": "export",
+    "FORMATS": "exporting",
+    "export": "exporting",
     "render_html": "export_html",
     "Edge": "graph",
     "LineageGraph": "graph",

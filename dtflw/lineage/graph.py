@@ -179,8 +179,8 @@ class LineageGraph:
 
     # -- output -------------------------------------------------------------------------------
     def export(self, fmt: str, out_path: str | None = None, select: str | None = None, **options) -> str | None:
-        """This graph as json, openlineage, mermaid, dot or html (see `dtflw.lineage.export`)."""
-        from dtflw.lineage.export import export
+        """This graph as json, openlineage, mermaid, dot or html (see `dtflw.lineage.exporting`)."""
+        from dtflw.lineage.exporting import export
 
         return export(self, fmt, out_path, select, **options)
 
