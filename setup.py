@@ -1,3 +1,5 @@
+import pathlib
+
 from setuptools import find_packages, setup
 
 LOCAL = ["pysail==0.7.2", "pyspark[connect]==4.2.*", "pandas<3", "deltalake>=1.0", "pyarrow"]
@@ -17,7 +19,7 @@ setup(
     name="dtflw",
     version="1.0.0",
     description="Chain Databricks notebooks into dataflow pipelines — on Databricks and locally on real Spark.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=pathlib.Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     packages=find_packages(include=["dtflw", "dtflw.*"]),

@@ -30,7 +30,9 @@ def jvm_ws(tmp_path, jvm):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(notebook_source(*cells))
 
-    workspace = LocalWorkspace(str(root), jvm, user="jvm", storage_url=str(tmp_path / "store"), dbfs_folder=str(tmp_path / "dbfs"))
+    workspace = LocalWorkspace(
+        str(root), jvm, user="jvm", storage_url=str(tmp_path / "store"), dbfs_folder=str(tmp_path / "dbfs")
+    )
     return workspace, write, root, tmp_path / "store"
 
 
@@ -53,7 +55,10 @@ def test_a_flow_of_notebooks_runs_on_jvm_spark(jvm_ws, jvm):
         dbutils.notebook.exit(spark.read.parquet(flow["Doubled"]).selectExpr("sum(n)").first()[0].__str__())
         """,
     )
-    write("p/make.py", "from dtflw import init_outputs\nspark.range(1, 4).selectExpr('id AS n').write.parquet(init_outputs('Numbers')['Numbers'].value)")
+    write(
+        "p/make.py",
+        "from dtflw import init_outputs\nspark.range(1, 4).selectExpr('id AS n').write.parquet(init_outputs('Numbers')['Numbers'].value)",
+    )
     write(
         "p/double.py",
         """
@@ -71,7 +76,9 @@ def test_a_flow_of_notebooks_runs_on_jvm_spark(jvm_ws, jvm):
 
 def test_schema_checks_work_on_jvm_spark(jvm_ws):
     workspace, write, root, _ = jvm_ws
-    write("p/main.py", "from dtflw import init_flow\ninit_flow().notebook('w').output('T', cols=[('id', 'string')]).run()")
+    write(
+        "p/main.py", "from dtflw import init_flow\ninit_flow().notebook('w').output('T', cols=[('id', 'string')]).run()"
+    )
     write("p/w.py", "from dtflw import init_outputs\nspark.range(2).write.parquet(init_outputs('T')['T'].value)")
     with pytest.raises(Exception) as info:
         workspace.run_file(str(root / "p/main.py"))

@@ -27,7 +27,7 @@ MAIN = """
 from dtflw import init_flow
 flow = init_flow()
 token = dbutils.secrets.get("kv", "token")
-flow.notebook("write").args({"token": token, "password": "%s"}, secret=["password"]).output("T").run()
+flow.notebook("write").args({"token": token, "password": "SECRET_ARG"}, secret=["password"]).output("T").run()
 try:
     flow.notebook("read").input("T").output("U").run()
 except Exception:
@@ -36,7 +36,7 @@ graph = flow.lineage
 producer = graph.latest_producer("T")
 graph.display()
 dbutils.notebook.exit(f"{producer.notebook_path}|{len(graph.runs_of('read'))}|{graph.runs_of('read')[0].status.value}")
-""" % SECRET_ARG
+""".replace("SECRET_ARG", SECRET_ARG)
 
 
 def all_text_under(*folders):
@@ -60,7 +60,9 @@ def test_lineage_in_a_notebook_and_no_secret_in_any_artifact(make_workspace, tmp
     exports.mkdir()
     for fmt in ("json", "openlineage", "mermaid", "dot", "html"):
         out = exports / f"lineage.{fmt}"
-        result = runner.invoke(main, ["lineage", "export", "--format", fmt, "--out", str(out), "--storage", str(ws.storage_folder)])
+        result = runner.invoke(
+            main, ["lineage", "export", "--format", fmt, "--out", str(out), "--storage", str(ws.storage_folder)]
+        )
         assert result.exit_code == 0, result.output
         assert out.stat().st_size > 0
     shown = runner.invoke(main, ["lineage", "show", "--select", "+U", "--storage", str(ws.storage_folder)])

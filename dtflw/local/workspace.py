@@ -116,12 +116,13 @@ class LocalWorkspace:
         file_path = self.notebook_file(workspace_path)
         source = parse_notebook(file_path)
         session = self.engine.new_session()
-        runtime = self._runtime(workspace_path, arguments, session, run_id)
+        runtime = self.runtime_for(workspace_path, arguments, session, run_id)
         if not timeout_seconds:
             return self._execute(runtime, source, file_path)
         return self._execute_with_timeout(runtime, source, file_path, timeout_seconds)
 
-    def _runtime(self, workspace_path: str, arguments: dict[str, str], session, run_id) -> Runtime:
+    def runtime_for(self, workspace_path: str, arguments: dict[str, str], session, run_id=None) -> Runtime:
+        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`)."""
         context = _Context(workspace_path, {"user": self.user})
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
