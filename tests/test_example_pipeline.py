@@ -94,3 +94,25 @@ def test_the_optional_overrides_input_is_used_when_present(tmp_path, engine, spa
     path = str(storage / "notebooks/bronze/ingest_customers/Customers.parquet")
     assert_table(spark, storage, path, "Customers", tables["Customers"])
     assert_table(spark, storage, summary["tables"]["RegionRevenue"], "RegionRevenue", tables["RegionRevenue"])
+
+
+def test_the_pipeline_on_a_local_unity_catalog_volume(tmp_path, engine, spark):
+    volumes = tmp_path / "volumes"
+    shutil.copytree(SAMPLE, volumes / "main/sales/lake/raw")  # relative file_paths: from the volume, not root_dir
+    workspace = LocalWorkspace(
+        str(REPO),
+        engine,
+        user="tester@example.com",
+        storage_url="/Volumes/main/sales/lake/analysis",
+        dbfs_folder=str(tmp_path / "dbfs"),
+        volumes_folder=str(volumes),
+    )
+    summary = json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py")))
+    tables = expected.expected_tables(str(SAMPLE), 2024)
+    for table in GOLD:
+        path = summary["tables"][table]
+        assert path.startswith(str(volumes / "main/sales/lake/analysis/notebooks/")), path
+        name = "SalesOrderItems" if table == "SalesLines" else table
+        fmt = "delta" if path.endswith(".delta") else "parquet"
+        wanted = spark.createDataFrame([tuple(r.values()) for r in tables[name]], expected.SCHEMAS[name])
+        assert_df_equality(spark.read.format(fmt).load(path), wanted, ignore_row_order=True, ignore_nullable=True)
