@@ -18,6 +18,7 @@ from dtflw.errors import (
     InvalidTableNameError,
     NotebookFailedError,
     OutputNotFoundError,
+    PathOutsideStorageError,
     PluginError,
     UnresolvedInputError,
 )
@@ -124,6 +125,17 @@ def test_unresolved_and_missing_inputs_fail_before_running(flow_with):
         flow.notebook("nb").input("Orders").run()
     with pytest.raises(InputNotFoundError, match=r"Input 'Orders' of notebook 'nb' not found at '.*raw/none\.csv'"):
         flow.notebook("nb").input("Orders", file_path="raw/none.csv").run()
+    assert runner.calls == []
+
+
+def test_file_paths_outside_the_storage_are_rejected(flow_with):
+    flow, runner = flow_with()
+    with pytest.raises(PathOutsideStorageError, match="'../elsewhere/x.csv' escapes storage"):
+        flow.notebook("nb").input("X", file_path="../elsewhere/x.csv")
+    with pytest.raises(PathOutsideStorageError, match="'s3://bucket/x.csv' lies outside storage"):
+        flow.notebook("nb").input("X", file_path="s3://bucket/x.csv")
+    with pytest.raises(PathOutsideStorageError):
+        flow.notebook("nb").output("X", file_path="../../x")
     assert runner.calls == []
 
 

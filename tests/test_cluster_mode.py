@@ -49,6 +49,15 @@ def test_a_flow_on_dbfs_through_dbutils(cluster):
     assert bus == {"T": "dbfs:/FileStore/me/p/write/T.parquet"}, "interactive runs share their arguments"
 
 
+def test_a_dag_runs_in_threads_over_dbutils_notebook_run(cluster):
+    dbutils, spark = cluster
+    flow = init_flow(DbfsStorage("dag", spark, dbutils), spark, dbutils)
+    with flow.dag(workers=3) as dag:
+        for name in ("a", "b", "c"):
+            flow.notebook("write").output("T", file_path=f"dag/{name}/T", alias=f"T_{name}").run()
+    assert [step.result for step in dag.steps] == [f"wrote dbfs:/dag/{n}/T" for n in "abc"]
+
+
 def test_callee_failures_and_timeouts_are_typed(cluster):
     dbutils, spark = cluster
     flow = init_flow(DbfsStorage("x", spark, dbutils), spark, dbutils)

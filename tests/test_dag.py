@@ -18,6 +18,7 @@ from dtflw.errors import (
     UnresolvedInputError,
 )
 from dtflw.events import FlowListener, RunStatus
+from dtflw.lineage import LineageGraph
 from dtflw.storage.base import FolderStorage
 
 WRITE_OUTPUTS = """
@@ -120,6 +121,12 @@ with flow.dag(workers=2):
     assert runs["b"].status == RunStatus.SUCCEEDED, "the running branch finished"
     assert "c" not in runs
     assert (ws.storage_folder / "p/a/A.parquet").is_dir(), "upstream outputs stay intact"
+    graph = LineageGraph.load(FolderStorage(str(ws.storage_folder)))
+    assert {r.rel_path: r.status for r in graph.runs.values()} == {
+        "a": RunStatus.SUCCEEDED,
+        "bad": RunStatus.FAILED,
+        "b": RunStatus.SUCCEEDED,
+    }, "lineage says which failed; c never ran"
 
 
 def test_a_flaky_notebook_is_retried_and_both_attempts_recorded(ws, events):

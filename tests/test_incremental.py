@@ -11,6 +11,8 @@ import time
 import pytest
 
 from dtflw.events import FlowListener
+from dtflw.lineage import LineageGraph
+from dtflw.storage.base import FolderStorage
 
 PRODUCE = """
 from dtflw import init_inputs, init_outputs
@@ -141,3 +143,6 @@ def test_a_run_killed_with_sigkill_resumes_without_redoing_complete_work(ws, tmp
     assert rerun.returncode == 0, rerun.stderr
     assert "skipped  /Users/tester/p/a" in rerun.stderr and "(up to date)" in rerun.stderr
     assert "done     /Users/tester/p/b" in rerun.stderr and "done     /Users/tester/p/c" in rerun.stderr
+    graph = LineageGraph.load(FolderStorage(str(ws.storage_folder)))
+    assert graph.problems == [], "the run history of the killed run is readable"
+    assert len(graph.flows) == 2 and [r.status.value for r in graph.runs_of("a")] == ["succeeded", "skipped"]
