@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import os
 
+from dtflw import arguments as a  # noqa: F401 - dtflw 0.6 exposed these modules at the top level
+from dtflw import databricks as db  # noqa: F401
 from dtflw.arguments import Argument, Input, Output
 from dtflw.errors import DtflwError
 from dtflw.flow import Flow
 from dtflw.flow_context import FlowContext
 from dtflw.logger import DefaultLogger, LoggerBase
 from dtflw.runtime import _current, current_runtime, from_dbutils
+from dtflw.storage.fs import FileStorageBase
 
 __version__ = "1.0.0"
 __all__ = [
     "DefaultLogger",
     "DtflwError",
+    "FileStorageBase",
     "Flow",
     "FlowContext",
     "LoggerBase",
