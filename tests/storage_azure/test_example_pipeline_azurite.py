@@ -39,8 +39,6 @@ def azure_env(azurite, monkeypatch):
 
 
 def test_the_example_pipeline_runs_on_azurite_and_matches_the_local_run(tmp_path, engine, spark, azurite, azure_env):
-    import test_example_pipeline as local_pipeline
-
     container = azurite.create_container()
     client = azurite.container_client(container)
     for csv in SAMPLE.iterdir():
@@ -50,7 +48,7 @@ def test_the_example_pipeline_runs_on_azurite_and_matches_the_local_run(tmp_path
     summary = json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py")))
 
     storage = from_url(url)
-    local_summary, local_storage = local_pipeline.run_pipeline(tmp_path, engine)
+    local_summary, local_storage = run_pipeline(tmp_path, engine)
     for table in GOLD:
         on_azure = summary["tables"][table]
         assert on_azure.startswith(f"abfss://{container}@{ACCOUNT}.dfs.core.windows.net/notebooks/")
