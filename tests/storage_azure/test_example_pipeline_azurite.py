@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 
 import pytest
 from chispa import assert_df_equality
+from test_example_pipeline import GOLD, REPO, SAMPLE, run_pipeline
 
 from dtflw.local.workspace import LocalWorkspace
 from dtflw.storage import from_url
 from storage_azure.azurite import ACCOUNT
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "notebooks" / "data" / "sample"
-GOLD = [
-    "SalesLines",
-    "ProductRevenue",
-    "RegionRevenue",
-    "ShippingDelays",
-    "KpiReport",
-    "MonthlyRevenue",
-    "CustomerSegments",
-]
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 
