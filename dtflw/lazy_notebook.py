@@ -134,7 +134,7 @@ class LazyNotebook:
             path = storage.get_abs_path(
                 storage.get_path_in_root_dir(storage.get_path_with_file_extension(relative, format))
             )
-        fmt = format or storage._format_from_extension(path) or storage.table_format
+        fmt = format or storage.format_from_extension(path) or storage.table_format
         self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt)
         return self
 

@@ -124,7 +124,7 @@ class Storage(ABC):
 
     def write_table(self, df, path: str, table_format: str | None = None) -> None:
         """Overwrite a table at `path` in the given (or this storage's) format."""
-        fmt = table_format or self._format_from_extension(path) or self.table_format
+        fmt = table_format or self.format_from_extension(path) or self.table_format
         df.write.mode("overwrite").format(fmt).save(self.engine_path(self.get_abs_path(path)))
 
     # -- table awareness --------------------------------------------------------------------
@@ -167,7 +167,8 @@ class Storage(ABC):
         return self.spark
 
     @staticmethod
-    def _format_from_extension(path: str) -> str | None:
+    def format_from_extension(path: str) -> str | None:
+        """`parquet` or `delta` when a path's extension names a table format, else None."""
         suffix = path.rstrip("/").rpartition(".")[2].lower()
         return suffix if suffix in FORMATS else None
 
@@ -175,7 +176,7 @@ class Storage(ABC):
         state = self.table_state(path)
         if state.format in FORMATS:
             return state.format
-        return self._format_from_extension(path) or state.format or self.table_format
+        return self.format_from_extension(path) or state.format or self.table_format
 
 
 class FolderStorage(Storage):
