@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
+from dtflw.runtime import project_relative_path
 
 _STYLE = {
     RunStatus.RUNNING: ("▶", "cyan", "running"),
@@ -59,5 +60,5 @@ class ProgressPrinter(FlowListener):
             _, colour, word = _STYLE[run.status]
             duration = f"{run.duration:.2f}s" if run.duration is not None else ""
             outputs = ", ".join(f"{o.alias or o.name} {o.state.version_label if o.state else ''}" for o in run.outputs)
-            table.add_row(run.notebook_path, f"[{colour}]{word}[/]", duration, outputs)
+            table.add_row(project_relative_path(run.notebook_path), f"[{colour}]{word}[/]", duration, outputs)
         return table
