@@ -58,18 +58,13 @@ class Step:
 class Plan:
     """The validated graph of a DAG's steps."""
 
-    def __init__(self, steps: list[Step]):
+    def __init__(self, steps: list[Step], levels: list[list[Step]]):
         self.steps = steps
+        self._levels = levels
 
     def levels(self) -> list[list[Step]]:
         """Steps grouped by depth: every step's dependencies lie in earlier levels."""
-        depth: dict[int, int] = {}
-        for index in graphlib.TopologicalSorter({s.index: s.deps for s in self.steps}).static_order():
-            depth[index] = 1 + max((depth[d] for d in self.steps[index].deps), default=-1)
-        levels: list[list[Step]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
-        for step in self.steps:
-            levels[depth[step.index]].append(step)
-        return levels
+        return self._levels
 
     def downstream(self, indices: set[int]) -> set[int]:
         children: dict[int, set[int]] = {s.index: set() for s in self.steps}
@@ -193,7 +188,12 @@ class Dag:
         except graphlib.CycleError as e:
             cycle = " → ".join(self.steps[i].name for i in e.args[1])
             raise DagCycleError(f"Notebook steps depend on each other in a cycle: {cycle}.") from None
-        return Plan(self.steps)
+        levels = []
+        while sorter.is_active():  # each batch of ready steps is one level
+            ready = sorted(sorter.get_ready())
+            levels.append([self.steps[i] for i in ready])
+            sorter.done(*ready)
+        return Plan(self.steps, levels)
 
     def _resolve(self, step: Step, table, by_table: dict, by_path: dict) -> None:
         if table.source is None:  # an explicit file_path: a dependency if another step writes it

@@ -57,7 +57,8 @@ class InputTable:
         """True if this required input is missing (0.6 API)."""
         return not self._is_optional and not self.is_present()
 
-    def validate(self, strict: bool = False) -> None:
+    def validate(self, strict: bool = False, present: bool | None = None) -> None:
+        """Raise if a required input is unresolved or missing (`present`: already checked by the caller)."""
         if self._is_optional:
             return
         if not self._abs_file_path:
@@ -66,7 +67,7 @@ class InputTable:
                 f"table named '{self._name}', and no file_path was given. Run its producer first, or pass "
                 "file_path= (or source_table= if it was published under an alias)."
             )
-        if not self.is_present():
+        if not (self.is_present() if present is None else present):
             raise InputNotFoundError(
                 f"Input '{self._name}' of notebook '{self._notebook}' not found at '{self._abs_file_path}'. "
                 "Check the path, or mark the input is_optional=True."

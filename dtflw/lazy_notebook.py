@@ -54,6 +54,7 @@ class LazyNotebook:
         self.ctx = ctx
         runtime = ctx.runtime
         self._abs_path = runtime.resolve_notebook_path(rel_path) if runtime is not None else rel_path
+        self._project_path = project_relative_path(self._abs_path)  # default outputs live under it
         self._args: dict[str, str] = {}
         self._secret_args: set[str] = set()
         self._timeout = 0
@@ -130,7 +131,7 @@ class LazyNotebook:
         if file_path:
             path = storage.get_abs_path(file_path)
         else:
-            relative = f"{project_relative_path(self.abs_path)}/{name}"
+            relative = f"{self._project_path}/{name}"
             path = storage.get_abs_path(
                 storage.get_path_in_root_dir(storage.get_path_with_file_extension(relative, format))
             )
@@ -244,11 +245,23 @@ class LazyNotebook:
                 time.sleep(delay)
                 attempt += 1
 
-    def _prepare_inputs(self) -> None:
-        for table in list(self._inputs.values()):
-            if table.is_optional and not table.is_present():
-                self._inputs[table.name] = InputTable(table.name, "", self.ctx, True, notebook=self._rel_path)
-            table.validate()
+    def _input_state(self, table: InputTable):
+        """The state of an input's table now (None for a glob or a path not yet known)."""
+        path = table.abs_file_path
+        return self.ctx.storage.table_state(path) if path and not table.is_glob else None
+
+    def _prepare_inputs(self) -> dict:
+        """Validate the inputs (an absent optional one becomes ""); return their states as seen now."""
+        states = {}
+        for name, table in list(self._inputs.items()):
+            state = self._input_state(table)
+            present = state.exists if state is not None else table.is_present()
+            if table.is_optional and not present:
+                self._inputs[name] = InputTable(name, "", self.ctx, True, notebook=self._rel_path)
+                state = None
+            table.validate(present=present)
+            states[name] = state
+        return states
 
     def _fingerprint(self, inputs: list[TableUse]) -> Fingerprint:
         source_of = getattr(self.ctx.runtime.runner, "source_fingerprint", None)
@@ -260,7 +273,7 @@ class LazyNotebook:
         ctx = self.ctx
         runtime = ctx.runtime
         notebook = self.abs_path
-        self._prepare_inputs()
+        input_states = self._prepare_inputs()
         arguments = self.widget_arguments()
         if runtime is not None and not runtime.is_job and not runtime.is_local:
             self.share_arguments()
@@ -272,7 +285,7 @@ class LazyNotebook:
             notebook_path=notebook,
             rel_path=self._rel_path,
             args=redact(self._args, self._secret_args | ctx.secret_values),
-            inputs=[self._input_use(n, i) for n, i in self._inputs.items()],
+            inputs=[self._input_use(n, i, input_states[n]) for n, i in self._inputs.items()],
             outputs=[],
             parent_run_id=getattr(runtime, "run_id", None),
             attempt=attempt,
@@ -315,12 +328,12 @@ class LazyNotebook:
         """(skip?, why) if the step ran lazily now; reads only the storage, runs nothing."""
         storage = self.ctx.storage
         out_states = {name: storage.table_state(o.abs_file_path) for name, o in self._outputs.items()}
-        fingerprint = self._fingerprint([self._input_use(n, i) for n, i in self._inputs.items()])
+        fingerprint = self._fingerprint([self._input_use(n, i, self._input_state(i)) for n, i in self._inputs.items()])
         last = RunHistory(storage).last(self.abs_path, [o.abs_file_path for o in self._outputs.values()])
         return decide(out_states, fingerprint, last)
 
-    def _input_use(self, name: str, table: InputTable) -> TableUse:
-        state = self.ctx.storage.table_state(table.abs_file_path) if table.abs_file_path and not table.is_glob else None
+    @staticmethod
+    def _input_use(name: str, table: InputTable, state) -> TableUse:
         return TableUse(name, table.abs_file_path or "", state.format if state else None, state=state)
 
     def _fail(self, record: NotebookRun, error: Exception, out_states: dict) -> None:

@@ -7,6 +7,7 @@ import re
 from dtflw.errors import InvalidNotebookPathError, InvalidTableNameError
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def check_table_name(name, role: str, notebook: str) -> str:
@@ -26,6 +27,6 @@ def check_notebook_path(path) -> str:
     """Return `path` if it can name a notebook, else raise."""
     if not isinstance(path, str) or not path.strip():
         raise InvalidNotebookPathError(f"Notebook path {path!r} is empty; give a path such as 'ingest_data'.")
-    if any(ord(c) < 32 for c in path) or path != path.strip():
+    if _CONTROL.search(path) or path != path.strip():
         raise InvalidNotebookPathError(f"Notebook path {path!r} has whitespace at its ends or control characters.")
     return path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Collection
 
 from dtflw.events import REDACTED, FlowListener, FlowRun, NotebookRun
@@ -39,6 +40,29 @@ class _FlowDocument:
         self.warned = False
 
 
+class _Memo:
+    """A bounded, thread-safe memo: a table version's schema and row count never change, so every
+    recorder of the process shares what was read (a lazy re-run reads no footer twice)."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_DESCRIBED = _Memo(4096)  # (storage url, table path, version fingerprint) → (schema, row count)
+
+
 class LineageRecorder(FlowListener):
     """Records every event of the flow runs it listens to into one document per flow run on `storage`.
 
@@ -46,6 +70,8 @@ class LineageRecorder(FlowListener):
     the flow runs — such as the values `dbutils.secrets.get` revealed — is honoured as it grows).
     `describe_tables`: add schemas and row counts read from parquet footers and Delta logs.
     """
+
+    GATHER_SECONDS = 0.05  # events within this time become one write (a crash loses at most this)
 
     def __init__(self, storage, secrets: Collection[str] = (), describe_tables: bool = True):
         self.storage = storage
@@ -55,8 +81,8 @@ class LineageRecorder(FlowListener):
         self._documents: dict[str, _FlowDocument] = {}
         self._dirty: dict[str, None] = {}  # flow run ids to write, in order
         self._writing = False
+        self._flushing = 0  # threads waiting in flush(): write at once
         self._scrubbed_with: frozenset[str] = frozenset()
-        self._described: dict[tuple[str, str], tuple] = {}
 
     # -- FlowListener -------------------------------------------------------------------------
     def on_flow_start(self, flow: FlowRun) -> None:
@@ -80,7 +106,12 @@ class LineageRecorder(FlowListener):
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Wait until every recorded event is written; False if `timeout` seconds passed first."""
         with self._lock:
-            return self._lock.wait_for(lambda: not self._dirty and not self._writing, timeout)
+            self._flushing += 1
+            self._lock.notify_all()
+            try:
+                return self._lock.wait_for(lambda: not self._dirty and not self._writing, timeout)
+            finally:
+                self._flushing -= 1
 
     def graph(self):
         """The lineage recorded so far, in memory (secrets scrubbed, tables described)."""
@@ -120,6 +151,8 @@ class LineageRecorder(FlowListener):
     def _write_pending(self) -> None:
         while True:
             with self._lock:
+                # gather a burst of events into one write, unless someone waits for it
+                self._lock.wait_for(lambda: self._flushing, self.GATHER_SECONDS)
                 if not self._dirty:
                     self._writing = False
                     self._lock.notify_all()
@@ -164,14 +197,16 @@ class LineageRecorder(FlowListener):
             state = use["state"]
             if not state or not state["exists"] or use["schema"] is not None:
                 continue
-            key = (use["path"], state["fingerprint"] or "")
-            if key not in self._described:
+            key = (self.storage.url, use["path"], state["fingerprint"] or "")
+            found = _DESCRIBED.get(key)
+            if found is None:
                 try:
-                    self._described[key] = describe(self.storage, use["path"], state["format"], state["version"])
+                    found = describe(self.storage, use["path"], state["format"], state["version"])
                 except Exception as e:  # unreadable footer or log: leave the table undescribed
                     log.debug("dtflw lineage: could not describe %s: %s", use["path"], e)
-                    self._described[key] = (None, None)
-            schema, rows = self._described[key]
+                    found = (None, None)
+                _DESCRIBED.put(key, found)
+            schema, rows = found
             use["schema"] = [list(c) for c in schema] if schema is not None else None
             use["row_count"] = rows if use["row_count"] is None else use["row_count"]
 

@@ -60,6 +60,7 @@ class LocalWorkspace:
         self.exclude = exclude
         self.planner = planner
         self.secret_values: set[str] = set()
+        self._sources: dict[tuple, tuple[bytes, tuple[str, ...]]] = {}
 
     # -- paths ------------------------------------------------------------------------------
     def workspace_path(self, file_path: str) -> str:
@@ -93,15 +94,24 @@ class LocalWorkspace:
                 continue
             seen.add(workspace_path)
             try:
-                file_path = self.notebook_file(workspace_path)
+                content, includes = self._source_of(self.notebook_file(workspace_path))
             except NotebookNotFoundError:
                 return None
-            with open(file_path, "rb") as f:
-                digest.update(f.read())
-            for cell in parse_notebook(file_path).cells:
-                if cell.run_target:
-                    pending.append(normalize_workspace_path(cell.run_target, posixpath.dirname(workspace_path)))
+            digest.update(content)
+            pending += [normalize_workspace_path(target, posixpath.dirname(workspace_path)) for target in includes]
         return digest.hexdigest()[:16]
+
+    def _source_of(self, file_path: str) -> tuple[bytes, tuple[str, ...]]:
+        """A notebook file's bytes and its `%run` targets, remembered while the file is unchanged."""
+        stat = os.stat(file_path)
+        key = (file_path, stat.st_mtime_ns, stat.st_size)
+        known = self._sources.get(key)
+        if known is None:
+            with open(file_path, "rb") as f:
+                content = f.read()
+            includes = tuple(c.run_target for c in parse_notebook(file_path).cells if c.run_target)
+            known = self._sources[key] = (content, includes)
+        return known
 
     # -- running ----------------------------------------------------------------------------
     def run_file(self, file_path: str, arguments: dict[str, str] | None = None, timeout_seconds: int = 0):
