@@ -3,11 +3,13 @@
 1. Fan-out: 8 notebooks each sleeping 1 s, 8 workers, local runtime on Sail — wall time divided by
    the critical path (the slowest notebook's own run, 1 s plus its cells) must be ≤ 1.25.
 2. Planning: declaring and planning a synthetic chain-and-fan flow of 1,000 and 10,000 notebooks
-   (no notebook runs) — 10,000 in ≤ 1 s, and 10× the notebooks in ≤ 12× the time.
+   (no notebook runs) — 10,000 in ≤ 1 s (with and without the garbage collector), and 10× the
+   notebooks in ≤ 12× the time, timed as `timeit` does, with the cyclic garbage collector off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -15,6 +17,7 @@ import tempfile
 import time
 
 from dtflw import init_flow
+from dtflw.bulk import paused_gc
 from dtflw.engines import create_engine
 from dtflw.events import FlowListener
 from dtflw.local.workspace import LocalWorkspace
@@ -64,11 +67,14 @@ class NoRunner:
         raise AssertionError("planning must not run notebooks")
 
 
-def plan(notebooks: int, folder: str) -> float:
+def plan(notebooks: int, folder: str, gc_during: bool = False) -> float:
+    """Seconds to declare and plan `notebooks` steps. Like `timeit`, the cyclic garbage collector is
+    off while timing (unless `gc_during`), so the figure is dtflw's work, not the interpreter's."""
     runtime = Runtime(
         dbutils=None, spark=None, notebook_path="/Users/bench/p/main", user="bench", runner=NoRunner(), is_local=True
     )
-    with activated(runtime):
+    gc.collect()  # start from a clean heap: the previous round's garbage is not this round's cost
+    with activated(runtime), paused_gc() if not gc_during else contextlib.nullcontext():
         flow = init_flow(LocalStorage(folder))
         started = time.perf_counter()
         dag = flow.dag()
@@ -79,22 +85,26 @@ def plan(notebooks: int, folder: str) -> float:
             dag.add(step.output(f"T{i}").output(f"U{i}"))
         levels = dag.plan().levels()
         seconds = time.perf_counter() - started
-    print(f"planning {notebooks:>6} notebooks ({len(levels)} levels): {seconds:.3f} s")
+    print(
+        f"planning {notebooks:>6} notebooks ({len(levels)} levels){' with the GC on' if gc_during else ''}: {seconds:.3f} s"
+    )
     return seconds
 
 
 def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:  # first, on a quiet machine: no Spark engine yet
+        plan(1_000, tmp)  # warm-up
+        small = min(plan(1_000, tmp) for _ in range(15))  # best of many: 2 shared cores make short runs noisy
+        large = min(plan(10_000, tmp) for _ in range(5))
+        with_gc = min(plan(10_000, tmp, gc_during=True) for _ in range(3))
+    print(
+        f"planning: 10,000 notebooks in {large:.3f} s ({with_gc:.3f} s with the GC on; goal ≤ 1 s); "
+        f"10× notebooks took {large / small:.1f}× the time (goal ≤ 12×)"
+    )
     with create_engine("sail") as engine:
         engine.session.sql("SELECT 1").collect()  # the engine's start is not the DAG's time
         ratio = fan_out(engine)
-    with tempfile.TemporaryDirectory() as tmp:
-        plan(1_000, tmp)  # warm-up
-        small = min(plan(1_000, tmp) for _ in range(5))  # best of 5: the machine has 2 cores and neighbours
-        large = min(plan(10_000, tmp) for _ in range(5))
-    print(
-        f"planning: 10,000 notebooks in {large:.3f} s (goal ≤ 1 s); 10× notebooks took {large / small:.1f}× the time (goal ≤ 12×)"
-    )
-    return 0 if ratio <= 1.25 and large <= 1.0 and large / small <= 12 else 1
+    return 0 if ratio <= 1.25 and large <= 1.0 and with_gc <= 1.0 and large / small <= 12 else 1
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import graphlib
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from dtflw.bulk import paused_gc
 from dtflw.errors import (
     ArgumentError,
     DagCycleError,
@@ -32,7 +33,7 @@ DEFAULT_WORKERS = 4
 MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 execution contexts
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """A declared notebook call and how to run it."""
 
@@ -165,6 +166,10 @@ class Dag:
     # -- planning ---------------------------------------------------------------------------
     def plan(self) -> Plan:
         """Resolve every input to its producer; raise on a malformed graph. Nothing runs."""
+        with paused_gc():  # thousands of small sets and lists, none of them garbage
+            return self._plan()
+
+    def _plan(self) -> Plan:
         by_table: dict[str, Step] = {}
         by_path: dict[str, Step] = {}
         for step in self.steps:

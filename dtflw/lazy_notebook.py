@@ -25,6 +25,7 @@ from dtflw.pipeline import NotebookRun as PipelineRun
 from dtflw.runtime import project_relative_path
 
 MAX_RETRIES = 20
+RETRY_ON = (Exception,)
 MAX_BACKOFF = 3600.0
 # errors of the step's own declaration: another attempt cannot succeed
 UNRETRIED = (ArgumentError, DagError, InputNotFoundError, InvalidTableNameError, UnresolvedInputError)
@@ -56,16 +57,16 @@ class LazyNotebook:
         self._abs_path = runtime.resolve_notebook_path(rel_path) if runtime is not None else rel_path
         self._project_path = project_relative_path(self._abs_path)  # default outputs live under it
         self._args: dict[str, str] = {}
-        self._secret_args: set[str] = set()
+        self._secret_args: frozenset[str] = frozenset()
         self._timeout = 0
         self._inputs: dict[str, InputTable] = {}
         self._outputs: dict[str, AliasedOutputTable] = {}
         self._last_run_result = None
         self._tags: tuple[str, ...] = ()
-        self._after: list[LazyNotebook] = []
+        self._after: tuple[LazyNotebook, ...] = ()
         self._retries = 0
         self._backoff = 1.0
-        self._retry_on: tuple[type[BaseException], ...] = (Exception,)
+        self._retry_on: tuple[type[BaseException], ...] = RETRY_ON
 
     # -- the spec ---------------------------------------------------------------------------
     @property
@@ -82,7 +83,7 @@ class LazyNotebook:
         if not isinstance(args, dict):
             raise ArgumentError(f"Arguments of notebook '{self._rel_path}' must be a dict, not {type(args).__name__}.")
         self._args = {name: _as_widget_value(self._rel_path, name, value) for name, value in args.items()}
-        self._secret_args = {secret} if isinstance(secret, str) else set(secret)
+        self._secret_args = frozenset([secret] if isinstance(secret, str) else secret)
         unknown = self._secret_args - set(self._args)
         if unknown:
             raise ArgumentError(
@@ -157,7 +158,7 @@ class LazyNotebook:
         """Run this step after `notebooks` in a DAG, though they share no table."""
         if any(nb is self for nb in notebooks):
             raise ArgumentError(f"Notebook '{self._rel_path}' cannot run after itself.")
-        self._after += [nb for nb in notebooks if nb not in self._after]
+        self._after += tuple(nb for nb in notebooks if nb not in self._after)
         return self
 
     def get_after(self) -> list[LazyNotebook]:
@@ -168,7 +169,7 @@ class LazyNotebook:
         other.after(self)
         return other
 
-    def retries(self, n: int, backoff: float = 1.0, on=(Exception,)) -> LazyNotebook:
+    def retries(self, n: int, backoff: float = 1.0, on=RETRY_ON) -> LazyNotebook:
         """Retry a failed run up to `n` times, waiting `backoff` seconds, doubled after each attempt."""
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_RETRIES:
             raise ArgumentError(

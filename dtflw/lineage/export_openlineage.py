@@ -28,9 +28,9 @@ from functools import lru_cache
 import orjson
 
 from dtflw import __version__
+from dtflw.bulk import paused_gc
 from dtflw.errors import LineageEmitError
 from dtflw.events import FlowRun, NotebookRun, RunStatus
-from dtflw.lineage.bulk import paused_gc
 from dtflw.lineage.graph import Edge, LineageGraph
 from dtflw.lineage.labels import iso_time
 

@@ -1,4 +1,4 @@
-"""Building large lineage structures fast: pause the cyclic garbage collector meanwhile.
+"""Building large structures fast (a lineage of 10,000 notebooks, a DAG plan): pause the cyclic GC meanwhile.
 
 Building a graph or an export of 10,000 notebooks allocates hundreds of thousands of small
 dicts and lists, none of them garbage; each automatic collection would walk all of them again.
