@@ -130,7 +130,9 @@ class _Tags:
         return _Option(self._tags.get(key))
 
 
-class _Context:
+class NotebookContext:
+    """What `getContext()` answers: the notebook's path and its tags (user, jobType)."""
+
     def __init__(self, notebook_path: str, tags: dict[str, str]):
         self._path = notebook_path
         self._tags = _Tags(tags)
@@ -145,7 +147,7 @@ class _Context:
 class _EntryPoint:
     """`dbutils.notebook.entry_point.getDbutils().notebook().getContext()`."""
 
-    def __init__(self, context: _Context):
+    def __init__(self, context: NotebookContext):
         self._context = context
 
     def getDbutils(self):  # noqa: N802 - Databricks' name
@@ -154,14 +156,14 @@ class _EntryPoint:
     def notebook(self):
         return self
 
-    def getContext(self) -> _Context:  # noqa: N802 - Databricks' name
+    def getContext(self) -> NotebookContext:  # noqa: N802 - Databricks' name
         return self._context
 
 
 class NotebookUtils:
     """`dbutils.notebook`: run other notebooks, exit, and the context of this one."""
 
-    def __init__(self, runner, context: _Context):
+    def __init__(self, runner, context: NotebookContext):
         self._runner = runner
         self.entry_point = _EntryPoint(context)
 

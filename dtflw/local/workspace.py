@@ -18,7 +18,7 @@ import traceback
 
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError
 from dtflw.execution.local_runner import LocalRunner
-from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookExit, NotebookUtils, Secrets, Widgets, _Context
+from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
 from dtflw.local.source import Cell, find_notebook_file, parse_notebook, split_sql_statements
 from dtflw.runtime import Runtime, activated, normalize_workspace_path
@@ -133,10 +133,10 @@ class LocalWorkspace:
 
     def runtime_for(self, workspace_path: str, arguments: dict[str, str], session, run_id=None) -> Runtime:
         """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`)."""
-        context = _Context(workspace_path, {"user": self.user})
+        runner = LocalRunner(self, workspace_path)
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
-            notebook=NotebookUtils(LocalRunner(self, workspace_path), context),
+            notebook=NotebookUtils(runner, NotebookContext(workspace_path, {"user": self.user})),
             fs=LocalFs(self.dbfs_folder, self.volumes_folder),
             secrets=Secrets(self.environ, self.secrets_file, self.secret_values),
         )
@@ -145,7 +145,7 @@ class LocalWorkspace:
             spark=session,
             notebook_path=workspace_path,
             user=self.user,
-            runner=LocalRunner(self, workspace_path),
+            runner=runner,
             is_local=True,
             default_storage_url=self.storage_url,
             dbfs_folder=self.dbfs_folder,
