@@ -74,15 +74,18 @@ class ConnectEngine(Engine):
         self._apply_conf(session)
         return session
 
+    def _session_conf(self) -> dict[str, str]:
+        """The settings every new session needs (one round trip each)."""
+        return self.conf
+
     def _apply_conf(self, session) -> None:
-        for key, value in self.conf.items():
+        for key, value in self._session_conf().items():
             session.conf.set(key, value)
 
     def new_session(self):
         self.session  # noqa: B018 - start the engine before the first notebook session
         session = self._builder().create()
-        if set(self.conf) - set(DATABRICKS_DEFAULTS):
-            self._apply_conf(session)
+        self._apply_conf(session)
         return session
 
 
@@ -106,6 +109,9 @@ class SailEngine(ConnectEngine):
         ip, port = self._server.listening_address
         self.url = f"sc://{ip}:{port}"
         return super()._start()
+
+    def _session_conf(self) -> dict[str, str]:
+        return {k: v for k, v in self.conf.items() if DATABRICKS_DEFAULTS.get(k) != v}
 
     def stop(self) -> None:
         super().stop()

@@ -97,3 +97,10 @@ def test_plan_reports_a_bad_graph(project):
     result = invoke(project, "plan")
     assert result.exit_code == 1
     assert "DuplicateProducerError" in result.stderr and "Table 'T' is produced by both 'producer'" in result.stderr
+
+
+def test_the_remote_engine_runs_on_any_spark_connect_server(project, engine):
+    engine.session  # noqa: B018 - the session's Sail server stands in for any Spark Connect server
+    result = invoke(project, "run", "--engine", "remote", "--remote-url", engine.url, "--arg", "who=remote")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == "remote:3"
