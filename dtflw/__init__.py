@@ -50,10 +50,10 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None)
     ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime)
     from dtflw.lineage.recorder import LineageRecorder
 
-    if not any(isinstance(listener, LineageRecorder) for listener in runtime.listeners):
-        ctx.listeners.add(LineageRecorder(storage, secrets=runtime.secret_values))
-    if getattr(runtime, "planner", None) is not None:
+    if runtime.planner is not None:  # `dtflw plan`: steps are collected, nothing runs or is recorded
         ctx.collector = runtime.planner.collector_for(ctx)
+    elif not any(isinstance(listener, LineageRecorder) for listener in runtime.listeners):
+        ctx.listeners.add(LineageRecorder(storage, secrets=runtime.secret_values))
     for listener in runtime.listeners:
         ctx.listeners.add(listener)
     ctx.listeners.emit("on_flow_start", ctx.flow_run)

@@ -82,7 +82,7 @@ def test_plan_shows_levels_paths_and_lazy_decisions_without_running(project):
     assert "level 1\n    /Users/cli@example.com/p/producer  [runs: output T missing]" in out
     assert "level 2\n    /Users/cli@example.com/p/consumer  [runs: upstream producer runs first]" in out
     assert f"output T → {project.storage_folder}/p/producer/T.parquet" in out
-    assert not (project.storage_folder / "p").exists(), "plan runs no notebook"
+    assert not project.storage_folder.exists(), "plan runs no notebook and records nothing"
     assert invoke(project, "run").exit_code == 0
     again = invoke(project, "plan", "--lazy").stdout
     assert again.count("[skips: up to date]") == 2
