@@ -246,6 +246,10 @@ class LazyNotebook:
                 time.sleep(delay)
                 attempt += 1
 
+    def _output_states(self) -> dict:
+        """Each output's table state now, by output name."""
+        return {name: self.ctx.storage.table_state(o.abs_file_path) for name, o in self._outputs.items()}
+
     def _input_state(self, table: InputTable):
         """The state of an input's table now (None for a glob or a path not yet known)."""
         path = table.abs_file_path
@@ -279,7 +283,7 @@ class LazyNotebook:
         if runtime is not None and not runtime.is_job and not runtime.is_local:
             self.share_arguments()
         storage = ctx.storage
-        out_states = {name: storage.table_state(o.abs_file_path) for name, o in self._outputs.items()}
+        out_states = self._output_states()
         record = NotebookRun(
             run_id=new_run_id(),
             flow_run_id=ctx.flow_run.run_id,
@@ -309,9 +313,9 @@ class LazyNotebook:
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
         try:
             result = runtime.runner.run(self._rel_path, self._timeout, arguments, run_id=record.run_id)
+            out_states = self._output_states()
             for name, output in self._outputs.items():
-                output.validate(strict_validation, notebook)
-                out_states[name] = storage.table_state(output.abs_file_path)
+                output.validate(strict_validation, notebook, out_states[name])
         except DtflwError as e:
             self._fail(record, e, out_states)
             raise
@@ -327,10 +331,9 @@ class LazyNotebook:
 
     def lazy_decision(self) -> tuple[bool, str]:
         """(skip?, why) if the step ran lazily now; reads only the storage, runs nothing."""
-        storage = self.ctx.storage
-        out_states = {name: storage.table_state(o.abs_file_path) for name, o in self._outputs.items()}
+        out_states = self._output_states()
         fingerprint = self._fingerprint([self._input_use(n, i, self._input_state(i)) for n, i in self._inputs.items()])
-        last = RunHistory(storage).last(self.abs_path, [o.abs_file_path for o in self._outputs.values()])
+        last = RunHistory(self.ctx.storage).last(self.abs_path, [o.abs_file_path for o in self._outputs.values()])
         return decide(out_states, fingerprint, last)
 
     @staticmethod

@@ -36,9 +36,13 @@ class OutputTable:
         """True if the table is not complete on the storage."""
         return not self._ctx.storage.exists(self._abs_file_path)
 
-    def validate(self, strict: bool = False, notebook: str = "") -> None:
-        """Raise if the table is missing, or (when `cols` is set) if its schema differs."""
-        if self.needs_eval():
+    def validate(self, strict: bool = False, notebook: str = "", state=None) -> None:
+        """Raise if the table is missing, or (when `cols` is set) if its schema differs.
+
+        `state`: the table's `TableState`, if the caller has just read it.
+        """
+        missing = self.needs_eval() if state is None else not state.exists
+        if missing:
             raise OutputNotFoundError(
                 f"Notebook '{notebook}' did not write output '{self._name}' at '{self._abs_file_path}'. "
                 f"Write the table to the path in its widget '{self._name}_out'."
