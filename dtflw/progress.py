@@ -34,7 +34,9 @@ class ProgressPrinter(FlowListener):
     def _line(self, run: NotebookRun) -> None:
         mark, colour, word = _STYLE[run.status]
         duration = f" {run.duration:.2f}s" if run.duration is not None else ""
-        why = f" ({run.reason})" if run.reason else ""
+        # why it runs is told when it starts; why it was skipped, when it ends
+        told = run.status in (RunStatus.RUNNING, RunStatus.SKIPPED)
+        why = f" ({run.reason})" if run.reason and told else ""
         error = f"\n    {run.error}" if run.error else ""
         self._console.print(
             f"[{colour}]{mark} {word:<8}[/] {run.notebook_path}{duration}{why}{error}", highlight=False, soft_wrap=True
