@@ -93,3 +93,12 @@ def test_explicit_file_paths(tmp_path, runtime_at):
     assert outputs["rel"].abs_file_path == "mock:/project/foo.parquet", "neither root_dir nor extension is added"
     assert outputs["abs"].abs_file_path == "mock:/elsewhere/bar.delta"
     assert outputs["abs"].table_format == "delta"
+
+
+def test_azure_root_dir_defaults_to_the_workspace_user(runtime_at):
+    from dtflw.storage.azure import init_storage
+
+    with runtime_at("/Users/a@b.c/project/main"):
+        storage = init_storage("acc", "con")
+    assert storage.root_dir == "a@b.c"
+    assert storage.base_path == "wasbs://con@acc.blob.core.windows.net/"

@@ -295,6 +295,16 @@ def _is_cluster_dbutils(dbutils) -> bool:
     return not isinstance(dbutils, LocalDbutils)
 
 
+def _workspace_user() -> str | None:
+    from dtflw.errors import RuntimeNotFoundError
+    from dtflw.runtime import current_runtime
+
+    try:
+        return current_runtime().user or None
+    except RuntimeNotFoundError:
+        return None
+
+
 def init_storage(
     account_name: str,
     container_name: str,
@@ -306,10 +316,10 @@ def init_storage(
     environ: Mapping[str, str] | None = None,
     **kwargs,
 ) -> AzureStorage:
-    """An Azure storage (dtflw 0.6 order); `root_dir` None → the user's name; credentials also from
-    `environ` (default: the process environment)."""
+    """An Azure storage (dtflw 0.6 order); `root_dir` None → the workspace user's name (as 0.6), else
+    the OS user's; credentials also from `environ` (default: the process environment)."""
     if root_dir is None:
-        root_dir = user or getpass.getuser()
+        root_dir = user or _workspace_user() or getpass.getuser()
     environ = os.environ if environ is None else environ
     return AzureStorage(account_name, container_name, root_dir, spark, dbutils, environ=environ, **kwargs)
 
