@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from dtflw.runtime import current_runtime, normalize_workspace_path, project_relative_path
+from dtflw.runtime import context_tag, current_runtime, normalize_workspace_path, project_relative_path
 
 
 def run_notebook(path: str, timeout: int, arguments: dict):
@@ -41,10 +41,7 @@ def get_path_relative_to_project_dir(rel_path: str) -> str:
 
 def try_get_context_tag(key: str, default=None):
     tags = current_runtime().dbutils.notebook.entry_point.getDbutils().notebook().getContext().tags()
-    try:
-        value = tags.apply(key)
-    except Exception:  # a missing tag raises NoSuchElementException through py4j
-        return default
+    value = context_tag(tags, key)
     return default if value is None else value
 
 

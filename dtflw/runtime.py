@@ -102,13 +102,14 @@ def from_dbutils(dbutils, spark=None) -> Runtime:
         dbutils=dbutils,
         spark=spark,
         notebook_path=context.notebookPath().get(),
-        user=_tag(tags, "user") or "",
-        job_type=_tag(tags, "jobType"),
+        user=context_tag(tags, "user") or "",
+        job_type=context_tag(tags, "jobType"),
         runner=DbutilsRunner(dbutils),
     )
 
 
-def _tag(tags, key: str):
+def context_tag(tags, key: str):
+    """A notebook context tag (`tags().apply(key)`), or None when the notebook has none."""
     try:
         return tags.apply(key)
     except Exception:  # py4j raises NoSuchElementException for a missing tag

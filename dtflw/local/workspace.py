@@ -20,7 +20,7 @@ from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTim
 from dtflw.execution.local_runner import LocalRunner
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
-from dtflw.local.source import Cell, find_notebook_file, parse_notebook, split_sql_statements
+from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
 from dtflw.runtime import Runtime, activated, normalize_workspace_path
 
 
@@ -60,7 +60,7 @@ class LocalWorkspace:
         self.exclude = exclude
         self.planner = planner
         self.secret_values: set[str] = set()
-        self._sources: dict[tuple, tuple[bytes, tuple[str, ...]]] = {}
+        self._sources: dict[tuple, tuple[bytes, NotebookSource]] = {}
 
     # -- paths ------------------------------------------------------------------------------
     def workspace_path(self, file_path: str) -> str:
@@ -94,23 +94,26 @@ class LocalWorkspace:
                 continue
             seen.add(workspace_path)
             try:
-                content, includes = self._source_of(self.notebook_file(workspace_path))
+                content, source = self._source_of(self.notebook_file(workspace_path))
             except NotebookNotFoundError:
                 return None
             digest.update(content)
-            pending += [normalize_workspace_path(target, posixpath.dirname(workspace_path)) for target in includes]
+            pending += [
+                normalize_workspace_path(c.run_target, posixpath.dirname(workspace_path))
+                for c in source.cells
+                if c.run_target
+            ]
         return digest.hexdigest()[:16]
 
-    def _source_of(self, file_path: str) -> tuple[bytes, tuple[str, ...]]:
-        """A notebook file's bytes and its `%run` targets, remembered while the file is unchanged."""
+    def _source_of(self, file_path: str) -> tuple[bytes, NotebookSource]:
+        """A notebook file's bytes and parsed cells, remembered while the file is unchanged."""
         stat = os.stat(file_path)
         key = (file_path, stat.st_mtime_ns, stat.st_size)
         known = self._sources.get(key)
         if known is None:
             with open(file_path, "rb") as f:
                 content = f.read()
-            includes = tuple(c.run_target for c in parse_notebook(file_path).cells if c.run_target)
-            known = self._sources[key] = (content, includes)
+            known = self._sources[key] = (content, parse_notebook(file_path))
         return known
 
     # -- running ----------------------------------------------------------------------------
@@ -124,7 +127,7 @@ class LocalWorkspace:
         """Run the notebook at workspace `path` (relative to `caller`) and return its exit value."""
         workspace_path = normalize_workspace_path(path, posixpath.dirname(caller) if caller else self.home)
         file_path = self.notebook_file(workspace_path)
-        source = parse_notebook(file_path)
+        _, source = self._source_of(file_path)
         session = self.engine.new_session()
         runtime = self.runtime_for(workspace_path, arguments, session, run_id)
         if not timeout_seconds:
@@ -255,7 +258,7 @@ class LocalWorkspace:
         target = normalize_workspace_path(cell.run_target, posixpath.dirname(runtime.notebook_path))
         included_file = self.notebook_file(target)
         with runtime.dbutils.widgets.arguments_added(cell.run_args):
-            self._run_cells(parse_notebook(included_file).cells, namespace, runtime, included_file)
+            self._run_cells(self._source_of(included_file)[1].cells, namespace, runtime, included_file)
 
 
 def _stop_session(session, interrupt: bool = False) -> None:
