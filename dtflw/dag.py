@@ -227,13 +227,15 @@ class Dag:
 
     # -- running ----------------------------------------------------------------------------
     def run(self) -> dict[str, object]:
-        """Run the selected steps, `workers` at a time; return {notebook: exit value}."""
+        """Run the selected steps, `workers` at a time; return {notebook: exit value} (a notebook
+        called more than once is named `<notebook>#<step>`)."""
         if self.planning:
             return {}
         plan = self.plan()
         selected = plan.select(self.select, self.exclude)
         sorter = graphlib.TopologicalSorter({s.index: s.deps for s in plan.steps})
         sorter.prepare()
+        label = _labels(plan.steps)
         failures: dict[str, BaseException] = {}
         started: set[int] = set()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dtflw-dag") as pool:
@@ -259,9 +261,9 @@ class Dag:
                     if error is None:
                         sorter.done(index)
                     else:
-                        failures[plan.steps[index].name] = error
+                        failures[label[index]] = error
         if failures:
-            not_run = [s.name for s in plan.steps if s.index in selected and s.index not in started]
+            not_run = [label[s.index] for s in plan.steps if s.index in selected and s.index not in started]
             lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
             raise DagFailedError(
                 f"{len(failures)} notebook(s) failed"
@@ -271,4 +273,12 @@ class Dag:
                 failures=failures,
                 not_run=not_run,
             )
-        return {s.name: s.notebook.result for s in plan.steps if s.index in selected}
+        return {label[s.index]: s.notebook.result for s in plan.steps if s.index in selected}
+
+
+def _labels(steps: list[Step]) -> dict[int, str]:
+    """A name per step: the notebook's, with `#<step>` where one notebook is called more than once."""
+    counts: dict[str, int] = {}
+    for step in steps:
+        counts[step.name] = counts.get(step.name, 0) + 1
+    return {s.index: s.name if counts[s.name] == 1 else f"{s.name}#{s.index + 1}" for s in steps}

@@ -56,6 +56,7 @@ def test_a_dag_runs_in_threads_over_dbutils_notebook_run(cluster):
         for name in ("a", "b", "c"):
             flow.notebook("write").output("T", file_path=f"dag/{name}/T", alias=f"T_{name}").run()
     assert [step.result for step in dag.steps] == [f"wrote dbfs:/dag/{n}/T" for n in "abc"]
+    assert dag.run() == {f"write#{i}": f"wrote dbfs:/dag/{n}/T" for i, n in enumerate("abc", 1)}
 
 
 def test_callee_failures_and_timeouts_are_typed(cluster):
