@@ -94,8 +94,9 @@ class LazyNotebook:
     def get_args(self) -> dict[str, str]:
         return self._args
 
-    def secret_arg_names(self) -> set[str]:
-        return set(self._secret_args)
+    def redacted_args(self) -> dict[str, str]:
+        """The args as logs, lineage and reports show them: secret names and revealed secret values hidden."""
+        return redact(self._args, self._secret_args | self.ctx.secret_values)
 
     def timeout(self, timeout: int) -> LazyNotebook:
         """Stop the notebook after `timeout` seconds (0: no timeout)."""
@@ -289,7 +290,7 @@ class LazyNotebook:
             flow_run_id=ctx.flow_run.run_id,
             notebook_path=notebook,
             rel_path=self._rel_path,
-            args=redact(self._args, self._secret_args | ctx.secret_values),
+            args=self.redacted_args(),
             inputs=[self._input_use(n, i, input_states[n]) for n, i in self._inputs.items()],
             outputs=[],
             parent_run_id=getattr(runtime, "run_id", None),
@@ -367,7 +368,7 @@ class LazyNotebook:
 
     def show(self) -> None:
         lines = [f"Notebook: '{self._rel_path}'", "Args:"]
-        lines += [f"\t'{k}': '{v}'" for k, v in redact(self._args, self._secret_args).items()]
+        lines += [f"\t'{k}': '{v}'" for k, v in self.redacted_args().items()]
         lines.append("Inputs:")
         lines += [f"\t'{n}': '{i.abs_file_path}'" for n, i in self._inputs.items()]
         lines.append("Outputs:")

@@ -4,7 +4,6 @@ paths and what a lazy run would do — without running any notebook."""
 from __future__ import annotations
 
 from dtflw.dag import Dag
-from dtflw.events import redact
 
 
 class Planner:
@@ -45,8 +44,7 @@ class Planner:
         if runs:
             will_run.add(step.index)
         lines = [f"{nb.abs_path}  [{verdict}]"]
-        secrets = nb.secret_arg_names() | nb.ctx.secret_values
-        lines += [f"  arg    {k} = {v}" for k, v in redact(nb.get_args(), secrets).items()]
+        lines += [f"  arg    {k} = {v}" for k, v in nb.redacted_args().items()]
         lines += [f"  input  {n} ← {i.abs_file_path or '(optional, absent)'}" for n, i in nb.get_inputs().items()]
         lines += [f"  output {o.alias} → {o.abs_file_path}" for o in nb.get_outputs().values()]
         if step.deps:
