@@ -119,7 +119,12 @@ def _closure(start: set[int], edges: dict[int, set[int]]) -> set[int]:
 
 
 class Dag:
-    """Notebook steps declared on a flow, run in dependency order by a pool of workers."""
+    """Notebook steps declared on a flow, run in dependency order by a pool of workers.
+
+    Each step is linked to its producers as it is added, while its objects are fresh: a duplicate
+    producer or a step reading its own output fails at the line that declares it, and `plan()` only
+    links inputs whose producer came later, adds `a >> b` orderings and sorts the graph.
+    """
 
     def __init__(
         self,
@@ -137,6 +142,9 @@ class Dag:
         self.exclude = exclude
         self.steps: list[Step] = []
         self.planning = planning  # `dtflw plan`: collect every step of the flow, never run
+        self._producers: dict[str, tuple[Step, object]] = {}  # table name or alias → (step, output)
+        self._writers: dict[str, Step] = {}  # output path → step
+        self._unlinked: list[tuple[Step, object]] = []  # inputs no earlier step produces, linked by plan()
 
     @property
     def ctx(self):
@@ -158,35 +166,97 @@ class Dag:
             self.run()
 
     def add(self, notebook, is_lazy: bool = False, strict_validation: bool = False) -> Step:
-        """Declare `notebook` (a configured `flow.notebook(...)`) as a step; `run()` runs them all."""
+        """Declare `notebook` (a configured `flow.notebook(...)`) as a step; `run()` runs them all.
+
+        Its inputs and outputs are final from here on; a producer declared twice, or a step reading a
+        table it produces, raises now."""
         step = Step(notebook, is_lazy, strict_validation, index=len(self.steps))
+        producers, writers = self._producers, self._writers
+        outputs = notebook.get_outputs().values()
+        for output in outputs:
+            if output.alias in producers:
+                self._claimed(step, output.alias, producers[output.alias][0])
+            if output.abs_file_path in writers:
+                self._claimed(step, output.abs_file_path, writers[output.abs_file_path])
+        inputs = notebook.get_inputs().values()
+        for table in inputs:
+            for output in outputs:
+                if table.source == output.alias:
+                    raise SelfDependencyError(
+                        f"Notebook '{step.name}' reads table '{table.source}' (input '{table.name}') that it "
+                        "produces itself; read the upstream table with file_path= or source_table=."
+                    )
+        for output in outputs:
+            producers[output.alias] = (step, output)
+            writers[output.abs_file_path] = step
+        for table in inputs:
+            if not self._link(step, table):
+                self._unlinked.append((step, table))
+        notebook.freeze(f"step {step.index + 1} of a DAG")
         self.steps.append(step)
         return step
 
+    @staticmethod
+    def _claimed(step: Step, key: str, other: Step) -> None:
+        raise DuplicateProducerError(
+            f"Table '{key}' is produced by both '{other.name}' (step {other.index + 1}) and "
+            f"'{step.name}' (step {step.index + 1}); give one output another name or file_path."
+        )
+
+    def _link(self, step: Step, table) -> bool:
+        """Make `step` depend on the producer of `table` if one is declared; False if none is yet."""
+        if table.source is None:  # an explicit file_path: a dependency if another step writes it
+            producer = self._writers.get(table.abs_file_path)
+            if producer is not None and producer is not step:
+                step.deps.add(producer.index)
+            return producer is not None
+        found = self._producers.get(table.source)
+        if found is None:
+            return False
+        step.deps.add(found[0].index)
+        table.resolve(found[1].abs_file_path)
+        return True
+
     # -- planning ---------------------------------------------------------------------------
     def plan(self) -> Plan:
-        """Resolve every input to its producer; raise on a malformed graph. Nothing runs."""
+        """Link the inputs left unlinked, add `a >> b` orderings, sort; raise on a malformed graph."""
         with paused_gc():  # thousands of small sets and lists, none of them garbage
-            return self._plan()
+            self._link_the_rest()
+            return Plan(self.steps, self._levels())
 
-    def _plan(self) -> Plan:
-        by_table: dict[str, Step] = {}
-        by_path: dict[str, Step] = {}
+    def _link_the_rest(self) -> None:
+        for step, table in self._unlinked:
+            if self._link(step, table) or table.source is None:
+                continue
+            path = self._ctx.resolve_table(table.source, step.notebook.abs_path)
+            if path is None and not table.is_optional:
+                raise UnresolvedInputError(
+                    f"Input '{table.name}' of notebook '{step.name}': no notebook of this DAG and no earlier run of "
+                    f"the flow produces a table '{table.source}'. Declare its producer, or pass file_path=."
+                )
+            table.resolve(path or "")
+        by_notebook = None
         for step in self.steps:
-            for output in step.notebook.get_outputs().values():
-                for key, index in ((output.alias, by_table), (output.abs_file_path, by_path)):
-                    other = index.get(key)
-                    if other is not None and other is not step:
-                        raise DuplicateProducerError(
-                            f"Table '{key}' is produced by both '{other.name}' (step {other.index + 1}) and "
-                            f"'{step.name}' (step {step.index + 1}); give one output another name or file_path."
-                        )
-                    index[key] = step
-        by_notebook = {id(s.notebook): s for s in self.steps}
+            if step.notebook.get_after():
+                by_notebook = by_notebook or {id(s.notebook): s.index for s in self.steps}
+                step.deps.update(by_notebook[id(nb)] for nb in step.notebook.get_after() if id(nb) in by_notebook)
+
+    def _levels(self) -> list[list[Step]]:
+        """Steps grouped by their longest path from a source; one pass when every dependency was
+        declared earlier, else graphlib (which also finds cycles)."""
+        depth = [0] * len(self.steps)
+        levels: list[list[Step]] = []
         for step in self.steps:
-            step.deps = {by_notebook[id(nb)].index for nb in step.notebook.get_after() if id(nb) in by_notebook}
-            for table in step.notebook.get_inputs().values():
-                self._resolve(step, table, by_table, by_path)
+            if step.deps:
+                if max(step.deps) >= step.index:
+                    return self._sorted_levels()
+                depth[step.index] = 1 + max([depth[d] for d in step.deps])
+            if depth[step.index] == len(levels):
+                levels.append([])
+            levels[depth[step.index]].append(step)
+        return levels
+
+    def _sorted_levels(self) -> list[list[Step]]:
         sorter = graphlib.TopologicalSorter({s.index: s.deps for s in self.steps})
         try:
             sorter.prepare()
@@ -198,32 +268,7 @@ class Dag:
             ready = sorted(sorter.get_ready())
             levels.append([self.steps[i] for i in ready])
             sorter.done(*ready)
-        return Plan(self.steps, levels)
-
-    def _resolve(self, step: Step, table, by_table: dict, by_path: dict) -> None:
-        if table.source is None:  # an explicit file_path: a dependency if another step writes it
-            producer = by_path.get(table.abs_file_path)
-            if producer is not None and producer is not step:
-                step.deps.add(producer.index)
-            return
-        producer = by_table.get(table.source)
-        if producer is step:
-            raise SelfDependencyError(
-                f"Notebook '{step.name}' reads table '{table.source}' (input '{table.name}') that it produces itself; "
-                "read the upstream table with file_path= or source_table=."
-            )
-        if producer is not None:
-            step.deps.add(producer.index)
-            output = next(o for o in producer.notebook.get_outputs().values() if table.source in (o.alias, o.name))
-            table.resolve(output.abs_file_path)
-            return
-        path = self._ctx.resolve_table(table.source, step.notebook.abs_path)
-        if path is None and not table.is_optional:
-            raise UnresolvedInputError(
-                f"Input '{table.name}' of notebook '{step.name}': no notebook of this DAG and no earlier run of the "
-                f"flow produces a table '{table.source}'. Declare its producer, or pass file_path=."
-            )
-        table.resolve(path or "")
+        return levels
 
     # -- running ----------------------------------------------------------------------------
     def run(self) -> dict[str, object]:

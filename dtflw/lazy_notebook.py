@@ -67,6 +67,7 @@ class LazyNotebook:
         self._retries = 0
         self._backoff = 1.0
         self._retry_on: tuple[type[BaseException], ...] = RETRY_ON
+        self._declared_as: str | None = None  # set once a DAG holds the step: its tables are final
 
     # -- the spec ---------------------------------------------------------------------------
     @property
@@ -107,6 +108,7 @@ class LazyNotebook:
 
     def input(self, name: str, file_path: str = None, source_table: str = None, is_optional: bool = False):
         """Declare an input: a path on the storage, or the latest table published as `source_table or name`."""
+        self._check_open("input", name)
         check_table_name(name, "input", self._rel_path)
         if source_table is not None:
             check_table_name(source_table, "source table", self._rel_path)
@@ -119,11 +121,23 @@ class LazyNotebook:
         self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path, source=source)
         return self
 
+    def freeze(self, declared_as: str) -> None:
+        """Mark the step declared (`declared_as`, e.g. "step 3 of a DAG"): no more inputs or outputs."""
+        self._declared_as = declared_as
+
+    def _check_open(self, kind: str, name: str) -> None:
+        if self._declared_as is not None:
+            raise ArgumentError(
+                f"Cannot add {kind} '{name}' to notebook '{self._rel_path}': it is already declared as "
+                f"{self._declared_as}. Declare every input and output before adding the notebook to the DAG."
+            )
+
     def get_inputs(self) -> dict[str, InputTable]:
         return self._inputs
 
     def output(self, name: str, cols: list = None, file_path: str = None, alias: str = None, format: str = None):
         """Declare an output; its path derives from the notebook's path unless `file_path` is given."""
+        self._check_open("output", name)
         check_table_name(name, "output", self._rel_path)
         if alias is not None:
             check_table_name(alias, "output alias", self._rel_path)
@@ -162,8 +176,8 @@ class LazyNotebook:
         self._after += tuple(nb for nb in notebooks if nb not in self._after)
         return self
 
-    def get_after(self) -> list[LazyNotebook]:
-        return list(self._after)
+    def get_after(self) -> tuple[LazyNotebook, ...]:
+        return self._after
 
     def __rshift__(self, other: LazyNotebook) -> LazyNotebook:
         """`a >> b`: b runs after a; returns b, so `a >> b >> c` chains."""

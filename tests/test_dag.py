@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from testkit import RecordingRunner
 
@@ -180,6 +182,14 @@ with flow.dag(select={select!r}, exclude={exclude!r}):
     assert sorted(events.by_name()) == ["a", "b", "d"]
 
 
+def write_outputs(path, arguments):
+    """A RecordingRunner action: the notebook writes (empty) every output it is given."""
+    for widget, value in arguments.items():
+        if widget.endswith("_out"):
+            os.makedirs(value, exist_ok=True)
+            open(os.path.join(value, "_SUCCESS"), "w").close()
+
+
 @pytest.fixture
 def recording_flow(tmp_path, runtime_at):
     with runtime_at("/Users/u@x/p/main", runner=RecordingRunner()) as runtime:
@@ -231,16 +241,7 @@ def test_bad_tags_and_ordering(recording_flow):
 def test_dag_results_and_earlier_eager_tables(recording_flow):
     flow, runner = recording_flow
     runner.result = "exit"
-
-    def write(path, arguments):
-        import os
-
-        for widget, value in arguments.items():
-            if widget.endswith("_out"):
-                os.makedirs(value, exist_ok=True)
-                open(os.path.join(value, "_SUCCESS"), "w").close()
-
-    runner.action = write
+    runner.action = write_outputs
     flow.notebook("eager").output("E").run()
     dag = flow.dag(workers=1)
     with dag:
@@ -249,3 +250,70 @@ def test_dag_results_and_earlier_eager_tables(recording_flow):
     assert step.result == "exit"
     assert runner.calls[1][2]["E_in"].endswith("p/eager/E.parquet")
     assert dag.run() == {"uses_eager": "exit"}
+
+
+def _level_names(dag) -> list[list[str]]:
+    return [[step.name for step in level] for level in dag.plan().levels()]
+
+
+def test_steps_may_be_declared_before_their_producers(recording_flow):
+    flow, runner = recording_flow
+    runner.action = write_outputs
+    in_order, reversed_order = flow.dag(), flow.dag()
+    declared = [
+        ("a", [], ["A"]),
+        ("b", ["A"], ["B"]),
+        ("c", ["A"], ["C"]),
+        ("d", ["B", "C"], ["D"]),
+    ]
+    for dag, steps in ((in_order, declared), (reversed_order, declared[::-1])):
+        for name, inputs, outputs in steps:
+            nb = flow.notebook(name)
+            for table in inputs:
+                nb.input(table)
+            for table in outputs:
+                nb.output(table)
+            dag.add(nb)
+    assert _level_names(in_order) == [["a"], ["b", "c"], ["d"]]
+    assert _level_names(reversed_order) == [["a"], ["c", "b"], ["d"]]
+    assert reversed_order.steps[0].notebook.get_inputs()["B"].abs_file_path.endswith("p/b/B.parquet")
+    assert reversed_order.run() == {"a": "ok", "b": "ok", "c": "ok", "d": "ok"}
+    ran = [call[0].rsplit("/", 1)[-1] for call in runner.calls]
+    assert ran[0] == "a" and sorted(ran[1:3]) == ["b", "c"] and ran[3] == "d"
+
+
+def test_ordering_only_cycles_are_reported(recording_flow):
+    flow, runner = recording_flow
+    dag = flow.dag()
+    a, b = flow.notebook("a").output("A"), flow.notebook("b").output("B")
+    a >> b >> a
+    dag.add(a)
+    dag.add(b)
+    with pytest.raises(DagCycleError, match="cycle: .*a.*b|cycle: .*b.*a"):
+        dag.run()
+    assert runner.calls == []
+
+
+def test_a_declared_step_is_final_and_a_rejected_one_leaves_the_dag_intact(recording_flow):
+    flow, runner = recording_flow
+    runner.action = write_outputs
+    dag = flow.dag()
+    producer = flow.notebook("a").output("T")
+    dag.add(producer)
+    with pytest.raises(ArgumentError, match="output 'U' to notebook 'a': it is already declared as step 1 of a DAG"):
+        producer.output("U")
+    with pytest.raises(ArgumentError, match="input 'X' to notebook 'a'"):
+        producer.input("X")
+    with pytest.raises(
+        DuplicateProducerError, match="Table 'T' is produced by both 'a' \\(step 1\\) and 'b' \\(step 2\\)"
+    ):
+        dag.add(flow.notebook("b").input("S", file_path="raw/s.csv").output("T"))
+    with pytest.raises(SelfDependencyError, match="Notebook 'c' reads table 'C'"):
+        dag.add(flow.notebook("c").input("C").output("C"))
+    with pytest.raises(DuplicateProducerError, match="Table '.*/p/a/T.parquet' is produced by both 'a'"):
+        dag.add(flow.notebook("d").output("D", file_path="p/a/T.parquet"))
+    dag.add(flow.notebook("b").input("T").output("B"))
+    dag.add(flow.notebook("c").input("Raw", file_path="p/b/B.parquet").output("C"))
+    assert _level_names(dag) == [["a"], ["b"], ["c"]]
+    assert dag.run() == {"a": "ok", "b": "ok", "c": "ok"}
+    assert [call[0].rsplit("/", 1)[-1] for call in runner.calls] == ["a", "b", "c"]
