@@ -60,8 +60,11 @@ def _runtime_options(command):
         click.option(
             "--lazy", is_flag=True, help="Skip notebooks that are up to date (outputs complete, nothing changed)."
         ),
-        click.option("--select", help="Steps of DAG blocks to run: nb, T, +T, T+, tag:x (space- or comma-separated)."),
-        click.option("--exclude", help="Steps of DAG blocks not to run (same syntax as --select)."),
+        click.option(
+            "--select",
+            help="Steps of the notebook to run, eager or in DAG blocks: nb, T, +T, T+, tag:x (space- or comma-separated).",
+        ),
+        click.option("--exclude", help="Steps not to run (same syntax as --select)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -121,7 +124,7 @@ def plan(**options):
     """Show what running NOTEBOOK would do — the DAG in levels, every path, lazy decisions — running nothing."""
     from dtflw.planning import Planner
 
-    planner = Planner(lazy=options["lazy"])
+    planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
     try:
         engine, workspace, notebook = _workspace(options, planner=planner)
         with engine:

@@ -23,11 +23,9 @@ from dtflw.errors import (
     DagCycleError,
     DagFailedError,
     DuplicateProducerError,
-    SelectionError,
     SelfDependencyError,
     UnresolvedInputError,
 )
-from dtflw.runtime import project_relative_path
 
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 execution contexts
@@ -42,6 +40,7 @@ class Step:
     strict_validation: bool = False
     index: int = 0
     deps: set[int] = field(default_factory=set)
+    selected: bool = True  # False: left out by `dtflw run --select/--exclude`
 
     @property
     def name(self) -> str:
@@ -79,33 +78,9 @@ class Plan:
 
     def select(self, select: str | None = None, exclude: str | None = None) -> set[int]:
         """The step indices that `select` (default: all) picks, minus those `exclude` picks."""
-        chosen = self._pick(select) if select else {s.index for s in self.steps}
-        return chosen - (self._pick(exclude) if exclude else set())
+        from dtflw.selection import chosen_steps
 
-    def _pick(self, expr: str) -> set[int]:
-        from dtflw.lineage.select import VALID_FORMS, parse
-
-        chosen: set[int] = set()
-        for term in parse(expr):
-            found = {s.index for s in self.steps if _step_matches(s, term)}
-            if not found:
-                raise SelectionError(
-                    f"{term.value!r} in {expr!r} matches no notebook or table; valid forms: {VALID_FORMS}."
-                )
-            chosen |= found
-            if term.upstream:
-                chosen |= self.upstream(found)
-            if term.downstream:
-                chosen |= self.downstream(found)
-        return chosen
-
-
-def _step_matches(step: Step, term) -> bool:
-    nb = step.notebook
-    if term.method == "tag":
-        return term.value in nb.get_tags()
-    names = {nb.rel_path, nb.abs_path, project_relative_path(nb.abs_path), nb.abs_path.rsplit("/", 1)[-1]}
-    return term.value in names or term.value in step.tables()
+        return chosen_steps([self], select, exclude)[0]
 
 
 def _closure(start: set[int], edges: dict[int, set[int]]) -> set[int]:
@@ -193,6 +168,8 @@ class Dag:
             if not self._link(step, table):
                 self._unlinked.append((step, table))
         notebook.freeze(f"step {step.index + 1} of a DAG")
+        selection = getattr(self._ctx.runtime, "selection", None)
+        step.selected = selection is None or selection.includes(notebook)
         self.steps.append(step)
         return step
 
@@ -277,7 +254,7 @@ class Dag:
         if self.planning:
             return {}
         plan = self.plan()
-        selected = plan.select(self.select, self.exclude)
+        selected = {i for i in plan.select(self.select, self.exclude) if plan.steps[i].selected}
         sorter = graphlib.TopologicalSorter({s.index: s.deps for s in plan.steps})
         sorter.prepare()
         label = _labels(plan.steps)
@@ -289,6 +266,7 @@ class Dag:
                 if not failures:
                     for index in sorter.get_ready():
                         if index not in selected:
+                            plan.steps[index].notebook.leave_out()
                             sorter.done(index)
                             continue
                         step = plan.steps[index]

@@ -58,9 +58,6 @@ class Flow:
         """
         if self._ctx.collector is not None and self._ctx.collector.planning:
             return self._ctx.collector  # `dtflw plan`: the planner's collector, which never runs
-        runtime = self._ctx.runtime
-        select = select if select is not None else getattr(runtime, "select", None)
-        exclude = exclude if exclude is not None else getattr(runtime, "exclude", None)
         return Dag(self._ctx, workers, select, exclude)
 
     def add_listener(self, listener) -> None:

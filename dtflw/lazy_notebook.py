@@ -25,6 +25,7 @@ from dtflw.pipeline import NotebookRun as PipelineRun
 from dtflw.runtime import project_relative_path
 
 MAX_RETRIES = 20
+NOT_SELECTED = "not selected"
 RETRY_ON = (Exception,)
 MAX_BACKOFF = 3600.0
 # errors of the step's own declaration: another attempt cannot succeed
@@ -244,7 +245,18 @@ class LazyNotebook:
         if collector is not None:
             collector.add(self, is_lazy, strict_validation)
             return None
+        selection = getattr(self.ctx.runtime, "selection", None)
+        if selection is not None and not selection.includes(self):
+            self.leave_out()
+            return None
         return self.execute(is_lazy, strict_validation)
+
+    def leave_out(self) -> None:
+        """Skip the step, not selected: later steps read its outputs where an earlier run left them."""
+        record = self._new_record(1, [self._input_use(n, i, None) for n, i in self._inputs.items()])
+        record.status, record.reason = RunStatus.SKIPPED, NOT_SELECTED
+        self.ctx.logger.log(f"Skipped run: '{self.abs_path}' ({NOT_SELECTED})")
+        self._finish(record, self._output_states())
 
     def execute(self, is_lazy: bool = False, strict_validation: bool = False):
         """Run now, retrying as configured; return the exit value."""
@@ -299,18 +311,7 @@ class LazyNotebook:
             self.share_arguments()
         storage = ctx.storage
         out_states = self._output_states()
-        record = NotebookRun(
-            run_id=new_run_id(),
-            flow_run_id=ctx.flow_run.run_id,
-            notebook_path=notebook,
-            rel_path=self._rel_path,
-            args=self.redacted_args(),
-            inputs=[self._input_use(n, i, input_states[n]) for n, i in self._inputs.items()],
-            outputs=[],
-            parent_run_id=getattr(runtime, "run_id", None),
-            attempt=attempt,
-            tags=self._tags,
-        )
+        record = self._new_record(attempt, [self._input_use(n, i, input_states[n]) for n, i in self._inputs.items()])
         fingerprint = self._fingerprint(record.inputs)
         record.source_fingerprint = fingerprint.source
         history = RunHistory(storage)
@@ -350,6 +351,20 @@ class LazyNotebook:
         fingerprint = self._fingerprint([self._input_use(n, i, self._input_state(i)) for n, i in self._inputs.items()])
         last = RunHistory(self.ctx.storage).last(self.abs_path, [o.abs_file_path for o in self._outputs.values()])
         return decide(out_states, fingerprint, last)
+
+    def _new_record(self, attempt: int, inputs: list[TableUse]) -> NotebookRun:
+        return NotebookRun(
+            run_id=new_run_id(),
+            flow_run_id=self.ctx.flow_run.run_id,
+            notebook_path=self.abs_path,
+            rel_path=self._rel_path,
+            args=self.redacted_args(),
+            inputs=inputs,
+            outputs=[],
+            parent_run_id=getattr(self.ctx.runtime, "run_id", None),
+            attempt=attempt,
+            tags=self._tags,
+        )
 
     @staticmethod
     def _input_use(name: str, table: InputTable, state) -> TableUse:

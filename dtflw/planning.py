@@ -4,13 +4,16 @@ paths and what a lazy run would do — without running any notebook."""
 from __future__ import annotations
 
 from dtflw.dag import Dag
+from dtflw.selection import Selection, chosen_steps
 
 
 class Planner:
     """Collects the steps of every flow opened while an orchestration notebook is planned."""
 
-    def __init__(self, lazy: bool = False):
+    def __init__(self, lazy: bool = False, select: str | None = None, exclude: str | None = None):
         self.lazy = lazy
+        self.select = select
+        self.exclude = exclude
         self.dags: list[Dag] = []
 
     def collector_for(self, ctx) -> Dag:
@@ -21,20 +24,31 @@ class Planner:
     def render(self) -> str:
         """The plan as text: levels of steps; per step its args, tables and lazy decision."""
         lines: list[str] = []
-        for number, dag in enumerate(self.dags, 1):
-            plan = dag.plan()
+        plans = self.plans()
+        chosen_per_plan = chosen_steps(plans, self.select, self.exclude)
+        for number, (dag, plan, chosen) in enumerate(zip(self.dags, plans, chosen_per_plan), 1):
             lines.append(f"Flow {number} on {dag.ctx.storage.url}: {len(plan.steps)} notebook(s)")
             will_run: set[int] = set()
             for depth, level in enumerate(plan.levels(), 1):
                 lines.append(f"  level {depth}")
                 for step in level:
-                    lines += ["    " + line for line in self._describe(step, plan, will_run)]
+                    lines += ["    " + line for line in self._describe(step, plan, will_run, step.index in chosen)]
         return "\n".join(lines) if lines else "No flow was opened: nothing to run."
 
-    def _describe(self, step, plan, will_run: set[int]) -> list[str]:
+    def plans(self) -> list:
+        """The plan of every flow opened, in order."""
+        return [dag.plan() for dag in self.dags]
+
+    def selection(self) -> Selection:
+        """The steps `select`/`exclude` leave in, for the real run of the planned notebook."""
+        return Selection(self.plans(), self.select, self.exclude)
+
+    def _describe(self, step, plan, will_run: set[int], chosen: bool) -> list[str]:
         nb = step.notebook
         upstream = sorted(plan.steps[d].name for d in step.deps if d in will_run)
-        if not (step.is_lazy or self.lazy):
+        if not chosen:
+            verdict, runs = "skips: not selected", False
+        elif not (step.is_lazy or self.lazy):
             verdict, runs = "runs: not lazy", True
         elif upstream:
             verdict, runs = "runs: upstream " + ", ".join(upstream) + " runs first", True

@@ -37,8 +37,7 @@ class Runtime:
     listeners: list = field(default_factory=list)  # extra FlowListeners for every flow opened here
     secret_values: set[str] = field(default_factory=set)
     force_lazy: bool = False  # `dtflw run --lazy`: every step runs lazily
-    select: str | None = None  # `dtflw run --select`: steps DAG blocks run
-    exclude: str | None = None
+    selection: Any = None  # `dtflw run --select/--exclude`: which of this notebook's steps run
     display_html: Any = None  # the notebook's displayHTML
     flows: list = field(default_factory=list)  # flows opened by this notebook, ended when it finishes
     planner: Any = None  # `dtflw plan`: flows collect their steps here instead of running them

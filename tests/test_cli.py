@@ -104,3 +104,44 @@ def test_the_remote_engine_runs_on_any_spark_connect_server(project, engine):
     result = invoke(project, "run", "--engine", "remote", "--remote-url", engine.url, "--arg", "who=remote")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == "remote:3"
+
+
+def test_select_and_exclude_pick_eager_steps(project):
+    assert invoke(project, "run").exit_code == 0
+    project.write("p/producer.py", PRODUCER.replace("range(3)", "range(5)"))  # a re-run would be seen downstream
+    for chosen in (("--select", "consumer"), ("--exclude", "T")):
+        result = invoke(project, "run", *chosen)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip().splitlines()[-1] == "nobody:3", "the left-out producer did not run again"
+        assert "⏭ skipped  /Users/cli@example.com/p/producer 0.00s (not selected)" in result.stderr
+    result = invoke(project, "run", "--select", "+U")
+    assert result.stdout.strip().splitlines()[-1] == "nobody:5"
+
+
+def test_a_selection_matching_nothing_fails_before_anything_runs(project):
+    result = invoke(project, "run", "--select", "+Nowhere")
+    assert result.exit_code == 1
+    assert "SelectionError" in result.stderr and "'Nowhere' in '+Nowhere' matches no notebook or table" in result.stderr
+    assert not project.storage_folder.exists()
+
+
+def test_selection_applies_to_the_orchestration_notebook_not_to_the_notebooks_it_calls(project):
+    writer = "from dtflw import init_outputs\nfor o in init_outputs('{0}').values():\n    spark.range(1).write.parquet(o.value)"
+    project.write("p/a.py", writer.format("A"))
+    project.write("p/b.py", writer.format("B"))
+    project.write(
+        "p/wrapper.py",
+        "from dtflw import init_flow\nflow = init_flow()\nwith flow.dag(workers=2):\n"
+        "    flow.notebook('a').output('A').run()\n    flow.notebook('b').input('A').output('B').run()",
+    )
+    project.write(
+        "p/main.py",
+        "from dtflw import init_flow\nflow = init_flow()\n"
+        "flow.notebook('producer').output('T').run()\nflow.notebook('wrapper').run()",
+    )
+    plan = invoke(project, "plan", "--select", "wrapper")
+    assert "producer  [skips: not selected]" in plan.stdout and "wrapper  [runs: not lazy]" in plan.stdout
+    result = invoke(project, "run", "--select", "wrapper")
+    assert result.exit_code == 0, result.output
+    assert (project.storage_folder / "p/a/A.parquet").is_dir() and (project.storage_folder / "p/b/B.parquet").is_dir()
+    assert not (project.storage_folder / "p/producer").exists()

@@ -118,24 +118,51 @@ class LocalWorkspace:
 
     # -- running ----------------------------------------------------------------------------
     def run_file(self, file_path: str, arguments: dict[str, str] | None = None, timeout_seconds: int = 0):
-        """Run a notebook file as the top-level notebook; returns its exit value."""
+        """Run a notebook file as the top-level notebook; returns its exit value.
+
+        With `select`/`exclude` the notebook is planned first (running nothing), and its real run
+        skips the steps left out. A planner (`dtflw plan`) collects the steps and runs nothing."""
         if not os.path.exists(file_path):
             raise NotebookNotFoundError(f"Notebook file {file_path!r} does not exist.")
-        return self.run(self.workspace_path(file_path), arguments or {}, timeout_seconds)
+        path, arguments = self.workspace_path(file_path), arguments or {}
+        if self.planner is not None:
+            return self.run(path, arguments, timeout_seconds, planner=self.planner)
+        selection = None
+        if self.select or self.exclude:
+            from dtflw.planning import Planner
 
-    def run(self, path: str, arguments: dict[str, str], timeout_seconds: int = 0, *, caller=None, run_id=None):
-        """Run the notebook at workspace `path` (relative to `caller`) and return its exit value."""
+            planner = Planner(select=self.select, exclude=self.exclude)
+            self.run(path, arguments, timeout_seconds, planner=planner)
+            selection = planner.selection()
+        return self.run(path, arguments, timeout_seconds, selection=selection)
+
+    def run(
+        self,
+        path: str,
+        arguments: dict[str, str],
+        timeout_seconds: int = 0,
+        *,
+        caller=None,
+        run_id=None,
+        planner=None,
+        selection=None,
+    ):
+        """Run the notebook at workspace `path` (relative to `caller`) and return its exit value.
+        `planner` and `selection` apply to this notebook's own flows, not to the notebooks it calls."""
         workspace_path = normalize_workspace_path(path, posixpath.dirname(caller) if caller else self.home)
         file_path = self.notebook_file(workspace_path)
         _, source = self._source_of(file_path)
         session = self.engine.new_session()
-        runtime = self.runtime_for(workspace_path, arguments, session, run_id)
+        runtime = self.runtime_for(workspace_path, arguments, session, run_id, planner=planner, selection=selection)
         if not timeout_seconds:
             return self._execute(runtime, source, file_path)
         return self._execute_with_timeout(runtime, source, file_path, timeout_seconds)
 
-    def runtime_for(self, workspace_path: str, arguments: dict[str, str], session, run_id=None) -> Runtime:
-        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`)."""
+    def runtime_for(
+        self, workspace_path: str, arguments: dict[str, str], session, run_id=None, *, planner=None, selection=None
+    ) -> Runtime:
+        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`).
+        A planned notebook gets no listeners: nothing it declares runs."""
         runner = LocalRunner(self, workspace_path)
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
@@ -154,12 +181,11 @@ class LocalWorkspace:
             dbfs_folder=self.dbfs_folder,
             volumes_folder=self.volumes_folder,
             run_id=run_id,
-            listeners=self.listeners,
+            listeners=[] if planner else self.listeners,
             secret_values=self.secret_values,
             force_lazy=self.lazy,
-            select=self.select,
-            exclude=self.exclude,
-            planner=self.planner,
+            selection=selection,
+            planner=planner,
             display_html=displayHTML,
         )
 
