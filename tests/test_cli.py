@@ -145,3 +145,11 @@ def test_selection_applies_to_the_orchestration_notebook_not_to_the_notebooks_it
     assert result.exit_code == 0, result.output
     assert (project.storage_folder / "p/a/A.parquet").is_dir() and (project.storage_folder / "p/b/B.parquet").is_dir()
     assert not (project.storage_folder / "p/producer").exists()
+
+
+def test_a_notebook_that_cannot_be_planned_is_reported_for_a_selection(project):
+    project.write("p/main.py", MAIN.replace("dbutils.notebook.exit", "result.strip()\ndbutils.notebook.exit"))
+    result = invoke(project, "run", "--select", "consumer")
+    assert result.exit_code == 1
+    assert "Planning for --select/--exclude failed" in result.stderr and "returns None" in result.stderr
+    assert not project.storage_folder.exists()

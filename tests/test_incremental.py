@@ -86,6 +86,21 @@ def test_every_decision_is_explained(ws, decisions):
     assert runs["b"] == ("succeeded", "notebook source changed")
 
 
+def test_a_change_in_a_notebook_included_with_percent_run_reruns_the_includer(ws, decisions):
+    ws.write("p/shared/helpers.py", "OFFSET = 0")
+    ws.write("p/shared/deeper.py", "SCALE = 1")
+    ws.write("p/shared/helpers.py", "%run ./deeper", "OFFSET = 0")
+    ws.write("p/b.py", "%run ./shared/helpers", PRODUCE)
+    ws.run("p/main.py")
+    ws.run("p/main.py")
+    assert decisions.take()["b"] == ("skipped", "up to date")
+    ws.write("p/shared/deeper.py", "SCALE = 2")
+    ws.run("p/main.py")
+    runs = decisions.take()
+    assert runs["a"] == ("skipped", "up to date")
+    assert runs["b"] == ("succeeded", "notebook source changed")
+
+
 def test_without_history_existing_outputs_are_taken_as_up_to_date(ws, decisions):
     ws.run("p/main.py")
     decisions.take()

@@ -157,6 +157,15 @@ def test_percent_run_includes_another_notebook_with_arguments(workspace):
     assert workspace.run("jobs/main.py") == "hello ann from en gb"
 
 
+def test_a_nested_percent_run_is_relative_to_the_notebook_holding_it(workspace):
+    workspace.write("lib/base/constants.py", "GREETING = 'hi'")
+    workspace.write(
+        "lib/helpers.py", "# MAGIC %run ./base/constants", "def greet(name):\n    return f'{GREETING} {name}'"
+    )
+    workspace.write("jobs/main.py", "# MAGIC %run ../lib/helpers", "dbutils.notebook.exit(greet('ann'))")
+    assert workspace.run("jobs/main.py") == "hi ann"
+
+
 def test_sql_cells_and_sql_notebooks(workspace):
     workspace.write(
         "nb.py",

@@ -94,26 +94,29 @@ class LocalWorkspace:
                 continue
             seen.add(workspace_path)
             try:
-                content, source = self._source_of(self.notebook_file(workspace_path))
+                file_path = self.notebook_file(workspace_path)
             except NotebookNotFoundError:
                 return None
+            content, _ = self._source_of(file_path, parsed=False)
             digest.update(content)
-            pending += [
-                normalize_workspace_path(c.run_target, posixpath.dirname(workspace_path))
-                for c in source.cells
-                if c.run_target
-            ]
+            if b"%run" in content:  # only then are there notebooks it includes
+                pending += [
+                    normalize_workspace_path(c.run_target, posixpath.dirname(workspace_path))
+                    for c in self._source_of(file_path)[1].cells
+                    if c.run_target
+                ]
         return digest.hexdigest()[:16]
 
-    def _source_of(self, file_path: str) -> tuple[bytes, NotebookSource]:
-        """A notebook file's bytes and parsed cells, remembered while the file is unchanged."""
+    def _source_of(self, file_path: str, parsed: bool = True) -> tuple[bytes, NotebookSource | None]:
+        """A notebook file's bytes and (if `parsed`) its cells, remembered while the file is unchanged."""
         stat = os.stat(file_path)
         key = (file_path, stat.st_mtime_ns, stat.st_size)
         known = self._sources.get(key)
         if known is None:
             with open(file_path, "rb") as f:
-                content = f.read()
-            known = self._sources[key] = (content, parse_notebook(file_path))
+                known = self._sources[key] = (f.read(), None)
+        if parsed and known[1] is None:
+            known = self._sources[key] = (known[0], parse_notebook(file_path))
         return known
 
     # -- running ----------------------------------------------------------------------------
@@ -132,7 +135,14 @@ class LocalWorkspace:
             from dtflw.planning import Planner
 
             planner = Planner(select=self.select, exclude=self.exclude)
-            self.run(path, arguments, timeout_seconds, planner=planner)
+            try:
+                self.run(path, arguments, timeout_seconds, planner=planner)
+            except NotebookFailedError as e:
+                raise NotebookFailedError(
+                    f"Planning for --select/--exclude failed: {e} While planning no notebook runs and every "
+                    "`.run()` returns None; let the orchestration code allow that, or run without a selection.",
+                    notebook_path=path,
+                ) from e
             selection = planner.selection()
         return self.run(path, arguments, timeout_seconds, selection=selection)
 
@@ -225,7 +235,7 @@ class LocalWorkspace:
         failed = True
         with activated(runtime):
             try:
-                self._run_cells(source.cells, namespace, runtime, file_path)
+                self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
                 failed = False
             except NotebookExit as done:
                 failed = False
@@ -236,10 +246,11 @@ class LocalWorkspace:
                 _stop_session(runtime.spark)
         return None
 
-    def _run_cells(self, cells, namespace: dict, runtime: Runtime, file_path: str) -> None:
+    def _run_cells(self, cells, namespace: dict, runtime: Runtime, file_path: str, notebook_path: str) -> None:
+        """Run the cells of `file_path`, the notebook at `notebook_path` (the runtime's, or one it includes)."""
         for cell in cells:
             try:
-                self._run_cell(cell, namespace, runtime, file_path)
+                self._run_cell(cell, namespace, runtime, file_path, notebook_path)
             except (NotebookExit, NotebookFailedError):
                 raise
             except Exception as e:
@@ -252,7 +263,7 @@ class LocalWorkspace:
                     line=line,
                 ) from e
 
-    def _run_cell(self, cell: Cell, namespace: dict, runtime: Runtime, file_path: str) -> None:
+    def _run_cell(self, cell: Cell, namespace: dict, runtime: Runtime, file_path: str, notebook_path: str) -> None:
         if cell.language == "python":
             code = compile("\n" * (cell.first_line - 1) + cell.source, file_path, "exec")
             exec(code, namespace)
@@ -262,7 +273,7 @@ class LocalWorkspace:
             if "_sqldf" in namespace:
                 display(namespace["_sqldf"])
         elif cell.language == "run":
-            self._run_included(cell, namespace, runtime)
+            self._run_included(cell, namespace, runtime, notebook_path)
         elif cell.language == "sh":
             subprocess.run(cell.source, shell=True, check=True, cwd=os.path.dirname(file_path))
         elif cell.language == "fs":
@@ -279,12 +290,13 @@ class LocalWorkspace:
                 line=cell.first_line,
             )
 
-    def _run_included(self, cell: Cell, namespace: dict, runtime: Runtime) -> None:
-        """`%run ./x $a=1`: run another notebook's cells in this notebook's namespace."""
-        target = normalize_workspace_path(cell.run_target, posixpath.dirname(runtime.notebook_path))
+    def _run_included(self, cell: Cell, namespace: dict, runtime: Runtime, notebook_path: str) -> None:
+        """`%run ./x $a=1`: run another notebook's cells in this notebook's namespace; as on Databricks, a
+        relative path is relative to the notebook holding the `%run` (`notebook_path`)."""
+        target = normalize_workspace_path(cell.run_target, posixpath.dirname(notebook_path))
         included_file = self.notebook_file(target)
         with runtime.dbutils.widgets.arguments_added(cell.run_args):
-            self._run_cells(self._source_of(included_file)[1].cells, namespace, runtime, included_file)
+            self._run_cells(self._source_of(included_file)[1].cells, namespace, runtime, included_file, target)
 
 
 def _stop_session(session, interrupt: bool = False) -> None:
