@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from chispa import assert_df_equality
-from testkit import notebook_source
+from testkit import LONG_SPARK_QUERY, notebook_source, notebook_thread_ends
 
 from dtflw.engines import JvmEngine, create_engine
-from dtflw.errors import EngineError, SchemaMismatchError
+from dtflw.errors import EngineError, NotebookTimeoutError, SchemaMismatchError
 from dtflw.local.workspace import LocalWorkspace
 
 pytestmark = [pytest.mark.jvm, pytest.mark.slow]
@@ -91,3 +91,13 @@ def test_unknown_engines_and_remote_urls_are_rejected():
         create_engine("flink")
     with pytest.raises(EngineError, match="must start with 'sc://'"):
         create_engine("remote", url="http://x")
+
+
+def test_a_timeout_cancels_the_notebooks_jobs_and_keeps_the_shared_context(jvm_ws, jvm):
+    workspace, write, root, _ = jvm_ws
+    write("p/busy.py", LONG_SPARK_QUERY)
+    with pytest.raises(NotebookTimeoutError, match="busy' timed out after 2 s"):
+        workspace.run_file(str(root / "p/busy.py"), timeout_seconds=2)
+    assert notebook_thread_ends("/Users/jvm/p/busy"), "its jobs were cancelled, so the notebook ended"
+    assert jvm.session.sparkContext.statusTracker().getActiveJobsIds() == []
+    assert jvm.session.range(3).count() == 3, "the engine's SparkContext is still up"

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from chispa import assert_df_equality
+from testkit import LONG_SPARK_QUERY, notebook_thread_ends
 
 from dtflw.errors import (
     ArgumentError,
@@ -248,6 +249,13 @@ def test_a_timeout_stops_waiting_and_names_the_notebook(workspace):
     assert time.monotonic() - started < 10
     workspace.write("fast.py", "dbutils.notebook.exit('in time')")
     assert workspace.run("fast.py", timeout_seconds=30) == "in time"
+
+
+def test_a_timeout_interrupts_the_notebooks_spark_operations(workspace):
+    workspace.write("busy.py", LONG_SPARK_QUERY)
+    with pytest.raises(NotebookTimeoutError, match="busy' timed out after 1 s"):
+        workspace.run("busy.py", timeout_seconds=1)
+    assert notebook_thread_ends("/Users/tester@example.com/busy"), "its query was interrupted, so the notebook ended"
 
 
 def test_display_functions(workspace, capsys):

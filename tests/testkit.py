@@ -26,3 +26,19 @@ class RecordingRunner:
         if self.action:
             self.action(path, arguments)
         return self.result
+
+
+LONG_SPARK_QUERY = "spark.range(0, 10**12).selectExpr('sum(id % 7)').collect()  # hours of work"
+
+
+def notebook_thread_ends(notebook_path: str, within: float = 15.0) -> bool:
+    """Whether the thread running `notebook_path` (abandoned after a timeout) ends within `within` s."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(t.name == f"notebook {notebook_path}" for t in threading.enumerate()):
+            return True
+        time.sleep(0.1)
+    return False

@@ -300,18 +300,19 @@ class LocalWorkspace:
 
 
 def _stop_session(session, interrupt: bool = False) -> None:
-    """Close a notebook's own Spark Connect session, interrupting its operations first if asked.
+    """End a notebook's own Spark session, interrupting its operations first if asked.
 
-    A classic JVM session is shared by every notebook, so it stays up.
+    A classic JVM session shares the engine's SparkContext with every notebook: its operations are
+    interrupted (classic Spark 4 sessions tag their jobs), but it is never stopped.
     """
-    if not type(session).__module__.startswith("pyspark.sql.connect"):
-        return
-    client = session.client
+    connect = type(session).__module__.startswith("pyspark.sql.connect")
     try:
         if interrupt:
             session.interruptAll()
-        if getattr(client, "_server_session_id", "") is None:
-            client.close()  # the server never saw this session: nothing to release there
+        if not connect:
+            return
+        if getattr(session.client, "_server_session_id", "") is None:
+            session.client.close()  # the server never saw this session: nothing to release there
         else:
             session.stop()
     except Exception:  # already closed, or the server is gone: nothing left to stop
