@@ -167,7 +167,7 @@ class Dag:
         for table in inputs:
             if not self._link(step, table):
                 self._unlinked.append((step, table))
-        notebook.freeze(f"step {step.index + 1} of a DAG")
+        notebook.freeze(f"step {step.index + 1} of {'the planned flow' if self.planning else 'a DAG'}")
         selection = getattr(self._ctx.runtime, "selection", None)
         step.selected = selection is None or selection.includes(notebook)
         self.steps.append(step)

@@ -130,7 +130,8 @@ class LazyNotebook:
         if self._declared_as is not None:
             raise ArgumentError(
                 f"Cannot add {kind} '{name}' to notebook '{self._rel_path}': it is already declared as "
-                f"{self._declared_as}. Declare every input and output before adding the notebook to the DAG."
+                f"{self._declared_as}, so its inputs and outputs are final. Declare them all before adding or "
+                f"running it, or start another step with flow.notebook('{self._rel_path}')."
             )
 
     def get_inputs(self) -> dict[str, InputTable]:

@@ -153,3 +153,17 @@ def test_a_notebook_that_cannot_be_planned_is_reported_for_a_selection(project):
     assert result.exit_code == 1
     assert "Planning for --select/--exclude failed" in result.stderr and "returns None" in result.stderr
     assert not project.storage_folder.exists()
+
+
+def test_plan_explains_a_notebook_changed_after_it_ran(project):
+    project.write(
+        "p/main.py",
+        "from dtflw import init_flow\nflow = init_flow()\n"
+        "nb = flow.notebook('producer').output('T')\nnb.run()\nnb.output('T2').run()",
+    )
+    result = invoke(project, "plan")
+    assert result.exit_code == 1
+    assert "Cannot add output 'T2' to notebook 'producer': it is already declared as step 1 of the planned flow" in (
+        result.stderr
+    )
+    assert "flow.notebook('producer')" in result.stderr
