@@ -117,7 +117,7 @@ class Dag:
         self.exclude = exclude
         self.steps: list[Step] = []
         self.planning = planning  # `dtflw plan`: collect every step of the flow, never run
-        self._producers: dict[str, tuple[Step, object]] = {}  # table name or alias → (step, output)
+        self._producers: dict[str, tuple[Step, object]] = {}  # output alias (its name unless aliased) → (step, output)
         self._writers: dict[str, Step] = {}  # output path → step
         self._unlinked: list[tuple[Step, object]] = []  # inputs no earlier step produces, linked by plan()
 
