@@ -265,16 +265,13 @@ class Dag:
             while sorter.is_active() and not (failures and not running):
                 if not failures:
                     for index in sorter.get_ready():
-                        if index not in selected:
-                            plan.steps[index].notebook.leave_out()
-                            sorter.done(index)
-                            continue
                         step = plan.steps[index]
-                        context = contextvars.copy_context()
-                        running[
-                            pool.submit(context.run, step.notebook.execute, step.is_lazy, step.strict_validation)
-                        ] = index
-                        started.add(index)
+                        if index in selected:
+                            task = (step.notebook.execute, step.is_lazy, step.strict_validation)
+                            started.add(index)
+                        else:  # recorded as left out, on a worker too: that reads the storage
+                            task = (step.notebook.leave_out,)
+                        running[pool.submit(contextvars.copy_context().run, *task)] = index
                 if not running:
                     continue
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
