@@ -26,9 +26,9 @@ import tempfile
 import time
 
 from dtflw import init_flow
-from dtflw.bulk import paused_gc
 from dtflw.engines import create_engine
 from dtflw.events import FlowListener
+from dtflw.gc_pause import paused_gc
 from dtflw.local.workspace import LocalWorkspace
 from dtflw.runtime import Runtime, activated
 from dtflw.storage.local import LocalStorage

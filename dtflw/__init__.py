@@ -10,15 +10,15 @@ import os
 
 from dtflw import arguments as a  # noqa: F401 - dtflw 0.6 exposed these modules at the top level
 from dtflw import databricks as db  # noqa: F401
-from dtflw.arguments import Argument, Input, Output
+from dtflw.compat.logger import DefaultLogger, LoggerBase
+from dtflw.core.callee import Argument, Input, Output
+from dtflw.core.context import FlowContext
+from dtflw.core.flow import Flow
 from dtflw.errors import DtflwError
-from dtflw.flow import Flow
-from dtflw.flow_context import FlowContext
-from dtflw.logger import DefaultLogger, LoggerBase
-from dtflw.runtime import _current, current_runtime, from_dbutils
+from dtflw.runtime import active_runtime, current_runtime, from_dbutils
 from dtflw.storage.fs import FileStorageBase
+from dtflw.version import __version__  # noqa: F401 - dtflw.__version__
 
-__version__ = "1.0.0"
 __all__ = [
     "DefaultLogger",
     "DtflwError",
@@ -32,45 +32,43 @@ __all__ = [
     "init_outputs",
 ]
 
-STORAGE_ENV = "DTFLW_STORAGE"
 
+def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None, *, runner=None) -> Flow:
+    """A new flow on `storage` (default: `--storage`, then `$DTFLW_STORAGE`, then the runtime's default).
 
-def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None) -> Flow:
-    """A new flow on `storage` (default: `--storage`, then `$DTFLW_STORAGE`, then the runtime's default)."""
-    active = _current.get()
+    `runner` (a `dtflw.runtime.runner.Runner`) runs its notebooks; default: the runtime's own
+    (`dbutils.notebook.run` on a cluster, in-process locally)."""
+    active = active_runtime()
     if dbutils is None or (active is not None and active.dbutils is dbutils):
         runtime = current_runtime()
     else:
         runtime = from_dbutils(dbutils, spark)
-    spark = spark if spark is not None else runtime.spark
+    options = runtime.options
     if storage is None:
-        storage = default_storage(runtime)
-    if getattr(storage, "spark", None) is None:
+        from dtflw.storage import STORAGE_ENV, default_storage
+
+        storage = default_storage(
+            runtime.storage_environment(), options.default_storage_url or os.environ.get(STORAGE_ENV)
+        )
+    if spark is not None:
         storage.spark = spark
-    ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime)
+    elif storage.spark is None:
+        storage.bind_spark(lambda: runtime.spark)
+    if runner is not None and hasattr(runner, "bind_caller"):
+        runner.bind_caller(runtime.notebook_path)
+    ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime, runner)
     from dtflw.lineage.recorder import LineageRecorder
 
-    if runtime.planner is not None:  # `dtflw plan`: steps are collected, nothing runs or is recorded
-        ctx.collector = runtime.planner.collector_for(ctx)
-    elif not any(isinstance(listener, LineageRecorder) for listener in runtime.listeners):
+    if options.planner is not None:  # `dtflw plan`: steps are collected, nothing runs or is recorded
+        ctx.collector = options.planner.collector_for(ctx)
+    elif not any(isinstance(listener, LineageRecorder) for listener in options.listeners):
         ctx.listeners.add(LineageRecorder(storage, secrets=runtime.secret_values))
-    for listener in runtime.listeners:
+    for listener in options.listeners:
         ctx.listeners.add(listener)
     ctx.listeners.emit("on_flow_start", ctx.flow_run)
     flow = Flow(ctx)
     runtime.flows.append(flow)
     return flow
-
-
-def default_storage(runtime):
-    """The storage a flow uses when none is given."""
-    from dtflw.storage import from_url
-    from dtflw.storage.dbfs import init_storage as dbfs_storage
-
-    url = runtime.default_storage_url or os.environ.get(STORAGE_ENV)
-    if url:
-        return from_url(url, runtime)
-    return dbfs_storage(dbutils=runtime.dbutils, spark=runtime.spark, runtime=runtime)
 
 
 def init_args(*args) -> dict[str, Argument]:

@@ -7,9 +7,9 @@ import sys
 
 import click
 
+from dtflw.engines import engine_names
 from dtflw.errors import DtflwError
 
-ENGINE_CHOICES = ("sail", "spark", "remote")
 LINEAGE_FORMATS = ("json", "openlineage", "mermaid", "dot", "html")
 
 
@@ -25,7 +25,9 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 def default_storage_url(storage: str | None) -> str:
     """`--storage`, else `$DTFLW_STORAGE`, else the `.dtflw/storage` folder here."""
-    return storage or os.environ.get("DTFLW_STORAGE") or "file://" + os.path.abspath(".dtflw/storage")
+    from dtflw.storage import STORAGE_ENV
+
+    return storage or os.environ.get(STORAGE_ENV) or "file://" + os.path.abspath(".dtflw/storage")
 
 
 @click.group()
@@ -39,7 +41,7 @@ def _runtime_options(command):
     options = [
         click.argument("notebook", type=click.Path(dir_okay=False)),
         click.option(
-            "--engine", type=click.Choice(ENGINE_CHOICES), default="sail", show_default=True, help="Local Spark engine."
+            "--engine", type=click.Choice(engine_names()), default="sail", show_default=True, help="Local Spark engine."
         ),
         click.option("--remote-url", help="sc:// URL for --engine remote (default $SPARK_REMOTE)."),
         click.option(
@@ -122,7 +124,7 @@ def run(**options):
 @_runtime_options
 def plan(**options):
     """Show what running NOTEBOOK would do — the DAG in levels, every path, lazy decisions — running nothing."""
-    from dtflw.planning import Planner
+    from dtflw.run.planning import Planner
 
     planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
     try:

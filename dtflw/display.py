@@ -1,16 +1,5 @@
-"""Displays of a flow (0.6 API): where `flow.show()` writes."""
+"""dtflw 0.6 import path `dtflw.display`: re-exports the displays from `dtflw.compat.display`."""
 
-from __future__ import annotations
+from dtflw.compat.display import DefaultDisplay, DisplayBase
 
-from abc import ABC, abstractmethod
-
-
-class DisplayBase(ABC):
-    @abstractmethod
-    def show(self, content) -> None:
-        """Show `content` to the user."""
-
-
-class DefaultDisplay(DisplayBase):
-    def show(self, content) -> None:
-        print(content)
+__all__ = ["DefaultDisplay", "DisplayBase"]

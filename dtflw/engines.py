@@ -8,10 +8,10 @@ views and tables are). Databricks-like defaults: ANSI SQL on, session time zone 
 from __future__ import annotations
 
 import os
+import threading
 
 from dtflw.errors import EngineError
 
-ENGINES = ("sail", "spark", "remote")
 DATABRICKS_DEFAULTS = {
     "spark.sql.ansi.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
@@ -26,11 +26,15 @@ class Engine:
     def __init__(self, conf: dict[str, str] | None = None):
         self.conf = {**DATABRICKS_DEFAULTS, **(conf or {})}
         self._session = None
+        self._starting = threading.Lock()  # notebooks running in parallel may all start it at once
 
     @property
     def session(self):
+        """The main session; the engine starts on first use."""
         if self._session is None:
-            self._session = self._start()
+            with self._starting:
+                if self._session is None:
+                    self._session = self._start()
         return self._session
 
     def new_session(self):
@@ -90,24 +94,43 @@ class ConnectEngine(Engine):
 
 
 class SailEngine(ConnectEngine):
-    """An in-process Sail Spark Connect server on 127.0.0.1 (fast, Delta-capable). Its defaults
-    already are ANSI mode on and time zone UTC, so notebook sessions start without round trips."""
+    """A Sail Spark Connect server on 127.0.0.1 (fast, Delta-capable), started on first use. Its
+    defaults already are ANSI mode on and time zone UTC, so notebook sessions start without round trips.
+
+    It runs in-process; when a storage hands it credentials (`add_credentials`), in a child process
+    whose own environment holds them, so they never enter this process's environment."""
 
     name = "sail"
 
     def __init__(self, conf: dict[str, str] | None = None):
         self._server = None
+        self._credentials: dict[str, str] = {}
         Engine.__init__(self, conf)
         self.url = ""
 
-    def _start(self):
-        os.environ.setdefault("RUST_LOG", "error")
-        from pysail.spark import SparkConnectServer
+    def add_credentials(self, environment) -> None:
+        """Let the server reach a storage with these environment variables (before it starts)."""
+        new = {k: v for k, v in environment.items() if self._credentials.get(k) != v}
+        if new and self._session is not None:
+            raise EngineError(
+                "A storage's credentials arrived after the Sail engine started, so Spark could not reach it; "
+                "open that storage (init_flow / from_url) before the notebook first uses `spark`, or pass it "
+                "as --storage."
+            )
+        self._credentials.update(new)
 
-        self._server = SparkConnectServer(ip="127.0.0.1", port=0)
-        self._server.start()
-        ip, port = self._server.listening_address
-        self.url = f"sc://{ip}:{port}"
+    def _start(self):
+        if self._credentials:
+            self._server = SailProcess(self._credentials)
+            self.url = self._server.url
+        else:
+            os.environ.setdefault("RUST_LOG", "error")
+            from pysail.spark import SparkConnectServer
+
+            self._server = SparkConnectServer(ip="127.0.0.1", port=0)
+            self._server.start()
+            ip, port = self._server.listening_address
+            self.url = f"sc://{ip}:{port}"
         return super()._start()
 
     def _session_conf(self) -> dict[str, str]:
@@ -118,6 +141,49 @@ class SailEngine(ConnectEngine):
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+class SailProcess:
+    """`sail spark server` in a child process, with `environment` added to its own environment."""
+
+    def __init__(self, environment: dict[str, str], timeout: float = 30.0):
+        import shutil
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        sail = shutil.which("sail", path=os.path.dirname(sys.executable)) or shutil.which("sail")
+        if sail is None:
+            raise EngineError("The Sail server command `sail` was not found; install dtflw[local] (pysail).")
+        env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "error"), **environment}
+        self._process = subprocess.Popen(
+            [sail, "spark", "server", "--ip", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"sc://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise EngineError(f"The Sail server did not start listening on 127.0.0.1:{port}.") from None
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except Exception:
+            self._process.kill()
 
 
 class JvmEngine(Engine):
@@ -148,15 +214,29 @@ class JvmEngine(Engine):
         return session
 
 
+_FACTORIES = {
+    "sail": lambda conf, url: SailEngine(conf),
+    "spark": lambda conf, url: JvmEngine(conf),
+    "remote": lambda conf, url: ConnectEngine(url or os.environ.get("SPARK_REMOTE", ""), conf),
+}
+
+
+def register_engine(name: str, factory) -> None:
+    """Make `create_engine(name, conf, url)` call `factory(conf, url)`."""
+    _FACTORIES[name] = factory
+
+
+def engine_names() -> tuple[str, ...]:
+    return tuple(_FACTORIES)
+
+
 def create_engine(name: str = "sail", conf: dict[str, str] | None = None, url: str | None = None) -> Engine:
-    """The engine called `name`; `remote` needs `url` (or $SPARK_REMOTE)."""
-    if name == "sail":
-        return SailEngine(conf)
-    if name == "spark":
-        return JvmEngine(conf)
-    if name == "remote":
-        return ConnectEngine(url or os.environ.get("SPARK_REMOTE", ""), conf)
-    raise EngineError(f"Unknown engine {name!r}; use one of: {', '.join(ENGINES)}.")
+    """The engine called `name` (not started: it starts when a notebook first uses Spark); `remote`
+    needs `url` (or $SPARK_REMOTE)."""
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise EngineError(f"Unknown engine {name!r}; use one of: {', '.join(_FACTORIES)}.")
+    return factory(conf, url)
 
 
 def _install_display() -> None:

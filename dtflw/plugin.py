@@ -1,27 +1,5 @@
-"""Plugins (0.6 API): extra actions on a flow or on every notebook step."""
+"""dtflw 0.6 import path `dtflw.plugin`: re-exports the plugin bases from `dtflw.compat.plugin`."""
 
-from __future__ import annotations
+from dtflw.compat.plugin import FlowPluginBase, NotebookPluginBase
 
-from abc import ABC, abstractmethod
-
-
-class FlowPluginBase(ABC):
-    """Adds `flow.<action_name>(*args)` calling `act(flow, *args)`."""
-
-    @property
-    @abstractmethod
-    def action_name(self) -> str: ...
-
-    @abstractmethod
-    def act(self, flow, *args, **kwargs): ...
-
-
-class NotebookPluginBase(ABC):
-    """Adds `notebook.<action_name>(*args)` calling `act(notebook, flow, *args)`."""
-
-    @property
-    @abstractmethod
-    def action_name(self) -> str: ...
-
-    @abstractmethod
-    def act(self, notebook, flow, *args, **kwargs): ...
+__all__ = ["FlowPluginBase", "NotebookPluginBase"]

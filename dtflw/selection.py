@@ -1,75 +1,69 @@
-"""Which steps run: `select=`/`exclude=` of a DAG, and `dtflw run --select/--exclude` over a whole
-orchestration notebook, eager `.run()` calls and DAG steps alike.
+"""The selection grammar, dbt-like — `T`, `+T`, `T+`, `+T+`, `tag:x`, unions — one for DAGs,
+`dtflw run --select` and lineage.
 
-Terms are those of lineage selection (`nb`, `T`, `+T`, `T+`, `tag:x`, unions). An eager flow has no
-graph before it runs, so `dtflw run --select` first plans the notebook as `dtflw plan` does (running
-nothing), picks steps on that graph, then runs it for real, skipping the steps left out.
+A term names tables and notebooks by path, name, alias or relative notebook path (`*` and `?`
+match any text); `+` before it adds everything upstream, after it everything downstream.
+Terms separated by spaces or commas are unioned.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
+from dataclasses import dataclass
+
 from dtflw.errors import SelectionError
-from dtflw.lineage.select import VALID_FORMS, Term, parse
-from dtflw.runtime import project_relative_path
+
+VALID_FORMS = (
+    "T (a table or notebook: path, name, alias or relative notebook path; * and ? match any text), "
+    "+T (T and everything upstream), T+ (T and everything downstream), +T+ (both), "
+    "tag:NAME (notebooks tagged NAME, also with + on either side), "
+    "and unions of these separated by spaces or commas"
+)
+METHODS = ("tag",)
+_METHOD = re.compile(r"^(?P<method>[A-Za-z_]\w*):(?!/)(?P<value>.*)$")
+_GLOB = re.compile(r"[*?\[]")
 
 
-def chosen_steps(plans: list, select: str | None, exclude: str | None) -> list[set[int]]:
-    """Per plan, the indices of the steps `select` (default: all) picks, minus those `exclude` picks."""
-    chosen = _pick(plans, select) if select else [{s.index for s in plan.steps} for plan in plans]
-    if exclude:
-        chosen = [c - x for c, x in zip(chosen, _pick(plans, exclude))]
-    return chosen
+@dataclass(frozen=True)
+class Term:
+    value: str
+    method: str | None = None
+    upstream: bool = False
+    downstream: bool = False
 
 
-def _pick(plans: list, expr: str) -> list[set[int]]:
-    picked: list[set[int]] = [set() for _ in plans]
-    for term in parse(expr):
-        matched = False
-        for plan, chosen in zip(plans, picked):
-            found = {s.index for s in plan.steps if _matches(s, term)}
-            matched = matched or bool(found)
-            chosen |= found
-            if found and term.upstream:
-                chosen |= plan.upstream(found)
-            if found and term.downstream:
-                chosen |= plan.downstream(found)
-        if not matched:
-            raise SelectionError(
-                f"{term.value!r} in {expr!r} matches no notebook or table; valid forms: {VALID_FORMS}."
-            )
-    return picked
+def parse(expr: str) -> list[Term]:
+    """The terms of an expression; `SelectionError` names what is wrong and lists the valid forms."""
+    if not isinstance(expr, str) or not expr.strip(" ,"):
+        raise SelectionError(f"Empty selection {expr!r}; valid forms: {VALID_FORMS}.")
+    terms = []
+    for raw in re.split(r"[\s,]+", expr.strip(" ,\t\n")):
+        upstream, downstream = raw.startswith("+"), raw.endswith("+") and len(raw) > 1
+        value = raw[1 if upstream else 0 : len(raw) - (1 if downstream else 0)]
+        if not value or value.startswith("+") or value.endswith("+"):
+            raise SelectionError(f"Bad selection term {raw!r} in {expr!r}; valid forms: {VALID_FORMS}.")
+        method = None
+        match = _METHOD.match(value)
+        if match:
+            method, value = match["method"], match["value"]
+            if method not in METHODS:
+                raise SelectionError(
+                    f"Unknown selection method {method!r} in {raw!r}; known: {', '.join(METHODS)}. "
+                    f"Valid forms: {VALID_FORMS}."
+                )
+            if not value:
+                raise SelectionError(f"Selection term {raw!r} names no {method}; valid forms: {VALID_FORMS}.")
+        terms.append(Term(value, method, upstream, downstream))
+    return terms
 
 
-def _matches(step, term: Term) -> bool:
-    nb = step.notebook
-    if term.method == "tag":
-        return term.value in nb.get_tags()
-    names = {nb.rel_path, nb.abs_path, project_relative_path(nb.abs_path), nb.abs_path.rsplit("/", 1)[-1]}
-    return term.value in names or term.value in step.tables()
+def is_glob(pattern: str) -> bool:
+    return bool(_GLOB.search(pattern))
 
 
-def step_key(notebook) -> tuple[str, tuple[str, ...]]:
-    """What identifies a step between the planning and the real run: its notebook and output paths."""
-    return notebook.abs_path, tuple(sorted(o.abs_file_path for o in notebook.get_outputs().values()))
-
-
-class Selection:
-    """The steps of an orchestration notebook that `dtflw run --select/--exclude` runs."""
-
-    def __init__(self, plans: list, select: str | None, exclude: str | None):
-        self._chosen: set[tuple] = set()
-        seen: dict[tuple, int] = {}
-        for plan, chosen in zip(plans, chosen_steps(plans, select, exclude)):
-            for step in plan.steps:
-                key = step_key(step.notebook)
-                seen[key] = seen.get(key, 0) + 1
-                if step.index in chosen:
-                    self._chosen.add((key, seen[key]))
-        self._seen: dict[tuple, int] = {}
-
-    def includes(self, notebook) -> bool:
-        """Whether the next declared step calling `notebook` runs (steps are matched in declaration
-        order, so a notebook called twice is told apart)."""
-        key = step_key(notebook)
-        self._seen[key] = self._seen.get(key, 0) + 1
-        return (key, self._seen[key]) in self._chosen
+def matches(pattern: str, names) -> bool:
+    """True if `pattern` (a name, or a glob with `*`/`?`/`[…]`) matches one of `names`."""
+    if not is_glob(pattern):
+        return pattern in names
+    return any(fnmatch.fnmatchcase(name, pattern) for name in names)

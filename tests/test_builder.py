@@ -24,6 +24,7 @@ from dtflw.errors import (
 )
 from dtflw.events import FlowListener, RunStatus
 from dtflw.plugin import FlowPluginBase, NotebookPluginBase
+from dtflw.runtime import RunOptions
 from dtflw.storage.base import FolderStorage
 
 CALLER = "/Repos/a@b.c/project/main"
@@ -185,7 +186,7 @@ def test_lazy_runs_skip_when_outputs_exist_but_always_run_without_outputs(flow_w
 
 
 def test_cli_lazy_flag_makes_every_run_lazy(flow_with):
-    flow, runner = flow_with(runtime_kwargs={"force_lazy": True})
+    flow, runner = flow_with(runtime_kwargs={"options": RunOptions(force_lazy=True)})
     flow.notebook("nb").output("T").run()
     flow.notebook("nb").output("T").run()
     assert len(runner.calls) == 1

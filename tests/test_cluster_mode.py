@@ -10,8 +10,8 @@ from dtflw import databricks as db
 from dtflw import init_flow, init_inputs
 from dtflw.com import MessageBus, NotebooksChannel
 from dtflw.errors import NotebookFailedError, NotebookTimeoutError, RuntimeNotFoundError
-from dtflw.execution.dbutils_runner import DbutilsRunner
 from dtflw.runtime import activated, current_runtime
+from dtflw.runtime.dbutils_runner import DbutilsRunner
 from dtflw.storage.dbfs import DbfsStorage
 from dtflw.storage.dbfs import init_storage as dbfs_storage
 from dtflw.storage.fs import FileStorageBase, file_exists

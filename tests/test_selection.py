@@ -7,7 +7,7 @@ from testkit import RecordingRunner
 
 from dtflw import init_flow
 from dtflw.errors import SelectionError
-from dtflw.selection import Selection
+from dtflw.run.selection import Selection
 from dtflw.storage.base import FolderStorage
 
 

@@ -13,7 +13,7 @@ import html
 import json
 import time
 
-from dtflw.bulk import paused_gc
+from dtflw.gc_pause import paused_gc
 from dtflw.lineage.graph import CONSUMED, LineageGraph
 from dtflw.lineage.html_assets import CSS, JS
 from dtflw.lineage.labels import (

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import orjson
 
-from dtflw.bulk import paused_gc
+from dtflw.gc_pause import paused_gc
 from dtflw.lineage.graph import LineageGraph
 from dtflw.lineage.labels import iso_time
 

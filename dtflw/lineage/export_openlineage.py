@@ -27,12 +27,12 @@ from functools import lru_cache
 
 import orjson
 
-from dtflw import __version__
-from dtflw.bulk import paused_gc
 from dtflw.errors import LineageEmitError
 from dtflw.events import FlowRun, NotebookRun, RunStatus
+from dtflw.gc_pause import paused_gc
 from dtflw.lineage.graph import Edge, LineageGraph
 from dtflw.lineage.labels import iso_time
+from dtflw.version import __version__
 
 PRODUCER = f"https://pypi.org/project/dtflw/{__version__}/"
 RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"

@@ -7,9 +7,9 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dtflw.bulk import paused_gc
 from dtflw.errors import LineageFormatError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
+from dtflw.gc_pause import paused_gc
 from dtflw.lineage.document import DocumentError, parse_document, runs_folder
 
 log = logging.getLogger("dtflw")

@@ -1,60 +1,11 @@
-"""Selection expressions over a lineage graph, dbt-like: `T`, `+T`, `T+`, `+T+`, `tag:x`, unions.
-
-A term names tables and notebooks by path, name, alias or relative notebook path (`*` and `?`
-match any text); `+` before it adds everything upstream, after it everything downstream.
-Terms separated by spaces or commas are unioned.
-"""
+"""Selection over a lineage graph: the nodes an expression of `dtflw.selection` picks."""
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from dataclasses import dataclass
-
 from dtflw.errors import SelectionError
+from dtflw.selection import VALID_FORMS, Term, is_glob, matches, parse
 
-VALID_FORMS = (
-    "T (a table or notebook: path, name, alias or relative notebook path; * and ? match any text), "
-    "+T (T and everything upstream), T+ (T and everything downstream), +T+ (both), "
-    "tag:NAME (notebooks tagged NAME, also with + on either side), "
-    "and unions of these separated by spaces or commas"
-)
-METHODS = ("tag",)
-_METHOD = re.compile(r"^(?P<method>[A-Za-z_]\w*):(?!/)(?P<value>.*)$")
-_GLOB = re.compile(r"[*?\[]")
-
-
-@dataclass(frozen=True)
-class Term:
-    value: str
-    method: str | None = None
-    upstream: bool = False
-    downstream: bool = False
-
-
-def parse(expr: str) -> list[Term]:
-    """The terms of an expression; `SelectionError` names what is wrong and lists the valid forms."""
-    if not isinstance(expr, str) or not expr.strip(" ,"):
-        raise SelectionError(f"Empty selection {expr!r}; valid forms: {VALID_FORMS}.")
-    terms = []
-    for raw in re.split(r"[\s,]+", expr.strip(" ,\t\n")):
-        upstream, downstream = raw.startswith("+"), raw.endswith("+") and len(raw) > 1
-        value = raw[1 if upstream else 0 : len(raw) - (1 if downstream else 0)]
-        if not value or value.startswith("+") or value.endswith("+"):
-            raise SelectionError(f"Bad selection term {raw!r} in {expr!r}; valid forms: {VALID_FORMS}.")
-        method = None
-        match = _METHOD.match(value)
-        if match:
-            method, value = match["method"], match["value"]
-            if method not in METHODS:
-                raise SelectionError(
-                    f"Unknown selection method {method!r} in {raw!r}; known: {', '.join(METHODS)}. "
-                    f"Valid forms: {VALID_FORMS}."
-                )
-            if not value:
-                raise SelectionError(f"Selection term {raw!r} names no {method}; valid forms: {VALID_FORMS}.")
-        terms.append(Term(value, method, upstream, downstream))
-    return terms
+__all__ = ["VALID_FORMS", "Term", "parse", "select_nodes"]
 
 
 def select_nodes(graph, expr: str) -> set[str]:
@@ -74,17 +25,11 @@ def select_nodes(graph, expr: str) -> set[str]:
 
 def _matches(graph, term: Term) -> set[str]:
     if term.method == "tag":
-        return {n.id for n in graph.notebooks.values() if any(_like(term.value, t) for t in n.tags)}
-    if not _GLOB.search(term.value):
+        return {n.id for n in graph.notebooks.values() if matches(term.value, n.tags)}
+    if not is_glob(term.value):
         return {t.id for t in graph.find_tables(term.value)} | {n.id for n in graph.find_notebooks(term.value)}
-    found = {t.id for t in graph.tables.values() if any(_like(term.value, k) for k in (t.path, *t.names, *t.aliases))}
-    return found | {
-        n.id for n in graph.notebooks.values() if any(_like(term.value, k) for k in (n.path, n.name, *n.rel_paths))
-    }
-
-
-def _like(pattern: str, text: str) -> bool:
-    return fnmatch.fnmatchcase(text, pattern)
+    found = {t.id for t in graph.tables.values() if matches(term.value, (t.path, *t.names, *t.aliases))}
+    return found | {n.id for n in graph.notebooks.values() if matches(term.value, (n.path, n.name, *n.rel_paths))}
 
 
 def _closure(start: set[str], neighbours: dict[str, set[str]]) -> set[str]:

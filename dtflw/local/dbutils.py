@@ -339,6 +339,8 @@ class Secrets:
 class LocalDbutils:
     """The `dbutils` of one locally executed notebook run."""
 
+    lists_cloud_storage = False  # its `fs` maps dbfs:/ and /Volumes to folders; it cannot list Azure
+
     def __init__(self, widgets: Widgets, notebook: NotebookUtils, fs: LocalFs, secrets: Secrets):
         self.widgets = widgets
         self.notebook = notebook

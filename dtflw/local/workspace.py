@@ -17,11 +17,12 @@ import threading
 import traceback
 
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError
-from dtflw.execution.local_runner import LocalRunner
+from dtflw.local.builtins import NotebookBuiltins
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
+from dtflw.local.runner import LocalRunner
 from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
-from dtflw.runtime import Runtime, activated, normalize_workspace_path
+from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
 
 
 class LocalWorkspace:
@@ -132,7 +133,7 @@ class LocalWorkspace:
             return self.run(path, arguments, timeout_seconds, planner=self.planner)
         selection = None
         if self.select or self.exclude:
-            from dtflw.planning import Planner
+            from dtflw.run.planning import Planner
 
             planner = Planner(select=self.select, exclude=self.exclude)
             try:
@@ -162,8 +163,7 @@ class LocalWorkspace:
         workspace_path = normalize_workspace_path(path, posixpath.dirname(caller) if caller else self.home)
         file_path = self.notebook_file(workspace_path)
         _, source = self._source_of(file_path)
-        session = self.engine.new_session()
-        runtime = self.runtime_for(workspace_path, arguments, session, run_id, planner=planner, selection=selection)
+        runtime = self.runtime_for(workspace_path, arguments, None, run_id, planner=planner, selection=selection)
         if not timeout_seconds:
             return self._execute(runtime, source, file_path)
         return self._execute_with_timeout(runtime, source, file_path, timeout_seconds)
@@ -171,7 +171,8 @@ class LocalWorkspace:
     def runtime_for(
         self, workspace_path: str, arguments: dict[str, str], session, run_id=None, *, planner=None, selection=None
     ) -> Runtime:
-        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`).
+        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`) and
+        its own Spark session (`session`, else one the engine opens when the notebook first uses Spark).
         A planned notebook gets no listeners: nothing it declares runs."""
         runner = LocalRunner(self, workspace_path)
         dbutils = LocalDbutils(
@@ -180,23 +181,28 @@ class LocalWorkspace:
             fs=LocalFs(self.dbfs_folder, self.volumes_folder),
             secrets=Secrets(self.environ, self.secrets_file, self.secret_values),
         )
+        options = RunOptions(
+            force_lazy=self.lazy,
+            selection=selection,
+            planner=planner,
+            listeners=[] if planner else self.listeners,
+            default_storage_url=self.storage_url,
+        )
         return Runtime(
-            dbutils=dbutils,
-            spark=session,
+            dbutils,
+            session,
+            spark_factory=self.engine.new_session,
             notebook_path=workspace_path,
             user=self.user,
             runner=runner,
             is_local=True,
-            default_storage_url=self.storage_url,
             dbfs_folder=self.dbfs_folder,
             volumes_folder=self.volumes_folder,
             run_id=run_id,
-            listeners=[] if planner else self.listeners,
             secret_values=self.secret_values,
-            force_lazy=self.lazy,
-            selection=selection,
-            planner=planner,
             display_html=displayHTML,
+            options=options,
+            engine_credentials=getattr(self.engine, "add_credentials", None),
         )
 
     def _execute_with_timeout(self, runtime: Runtime, source, file_path: str, timeout_seconds: int):
@@ -213,7 +219,8 @@ class LocalWorkspace:
         worker.start()
         worker.join(timeout_seconds)
         if worker.is_alive():
-            _stop_session(runtime.spark, interrupt=True)
+            if runtime.spark_started:
+                _stop_session(runtime.spark, interrupt=True)
             raise NotebookTimeoutError(
                 f"Notebook '{runtime.notebook_path}' timed out after {timeout_seconds} s; its Spark operations were "
                 "interrupted and the notebook abandoned.",
@@ -227,7 +234,7 @@ class LocalWorkspace:
         namespace = {
             "__name__": "__main__",
             "__file__": file_path,
-            "spark": runtime.spark,
+            "__builtins__": NotebookBuiltins(runtime),  # `spark` starts on first use
             "dbutils": runtime.dbutils,
             "display": display,
             "displayHTML": displayHTML,
@@ -243,7 +250,8 @@ class LocalWorkspace:
             finally:
                 for flow in runtime.flows:
                     flow.end(failed=failed)
-                _stop_session(runtime.spark)
+                if runtime.spark_started:
+                    _stop_session(runtime.spark)
         return None
 
     def _run_cells(self, cells, namespace: dict, runtime: Runtime, file_path: str, notebook_path: str) -> None:

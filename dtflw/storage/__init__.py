@@ -1,52 +1,82 @@
-"""Storages, chosen by URL: a folder, `dbfs:/`, `wasbs://`/`abfss://` (Azure), `/Volumes/…`."""
+"""Storages, chosen by URL scheme: a folder, `dbfs:/`, `wasbs://`/`abfss://` (Azure), `/Volumes/…`.
+
+A backend registers a factory `factory(url, env, table_format) -> Storage` under its scheme; third
+parties add one through the `dtflw.storages` entry-point group (e.g. `s3 = mypkg.s3:from_url`)
+without editing dtflw. Backends are imported only when their scheme is used.
+"""
 
 from __future__ import annotations
 
-import os
+import importlib
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from dtflw.errors import UnknownStorageSchemeError
 from dtflw.storage.base import FolderStorage, Storage
+from dtflw.storage.environment import StorageEnvironment
 
-__all__ = ["FolderStorage", "Storage", "from_url"]
+__all__ = ["STORAGE_ENV", "FolderStorage", "Storage", "StorageEnvironment", "default_storage", "from_url", "register"]
 
-SCHEMES = ("file", "dbfs", "wasbs", "abfss", "/Volumes/…", "a plain folder path")
-_AZURE_HOST = re.compile(r"^(?P<container>[^@]+)@(?P<account>[^.]+)\.(?P<kind>blob|dfs)\.")
+ENTRY_POINT_GROUP = "dtflw.storages"
+STORAGE_ENV = "DTFLW_STORAGE"  # the storage URL of a flow opened without one
+VOLUMES_PREFIX = "/Volumes/"
+_BUILTIN = {
+    "file": "dtflw.storage.local:from_url",
+    "dbfs": "dtflw.storage.dbfs:from_url",
+    "wasbs": "dtflw.storage.azure:from_storage_url",
+    "abfss": "dtflw.storage.azure:from_storage_url",
+    "volumes": "dtflw.storage.volumes:from_url",
+}
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+):")
+_registered: dict[str, Callable] = {}
 
 
-def from_url(url: str, runtime=None) -> Storage:
+def register(scheme: str, factory: Callable) -> None:
+    """Use `factory(url, env, table_format)` for storage URLs of `scheme`."""
+    _registered[scheme.lower()] = factory
+
+
+def scheme_of(url: str) -> str:
+    """`file` for a plain path, `volumes` for `/Volumes/…`, else the URL's scheme."""
+    if url.startswith(VOLUMES_PREFIX):
+        return "volumes"
+    match = _SCHEME.match(url)
+    return match["scheme"].lower() if match else "file"
+
+
+def from_url(url: str, env: StorageEnvironment | None = None) -> Storage:
     """The storage a URL names; `?format=delta` sets the default table format."""
     query = parse_qs(urlsplit(url).query) if "?" in url else {}
     table_format = query.get("format", ["parquet"])[0]
     url = url.split("?", 1)[0]
-    scheme = url.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", url) else ""
-    spark = getattr(runtime, "spark", None)
-    if scheme in ("", "file"):
-        if url.startswith("/Volumes/"):
-            from dtflw.storage.volumes import from_volume_path
+    return _factory(scheme_of(url))(url, env or StorageEnvironment(), table_format)
 
-            return from_volume_path(url, runtime=runtime, spark=spark, table_format=table_format)
-        from dtflw.storage.local import LocalStorage
 
-        folder = urlsplit(url).path if scheme else url
-        return LocalStorage(folder, spark=spark, table_format=table_format)
-    if scheme == "dbfs":
-        from dtflw.storage.dbfs import init_storage
+def default_storage(env: StorageEnvironment, url: str | None = None) -> Storage:
+    """The storage of a flow opened without one: `url`, else DBFS `FileStore/<user>` as in dtflw 0.6."""
+    if url:
+        return from_url(url, env)
+    from dtflw.storage.dbfs import dbfs_storage
 
-        root = url[len("dbfs:") :].strip("/")
-        return init_storage(root, spark=spark, runtime=runtime, table_format=table_format)
-    if scheme in ("wasbs", "abfss"):
-        from dtflw.storage.azure import from_url as azure_from_url
+    return dbfs_storage(None, env)
 
-        if not getattr(runtime, "is_local", False):
-            return azure_from_url(url, spark=spark, table_format=table_format, user=getattr(runtime, "user", None))
-        # locally, Sail reads abfss:// (not wasbs://) with credentials from the environment
-        storage = azure_from_url(
-            url, spark=spark, table_format=table_format, engine_url_style="abfss", user=runtime.user
+
+def _factory(scheme: str) -> Callable:
+    if scheme in _registered:
+        return _registered[scheme]
+    target = _BUILTIN.get(scheme)
+    if target is None:
+        from importlib.metadata import entry_points
+
+        plugins = {ep.name.lower(): ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        if scheme in plugins:
+            register(scheme, plugins[scheme].load())
+            return _registered[scheme]
+        known = sorted(set(_BUILTIN) | set(_registered) | set(plugins))
+        raise UnknownStorageSchemeError(
+            f"Storage URL scheme {scheme!r} is unknown; use one of: {', '.join(known)} (a plain folder path is "
+            f"'file'), or install a package that registers it in the {ENTRY_POINT_GROUP!r} entry-point group."
         )
-        os.environ.update(storage.sail_environment())
-        return storage
-    raise UnknownStorageSchemeError(
-        f"Storage URL {url!r} has an unknown scheme {scheme!r}; use one of: {', '.join(SCHEMES)}."
-    )
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)

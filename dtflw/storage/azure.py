@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
+from dtflw.storage import environment
 from dtflw.storage.base import Storage
 from dtflw.storage.blob import (
     DEFAULT_DNS_SUFFIX,
@@ -26,6 +27,7 @@ from dtflw.storage.blob import (
     default_auth,
     find_auth,
 )
+from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 from dtflw.storage.glob import has_glob
 from dtflw.storage.tables import state_from_listing
@@ -147,7 +149,7 @@ class AzureStorage(Storage):
             dns_suffix=self._dns_suffix,
             environ=environ,
         )
-        if self._auth is None and _is_cluster_dbutils(dbutils):
+        if self._auth is None and getattr(dbutils, "lists_cloud_storage", dbutils is not None):
             self._fs: FileSystem = DbutilsFileSystem(dbutils)
             return
         if self._auth is None:
@@ -255,8 +257,7 @@ class AzureStorage(Storage):
     def sail_environment(self) -> SecretEnvironment:
         """Environment variables that let Sail read and write this storage's `abfss://` paths.
 
-        Keep them in `os.environ` while Sail works on this storage: a Sail session reads them when it
-        first reaches a container. For Azurite they are AZURE_STORAGE_USE_EMULATOR,
+        The local runtime hands them to the Sail server's own environment (never this process's). For Azurite they are AZURE_STORAGE_USE_EMULATOR,
         AZURITE_BLOB_STORAGE_URL, AZURE_STORAGE_ACCOUNT_NAME/KEY and AZURE_ALLOW_HTTP. The mapping's
         `repr` masks the key and SAS token.
         """
@@ -286,25 +287,6 @@ class AzureStorage(Storage):
         return location.account is None or (location.account, location.dns_suffix) == (self._account, self._dns_suffix)
 
 
-def _is_cluster_dbutils(dbutils) -> bool:
-    """True for a Databricks `dbutils` (the local runtime's cannot list Azure)."""
-    if dbutils is None:
-        return False
-    from dtflw.local.dbutils import LocalDbutils
-
-    return not isinstance(dbutils, LocalDbutils)
-
-
-def _workspace_user() -> str | None:
-    from dtflw.errors import RuntimeNotFoundError
-    from dtflw.runtime import current_runtime
-
-    try:
-        return current_runtime().user or None
-    except RuntimeNotFoundError:
-        return None
-
-
 def init_storage(
     account_name: str,
     container_name: str,
@@ -319,7 +301,7 @@ def init_storage(
     """An Azure storage (dtflw 0.6 order); `root_dir` None → the workspace user's name (as 0.6), else
     the OS user's; credentials also from `environ` (default: the process environment)."""
     if root_dir is None:
-        root_dir = user or _workspace_user() or getpass.getuser()
+        root_dir = user or environment.current().user or getpass.getuser()
     environ = os.environ if environ is None else environ
     return AzureStorage(account_name, container_name, root_dir, spark, dbutils, environ=environ, **kwargs)
 
@@ -338,3 +320,14 @@ def from_url(url: str, spark=None, table_format: str = "parquet", **kwargs) -> A
     return init_storage(
         location.account, location.container, location.path.strip("/"), spark, table_format=table_format, **kwargs
     )
+
+
+def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet") -> AzureStorage:
+    """The storage of a `wasbs://` or `abfss://` URL in `env`. Locally the engine gets `abfss://` paths
+    (Sail does not read `wasbs://`) and the storage's credentials through `env`."""
+    if not env.is_local:
+        return from_url(url, spark=env.spark, table_format=table_format, user=env.user, dbutils=env.dbutils)
+    storage = from_url(url, spark=env.spark, table_format=table_format, engine_url_style="abfss", user=env.user)
+    if env.grant_engine_credentials is not None:
+        env.grant_engine_credentials(storage.sail_environment())
+    return storage

@@ -28,9 +28,25 @@ class Storage(ABC):
         if table_format not in FORMATS:
             raise StorageError(f"Unknown table format {table_format!r}; use one of {', '.join(FORMATS)}.")
         self._root_dir = (root_dir or "").strip("/")
-        self.spark = spark
+        self._spark = spark
+        self._spark_source = None
         self.dbutils = dbutils
         self.table_format = table_format
+
+    @property
+    def spark(self):
+        """The session that reads this storage's tables; a bound source is asked only when one is read."""
+        if self._spark is None and self._spark_source is not None:
+            return self._spark_source()
+        return self._spark
+
+    @spark.setter
+    def spark(self, value) -> None:
+        self._spark = value
+
+    def bind_spark(self, source) -> None:
+        """Read tables with the session `source()` returns, asked on first use (no engine before)."""
+        self._spark_source = source
 
     # -- what a backend provides -------------------------------------------------------------
     @property

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from dtflw.storage import environment
 from dtflw.storage.base import FolderStorage, Storage
+from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 
 BASE_PATH = "dbfs:/"
@@ -42,14 +46,26 @@ class LocalDbfsStorage(FolderStorage):
 
 
 def init_storage(root_dir: str = None, spark=None, dbutils=None, runtime=None, table_format: str = "parquet"):
-    """A DBFS storage; `root_dir` defaults to `FileStore/<current user>` as in dtflw 0.6."""
-    if runtime is None:
-        from dtflw.runtime import current_runtime, from_dbutils
+    """A DBFS storage (dtflw 0.6 order); `root_dir` defaults to `FileStore/<current user>` as in 0.6.
 
-        runtime = from_dbutils(dbutils, spark) if dbutils is not None else current_runtime()
+    `runtime`: a storage environment (or anything with its attributes); default: the calling notebook's."""
+    env = runtime if runtime is not None else environment.current()
+    if dbutils is not None and dbutils is not env.dbutils:
+        env = environment.of_dbutils(dbutils, spark)
+    if spark is not None:
+        env = replace(env, spark=spark)
+    return dbfs_storage(root_dir, env, table_format)
+
+
+def dbfs_storage(root_dir: str | None, env: StorageEnvironment, table_format: str = "parquet") -> Storage:
+    """`dbfs:/<root_dir>` in `env`: through its dbutils on a cluster, its DBFS folder locally."""
     if root_dir is None:
-        root_dir = f"FileStore/{runtime.user}"
-    spark = spark if spark is not None else runtime.spark
-    if runtime.dbfs_folder:
-        return LocalDbfsStorage(runtime.dbfs_folder, root_dir, spark, runtime.dbutils, table_format)
-    return DbfsStorage(root_dir, spark, dbutils or runtime.dbutils, table_format)
+        root_dir = f"FileStore/{env.user}"
+    if env.dbfs_folder:
+        return LocalDbfsStorage(env.dbfs_folder, root_dir, env.spark, env.dbutils, table_format)
+    return DbfsStorage(root_dir, env.spark, env.dbutils, table_format)
+
+
+def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet") -> Storage:
+    """The storage of `dbfs:/<root_dir>`."""
+    return dbfs_storage(url[len("dbfs:") :].strip("/"), env, table_format)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from dtflw.storage.base import FolderStorage
+from dtflw.storage.environment import StorageEnvironment
 
 
 class LocalStorage(FolderStorage):
@@ -15,3 +18,9 @@ class LocalStorage(FolderStorage):
 def init_storage(folder: str = ".dtflw/storage", root_dir: str = "", spark=None, table_format: str = "parquet"):
     """A storage in `folder` (created on first write)."""
     return LocalStorage(folder, root_dir, spark, table_format)
+
+
+def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet") -> LocalStorage:
+    """The storage of a folder path or `file:///path`."""
+    folder = urlsplit(url).path if url.lower().startswith("file:") else url
+    return LocalStorage(folder, spark=env.spark, table_format=table_format)

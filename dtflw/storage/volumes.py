@@ -12,6 +12,7 @@ import re
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.storage.base import FolderStorage
+from dtflw.storage.environment import StorageEnvironment
 
 VOLUMES_ROOT = "/Volumes"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
@@ -121,13 +122,20 @@ def init_storage(
     )
 
 
+def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet") -> VolumeStorage:
+    """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]` in `env`."""
+    return from_volume_path(url, env, table_format=table_format)
+
+
 def from_volume_path(path: str, runtime=None, spark=None, table_format: str = "parquet") -> VolumeStorage:
-    """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]`; locally in the runtime's volumes folder."""
+    """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]`; locally in the volumes folder of
+    `runtime` (a storage environment, or anything with its attributes)."""
     parts = path[len(VOLUMES_ROOT) :].strip("/").split("/") if _is_volume_path(path) else []
     if len(parts) < 3:
         raise StorageError(f"Volume path {path!r} is malformed; use /Volumes/<catalog>/<schema>/<volume>[/<root>].")
     local_folder = runtime.volumes_folder if runtime is not None and runtime.is_local else None
     dbutils = runtime.dbutils if runtime is not None else None
+    spark = spark if spark is not None else getattr(runtime, "spark", None)
     return VolumeStorage(
         *parts[:3],
         "/".join(parts[3:]),

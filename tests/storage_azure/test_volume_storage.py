@@ -13,8 +13,8 @@ from deltalake import write_deltalake
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.local.dbutils import LocalFs
-from dtflw.runtime import Runtime
 from dtflw.storage import from_url
+from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.volumes import VolumeStorage, from_volume_path, init_storage
 
 BASE = "/Volumes/main/sales/raw/"
@@ -117,16 +117,8 @@ def test_spark_and_the_local_dbutils_see_the_same_volume(storage, volumes, spark
 
 
 def test_from_url_maps_onto_the_runtime_volumes_folder(volumes):
-    runtime = Runtime(
-        dbutils=None,
-        spark=None,
-        notebook_path="/Users/u/p/main",
-        user="u",
-        runner=None,
-        is_local=True,
-        volumes_folder=volumes,
-    )
-    storage = from_url("/Volumes/main/sales/raw/analysis?format=delta", runtime=runtime)
+    runtime = StorageEnvironment(user="u", is_local=True, volumes_folder=volumes)
+    storage = from_url("/Volumes/main/sales/raw/analysis?format=delta", runtime)
     assert isinstance(storage, VolumeStorage)
     assert (storage.base_path, storage.root_dir, storage.table_format) == (BASE, "analysis", "delta")
     assert storage.engine_path(BASE + "x") == os.path.join(volumes, "main", "sales", "raw", "x")

@@ -3,8 +3,9 @@ paths and what a lazy run would do — without running any notebook."""
 
 from __future__ import annotations
 
-from dtflw.dag import Dag
-from dtflw.selection import Selection, chosen_steps
+from dtflw.run.dag import Dag
+from dtflw.run.selection import Selection, chosen_steps
+from dtflw.run.task import StepTask
 
 
 class Planner:
@@ -53,7 +54,7 @@ class Planner:
         elif upstream:
             verdict, runs = "runs: upstream " + ", ".join(upstream) + " runs first", True
         else:
-            skip, reason = nb.lazy_decision()
+            skip, reason = StepTask(nb).lazy_decision()
             verdict, runs = ("skips: " if skip else "runs: ") + reason, not skip
         if runs:
             will_run.add(step.index)

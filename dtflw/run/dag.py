@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import contextvars
 import graphlib
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from dtflw.bulk import paused_gc
 from dtflw.errors import (
     ArgumentError,
     DagCycleError,
@@ -26,6 +25,8 @@ from dtflw.errors import (
     SelfDependencyError,
     UnresolvedInputError,
 )
+from dtflw.gc_pause import paused_gc
+from dtflw.run.task import StepTask
 
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 execution contexts
@@ -78,7 +79,7 @@ class Plan:
 
     def select(self, select: str | None = None, exclude: str | None = None) -> set[int]:
         """The step indices that `select` (default: all) picks, minus those `exclude` picks."""
-        from dtflw.selection import chosen_steps
+        from dtflw.run.selection import chosen_steps
 
         return chosen_steps([self], select, exclude)[0]
 
@@ -108,6 +109,7 @@ class Dag:
         select: str | None = None,
         exclude: str | None = None,
         planning: bool = False,
+        executor: Executor | None = None,
     ):
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
             raise ArgumentError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}.")
@@ -117,6 +119,7 @@ class Dag:
         self.exclude = exclude
         self.steps: list[Step] = []
         self.planning = planning  # `dtflw plan`: collect every step of the flow, never run
+        self.executor = executor  # runs the steps; default: a pool of `workers` threads
         self._producers: dict[str, tuple[Step, object]] = {}  # output alias (its name unless aliased) → (step, output)
         self._writers: dict[str, Step] = {}  # output path → step
         self._unlinked: list[tuple[Step, object]] = []  # inputs no earlier step produces, linked by plan()
@@ -168,7 +171,7 @@ class Dag:
             if not self._link(step, table):
                 self._unlinked.append((step, table))
         notebook.freeze(f"step {step.index + 1} of {'the planned flow' if self.planning else 'a DAG'}")
-        selection = getattr(self._ctx.runtime, "selection", None)
+        selection = self._ctx.options.selection
         step.selected = selection is None or selection.includes(notebook)
         self.steps.append(step)
         return step
@@ -260,17 +263,19 @@ class Dag:
         label = _labels(plan.steps)
         failures: dict[str, BaseException] = {}
         started: set[int] = set()
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dtflw-dag") as pool:
+        own_pool = self.executor is None
+        pool = ThreadPoolExecutor(self.workers, "dtflw-dag") if own_pool else self.executor
+        try:
             running = {}
             while sorter.is_active() and not (failures and not running):
                 if not failures:
                     for index in sorter.get_ready():
                         step = plan.steps[index]
                         if index in selected:
-                            task = (step.notebook.execute, step.is_lazy, step.strict_validation)
+                            task = (StepTask(step.notebook).execute, step.is_lazy, step.strict_validation)
                             started.add(index)
                         else:  # recorded as left out, on a worker too: that reads the storage
-                            task = (step.notebook.leave_out,)
+                            task = (StepTask(step.notebook).leave_out,)
                         running[pool.submit(contextvars.copy_context().run, *task)] = index
                 if not running:
                     continue
@@ -282,6 +287,9 @@ class Dag:
                         sorter.done(index)
                     else:
                         failures[label[index]] = error
+        finally:
+            if own_pool:
+                pool.shutdown(wait=True)
         if failures:
             not_run = [label[s.index] for s in plan.steps if s.index in selected and s.index not in started]
             lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]

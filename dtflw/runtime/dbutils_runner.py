@@ -12,7 +12,12 @@ class DbutilsRunner:
         self._dbutils = dbutils
 
     def run(
-        self, path: str, timeout_seconds: int, arguments: dict[str, str], *, run_id: str | None = None
+        self,
+        path: str,
+        timeout_seconds: int,
+        arguments: dict[str, str],
+        *,
+        run_id: str | None = None,
     ) -> str | None:
         try:
             return self._dbutils.notebook.run(path, timeout_seconds, arguments)

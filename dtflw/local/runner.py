@@ -10,7 +10,14 @@ class LocalRunner:
         self._workspace = workspace
         self._caller = caller_path
 
-    def run(self, path: str, timeout_seconds: int, arguments: dict[str, str], *, run_id: str | None = None):
+    def run(
+        self,
+        path: str,
+        timeout_seconds: int,
+        arguments: dict[str, str],
+        *,
+        run_id: str | None = None,
+    ):
         return self._workspace.run(path, arguments, timeout_seconds, caller=self._caller, run_id=run_id)
 
     def source_fingerprint(self, path: str) -> str | None:

@@ -1,0 +1,16 @@
+"""Displays of a flow (0.6 API): where `flow.show()` writes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class DisplayBase(ABC):
+    @abstractmethod
+    def show(self, content) -> None:
+        """Show `content` to the user."""
+
+
+class DefaultDisplay(DisplayBase):
+    def show(self, content) -> None:
+        print(content)

@@ -1,0 +1,89 @@
+"""The callee side: a notebook reads its args, inputs and outputs from widgets."""
+
+from __future__ import annotations
+
+from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
+from dtflw.runtime import current_runtime
+
+
+class Argument:
+    """A widget value of the running notebook: `init_args("year")["year"].value`."""
+
+    NAME_SUFFIX = ""
+
+    def __init__(self, name: str, value: str):
+        if not name:
+            raise ValueError("'name' cannot be None nor an empty string.")
+        if type(value) is not str:
+            raise ValueError("'value' cannot be None and must be a string.")
+        self._name = name
+        self._value = value
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def value(self) -> str:
+        return self._value
+
+    @property
+    def has_value(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return self._value
+
+    @classmethod
+    def get_full_name(cls, name: str) -> str:
+        return f"{name}{cls.NAME_SUFFIX}"
+
+    @classmethod
+    def _update_name_and_value(cls, widgets, name: str, value) -> tuple[str, str]:
+        widget = cls.get_full_name(name)
+        widgets.text(widget, str(value), widget)
+        return name, widgets.get(widget)
+
+    @classmethod
+    def _get_shared_values(cls, runtime) -> dict:
+        from dtflw.compat.com import NotebooksChannel
+
+        if runtime.is_local or runtime.spark is None:
+            return {}
+        return getattr(NotebooksChannel(runtime.spark), cls._SHARED_GETTER)(runtime.notebook_path)
+
+    _SHARED_GETTER = "get_args"
+
+    @classmethod
+    def create(cls, *arguments) -> dict[str, Argument]:
+        """`create("a", "b")` or `create({"a": default})`: read the widgets into a dict by name."""
+        runtime = current_runtime()
+        if len(arguments) == 1 and isinstance(arguments[0], dict):
+            defaults = {name: str(value) for name, value in arguments[0].items()}
+        else:
+            defaults = {name: "" for name in arguments}
+            defaults.update(cls._get_shared_values(runtime))
+        widgets = runtime.dbutils.widgets
+        return {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}
+
+
+class Input(Argument):
+    """An input path (widget `<name>_in`); empty when an optional input is missing."""
+
+    NAME_SUFFIX = INPUT_SUFFIX
+    _SHARED_GETTER = "get_inputs"
+
+    @property
+    def has_value(self) -> bool:
+        return len(self._value) > 0
+
+
+class Output(Argument):
+    """An output path (widget `<name>_out`)."""
+
+    NAME_SUFFIX = OUTPUT_SUFFIX
+    _SHARED_GETTER = "get_outputs"
+
+    @property
+    def has_value(self) -> bool:
+        return len(self._value) > 0

@@ -1,0 +1,118 @@
+"""The flow: a chain of notebook steps sharing a storage, a runtime and a table registry."""
+
+from __future__ import annotations
+
+import time
+import types
+from functools import partial
+
+from dtflw.compat.plugin import FlowPluginBase, NotebookPluginBase
+from dtflw.core.context import FlowContext
+from dtflw.core.step import LazyNotebook
+from dtflw.errors import PluginError
+from dtflw.events import RunStatus
+from dtflw.run.dag import DEFAULT_WORKERS, Dag
+
+
+class Flow:
+    """Builds notebook steps (`flow.notebook(path)`) and knows the tables they published."""
+
+    def __init__(self, ctx: FlowContext):
+        if ctx is None:
+            raise ValueError("Context cannot be None.")
+        self._ctx = ctx
+        self._notebook_plugins: dict[str, NotebookPluginBase] = {}
+        self._flow_plugins: dict[str, FlowPluginBase] = {}
+
+    @property
+    def ctx(self) -> FlowContext:
+        return self._ctx
+
+    @property
+    def run_id(self) -> str:
+        return self._ctx.flow_run.run_id
+
+    def __getitem__(self, table_name: str) -> str | None:
+        """The path (as Spark reads it) of the latest table published as `table_name`, or None."""
+        path = self._ctx.resolve_table(table_name)
+        return self._ctx.storage.engine_path(path) if path else None
+
+    def __setitem__(self, key, value):
+        raise NotImplementedError(
+            f"Tables are published by running notebooks; to read an existing table as '{key}', declare it with "
+            ".input(name, file_path=...)."
+        )
+
+    def notebook(self, path: str) -> LazyNotebook:
+        """A new step calling the notebook at `path` (relative to this notebook, as on Databricks)."""
+        nb = LazyNotebook(path, self._ctx)
+        for name, plugin in self._notebook_plugins.items():
+            setattr(nb, name, partial(types.MethodType(plugin.act, nb), self))
+        return nb
+
+    def dag(
+        self, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None, executor=None
+    ) -> Dag:
+        """A DAG of steps run `workers` at a time (or by `executor`, a `concurrent.futures.Executor`),
+        dependencies inferred from table names.
+
+        `with flow.dag(): ... .run()` declares each step and runs them all when the block ends; or
+        `dag = flow.dag()`, `dag.add(flow.notebook(...)...)` over several cells, then `dag.run()`.
+        """
+        if self._ctx.collector is not None and self._ctx.collector.planning:
+            return self._ctx.collector  # `dtflw plan`: the planner's collector, which never runs
+        return Dag(self._ctx, workers, select, exclude, executor=executor)
+
+    def add_listener(self, listener) -> None:
+        """Register a `dtflw.events.FlowListener` for this flow's run events."""
+        self._ctx.listeners.add(listener)
+
+    @property
+    def lineage(self):
+        """The lineage graph of every flow run recorded on this flow's storage (this one included):
+        `.export(format, path)`, `.display()`, `.latest_producer(path)`, `.history(path)`…"""
+        from dtflw.lineage import LineageGraph, LineageRecorder
+
+        for listener in self._ctx.listeners:
+            if isinstance(listener, LineageRecorder):
+                listener.flush()
+        graph = LineageGraph.load(self._ctx.storage)
+        graph.display_html = getattr(self._ctx.runtime, "display_html", None)
+        return graph
+
+    def end(self, failed: bool = False) -> None:
+        """Close the flow run: listeners get `on_flow_end` (once). The local runtime ends the flows a
+        notebook opened when it finishes; on Databricks use `with init_flow(...) as flow:` or call this."""
+        run = self._ctx.flow_run
+        if run.ended is not None:
+            return
+        run.ended = time.time()
+        run.status = RunStatus.FAILED if failed or self._ctx.failures else RunStatus.SUCCEEDED
+        self._ctx.listeners.emit("on_flow_end", run)
+
+    def __enter__(self) -> Flow:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.end(failed=exc_type is not None)
+
+    def show(self) -> None:
+        self._ctx.show()
+
+    def install(self, plugin) -> None:
+        """Install a `FlowPluginBase` (a flow action) or a `NotebookPluginBase` (a step action)."""
+        if isinstance(plugin, FlowPluginBase):
+            name = plugin.action_name
+            if name in self._flow_plugins or hasattr(type(self), name):
+                raise PluginError(f"Flow plugin '{name}' would replace an existing flow action; rename it.")
+            self._flow_plugins[name] = plugin
+            setattr(self, name, types.MethodType(plugin.act, self))
+        elif isinstance(plugin, NotebookPluginBase):
+            name = plugin.action_name
+            if name in self._notebook_plugins or hasattr(LazyNotebook, name):
+                raise PluginError(f"Notebook plugin {name} is already installed.")
+            self._notebook_plugins[name] = plugin
+        else:
+            raise PluginError(
+                f"Unexpected plugin type {type(plugin).__name__}; subclass FlowPluginBase or NotebookPluginBase."
+            )

@@ -1,0 +1,235 @@
+"""A notebook step: the fluent spec of one notebook call — args, inputs, outputs, timeout,
+retries, tags — validated as it is built. `.run()` hands it to `dtflw.run.task`."""
+
+from __future__ import annotations
+
+from dtflw.core.names import check_notebook_path, check_table_name
+from dtflw.core.tables import AliasedOutputTable, InputTable
+from dtflw.core.widgets import as_widget_value, widget_map
+from dtflw.errors import ArgumentError
+from dtflw.events import redact
+from dtflw.runtime.paths import project_relative_path
+
+MAX_RETRIES = 20
+RETRY_ON = (Exception,)
+MAX_BACKOFF = 3600.0
+
+
+class LazyNotebook:
+    """One notebook call being built: `.args()`, `.input()`, `.output()`, then `.run()`.
+
+    Its inputs and outputs are final once a DAG holds it; running it never changes them.
+    """
+
+    AliasedOutputTable = AliasedOutputTable
+
+    def __init__(self, rel_path: str, ctx):
+        self._rel_path = check_notebook_path(rel_path)
+        self.ctx = ctx
+        runtime = ctx.runtime
+        self._abs_path = runtime.resolve_notebook_path(rel_path) if runtime is not None else rel_path
+        self._project_path = project_relative_path(self._abs_path)  # default outputs live under it
+        self._args: dict[str, str] = {}
+        self._secret_args: frozenset[str] = frozenset()
+        self._timeout = 0
+        self._inputs: dict[str, InputTable] = {}
+        self._outputs: dict[str, AliasedOutputTable] = {}
+        self._last_run_result = None
+        self._tags: tuple[str, ...] = ()
+        self._after: tuple[LazyNotebook, ...] = ()
+        self._retries = 0
+        self._backoff = 1.0
+        self._retry_on: tuple[type[BaseException], ...] = RETRY_ON
+        self._declared_as: str | None = None  # set once a DAG holds the step: its tables are final
+
+    # -- the spec ---------------------------------------------------------------------------
+    @property
+    def rel_path(self) -> str:
+        return self._rel_path
+
+    @property
+    def abs_path(self) -> str:
+        """The notebook's workspace path, normalised (`./x`, `../x`, `/Workspace/...` resolved)."""
+        return self._abs_path
+
+    def args(self, args: dict, secret=()) -> LazyNotebook:
+        """Set the notebook's arguments (replacing earlier ones); names in `secret` are redacted."""
+        if not isinstance(args, dict):
+            raise ArgumentError(f"Arguments of notebook '{self._rel_path}' must be a dict, not {type(args).__name__}.")
+        self._args = {name: as_widget_value(self._rel_path, name, value) for name, value in args.items()}
+        self._secret_args = frozenset([secret] if isinstance(secret, str) else secret)
+        unknown = self._secret_args - set(self._args)
+        if unknown:
+            raise ArgumentError(
+                f"Secret names {sorted(unknown)} of notebook '{self._rel_path}' are not among its args."
+            )
+        return self
+
+    def get_args(self) -> dict[str, str]:
+        return self._args
+
+    def redacted_args(self) -> dict[str, str]:
+        """The args as logs, lineage and reports show them: secret names and revealed secret values hidden."""
+        return redact(self._args, self._secret_args | self.ctx.secret_values)
+
+    def timeout(self, timeout: int) -> LazyNotebook:
+        """Stop the notebook after `timeout` seconds (0: no timeout)."""
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+            raise ArgumentError(f"Timeout of notebook '{self._rel_path}' must be whole seconds >= 0, not {timeout!r}.")
+        self._timeout = timeout
+        return self
+
+    def input(self, name: str, file_path: str = None, source_table: str = None, is_optional: bool = False):
+        """Declare an input: a path on the storage, or the latest table published as `source_table or name`."""
+        self._check_open("input", name)
+        check_table_name(name, "input", self._rel_path)
+        if source_table is not None:
+            check_table_name(source_table, "source table", self._rel_path)
+        source = None
+        if file_path:
+            path = self.ctx.storage.resolve_foreign_input(file_path)
+        else:
+            source = source_table or name  # a DAG resolves it to its producer step
+            path = None if self.ctx.collector is not None else self.ctx.resolve_table(source, self.abs_path)
+        self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path, source=source)
+        return self
+
+    def freeze(self, declared_as: str) -> None:
+        """Mark the step declared (`declared_as`, e.g. "step 3 of a DAG"): no more inputs or outputs."""
+        self._declared_as = declared_as
+
+    def _check_open(self, kind: str, name: str) -> None:
+        if self._declared_as is not None:
+            raise ArgumentError(
+                f"Cannot add {kind} '{name}' to notebook '{self._rel_path}': it is already declared as "
+                f"{self._declared_as}, so its inputs and outputs are final. Declare them all before adding or "
+                f"running it, or start another step with flow.notebook('{self._rel_path}')."
+            )
+
+    def get_inputs(self) -> dict[str, InputTable]:
+        return self._inputs
+
+    def output(self, name: str, cols: list = None, file_path: str = None, alias: str = None, format: str = None):
+        """Declare an output; its path derives from the notebook's path unless `file_path` is given."""
+        self._check_open("output", name)
+        check_table_name(name, "output", self._rel_path)
+        if alias is not None:
+            check_table_name(alias, "output alias", self._rel_path)
+        storage = self.ctx.storage
+        if format is not None and format not in ("parquet", "delta"):
+            raise ArgumentError(f"Output '{name}' of notebook '{self._rel_path}': format must be 'parquet' or 'delta'.")
+        if file_path:
+            path = storage.get_abs_path(file_path)
+        else:
+            relative = f"{self._project_path}/{name}"
+            path = storage.get_abs_path(
+                storage.get_path_in_root_dir(storage.get_path_with_file_extension(relative, format))
+            )
+        fmt = format or storage.format_from_extension(path) or storage.table_format
+        self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt)
+        return self
+
+    def get_outputs(self) -> dict[str, AliasedOutputTable]:
+        return self._outputs
+
+    def tags(self, *tags: str) -> LazyNotebook:
+        """Label the step, for selection with `tag:<name>`."""
+        bad = [t for t in tags if not isinstance(t, str) or not t.strip()]
+        if bad:
+            raise ArgumentError(f"Tags of notebook '{self._rel_path}' must be non-empty strings, not {bad!r}.")
+        self._tags = tuple(dict.fromkeys(self._tags + tags))
+        return self
+
+    def get_tags(self) -> tuple[str, ...]:
+        return self._tags
+
+    def after(self, *notebooks: LazyNotebook) -> LazyNotebook:
+        """Run this step after `notebooks` in a DAG, though they share no table."""
+        if any(nb is self for nb in notebooks):
+            raise ArgumentError(f"Notebook '{self._rel_path}' cannot run after itself.")
+        self._after += tuple(nb for nb in notebooks if nb not in self._after)
+        return self
+
+    def get_after(self) -> tuple[LazyNotebook, ...]:
+        return self._after
+
+    def __rshift__(self, other: LazyNotebook) -> LazyNotebook:
+        """`a >> b`: b runs after a; returns b, so `a >> b >> c` chains."""
+        other.after(self)
+        return other
+
+    def retries(self, n: int, backoff: float = 1.0, on=RETRY_ON) -> LazyNotebook:
+        """Retry a failed run up to `n` times, waiting `backoff` seconds, doubled after each attempt."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_RETRIES:
+            raise ArgumentError(
+                f"Retries of notebook '{self._rel_path}' must be a whole number from 0 to {MAX_RETRIES}, not {n!r}."
+            )
+        if isinstance(backoff, bool) or not isinstance(backoff, int | float) or not 0 <= backoff <= MAX_BACKOFF:
+            raise ArgumentError(
+                f"Backoff of notebook '{self._rel_path}' must be 0 to {MAX_BACKOFF} seconds, not {backoff!r}."
+            )
+        on = on if isinstance(on, tuple) else (on,)
+        if not on or not all(isinstance(t, type) and issubclass(t, BaseException) for t in on):
+            raise ArgumentError(f"on= of notebook '{self._rel_path}' must be exception classes, not {on!r}.")
+        self._retries, self._backoff, self._retry_on = n, float(backoff), on
+        return self
+
+    @property
+    def result(self):
+        """The exit value of the last run (None if it never ran or exited without a value)."""
+        return self._last_run_result
+
+    @property
+    def retry_policy(self) -> tuple[int, float, tuple[type[BaseException], ...]]:
+        """(retries, backoff seconds, exception classes retried)."""
+        return self._retries, self._backoff, self._retry_on
+
+    def get_timeout(self) -> int:
+        return self._timeout
+
+    def widget_arguments(self, input_paths: dict[str, str] | None = None) -> dict[str, str]:
+        """The string map handed to the notebook: args, `<T>_in` and `<T>_out` (engine paths).
+        `input_paths` overrides inputs' paths as resolved at run time (an absent optional one: "")."""
+        inputs = {n: i.abs_file_path or "" for n, i in self._inputs.items()}
+        inputs.update(input_paths or {})
+        outputs = {n: o.abs_file_path for n, o in self._outputs.items()}
+        return widget_map(self._rel_path, self._args, inputs, outputs, self.ctx.storage.engine_path)
+
+    def share_arguments(self) -> None:
+        """Publish this call's args and paths on the flow bus, for interactive runs of the callee."""
+        from dtflw.compat.com import NotebooksChannel
+
+        channel = NotebooksChannel(self.ctx.spark)
+        channel.share_args(self.abs_path, self._args)
+        channel.share_inputs(self.abs_path, {n: i.abs_file_path for n, i in self._inputs.items()})
+        channel.share_outputs(self.abs_path, {n: o.abs_file_path for n, o in self._outputs.items()})
+
+    def run(self, is_lazy: bool = False, strict_validation: bool = False):
+        """Run the notebook (lazily: only if not up to date) and return its exit value.
+
+        Inside a `flow.dag()` block the step is declared instead, and runs when the block ends.
+        """
+        from dtflw.run.task import StepTask
+
+        collector = self.ctx.collector
+        if collector is not None:
+            collector.add(self, is_lazy, strict_validation)
+            return None
+        task = StepTask(self)
+        selection = self.ctx.options.selection
+        if selection is not None and not selection.includes(self):
+            return task.leave_out()
+        return task.execute(is_lazy, strict_validation)
+
+    def record_result(self, value) -> None:
+        """Keep the exit value of the step's last run (or last recorded run, when skipped)."""
+        self._last_run_result = value
+
+    def show(self) -> None:
+        lines = [f"Notebook: '{self._rel_path}'", "Args:"]
+        lines += [f"\t'{k}': '{v}'" for k, v in self.redacted_args().items()]
+        lines.append("Inputs:")
+        lines += [f"\t'{n}': '{i.abs_file_path}'" for n, i in self._inputs.items()]
+        lines.append("Outputs:")
+        lines += [f"\t'{n}': '{o.abs_file_path}'" for n, o in self._outputs.items()]
+        self.ctx.display.show("\n".join(lines))

@@ -1,0 +1,188 @@
+"""Running one notebook step: validate its inputs, decide laziness, run it through the runtime's
+runner (retrying as its spec says), check its outputs, record history and events, publish tables.
+
+The step (`dtflw.core.step`) is never changed here: what a run resolves — an absent optional
+input, the states of its tables — lives in the task, so steps can run from worker threads.
+"""
+
+from __future__ import annotations
+
+import time
+
+from dtflw.compat.pipeline import NotebookRun as PipelineRun
+from dtflw.errors import (
+    ArgumentError,
+    DagError,
+    DtflwError,
+    InputNotFoundError,
+    InvalidTableNameError,
+    NotebookFailedError,
+    UnresolvedInputError,
+)
+from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, truncate
+from dtflw.incremental import NO_HISTORY, Fingerprint, RunHistory, decide
+
+NOT_SELECTED = "not selected"
+# errors of the step's own declaration: another attempt cannot succeed
+UNRETRIED = (ArgumentError, DagError, InputNotFoundError, InvalidTableNameError, UnresolvedInputError)
+
+
+class StepTask:
+    """One run of a step on its flow: `execute()` (with retries), `leave_out()`, `lazy_decision()`."""
+
+    def __init__(self, step):
+        self.step = step
+        self.ctx = step.ctx
+
+    def execute(self, is_lazy: bool = False, strict_validation: bool = False):
+        """Run now, retrying as configured; return the exit value."""
+        is_lazy = is_lazy or self.ctx.options.force_lazy
+        retries, backoff, retry_on = self.step.retry_policy
+        attempt = 1
+        while True:
+            try:
+                return self._attempt(is_lazy and attempt == 1, strict_validation, attempt)
+            except retry_on as e:
+                if attempt > retries or isinstance(e, UNRETRIED):
+                    raise
+                delay = backoff * 2 ** (attempt - 1)
+                self.ctx.logger.log(f"Retrying '{self.step.abs_path}' in {delay:.1f}s after attempt {attempt}: {e}")
+                time.sleep(delay)
+                attempt += 1
+
+    def leave_out(self) -> None:
+        """Skip the step, not selected: later steps read its outputs where an earlier run left them."""
+        step = self.step
+        record = self._new_record(1, [_input_use(n, i.abs_file_path, None) for n, i in step.get_inputs().items()])
+        record.status, record.reason = RunStatus.SKIPPED, NOT_SELECTED
+        self.ctx.logger.log(f"Skipped run: '{step.abs_path}' ({NOT_SELECTED})")
+        self._finish(record, self._output_states())
+
+    def lazy_decision(self) -> tuple[bool, str]:
+        """(skip?, why) if the step ran lazily now; reads only the storage, runs nothing."""
+        uses = [_input_use(n, i.abs_file_path, self._input_state(i)) for n, i in self.step.get_inputs().items()]
+        return decide(self._output_states(), self._fingerprint(uses), self._history().last(*self._history_key()))
+
+    # -- one attempt ------------------------------------------------------------------------
+    def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int):
+        ctx, step = self.ctx, self.step
+        runtime = ctx.runtime
+        notebook = step.abs_path
+        input_paths, input_states = self._prepare_inputs()
+        arguments = step.widget_arguments(input_paths)
+        if runtime is not None and not runtime.is_job and not runtime.is_local:
+            step.share_arguments()
+        out_states = self._output_states()
+        uses = [_input_use(n, input_paths[n], input_states[n]) for n in step.get_inputs()]
+        record = self._new_record(attempt, uses)
+        fingerprint = self._fingerprint(record.inputs)
+        record.source_fingerprint = fingerprint.source
+        history = self._history()
+        key = self._history_key()
+        if is_lazy:
+            skip, record.reason = decide(out_states, fingerprint, history.last(*key))
+            if skip:
+                ctx.logger.log(f"Skipped run: '{notebook}' ({record.reason})")
+                record.status = RunStatus.SKIPPED
+                if record.reason == NO_HISTORY:
+                    history.record(*key, fingerprint, record.run_id)
+                self._finish(record, out_states)
+                return step.result
+        ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
+        ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
+        try:
+            result = ctx.runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
+            out_states = self._output_states()
+            for name, output in step.get_outputs().items():
+                output.validate(strict_validation, notebook, out_states[name])
+        except DtflwError as e:
+            self._fail(record, e, out_states)
+            raise
+        except Exception as e:
+            self._fail(record, e, out_states)
+            raise NotebookFailedError(f"Notebook '{notebook}' failed: {e}", notebook_path=notebook) from e
+        step.record_result(result)
+        record.status = RunStatus.SUCCEEDED
+        record.exit_value = truncate(scrub(result, ctx.secret_values))
+        history.record(*key, fingerprint, record.run_id)
+        self._finish(record, out_states)
+        return result
+
+    def _prepare_inputs(self) -> tuple[dict[str, str], dict]:
+        """Validate the inputs; return their paths for this run (an absent optional one: "") and
+        their states as seen now."""
+        paths, states = {}, {}
+        for name, table in self.step.get_inputs().items():
+            state = self._input_state(table)
+            present = state.exists if state is not None else table.is_present()
+            table.validate(present=present)
+            absent_optional = table.is_optional and not present
+            paths[name] = "" if absent_optional else table.abs_file_path or ""
+            states[name] = None if absent_optional else state
+        return paths, states
+
+    def _input_state(self, table):
+        """The state of an input's table now (None for a glob or a path not yet known)."""
+        path = table.abs_file_path
+        return self.ctx.storage.table_state(path) if path and not table.is_glob else None
+
+    def _output_states(self) -> dict:
+        """Each output's table state now, by output name."""
+        return {name: self.ctx.storage.table_state(o.abs_file_path) for name, o in self.step.get_outputs().items()}
+
+    def _fingerprint(self, inputs: list[TableUse]) -> Fingerprint:
+        source_of = getattr(self.ctx.runner, "source_fingerprint", None)
+        source = source_of(self.step.rel_path) if source_of else None
+        versions = {u.name: u.state.version_label if u.state and u.state.exists else "" for u in inputs}
+        return Fingerprint.of(source, self.step.get_args(), versions)
+
+    def _history(self) -> RunHistory:
+        return RunHistory(self.ctx.storage)
+
+    def _history_key(self) -> tuple[str, list[str]]:
+        return self.step.abs_path, [o.abs_file_path for o in self.step.get_outputs().values()]
+
+    # -- records ----------------------------------------------------------------------------
+    def _new_record(self, attempt: int, inputs: list[TableUse]) -> NotebookRun:
+        step = self.step
+        return NotebookRun(
+            run_id=new_run_id(),
+            flow_run_id=self.ctx.flow_run.run_id,
+            notebook_path=step.abs_path,
+            rel_path=step.rel_path,
+            args=step.redacted_args(),
+            inputs=inputs,
+            outputs=[],
+            parent_run_id=getattr(self.ctx.runtime, "run_id", None),
+            attempt=attempt,
+            tags=step.get_tags(),
+        )
+
+    def _fail(self, record: NotebookRun, error: Exception, out_states: dict) -> None:
+        record.status = RunStatus.FAILED
+        self.ctx.failures.append(record)
+        record.error = scrub(f"{type(error).__name__}: {error}", self.ctx.secret_values)
+        self._finish(record, out_states, publish=False)
+
+    def _finish(self, record: NotebookRun, out_states: dict, publish: bool = True) -> None:
+        ctx, step = self.ctx, self.step
+        outputs = step.get_outputs()
+        record.outputs = [
+            TableUse(o.name, o.abs_file_path, o.table_format, o.alias, out_states.get(n)) for n, o in outputs.items()
+        ]
+        record.ended = time.time()
+        if publish:
+            ctx.publish_tables({o.alias: o.abs_file_path for o in outputs.values()}, step.abs_path)
+            ctx.pipeline.record_run(
+                PipelineRun(
+                    step.abs_path,
+                    step.get_args(),
+                    {n: i.abs_file_path for n, i in step.get_inputs().items()},
+                    {o.alias: o.abs_file_path for o in outputs.values()},
+                )
+            )
+        ctx.listeners.emit("on_notebook_end", ctx.flow_run, record)
+
+
+def _input_use(name: str, path: str | None, state) -> TableUse:
+    return TableUse(name, path or "", state.format if state else None, state=state)

@@ -1,0 +1,199 @@
+"""The runtime a notebook runs in, found in one place.
+
+A `Runtime` is the notebook's identity — its dbutils, Spark session, workspace path, user — and the
+`Runner` that runs the notebooks it calls. `RunOptions` is how a command asked its flows to run
+(`--lazy`, `--select`, `dtflw plan`, extra listeners); a notebook on a cluster has the defaults.
+
+Locally, the dtflw runtime makes a `Runtime` current for each notebook it executes (a context
+variable, so threads and nested runs each see their own). On a Databricks cluster it is detected
+once from the notebook's IPython namespace. `current_runtime()` is the one place that looks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass, field
+from typing import Any
+
+from dtflw.errors import RuntimeNotFoundError
+from dtflw.runtime.paths import normalize_workspace_path, project_relative_path
+from dtflw.storage import environment
+from dtflw.storage.environment import StorageEnvironment
+
+__all__ = [
+    "RunOptions",
+    "Runtime",
+    "activated",
+    "context_tag",
+    "current_runtime",
+    "from_dbutils",
+    "normalize_workspace_path",
+    "project_relative_path",
+]
+
+_current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("dtflw_runtime", default=None)
+_detected: list[Runtime] = []  # the runtime detected on a cluster, once
+
+
+@dataclass
+class RunOptions:
+    """How the flows a notebook opens run; set by `dtflw run` / `dtflw plan` for the top notebook."""
+
+    force_lazy: bool = False  # `--lazy`: every step runs lazily
+    selection: Any = None  # `--select/--exclude`: which of this notebook's steps run
+    planner: Any = None  # `dtflw plan`: flows collect their steps instead of running them
+    listeners: list = field(default_factory=list)  # extra FlowListeners for every flow opened
+    default_storage_url: str | None = None  # `--storage`: what init_flow() uses without a storage
+
+
+class Runtime:
+    """What one notebook sees: its dbutils, its Spark session, its path, and how to run others.
+
+    `spark` may be given as a session or as `spark_factory`, called on first use: a notebook that
+    never touches Spark starts no engine.
+    """
+
+    def __init__(
+        self,
+        dbutils: Any,
+        spark: Any = None,
+        *,
+        notebook_path: str,
+        user: str,
+        runner: Any,  # dtflw.runtime.runner.Runner
+        spark_factory: Any = None,
+        is_local: bool = False,
+        job_type: str | None = None,
+        dbfs_folder: str | None = None,  # locally, the folder standing in for dbfs:/
+        volumes_folder: str | None = None,  # locally, the folder standing in for /Volumes
+        run_id: str | None = None,  # the dtflw notebook run executing this notebook, if dtflw started it
+        secret_values: set[str] | None = None,  # secret values revealed to this run (redacted everywhere)
+        display_html: Any = None,
+        options: RunOptions | None = None,
+        engine_credentials: Any = None,  # locally: hands a storage's credentials to the Spark engine
+    ):
+        self.dbutils = dbutils
+        self._spark = spark
+        self._spark_factory = spark_factory
+        self.notebook_path = notebook_path
+        self.user = user
+        self.runner = runner
+        self.is_local = is_local
+        self.job_type = job_type
+        self.dbfs_folder = dbfs_folder
+        self.volumes_folder = volumes_folder
+        self.run_id = run_id
+        self.secret_values = secret_values if secret_values is not None else set()
+        self.display_html = display_html
+        self.options = options or RunOptions()
+        self.engine_credentials = engine_credentials
+        self.flows: list = []  # flows opened by this notebook, ended when it finishes
+
+    @property
+    def spark(self):
+        """The notebook's Spark session, started on first use."""
+        if self._spark is None and self._spark_factory is not None:
+            self._spark = self._spark_factory()
+        return self._spark
+
+    @property
+    def spark_started(self) -> bool:
+        return self._spark is not None
+
+    @property
+    def is_job(self) -> bool:
+        return self.job_type is not None
+
+    def storage_environment(self) -> StorageEnvironment:
+        """What a storage opened by this notebook needs to know of it."""
+        return StorageEnvironment(
+            user=self.user or None,
+            dbutils=self.dbutils,
+            spark=self._spark,
+            is_local=self.is_local,
+            dbfs_folder=self.dbfs_folder,
+            volumes_folder=self.volumes_folder,
+            grant_engine_credentials=self.engine_credentials,
+        )
+
+    def resolve_notebook_path(self, path: str) -> str:
+        """The absolute, normalised workspace path of `path` as given to `flow.notebook(path)`."""
+        return normalize_workspace_path(path, self.notebook_path.rsplit("/", 1)[0])
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the code calling it: set by the local runtime, else detected on Databricks."""
+    runtime = _current.get()
+    if runtime is not None:
+        return runtime
+    if not _detected:
+        _detected.append(_detect_databricks())
+    return _detected[0]
+
+
+def active_runtime() -> Runtime | None:
+    """The runtime the local runtime made current here, if any (never detects)."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def activated(runtime: Runtime):
+    """Make `runtime` current for the code inside the block (this thread/context only)."""
+    token = _current.set(runtime)
+    try:
+        yield runtime
+    finally:
+        _current.reset(token)
+
+
+def from_dbutils(dbutils, spark=None) -> Runtime:
+    """A runtime around a Databricks `dbutils` (a cluster's, or any object with its API)."""
+    from dtflw.runtime.dbutils_runner import DbutilsRunner
+
+    context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()
+    tags = context.tags()
+    return Runtime(
+        dbutils,
+        spark,
+        notebook_path=context.notebookPath().get(),
+        user=context_tag(tags, "user") or "",
+        job_type=context_tag(tags, "jobType"),
+        runner=DbutilsRunner(dbutils),
+    )
+
+
+def context_tag(tags, key: str):
+    """A notebook context tag (`tags().apply(key)`), or None when the notebook has none."""
+    try:
+        return tags.apply(key)
+    except Exception:  # py4j raises NoSuchElementException for a missing tag
+        return None
+
+
+def _detect_databricks() -> Runtime:
+    try:
+        from IPython import get_ipython
+
+        namespace = get_ipython().user_ns
+        dbutils, spark = namespace["dbutils"], namespace.get("spark")
+        display_html = namespace.get("displayHTML")
+    except Exception as e:
+        raise RuntimeNotFoundError(
+            "No notebook runtime found: not on Databricks (no `dbutils` in the notebook) and not run by "
+            "the local dtflw runtime. Run the notebook with `dtflw run NOTEBOOK`, or pass dbutils= and "
+            "spark= to init_flow()."
+        ) from e
+    runtime = from_dbutils(dbutils, spark)
+    runtime.display_html = display_html
+    return runtime
+
+
+def _storage_environment() -> StorageEnvironment | None:
+    try:
+        return current_runtime().storage_environment()
+    except RuntimeNotFoundError:
+        return None
+
+
+environment.provide(_storage_environment)

@@ -1,0 +1,135 @@
+"""The seams: a flow takes any runner, a DAG any executor, storages register by URL scheme (also
+from entry points), engines by name; credentials never enter the process environment; a notebook
+that never touches Spark starts no engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import EntryPoint
+
+import pytest
+from testkit import RecordingRunner
+
+from dtflw import init_flow
+from dtflw.engines import create_engine, engine_names, register_engine
+from dtflw.errors import UnknownStorageSchemeError
+from dtflw.runtime.runner import Runner
+from dtflw.storage import ENTRY_POINT_GROUP, StorageEnvironment, from_url, register
+from dtflw.storage.local import LocalStorage
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return LocalStorage(str(tmp_path / "store"))
+
+
+class CallerAwareRunner(RecordingRunner):
+    """A user's runner that needs absolute paths (as a Jobs API runner does)."""
+
+    caller = None
+
+    def bind_caller(self, notebook_path):
+        self.caller = notebook_path
+
+
+def test_init_flow_takes_any_runner_and_tells_it_the_caller(runtime_at, storage):
+    with runtime_at("/Users/a@b.c/project/main") as runtime:
+        mine = CallerAwareRunner(result="from my runner")
+        flow = init_flow(storage, runner=mine)
+        assert isinstance(mine, Runner)
+        assert flow.notebook("nb").args({"x": 1}).run() == "from my runner"
+        assert mine.calls == [("nb", 0, {"x": "1"})] and mine.caller == "/Users/a@b.c/project/main"
+        assert runtime.runner.calls == []  # the runtime's own runner was not used
+
+
+def test_a_dag_runs_its_steps_on_the_executor_it_is_given(runtime_at, storage):
+    with runtime_at(), ThreadPoolExecutor(2, thread_name_prefix="users-pool") as pool:
+        threads = []
+        runner = RecordingRunner(
+            action=lambda path, args: threads.append(__import__("threading").current_thread().name)
+        )
+        flow = init_flow(storage, runner=runner)
+        with flow.dag(executor=pool):
+            flow.notebook("a").run()
+            flow.notebook("b").run()
+        assert sorted(p for p, _, _ in runner.calls) == ["a", "b"]
+        assert threads and all(name.startswith("users-pool") for name in threads)
+        assert pool.submit(lambda: 1).result() == 1  # the DAG left the user's pool open
+
+
+def test_a_storage_scheme_registers_by_hand_and_through_an_entry_point(tmp_path, monkeypatch):
+    made = []
+
+    def s3(url, env, table_format):
+        made.append((url, env.user, table_format))
+        return LocalStorage(str(tmp_path), table_format=table_format)
+
+    with pytest.raises(UnknownStorageSchemeError, match="dtflw.storages"):
+        from_url("s3://bucket/root")
+    point = EntryPoint("s3", f"{__name__}:entry_point_s3", ENTRY_POINT_GROUP)
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [point] if group == ENTRY_POINT_GROUP else [])
+    globals()["entry_point_s3"] = s3
+    storage = from_url("s3://bucket/root?format=delta", StorageEnvironment(user="u"))
+    assert isinstance(storage, LocalStorage) and made == [("s3://bucket/root", "u", "delta")]
+    register("mem", s3)
+    from_url("mem://x")
+    assert made[-1] == ("mem://x", None, "parquet")
+
+
+def test_engines_register_by_name():
+    register_engine("fake", lambda conf, url: ("fake", conf, url))
+    assert "fake" in engine_names() and create_engine("fake", {"a": "1"}, "u") == ("fake", {"a": "1"}, "u")
+
+
+def test_an_azure_storage_hands_its_credentials_to_the_engine_not_to_the_environment():
+    granted = []
+    env = StorageEnvironment(user="u", is_local=True, grant_engine_credentials=granted.append)
+    key = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY3ODkw"
+    before = dict(os.environ)
+    os.environ["AZURE_STORAGE_ACCOUNT_KEY"] = key
+    try:
+        storage = from_url("abfss://data@acct.dfs.core.windows.net/root", env)
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+    assert storage.engine_path(storage.get_abs_path("t")).startswith("abfss://")
+    assert granted == [{"AZURE_STORAGE_ACCOUNT_NAME": "acct", "AZURE_STORAGE_ACCOUNT_KEY": key}]
+    assert key not in os.environ.values()
+
+
+@pytest.mark.slow
+def test_a_run_whose_notebooks_never_touch_spark_imports_no_pyspark(tmp_path):
+    root = tmp_path / "ws" / "p"
+    root.mkdir(parents=True)
+    (root / "main.py").write_text(
+        "# Databricks notebook source\nfrom dtflw import init_flow\nflow = init_flow()\n"
+        'print(flow.notebook("callee").args({"x": 1}).run())\n'
+    )
+    (root / "callee.py").write_text(
+        '# Databricks notebook source\ndbutils.notebook.exit("ok " + dbutils.widgets.get("x"))\n'
+    )
+    probe = textwrap.dedent(
+        f"""
+        import sys
+        from dtflw.cli import main
+        try:
+            main(["run", {str(root / "main.py")!r}, "--storage", {str(tmp_path / "s")!r}])
+        except SystemExit as e:
+            print("exit", e.code)
+        print("HEAVY", [m for m in sys.modules if m.split(".")[0] in ("pyspark", "pysail", "pandas", "pyarrow")])
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert "ok 1" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_notebook_using_spark_gets_its_session_on_first_use(workspace):
+    ws = workspace
+    ws.write("p/uses.py", "# Databricks notebook source\ndbutils.notebook.exit(str(spark.range(3).count()))\n")
+    ws.write("p/plain.py", "# Databricks notebook source\ndbutils.notebook.exit('no spark')\n")
+    assert json.loads(ws.run("p/uses.py")) == 3 and ws.run("p/plain.py") == "no spark"
