@@ -20,6 +20,7 @@ from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTim
 from dtflw.execution.local_runner import LocalRunner
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
+from dtflw.local.imports import NotebookImports, search_folders, working_directory
 from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
 from dtflw.runtime import Runtime, activated, normalize_workspace_path
 
@@ -227,13 +228,14 @@ class LocalWorkspace:
         namespace = {
             "__name__": "__main__",
             "__file__": file_path,
+            "__builtins__": NotebookImports(search_folders(file_path, self.root)).builtins,
             "spark": runtime.spark,
             "dbutils": runtime.dbutils,
             "display": display,
             "displayHTML": displayHTML,
         }
         failed = True
-        with activated(runtime):
+        with activated(runtime), working_directory(os.path.dirname(file_path)):
             try:
                 self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
                 failed = False
