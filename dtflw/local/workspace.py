@@ -22,6 +22,7 @@ from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, Notebook
 from dtflw.local.display import display, displayHTML
 from dtflw.local.imports import NotebookImports, search_folders, working_directory
 from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
+from dtflw.local.sql_widgets import run_sql
 from dtflw.runtime import Runtime, activated, normalize_workspace_path
 
 
@@ -271,7 +272,9 @@ class LocalWorkspace:
             exec(code, namespace)
         elif cell.language == "sql":
             for statement in split_sql_statements(cell.source):
-                namespace["_sqldf"] = runtime.spark.sql(statement)
+                result = run_sql(statement, runtime.spark, runtime.dbutils.widgets, runtime.notebook_path)
+                if result is not None:
+                    namespace["_sqldf"] = result
             if "_sqldf" in namespace:
                 display(namespace["_sqldf"])
         elif cell.language == "run":
