@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -65,6 +66,9 @@ def _runtime_options(command):
             help="Steps of the notebook to run, eager or in DAG blocks: nb, T, +T, T+, tag:x (space- or comma-separated).",
         ),
         click.option("--exclude", help="Steps not to run (same syntax as --select)."),
+        click.option(
+            "--traceback", "show_traceback", is_flag=True, help="On failure, show the whole Python traceback."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -108,10 +112,10 @@ def run(**options):
         with engine:
             result = workspace.run_file(notebook, _pairs(options["args"], "--arg"))
     except DtflwError as e:
-        console.print(printer.summary())
-        console.print(f"[red]✖ {type(e).__name__}:[/] {e}", highlight=False, soft_wrap=True)
+        _print_summary(console, printer)
+        _report_failure(console, e, options["show_traceback"])
         sys.exit(1)
-    console.print(printer.summary())
+    _print_summary(console, printer)
     for where in printer.lineage_folders():
         console.print(f"Lineage written under {where}", highlight=False, soft_wrap=True)
     if result is not None:
@@ -127,12 +131,40 @@ def plan(**options):
     planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
     try:
         engine, workspace, notebook = _workspace(options, planner=planner)
-        with engine:
+        with engine, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
             workspace.run_file(notebook, _pairs(options["args"], "--arg"))
-            click.echo(planner.render())
     except DtflwError as e:
-        click.echo(f"✖ {type(e).__name__}: {e}", err=True)
+        from rich.console import Console
+
+        _report_failure(Console(stderr=True), e, options["show_traceback"])
         sys.exit(1)
+    click.echo(planner.render())
+
+
+def _print_summary(console, printer) -> None:
+    """The summary of the notebooks that ran (none: nothing), wider than the terminal rather than cut."""
+    from rich.console import Console
+
+    if printer.runs:
+        table = printer.summary()
+        needed = sum(column.min_width or 0 for column in table.columns) + 3 * len(table.columns) + 1  # + borders
+        if needed > console.width:
+            console = Console(file=console.file, width=needed, force_terminal=console.is_terminal)
+        console.print(table)
+
+
+def _report_failure(console, error: DtflwError, show_traceback: bool) -> None:
+    """The error in one line; with `--traceback`, the whole chain of tracebacks first (notebook cells,
+    `%run` helpers, imported modules, and each failed notebook of a DAG)."""
+    if show_traceback:
+        import traceback
+
+        failures = list(getattr(error, "failures", {}).values())
+        for failed in failures + [error]:
+            console.print("".join(traceback.format_exception(failed)), highlight=False, markup=False, soft_wrap=True)
+    console.print(f"[red]✖ {type(error).__name__}:[/] {error}", highlight=False, soft_wrap=True)
+    if not show_traceback:
+        console.print("(run again with --traceback for the whole trace)", highlight=False, style="dim")
 
 
 @main.group()
@@ -140,13 +172,25 @@ def lineage():
     """Read the lineage recorded on a storage."""
 
 
-def _lineage_graph(storage: str | None):
+def _lineage_graph(storage: str | None, select: str | None = None):
     from dtflw.lineage import LineageGraph
+    from dtflw.lineage.document import runs_folder
+    from dtflw.lineage.select import parse
     from dtflw.storage import from_url
 
-    graph = LineageGraph.load(from_url(default_storage_url(storage)))
+    if select:
+        parse(select)  # a malformed selection is told first
+    store = from_url(default_storage_url(storage))
+    graph = LineageGraph.load(store)
     for problem in graph.problems:
         click.echo(f"! skipped: {problem}", err=True)
+    if not graph.flows and not graph.problems:
+        click.echo(
+            f"✖ No lineage recorded on {store.url} (none under {store.get_abs_path(runs_folder(store))}): "
+            "run a flow on this storage first, or name another with --storage.",
+            err=True,
+        )
+        sys.exit(1)
     return graph
 
 
@@ -162,7 +206,7 @@ def lineage_show(storage, select):
     from dtflw.lineage import show_tree
 
     try:
-        click.echo(show_tree(_lineage_graph(storage), select))
+        click.echo(show_tree(_lineage_graph(storage, select), select))
     except DtflwError as e:
         click.echo(f"✖ {type(e).__name__}: {e}", err=True)
         sys.exit(1)
@@ -178,7 +222,7 @@ def lineage_export(fmt, out, storage, select):
     from dtflw.lineage.exporting import export
 
     try:
-        text = export(_lineage_graph(storage), fmt, out, select)
+        text = export(_lineage_graph(storage, select), fmt, out, select)
     except DtflwError as e:
         click.echo(f"✖ {type(e).__name__}: {e}", err=True)
         sys.exit(1)

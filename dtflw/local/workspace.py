@@ -21,7 +21,14 @@ from dtflw.execution.local_runner import LocalRunner
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
 from dtflw.local.imports import NotebookImports, search_folders, working_directory
-from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
+from dtflw.local.source import (
+    NOTEBOOK_EXTENSIONS,
+    Cell,
+    NotebookSource,
+    find_notebook_file,
+    parse_notebook,
+    split_sql_statements,
+)
 from dtflw.local.sql_widgets import run_sql
 from dtflw.runtime import Runtime, activated, normalize_workspace_path
 
@@ -129,6 +136,8 @@ class LocalWorkspace:
         skips the steps left out. A planner (`dtflw plan`) collects the steps and runs nothing."""
         if not os.path.exists(file_path):
             raise NotebookNotFoundError(f"Notebook file {file_path!r} does not exist.")
+        if not file_path.lower().endswith(NOTEBOOK_EXTENSIONS):
+            parse_notebook(file_path)  # says why it is not a notebook
         path, arguments = self.workspace_path(file_path), arguments or {}
         if self.planner is not None:
             return self.run(path, arguments, timeout_seconds, planner=self.planner)
