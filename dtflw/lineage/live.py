@@ -45,7 +45,7 @@ def live_listener(secrets: Collection[str] = ()) -> LiveOpenLineage | None:
     with _senders_lock:
         sender = _senders.get(key)
         if sender is None:
-            sender = _senders[key] = EventSender(_client(config_file))
+            sender = _senders[key] = EventSender(lambda: _client(config_file))
     return LiveOpenLineage(sender, secrets)
 
 
@@ -78,7 +78,10 @@ class LiveOpenLineage(FlowListener):
 
 
 class EventSender:
-    """A bounded queue of run events and the one thread that builds and sends them, in order."""
+    """A bounded queue of run events and the one thread that builds and sends them, in order.
+
+    `client`: openlineage-python's client, or a function making it — called on the sender's thread, so
+    that neither its setup nor a broken configuration reaches the pipeline."""
 
     def __init__(self, client, job_namespace: str | None = None):
         from dtflw.lineage.export_openlineage import DEFAULT_JOB_NAMESPACE
@@ -120,10 +123,16 @@ class EventSender:
         self.flush(timeout)
 
     def _send_all(self) -> None:
+        if callable(self.client):
+            try:
+                self.client = self.client()
+            except Exception as e:  # a broken configuration: no events, and the pipeline goes on
+                self.client = None
+                log.warning("dtflw OpenLineage: no events sent, the client cannot be set up: %s", e)
         while True:
             kind, flow, run = self._queue.get()
             try:
-                if time.monotonic() < self._down_until:
+                if self.client is None or time.monotonic() < self._down_until:
                     self.dropped += 1
                 else:
                     self._send(kind, flow, run)

@@ -171,3 +171,13 @@ def test_openlineage_yml_where_the_shell_started(lineage_env, tmp_path):
     assert listener._sender.flush(5.0)
     (event,) = [json.loads(line) for line in target.read_text().splitlines()]
     assert (event["eventType"], event["job"]["name"]) == ("START", "/Users/u/main")
+
+
+def test_a_broken_configuration_fails_nothing(workspace, lineage_env, tmp_path):
+    config = tmp_path / "broken.yml"
+    config.write_text("transport:\n  type: no.such.transport\n")
+    lineage_env["OPENLINEAGE_CONFIG"] = str(config)
+    workspace.write("main.py", "from dtflw import init_flow\ninit_flow()\ndbutils.notebook.exit('fine')")
+    assert workspace.run("main.py") == "fine"
+    (sender,) = live._senders.values()
+    assert sender.flush(5.0) and sender.client is None and sender.dropped >= 1
