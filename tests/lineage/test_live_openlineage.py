@@ -181,3 +181,69 @@ def test_a_broken_configuration_fails_nothing(workspace, lineage_env, tmp_path):
     assert workspace.run("main.py") == "fine"
     (sender,) = live._senders.values()
     assert sender.flush(5.0) and sender.client is None and sender.dropped >= 1
+
+
+def _file_client(path):
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.transport.file import FileConfig, FileTransport
+
+    return OpenLineageClient(transport=FileTransport(FileConfig(log_file_path=str(path), append=True)))
+
+
+def test_nested_and_failed_flows_carry_parents_errors_and_no_secrets(simulate, tmp_path, lineage_env):
+    from dtflw.events import RunStatus
+
+    validator = SpecValidator(spec_dir() or pytest.skip("no OpenLineage 2-0-2 schemas here"))
+    target = tmp_path / "events.ndjson"
+    sender = live.EventSender(lambda: _file_client(target))
+    listener = live.LiveOpenLineage(sender, secrets={"s3cr3t"})
+    outer = simulate(listener)
+    opener = outer.run("silver/build", outputs={"Sales": "parquet"}, args={"token": "s3cr3t"})
+    nested = simulate(listener, notebook_path=opener.notebook_path, parent_run_id=opener.run_id)
+    nested.run("silver/helper", outputs={"Helper": "parquet"})
+    nested.end()
+    outer.run("gold/report", inputs=["Sales"], fail="ValueError: s3cr3t leaked")
+    outer.end(RunStatus.FAILED)
+    assert sender.flush(10.0)
+    text = target.read_text()
+    assert "s3cr3t" not in text and "[REDACTED]" in text
+    events = [json.loads(line) for line in text.splitlines()]
+    assert [(e["eventType"], e["job"]["name"].rsplit("/", 1)[-1]) for e in events] == [
+        ("START", "main"),
+        ("START", "build"),
+        ("COMPLETE", "build"),
+        ("START", "build"),  # the nested flow, named after the notebook that opened it
+        ("START", "helper"),
+        ("COMPLETE", "helper"),
+        ("COMPLETE", "build"),
+        ("START", "report"),
+        ("FAIL", "report"),
+        ("FAIL", "main"),
+    ]
+    assert all(validator.errors(e) == [] for e in events)
+    helper = events[4]["run"]["facets"]["parent"]
+    assert helper["run"]["runId"] == events[3]["run"]["runId"]
+    assert helper["root"]["run"]["runId"] == events[0]["run"]["runId"]
+    assert events[3]["run"]["facets"]["parent"]["run"]["runId"] == events[1]["run"]["runId"]
+    assert "gold/report" in events[-1]["run"]["facets"]["errorMessage"]["message"]
+
+
+def test_a_full_queue_drops_events_without_waiting(lineage_env, monkeypatch):
+    from dtflw.events import FlowRun, new_run_id
+
+    release = threading.Event()
+
+    class StuckClient:
+        def emit(self, event):
+            release.wait(10)
+
+    monkeypatch.setattr(live, "QUEUE_SIZE", 2)
+    sender = live.EventSender(StuckClient())
+    flow = FlowRun(new_run_id(), "/Users/u/main", "file:///x", "")
+    started = time.monotonic()
+    for _ in range(6):
+        sender.put("START", flow, None)
+    assert time.monotonic() - started < 0.5
+    assert sender.dropped >= 3
+    release.set()
+    assert sender.flush(5.0)
