@@ -94,3 +94,58 @@ def test_notebooks_running_at_once_see_their_own_folders(workspace):
         """,
     )
     assert json.loads(workspace.run("main.py")) == [["left", "left"], ["right", "right"]] * 2
+
+
+def test_a_06_project_with_a_shared_helper_module_runs_unchanged_from_the_cli(tmp_path):
+    from click.testing import CliRunner
+
+    from dtflw.cli import main
+
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    _module(
+        project / "dataflow.py",
+        """
+        from dtflw import init_flow
+        from dtflw.storage.dbfs import init_storage
+
+        NAME = "shared"
+
+        def get_storage():
+            return init_storage("lake")
+
+        def get_flow():
+            return init_flow(get_storage())
+        """,
+    )
+    _module(
+        project / "main.py",
+        """
+        # Databricks notebook source
+        import dataflow
+
+        flow = dataflow.get_flow()
+        result = flow.notebook("bronze/ingest").output("T").run()
+        dbutils.notebook.exit(result + "|" + flow["T"])
+        """,
+    )
+    _module(
+        project / "bronze" / "ingest.py",
+        """
+        # Databricks notebook source
+        import dataflow
+        from dtflw import init_outputs
+
+        spark.range(3).write.parquet(init_outputs("T")["T"].value)
+        dbutils.notebook.exit(dataflow.NAME)
+        """,
+    )
+    result = CliRunner().invoke(
+        main,
+        ["run", str(project / "main.py"), "--dbfs-root", str(tmp_path / "dbfs"), "--user", "u@example.com"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    shared, path = result.stdout.strip().splitlines()[-1].split("|")
+    assert shared == "shared" and path.endswith("lake/project/bronze/ingest/T.parquet")
+    assert (tmp_path / "dbfs" / "lake" / "project" / "bronze" / "ingest" / "T.parquet").is_dir()
