@@ -159,7 +159,11 @@ def _report_failure(console, error: DtflwError, show_traceback: bool) -> None:
     if show_traceback:
         import traceback
 
-        failures = list(getattr(error, "failures", {}).values())
+        failures, cause, seen = [], error, set()
+        while cause is not None and id(cause) not in seen:  # the failed steps of a DAG anywhere in the chain
+            seen.add(id(cause))
+            failures += list(getattr(cause, "failures", {}).values())
+            cause = cause.__cause__ or cause.__context__
         for failed in failures + [error]:
             console.print("".join(traceback.format_exception(failed)), highlight=False, markup=False, soft_wrap=True)
     console.print(f"[red]✖ {type(error).__name__}:[/] {error}", highlight=False, soft_wrap=True)

@@ -97,3 +97,18 @@ def test_plan_keeps_the_notebooks_prints_out_of_its_output(workspace):
     assert "the notebook's own print" not in result.stdout
     assert "the notebook's own print" in result.stderr
     assert "[runs: not lazy]" in result.stdout
+
+
+def test_traceback_of_a_failed_dag_step_reaches_into_its_modules(workspace):
+    (workspace.root / "p").mkdir()
+    (workspace.root / "p" / "shaky.py").write_text("def explode():\n    raise KeyError('in a dag')\n")
+    workspace.write("p/step.py", "import shaky\nshaky.explode()")
+    workspace.write(
+        "p/main.py",
+        "from dtflw import init_flow\nflow = init_flow()\n"
+        "with flow.dag() as dag:\n    dag.add(flow.notebook('step').output('T'))",
+    )
+    result = _invoke(workspace, "run", "--traceback")
+    assert result.exit_code == 1
+    assert f'{workspace.root}/p/shaky.py", line 2, in explode' in result.stderr
+    assert "DagFailedError" in result.stderr
