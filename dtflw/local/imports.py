@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import contextvars
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -39,7 +40,11 @@ _real_open = builtins.open
 
 def search_folders(notebook_file: str, workspace_root: str) -> list[str]:
     """The folders a notebook's imports look in: its own, the nearest above holding `.git`, the workspace root."""
-    folder = os.path.dirname(os.path.abspath(notebook_file))
+    return list(_search_folders(os.path.dirname(os.path.abspath(notebook_file)), os.path.abspath(workspace_root)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _search_folders(folder: str, workspace_root: str) -> tuple[str, ...]:  # a folder's project root is looked up once
     folders = [folder]
     here = folder
     while True:
@@ -50,8 +55,8 @@ def search_folders(notebook_file: str, workspace_root: str) -> list[str]:
         if parent == here:
             break
         here = parent
-    folders.append(os.path.abspath(workspace_root))
-    return list(dict.fromkeys(folders))
+    folders.append(workspace_root)
+    return tuple(dict.fromkeys(folders))
 
 
 class NotebookImports:
