@@ -7,8 +7,8 @@ Locally notebooks share one process and may run at once (DAG threads), while `sy
 
 - imports: a notebook run gets its own `__import__`, in the builtins of its namespace and of the
   modules it loads from its folders. A top-level name the process has not imported yet is looked for
-  in the notebook's folder, then the project root (the nearest folder above holding `.git`), then the
-  workspace root. A module or package found there is loaded from source for this run only (an edit
+  in the notebook's folder, then the project root (the nearest folder above holding `.git`, looked up
+  once per folder and process), then the workspace root. A module or package found there is loaded from source for this run only (an edit
   is seen by the next run; two notebooks at once each get their own) and is not put in `sys.modules`.
   Anything else imports as usual. `importlib.import_module` does not see these folders: use `import`.
 - relative `open()` in the notebook and in those modules reads and writes beside the notebook.
