@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 
 import click
@@ -25,8 +26,10 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 def default_storage_url(storage: str | None) -> str:
-    """`--storage`, else `$DTFLW_STORAGE`, else the `.dtflw/storage` folder here."""
-    return storage or os.environ.get("DTFLW_STORAGE") or "file://" + os.path.abspath(".dtflw/storage")
+    """`--storage`, else `$DTFLW_STORAGE`, else the `.dtflw/storage` folder here; a relative folder is taken
+    from here too (a notebook runs in its own folder)."""
+    url = storage or os.environ.get("DTFLW_STORAGE") or ".dtflw/storage"
+    return url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:|/", url) else "file://" + os.path.abspath(url)
 
 
 @click.group()
@@ -56,7 +59,9 @@ def _runtime_options(command):
         click.option("--conf", multiple=True, metavar="KEY=VALUE", help="Spark configuration."),
         click.option("--arg", "args", multiple=True, metavar="NAME=VALUE", help="Argument (widget) of the notebook."),
         click.option(
-            "--secrets-file", type=click.Path(dir_okay=False), help="JSON {scope: {key: value}} for dbutils.secrets."
+            "--secrets-file",
+            type=click.Path(dir_okay=False, resolve_path=True),
+            help="JSON {scope: {key: value}} for dbutils.secrets.",
         ),
         click.option(
             "--lazy", is_flag=True, help="Skip notebooks that are up to date (outputs complete, nothing changed)."

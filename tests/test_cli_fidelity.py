@@ -112,3 +112,24 @@ def test_traceback_of_a_failed_dag_step_reaches_into_its_modules(workspace):
     assert result.exit_code == 1
     assert f'{workspace.root}/p/shaky.py", line 2, in explode' in result.stderr
     assert "DagFailedError" in result.stderr
+
+
+def test_relative_paths_given_to_the_cli_are_relative_to_where_it_runs(workspace, tmp_path, monkeypatch):
+    workspace.write(
+        "p/main.py",
+        "from dtflw import init_flow\nflow = init_flow()\n"
+        "dbutils.notebook.exit(dbutils.secrets.get('kv', 'k') + '|' + flow.notebook('step').output('T').run())",
+    )
+    workspace.write("p/step.py", "from dtflw import init_outputs\nspark.range(1).write.parquet(init_outputs('T')['T'].value)\n"
+                    "dbutils.notebook.exit('ok')")  # fmt: skip
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "secrets.json").write_text(json.dumps({"kv": {"k": "v"}}))
+    monkeypatch.chdir(here)
+    result = _run(
+        "run", workspace.root / "p/main.py", "--storage", "lake", "--secrets-file", "secrets.json",
+        "--dbfs-root", "dbfs",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == "v|ok"
+    assert (here / "lake" / "p" / "step" / "T.parquet").is_dir()
