@@ -85,7 +85,10 @@ def _workspace(options: dict, listeners=(), planner=None):
     from dtflw.local.workspace import LocalWorkspace
 
     notebook = os.path.abspath(options["notebook"])
-    engine = create_engine(options["engine"], _pairs(options["conf"], "--conf"), options["remote_url"])
+    conf = _pairs(options["conf"], "--conf")
+    if options["engine"] != "remote":  # managed tables here, not in the folder of the notebook making them
+        conf.setdefault("spark.sql.warehouse.dir", os.path.abspath(".dtflw/spark-warehouse"))
+    engine = create_engine(options["engine"], conf, options["remote_url"])
     workspace = LocalWorkspace(
         options["workspace_root"] or os.path.dirname(os.path.dirname(notebook)),
         engine,

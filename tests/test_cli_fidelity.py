@@ -133,3 +133,12 @@ def test_relative_paths_given_to_the_cli_are_relative_to_where_it_runs(workspace
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == "v|ok"
     assert (here / "lake" / "p" / "step" / "T.parquet").is_dir()
+
+
+def test_managed_tables_stay_out_of_the_notebooks_folder(workspace, tmp_path, monkeypatch):
+    workspace.write("p/main.py", "spark.sql('CREATE TABLE managed AS SELECT 1 AS a')\nspark.table('managed').collect()")
+    monkeypatch.chdir(tmp_path)
+    result = _run("run", workspace.root / "p/main.py", "--storage", "lake", "--dbfs-root", "dbfs")
+    assert result.exit_code == 0, result.output
+    assert not (workspace.root / "p" / "spark-warehouse").exists()
+    assert any((tmp_path / ".dtflw" / "spark-warehouse").iterdir())
