@@ -325,8 +325,12 @@ class Secrets:
         if value is None:
             value = self._from_file().get(scope, {}).get(key)
         if value is None:
-            where = f"${self.env_name(scope, key)}" + (f" or {self._file}" if self._file else "")
-            raise SecretNotFoundError(f"Secret '{key}' of scope '{scope}' not found; set {where}.")
+            where = (
+                f"in {self._file}" if self._file else "in a JSON file {scope: {key: value}} given with --secrets-file"
+            )
+            raise SecretNotFoundError(
+                f"Secret '{key}' of scope '{scope}' not found; set ${self.env_name(scope, key)}, or put it {where}."
+            )
         self._revealed.add(value)
         return value
 
