@@ -149,3 +149,29 @@ def test_a_06_project_with_a_shared_helper_module_runs_unchanged_from_the_cli(tm
     shared, path = result.stdout.strip().splitlines()[-1].split("|")
     assert shared == "shared" and path.endswith("lake/project/bronze/ingest/T.parquet")
     assert (tmp_path / "dbfs" / "lake" / "project" / "bronze" / "ingest" / "T.parquet").is_dir()
+
+
+def test_a_udf_from_a_module_beside_the_notebook_runs_in_spark(workspace):
+    _module(
+        workspace.root / "udfs.py",
+        """
+        from pyspark.sql.functions import udf
+
+        SUFFIX = "!"
+
+        def shout(text):
+            import json  # an import inside the function, run where Spark runs it
+            return json.dumps(text.upper() + SUFFIX)
+
+        shout_udf = udf(shout, "string")
+        """,
+    )
+    workspace.write(
+        "nb.py",
+        """
+        import udfs
+        rows = spark.createDataFrame([("a",), ("b",)], "t string").select(udfs.shout_udf("t").alias("s")).collect()
+        dbutils.notebook.exit(",".join(r.s for r in rows))
+        """,
+    )
+    assert workspace.run("nb.py") == '"A!","B!"'
