@@ -63,6 +63,12 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None,
         ctx.collector = options.planner.collector_for(ctx)
     elif not any(isinstance(listener, LineageRecorder) for listener in options.listeners):
         ctx.listeners.add(LineageRecorder(storage, secrets=runtime.secret_values))
+    if options.planner is None:
+        from dtflw.lineage.live import live_listener
+
+        live = live_listener(runtime.secret_values)
+        if live is not None:
+            ctx.listeners.add(live)
     for listener in options.listeners:
         ctx.listeners.add(listener)
     ctx.listeners.emit("on_flow_start", ctx.flow_run)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
 
 import click
@@ -24,10 +26,12 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 def default_storage_url(storage: str | None) -> str:
-    """`--storage`, else `$DTFLW_STORAGE`, else the `.dtflw/storage` folder here."""
+    """`--storage`, else `$DTFLW_STORAGE`, else the `.dtflw/storage` folder here; a relative folder is taken
+    from here too (a notebook runs in its own folder)."""
     from dtflw.storage import STORAGE_ENV
 
-    return storage or os.environ.get(STORAGE_ENV) or "file://" + os.path.abspath(".dtflw/storage")
+    url = storage or os.environ.get(STORAGE_ENV) or ".dtflw/storage"
+    return url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:|/", url) else "file://" + os.path.abspath(url)
 
 
 @click.group()
@@ -57,7 +61,9 @@ def _runtime_options(command):
         click.option("--conf", multiple=True, metavar="KEY=VALUE", help="Spark configuration."),
         click.option("--arg", "args", multiple=True, metavar="NAME=VALUE", help="Argument (widget) of the notebook."),
         click.option(
-            "--secrets-file", type=click.Path(dir_okay=False), help="JSON {scope: {key: value}} for dbutils.secrets."
+            "--secrets-file",
+            type=click.Path(dir_okay=False, resolve_path=True),
+            help="JSON {scope: {key: value}} for dbutils.secrets.",
         ),
         click.option(
             "--lazy", is_flag=True, help="Skip notebooks that are up to date (outputs complete, nothing changed)."
@@ -67,6 +73,9 @@ def _runtime_options(command):
             help="Steps of the notebook to run, eager or in DAG blocks: nb, T, +T, T+, tag:x (space- or comma-separated).",
         ),
         click.option("--exclude", help="Steps not to run (same syntax as --select)."),
+        click.option(
+            "--traceback", "show_traceback", is_flag=True, help="On failure, show the whole Python traceback."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -78,7 +87,10 @@ def _workspace(options: dict, listeners=(), planner=None):
     from dtflw.local.workspace import LocalWorkspace
 
     notebook = os.path.abspath(options["notebook"])
-    engine = create_engine(options["engine"], _pairs(options["conf"], "--conf"), options["remote_url"])
+    conf = _pairs(options["conf"], "--conf")
+    if options["engine"] != "remote":  # managed tables here, not in the folder of the notebook making them
+        conf.setdefault("spark.sql.warehouse.dir", os.path.abspath(".dtflw/spark-warehouse"))
+    engine = create_engine(options["engine"], conf, options["remote_url"])
     workspace = LocalWorkspace(
         options["workspace_root"] or os.path.dirname(os.path.dirname(notebook)),
         engine,
@@ -110,10 +122,10 @@ def run(**options):
         with engine:
             result = workspace.run_file(notebook, _pairs(options["args"], "--arg"))
     except DtflwError as e:
-        console.print(printer.summary())
-        console.print(f"[red]✖ {type(e).__name__}:[/] {e}", highlight=False, soft_wrap=True)
+        _print_summary(console, printer)
+        _report_failure(console, e, options["show_traceback"])
         sys.exit(1)
-    console.print(printer.summary())
+    _print_summary(console, printer)
     for where in printer.lineage_folders():
         console.print(f"Lineage written under {where}", highlight=False, soft_wrap=True)
     if result is not None:
@@ -129,12 +141,44 @@ def plan(**options):
     planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
     try:
         engine, workspace, notebook = _workspace(options, planner=planner)
-        with engine:
+        with engine, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
             workspace.run_file(notebook, _pairs(options["args"], "--arg"))
-            click.echo(planner.render())
     except DtflwError as e:
-        click.echo(f"✖ {type(e).__name__}: {e}", err=True)
+        from rich.console import Console
+
+        _report_failure(Console(stderr=True), e, options["show_traceback"])
         sys.exit(1)
+    click.echo(planner.render())
+
+
+def _print_summary(console, printer) -> None:
+    """The summary of the notebooks that ran (none: nothing), wider than the terminal rather than cut."""
+    from rich.console import Console
+
+    if printer.runs:
+        table = printer.summary()
+        needed = sum(column.min_width or 0 for column in table.columns) + 3 * len(table.columns) + 1  # + borders
+        if needed > console.width:
+            console = Console(file=console.file, width=needed, force_terminal=console.is_terminal)
+        console.print(table)
+
+
+def _report_failure(console, error: DtflwError, show_traceback: bool) -> None:
+    """The error in one line; with `--traceback`, the whole chain of tracebacks first (notebook cells,
+    `%run` helpers, imported modules, and each failed notebook of a DAG)."""
+    if show_traceback:
+        import traceback
+
+        failures, cause, seen = [], error, set()
+        while cause is not None and id(cause) not in seen:  # the failed steps of a DAG anywhere in the chain
+            seen.add(id(cause))
+            failures += list(getattr(cause, "failures", {}).values())
+            cause = cause.__cause__ or cause.__context__
+        for failed in failures + [error]:
+            console.print("".join(traceback.format_exception(failed)), highlight=False, markup=False, soft_wrap=True)
+    console.print(f"[red]✖ {type(error).__name__}:[/] {error}", highlight=False, soft_wrap=True)
+    if not show_traceback:
+        console.print("(run again with --traceback for the whole trace)", highlight=False, style="dim")
 
 
 @main.group()
@@ -142,13 +186,25 @@ def lineage():
     """Read the lineage recorded on a storage."""
 
 
-def _lineage_graph(storage: str | None):
+def _lineage_graph(storage: str | None, select: str | None = None):
     from dtflw.lineage import LineageGraph
+    from dtflw.lineage.document import runs_folder
+    from dtflw.lineage.select import parse
     from dtflw.storage import from_url
 
-    graph = LineageGraph.load(from_url(default_storage_url(storage)))
+    if select:
+        parse(select)  # a malformed selection is told first
+    store = from_url(default_storage_url(storage))
+    graph = LineageGraph.load(store)
     for problem in graph.problems:
         click.echo(f"! skipped: {problem}", err=True)
+    if not graph.flows and not graph.problems:
+        click.echo(
+            f"✖ No lineage recorded on {store.url} (none under {store.get_abs_path(runs_folder(store))}): "
+            "run a flow on this storage first, or name another with --storage.",
+            err=True,
+        )
+        sys.exit(1)
     return graph
 
 
@@ -164,7 +220,7 @@ def lineage_show(storage, select):
     from dtflw.lineage import show_tree
 
     try:
-        click.echo(show_tree(_lineage_graph(storage), select))
+        click.echo(show_tree(_lineage_graph(storage, select), select))
     except DtflwError as e:
         click.echo(f"✖ {type(e).__name__}: {e}", err=True)
         sys.exit(1)
@@ -180,7 +236,7 @@ def lineage_export(fmt, out, storage, select):
     from dtflw.lineage.exporting import export
 
     try:
-        text = export(_lineage_graph(storage), fmt, out, select)
+        text = export(_lineage_graph(storage, select), fmt, out, select)
     except DtflwError as e:
         click.echo(f"✖ {type(e).__name__}: {e}", err=True)
         sys.exit(1)

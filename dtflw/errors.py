@@ -132,3 +132,7 @@ class NotANotebookError(DtflwError, ValueError):
 
 class MalformedCellError(DtflwError, ValueError):
     """A notebook cell's magic command cannot be parsed, e.g. a `%run` without a notebook path."""
+
+
+class SqlWidgetError(DtflwError):
+    """A SQL statement refers to a widget that is neither defined nor passed, or defines one malformed."""

@@ -56,11 +56,14 @@ class ProgressPrinter(FlowListener):
         from rich.table import Table
 
         table = Table(title="dtflw run summary")
-        for column in ("notebook", "status", "duration", "outputs"):
-            table.add_column(column)
-        for run in self.runs:
+        names = [project_relative_path(run.notebook_path) for run in self.runs]
+        table.add_column("notebook", no_wrap=True, min_width=max(map(len, names), default=8))  # never cut
+        table.add_column("status", no_wrap=True, min_width=9)
+        table.add_column("duration", no_wrap=True, min_width=8)
+        table.add_column("outputs", overflow="fold", min_width=16)
+        for run, name in zip(self.runs, names):
             _, colour, word = _STYLE[run.status]
             duration = f"{run.duration:.2f}s" if run.duration is not None else ""
             outputs = ", ".join(f"{o.alias or o.name} {o.state.version_label if o.state else ''}" for o in run.outputs)
-            table.add_row(project_relative_path(run.notebook_path), f"[{colour}]{word}[/]", duration, outputs)
+            table.add_row(name, f"[{colour}]{word}[/]", duration, outputs)
         return table

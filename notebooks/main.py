@@ -22,6 +22,26 @@ year = args["year"].value
 raw_dir = args["raw_dir"].value.rstrip("/")
 
 flow = init_flow()
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC A fresh checkout has no raw data on the flow's storage yet: start from the sample shipped beside this
+# MAGIC notebook (`data/sample`; a notebook's folder is its working directory, on Databricks and locally).
+
+# COMMAND ----------
+
+import os
+
+storage = flow.ctx.storage
+if not storage.exists(f"{raw_dir}/orders.csv"):
+    for name in sorted(os.listdir("data/sample")):
+        with open(os.path.join("data/sample", name), encoding="utf-8") as sample:
+            storage.write_text(f"{raw_dir}/{name}", sample.read())
+    print(f"Copied the sample data (data/sample) to {storage.get_abs_path(raw_dir)}.")
+
+# COMMAND ----------
+
 # The steps form a DAG: dependencies follow from table names, independent branches run in parallel.
 dag = flow.dag(workers=4)
 steps = {}

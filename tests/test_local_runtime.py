@@ -207,9 +207,9 @@ def test_dbfs_through_dbutils_fs(workspace):
         dbutils.fs.mv("dbfs:/tmp/b/y.txt", "dbfs:/tmp/b/z.txt")
         listing = [(f.name, f.size) for f in dbutils.fs.ls("dbfs:/tmp/b")]
         head = dbutils.fs.head("dbfs:/tmp/b/z.txt")
-        dbutils.fs.rm("dbfs:/tmp", True)
+        dbutils.fs.rm("dbfs:/tmp/b", True)
         try:
-            dbutils.fs.ls("dbfs:/tmp")
+            dbutils.fs.ls("dbfs:/tmp/b")
             gone = False
         except FileNotFoundError as e:
             gone = "java.io.FileNotFoundException" in str(e)

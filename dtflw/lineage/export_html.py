@@ -1,7 +1,8 @@
 """The lineage graph as one self-contained HTML page: a DAG of notebooks and tables, searchable.
 
-Notebooks are coloured by the status of their latest run and show its duration; tables show the
-version and row count last seen; clicking a node lists its runs (args, exit value, error) or the
+Notebooks are coloured by the status of their last run that did run (the history of runs), or,
+switched to the latest run, by their status in the newest flow run; tables show the version and row
+count last seen; two notebooks or tables of the same name are told apart by the end of their path; clicking a node lists its runs (args, exit value, error) or the
 versions seen and its schema. The search box narrows the drawing to a selection (`+T`, `T+`,
 `+T+`, `tag:x`). Script and style are inline and the data is JSON inside the page, so the file
 opens anywhere, offline — also in a Databricks notebook through `displayHTML(render(graph))`.
@@ -13,6 +14,7 @@ import html
 import json
 import time
 
+from dtflw.events import RunStatus
 from dtflw.gc_pause import paused_gc
 from dtflw.lineage.graph import CONSUMED, LineageGraph
 from dtflw.lineage.html_assets import CSS, JS
@@ -21,9 +23,10 @@ from dtflw.lineage.labels import (
     TABLE_COLOURS,
     duration_text,
     iso_time,
-    notebook_caption,
     rows_text,
+    run_caption,
     table_caption,
+    unique_labels,
 )
 
 MAX_HISTORY = 20  # runs per notebook and versions per table listed in the details panel
@@ -48,12 +51,17 @@ def render(graph: LineageGraph, title: str = "dtflw lineage") -> str:
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
         f"<header><h1>{html.escape(title)}</h1>"
         '<input id="search" type="search" autocomplete="off" spellcheck="false" '
-        'placeholder="Select: T, +T (upstream), T+ (downstream), tag:x" aria-label="Selection">'
+        'placeholder="Select: T, +T, T+, +T+, tag:x" title="T: a table or notebook, +T: with upstream, T+: with downstream" aria-label="Selection">'
         '<button id="fit" type="button" title="Show the whole graph">Fit</button>'
-        f'<span id="counts"></span><span class="legend">{legend}</span><span class="hint">click a node for details</span>'
+        '<span class="views" role="radiogroup" aria-label="Runs shown">'
+        '<label title="every notebook as its last run that did run left it">'
+        '<input type="radio" name="view" value="history" checked> history of runs</label>'
+        '<label title="only the newest flow run, as it went (skipped: up to date)">'
+        '<input type="radio" name="view" value="latest"> latest run</label></span>'
+        f'<span id="counts"></span><span class="legend">{legend}</span>'
         '<div id="message" role="alert"></div>'
         f"{f'<ul class=problems>{problems}</ul>' if problems else ''}</header>\n"
-        '<main><svg id="canvas" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Lineage graph"></svg>'
+        '<main><svg id="canvas" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Lineage graph (click a node for details)"></svg>'
         '<aside id="details"></aside></main>\n'
         f'<script type="application/json" id="lineage-data">{data}</script>\n'
         f"<script>{JS}</script>\n</body></html>\n"
@@ -66,42 +74,50 @@ def _data(graph: LineageGraph) -> dict:
 
 
 def _nodes_and_links(graph: LineageGraph) -> dict:
+    """Each node carries two views: `history` (a notebook coloured by its last run that did run, so a lazy
+    no-op leaves it as it was) and `latest` (as in the newest top-level flow run; null if not in it)."""
     nodes, index = [], {}
-    for notebook in graph.notebooks.values():
+    latest_runs = _latest_flow_runs(graph)
+    notebook_labels = unique_labels([(n.label, n.path) for n in graph.notebooks.values()])
+    for notebook, label in zip(graph.notebooks.values(), notebook_labels):
         index[notebook.id] = len(nodes)
-        status, detail = notebook_caption(graph, notebook)
         runs = [graph.runs[i] for i in notebook.run_ids]
+        ran = [r for r in runs if r.status != RunStatus.SKIPPED] or runs
+        history = _view(*run_caption(ran[-1]))
+        if len(runs) > 1:
+            history["detail"] += f" · {len(runs)} runs"
+        in_latest = [r for r in runs if r.run_id in latest_runs]
         nodes.append(
             {
                 "kind": "notebook",
                 "key": notebook.path,
-                "name": notebook.label,
-                "keys": [notebook.path, *notebook.rel_paths, notebook.name],
+                "name": label,
+                "keys": list(dict.fromkeys([notebook.path, *notebook.rel_paths, notebook.name, label])),
                 "tags": notebook.tags,
-                "status": status,
-                "fill": STATUS_COLOURS[status][0],
-                "stroke": STATUS_COLOURS[status][1],
-                "detail": detail,
+                **history,
+                "latest": _view(*run_caption(in_latest[-1])) if in_latest else None,
                 "fingerprints": notebook.source_fingerprints,
                 "runs": [_run(r) for r in reversed(runs[-MAX_HISTORY:])],
                 "older": max(0, len(runs) - MAX_HISTORY),
             }
         )
-    for table in graph.tables.values():
+    table_labels = unique_labels([(t.name, t.path) for t in graph.tables.values()])
+    for table, label in zip(graph.tables.values(), table_labels):
         index[table.id] = len(nodes)
         seen = graph.history(table.path) or graph.edges_of_table(table.path)
         latest = graph.latest_seen(table.path)
         schema = latest.use.schema if latest is not None else None
+        view = {"fill": TABLE_COLOURS[0], "stroke": TABLE_COLOURS[1], "detail": table_caption(graph, table)}
+        in_latest = any(e.run_id in latest_runs for e in graph.edges_of_table(table.path))
         nodes.append(
             {
                 "kind": "table",
                 "key": table.path,
-                "name": table.name,
-                "keys": [table.path, *table.names, *table.aliases],
+                "name": label,
+                "keys": list(dict.fromkeys([table.path, *table.names, *table.aliases, label])),
                 "tags": [],
-                "fill": TABLE_COLOURS[0],
-                "stroke": TABLE_COLOURS[1],
-                "detail": table_caption(graph, table),
+                **view,
+                "latest": view if in_latest else None,
                 "format": table.format,
                 "names": table.names,
                 "aliases": table.aliases,
@@ -117,6 +133,28 @@ def _nodes_and_links(graph: LineageGraph) -> dict:
         "nodes": nodes,
         "links": links,
     }
+
+
+def _view(status: str, detail: str) -> dict:
+    return {"status": status, "fill": STATUS_COLOURS[status][0], "stroke": STATUS_COLOURS[status][1], "detail": detail}
+
+
+def _latest_flow_runs(graph: LineageGraph) -> set[str]:
+    """The ids of the notebook runs of the newest top-level flow run and of the flows nested in it."""
+    top = [f for f in graph.flows.values() if f.parent_run_id not in graph.runs]
+    if not top:
+        return set()
+    flows = {max(top, key=lambda f: f.started).run_id}
+    nested = [f for f in graph.flows.values() if f.run_id not in flows]
+    while True:
+        found = [
+            f for f in nested if f.parent_run_id in graph.runs and graph.runs[f.parent_run_id].flow_run_id in flows
+        ]
+        if not found:
+            break
+        flows |= {f.run_id for f in found}
+        nested = [f for f in nested if f.run_id not in flows]
+    return {r.run_id for r in graph.runs.values() if r.flow_run_id in flows}
 
 
 def _run(run) -> dict:

@@ -1,11 +1,16 @@
 """The stylesheet and script inlined into the HTML lineage report (no network, no CDN).
 
 The script reads the graph from `<script type="application/json" id="lineage-data">`, lays out
-the visible nodes in layers (longest path, then barycentre ordering), draws them as SVG, and
-narrows the graph to a selection typed in the search box (`+T`, `T+`, `+T+`, `tag:x`, unions).
+the visible nodes in layers (longest path, then barycentre ordering) left to right or top to bottom,
+whichever shows the whole graph larger, draws them as SVG, and narrows the graph to a selection typed
+in the search box (`+T`, `T+`, `+T+`, `tag:x`, unions). On load the whole graph is shown if its text
+is then at least 11 px, else the start of it at that size. A switch shows the history of runs or only
+the latest flow run.
 Every text goes into the page through `textContent` or attribute setters, never as markup.
 URL parameters: `?q=<selection>` pre-fills the search (`+` stays a plus), `&open=<path or name>`
-opens a node's details.
+opens a node's details, `&view=latest` starts on the latest run, `&fit=1` shows the whole graph
+whatever its text size. The drawing reports itself in `data-` attributes of the SVG (layout, text-px,
+whole) for tests.
 """
 
 CSS = """
@@ -16,7 +21,7 @@ body { display: flex; flex-direction: column; }
 header { display: flex; flex-wrap: wrap; align-items: center; gap: 10px 16px; padding: 8px 14px;
   background: #fff; border-bottom: 1px solid #d0d7de; }
 header h1 { font-size: 15px; margin: 0; font-weight: 600; }
-#search { width: 340px; padding: 5px 8px; border: 1px solid #afb8c1; border-radius: 6px; font: inherit; }
+#search { width: 250px; padding: 5px 8px; border: 1px solid #afb8c1; border-radius: 6px; font: inherit; }
 #counts { color: #57606a; }
 #fit { font: inherit; padding: 4px 10px; border: 1px solid #afb8c1; border-radius: 6px; background: #f6f8fa; cursor: pointer; }
 #message { color: #b42318; flex-basis: 100%; }
@@ -29,7 +34,6 @@ main { flex: 1; display: flex; min-height: 0; }
 #canvas.panning { cursor: grabbing; }
 #details { width: 380px; overflow: auto; padding: 12px 14px; border-left: 1px solid #d0d7de; background: #fff; }
 #details:empty { display: none; }
-.hint { color: #8c959f; }
 #details h2 { font-size: 15px; margin: 0 0 2px; word-break: break-all; }
 #details h3 { font-size: 13px; margin: 14px 0 4px; }
 #details .path { color: #57606a; word-break: break-all; margin-bottom: 6px; }
@@ -42,8 +46,10 @@ main { flex: 1; display: flex; min-height: 0; }
 .node rect { stroke-width: 1.2; }
 .node.match rect { stroke-width: 3; }
 .node.selected rect { stroke: #0969da; stroke-width: 3; }
-.node text { font-size: 12px; fill: #1f2328; pointer-events: none; }
-.node text.detail { font-size: 10.5px; fill: #57606a; }
+.node text { font-size: 13px; fill: #1f2328; pointer-events: none; }
+.node text.detail { font-size: 12px; fill: #57606a; }
+.views { display: flex; gap: 10px; color: #57606a; }
+.views label { cursor: pointer; }
 .edges path { fill: none; stroke: #8c959f; stroke-width: 1.1; }
 .status-failed { color: #c62828; } .status-succeeded { color: #2e7d32; } .status-skipped { color: #757575; }
 .status-running { color: #1565c0; }
@@ -53,14 +59,18 @@ JS = r"""
 (function () {
   "use strict";
   var DATA = JSON.parse(document.getElementById("lineage-data").textContent);
-  var NS = "http://www.w3.org/2000/svg", W = 210, H = 42, GAP_X = 90, GAP_Y = 14, PAD = 40;
+  var NS = "http://www.w3.org/2000/svg", W = 200, H = 40, PAD = 24;
+  var GAPS = { lr: { along: 60, across: 12 }, tb: { along: 28, across: 14 } };  // between layers, within a layer
   var VALID = "T (table or notebook path, name or alias; * and ? match any text), +T (with upstream), " +
     "T+ (with downstream), +T+, tag:NAME, several separated by spaces or commas";
   var nodes = DATA.nodes, N = nodes.length;
   var svg = document.getElementById("canvas"), search = document.getElementById("search");
   var message = document.getElementById("message"), details = document.getElementById("details");
   var counts = document.getElementById("counts");
-  var MIN_START_SCALE = 0.6, TEXT_SCALE = 0.3, size = { w: svg.clientWidth || 1000, h: svg.clientHeight || 700 };
+  var SMALLEST_TEXT = 12, READABLE_PX = 11, MAX_SCALE = 1.5;  // the detail line's font size (CSS), px at least
+  var MIN_START_SCALE = READABLE_PX / SMALLEST_TEXT, TEXT_SCALE = 0.3;
+  var size = { w: svg.clientWidth || 1000, h: svg.clientHeight || 700 }, orient = "lr";
+  var mode = (function () { var m = /[?&]view=latest(&|$)/.test(location.search); return m ? "latest" : "history"; })();
   var view = { x: 0, y: 0, w: 1, h: 1 }, content = view, selectedIndex = -1, shown = [], xy = null, matched = null;
   var links = [], edgeLayer = null, nodeLayer = null, drawnNodes = new Map(), drawnEdges = new Map();
   var drawnDetailed = null, drawPending = false;
@@ -126,9 +136,13 @@ JS = r"""
       nodes[pending.pop()][dir].forEach(function (j) { if (!into[j]) { into[j] = 1; pending.push(j); } });
     }
   }
+  function inView(visible) {  // the latest run shows only what it touched
+    if (mode === "latest") { nodes.forEach(function (n, i) { if (!n.latest) { visible[i] = 0; } }); }
+    return visible;
+  }
   function select(expr) {
     var terms = parse(expr), visible = new Uint8Array(N), matched = new Uint8Array(N);
-    if (!terms.length) { visible.fill(1); return { visible: visible, matched: matched }; }
+    if (!terms.length) { visible.fill(1); return { visible: inView(visible), matched: matched }; }
     terms.forEach(function (term) {
       var found = matches(term);
       if (!found.length) { throw new Error("'" + term.raw + "' matches no table or notebook"); }
@@ -136,7 +150,7 @@ JS = r"""
       if (term.up) { closure(found, visible, "up"); }
       if (term.down) { closure(found, visible, "down"); }
     });
-    return { visible: visible, matched: matched };
+    return { visible: inView(visible), matched: matched };
   }
 
   // -- layout: longest-path layers, sources next to their first consumer, barycentre order ---
@@ -186,23 +200,39 @@ JS = r"""
       for (var r = 1; r < layers.length; r++) { reorder(layers[r], "up"); }
       for (r = layers.length - 2; r >= 0; r--) { reorder(layers[r], "down"); }
     }
-    var tallest = Math.max.apply(null, layers.map(function (l) { return l.length; }).concat([1]));
+    return layers;
+  }
+  function place(layers, dir) {  // left to right ("lr") or top to bottom ("tb")
+    var widest = Math.max.apply(null, layers.map(function (l) { return l.length; }).concat([1]));
+    var g = GAPS[dir], lr = dir === "lr", step = lr ? W + g.along : H + g.along, slot = lr ? H + g.across : W + g.across;
     var xy = new Float64Array(2 * N);
     layers.forEach(function (layer, r) {
-      var offset = (tallest - layer.length) * (H + GAP_Y) / 2;
-      layer.forEach(function (i, k) { xy[2 * i] = r * (W + GAP_X); xy[2 * i + 1] = offset + k * (H + GAP_Y); });
+      var offset = (widest - layer.length) * slot / 2;
+      layer.forEach(function (i, k) {
+        xy[2 * i + (lr ? 0 : 1)] = r * step;
+        xy[2 * i + (lr ? 1 : 0)] = offset + k * slot;
+      });
     });
-    return { xy: xy, width: layers.length * (W + GAP_X) - GAP_X, height: tallest * (H + GAP_Y) - GAP_Y };
+    var along = layers.length * step - g.along, across = widest * slot - g.across;
+    return { xy: xy, dir: dir, width: lr ? along : across, height: lr ? across : along };
+  }
+  function scaleOf(box) {
+    return Math.min(size.w / (Math.max(box.width, W) + 2 * PAD), size.h / (Math.max(box.height, H) + 2 * PAD));
   }
 
   // -- drawing: only what the view shows (plus a margin); names hidden when too small to read ----
   function clip(text, n) { return text.length > n ? text.slice(0, n - 1) + "\u2026" : text; }
+  function clipStart(text, n) { return text.length > n ? "\u2026" + text.slice(text.length - n + 1) : text; }
+  function look(n) { return mode === "latest" && n.latest ? n.latest : n; }  // status, fill, stroke, detail
   function render(sel) {
     var visible = sel.visible;
     shown = [];
     for (var i = 0; i < N; i++) { if (visible[i]) { shown.push(i); } }
-    var box = layout(shown, visible);
+    var layers = layout(shown, visible), lr = place(layers, "lr"), tb = place(layers, "tb");
+    var box = scaleOf(tb) > scaleOf(lr) * 1.05 ? tb : lr;  // the one showing the whole graph larger
     xy = box.xy;
+    orient = box.dir;
+    svg.setAttribute("data-layout", orient);
     matched = sel.matched;
     links = [];
     shown.forEach(function (i) { nodes[i].down.forEach(function (j) { if (visible[j]) { links.push([i, j]); } }); });
@@ -217,23 +247,27 @@ JS = r"""
     drawnEdges = new Map();
     var notebooks = shown.filter(function (i) { return nodes[i].kind === "notebook"; }).length;
     counts.textContent = notebooks + " of " + DATA.counts.notebooks + " notebooks, " + (shown.length - notebooks) +
-      " of " + DATA.counts.tables + " tables";
+      " of " + DATA.counts.tables + " tables" + (mode === "latest" ? " in the latest run" : "");
     content = { x: -PAD, y: -PAD, w: Math.max(box.width, W) + 2 * PAD, h: Math.max(box.height, H) + 2 * PAD };
     fit(param("fit") ? 0 : MIN_START_SCALE);
     draw();
   }
   function fit(minScale) {
-    var scale = Math.min(size.w / content.w, size.h / content.h);
-    if (scale >= minScale) {
-      view = { x: content.x, y: content.y, w: content.w, h: content.h };
-    } else {  // too big to read whole: start readable at the left, centred vertically
-      var w = size.w / minScale, h = size.h / minScale;
-      view = { x: content.x, y: content.y + (content.h - h) / 2, w: w, h: h };
+    var scale = Math.min(size.w / content.w, size.h / content.h, MAX_SCALE);
+    if (scale < minScale) {  // too big to read whole: start readable at its beginning (left or top), centred across
+      scale = minScale;
     }
+    var w = size.w / scale, h = size.h / scale, fits = w >= content.w - 0.5 && h >= content.h - 0.5;
+    var x = content.x + (content.w - w) / 2, y = content.y + (content.h - h) / 2;
+    if (!fits && orient === "lr") { x = content.x; } else if (!fits) { y = content.y; }
+    view = { x: x, y: y, w: w, h: h };
+    svg.setAttribute("data-whole", String(fits));
     applyView();
   }
   function applyView() {
     svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" "));
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    svg.setAttribute("data-text-px", (SMALLEST_TEXT * Math.min(size.w / view.w, size.h / view.h)).toFixed(1));
     if (!drawPending) {
       drawPending = true;
       requestAnimationFrame(function () { drawPending = false; draw(); });
@@ -260,15 +294,17 @@ JS = r"""
     fragment = document.createDocumentFragment();
     var wantedEdges = new Set();
     links.forEach(function (link, k) {
-      var ax = xy[2 * link[0]] + W, ay = xy[2 * link[0] + 1] + H / 2, bx = xy[2 * link[1]], by = xy[2 * link[1] + 1] + H / 2;
+      var lr = orient === "lr", ax = xy[2 * link[0]] + (lr ? W : W / 2), ay = xy[2 * link[0] + 1] + (lr ? H / 2 : H);
+      var bx = xy[2 * link[1]] + (lr ? 0 : W / 2), by = xy[2 * link[1] + 1] + (lr ? H / 2 : 0);
       if (Math.max(ax, bx) < x0 || Math.min(ax, bx) > x1 + W || Math.max(ay, by) < y0 || Math.min(ay, by) > y1 + H) {
         return;
       }
       wantedEdges.add(k);
       if (drawnEdges.has(k)) { return; }
-      var bend = Math.max(40, Math.abs(bx - ax) / 2);
-      drawnEdges.set(k, el("path", { d: "M" + ax + " " + ay + " C" + (ax + bend) + " " + ay + " " + (bx - bend) + " " +
-        by + " " + bx + " " + by, "marker-end": "url(#arrow)" }, fragment));
+      var bend = Math.max(lr ? 40 : 16, Math.abs(lr ? bx - ax : by - ay) / 2);
+      var c1 = lr ? (ax + bend) + " " + ay : ax + " " + (ay + bend), c2 = lr ? (bx - bend) + " " + by : bx + " " + (by - bend);
+      drawnEdges.set(k, el("path", { d: "M" + ax + " " + ay + " C" + c1 + " " + c2 + " " + bx + " " + by,
+        "marker-end": "url(#arrow)" }, fragment));
     });
     drawnEdges.forEach(function (p, k) { if (!wantedEdges.has(k)) { p.remove(); drawnEdges.delete(k); } });
     edgeLayer.appendChild(fragment);
@@ -278,11 +314,13 @@ JS = r"""
     var n = nodes[i], g = el("g", { "class": "node " + n.kind + (matched[i] ? " match" : "") +
       (i === selectedIndex ? " selected" : ""), transform: "translate(" + xy[2 * i] + "," + xy[2 * i + 1] + ")",
       "data-index": i, "data-key": n.key, "data-kind": n.kind }, parent);
-    if (n.status) { g.setAttribute("data-status", n.status); }
-    el("rect", { width: W, height: H, rx: n.kind === "table" ? 14 : 4, fill: n.fill, stroke: n.stroke }, g);
+    var v = look(n);
+    if (n.kind === "notebook") { g.setAttribute("data-status", v.status); }
+    el("rect", { width: W, height: H, rx: n.kind === "table" ? 14 : 4, fill: v.fill, stroke: v.stroke }, g);
+    el("title", {}, g).textContent = n.key + "\n" + v.detail;
     if (detailed) {
-      el("text", { x: 10, y: 17 }, g).textContent = clip(n.name, 30);
-      el("text", { x: 10, y: 33, "class": "detail" }, g).textContent = clip(n.detail, 36);
+      el("text", { x: 8, y: 17 }, g).textContent = clipStart(n.name, 25);  // the end of a path tells it apart
+      el("text", { x: 8, y: 33, "class": "detail" }, g).textContent = clip(v.detail.replace(/\b([0-9a-f]{8})[0-9a-f]{4,}\b/, "$1"), 31);
     }
     return g;
   }
@@ -379,6 +417,10 @@ JS = r"""
   search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 250); });
   search.addEventListener("keydown", function (e) { if (e.key === "Enter") { clearTimeout(timer); apply(); } });
   document.getElementById("fit").addEventListener("click", function () { fit(0); });
+  Array.prototype.forEach.call(document.querySelectorAll('input[name="view"]'), function (radio) {
+    radio.checked = radio.value === mode;
+    radio.addEventListener("change", function () { mode = radio.value; apply(); });
+  });
   new ResizeObserver(function () {  // the window, or the details panel opening, changes the drawing's size
     var w = svg.clientWidth || size.w, h = svg.clientHeight || size.h;
     if (w !== size.w || h !== size.h) {

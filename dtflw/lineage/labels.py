@@ -38,7 +38,11 @@ STATUS_SYMBOLS = {"succeeded": "✓", "failed": "✗", "skipped": "↷", "runnin
 
 def notebook_caption(graph, notebook) -> tuple[str, str]:
     """(status of its latest run, one-line detail such as `✓ succeeded · 1.2 s`) of a notebook node."""
-    run = graph.latest_run(notebook.path)
+    return run_caption(graph.latest_run(notebook.path))
+
+
+def run_caption(run) -> tuple[str, str]:
+    """(status, one-line detail such as `✓ succeeded · 1.2 s`) of a notebook run."""
     status = run.status.value
     detail = f"{STATUS_SYMBOLS[status]} {status}"
     if run.duration is not None and status != "skipped":
@@ -51,3 +55,24 @@ def table_caption(graph, table) -> str:
     seen = graph.latest_seen(table.path)
     parts = [table.format, seen.version, rows_text(seen.use.row_count)] if seen is not None else [table.format]
     return " · ".join(p for p in parts if p)
+
+
+def unique_labels(items: list[tuple[str, str]]) -> list[str]:
+    """Labels for (label, path) pairs, told apart where two paths share a label: each of those becomes the
+    shortest end of its path that no other path of that label shares (`a/ingest`, `b/ingest`)."""
+    paths_of: dict[str, set[str]] = {}
+    for label, path in items:
+        paths_of.setdefault(label, set()).add(path)
+    labels = []
+    for label, path in items:
+        others = paths_of[label] - {path}
+        if not others:
+            labels.append(label)
+            continue
+        parts = path.rstrip("/").split("/")
+        for k in range(1, len(parts) + 1):
+            suffix = "/".join(parts[-k:])
+            if not any(("/" + other.rstrip("/")).endswith("/" + suffix) for other in others):
+                break
+        labels.append(suffix)
+    return labels

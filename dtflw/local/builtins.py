@@ -8,10 +8,10 @@ import builtins
 
 
 class NotebookBuiltins(dict):
-    """Python's builtins, plus `spark` on demand."""
+    """Python's builtins (or `base`, the notebook's own), plus `spark` on demand."""
 
-    def __init__(self, runtime):
-        super().__init__(vars(builtins))
+    def __init__(self, runtime, base: dict | None = None):
+        super().__init__(vars(builtins) if base is None else base)
         self._runtime = runtime
 
     def __missing__(self, name: str):

@@ -188,6 +188,10 @@ class FileInfo:
     modificationTime: int  # noqa: N815 - Databricks' name
 
 
+DBFS_ROOT_FOLDERS = ("FileStore", "mnt", "tmp", "user")
+"""Folders of the DBFS root that always exist on Databricks; locally made when first looked at."""
+
+
 class LocalFs:
     """`dbutils.fs` over local folders: `dbfs:/` (and bare `/x`), `/Volumes/`, `file:/`."""
 
@@ -212,6 +216,9 @@ class LocalFs:
 
     def _existing(self, path: str) -> str:
         local = self.local_path(path)
+        if local.rstrip("/") == self._dbfs or os.path.relpath(local, self._dbfs) in DBFS_ROOT_FOLDERS:
+            for folder in DBFS_ROOT_FOLDERS:
+                os.makedirs(os.path.join(self._dbfs, folder), exist_ok=True)
         if not os.path.exists(local):
             raise LocalFsError(f"java.io.FileNotFoundException: {path} (local {local})")
         return local
@@ -224,7 +231,7 @@ class LocalFs:
             item = os.path.join(local, name) if name else local
             stat = os.stat(item)
             is_dir = os.path.isdir(item)
-            shown = path.rstrip("/") + ("/" + name if name else "")
+            shown = self._dbfs_path(local, path).rstrip("/") + ("/" + name if name else "")
             infos.append(
                 FileInfo(
                     path=shown + ("/" if is_dir else ""),
@@ -318,8 +325,12 @@ class Secrets:
         if value is None:
             value = self._from_file().get(scope, {}).get(key)
         if value is None:
-            where = f"${self.env_name(scope, key)}" + (f" or {self._file}" if self._file else "")
-            raise SecretNotFoundError(f"Secret '{key}' of scope '{scope}' not found; set {where}.")
+            where = (
+                f"in {self._file}" if self._file else "in a JSON file {scope: {key: value}} given with --secrets-file"
+            )
+            raise SecretNotFoundError(
+                f"Secret '{key}' of scope '{scope}' not found; set ${self.env_name(scope, key)}, or put it {where}."
+            )
         self._revealed.add(value)
         return value
 

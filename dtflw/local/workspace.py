@@ -20,8 +20,17 @@ from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTim
 from dtflw.local.builtins import NotebookBuiltins
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
+from dtflw.local.imports import NotebookImports, search_folders, working_directory
 from dtflw.local.runner import LocalRunner
-from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
+from dtflw.local.source import (
+    NOTEBOOK_EXTENSIONS,
+    Cell,
+    NotebookSource,
+    find_notebook_file,
+    parse_notebook,
+    split_sql_statements,
+)
+from dtflw.local.sql_widgets import run_sql
 from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
 
 
@@ -128,6 +137,8 @@ class LocalWorkspace:
         skips the steps left out. A planner (`dtflw plan`) collects the steps and runs nothing."""
         if not os.path.exists(file_path):
             raise NotebookNotFoundError(f"Notebook file {file_path!r} does not exist.")
+        if not file_path.lower().endswith(NOTEBOOK_EXTENSIONS):
+            parse_notebook(file_path)  # says why it is not a notebook
         path, arguments = self.workspace_path(file_path), arguments or {}
         if self.planner is not None:
             return self.run(path, arguments, timeout_seconds, planner=self.planner)
@@ -234,13 +245,13 @@ class LocalWorkspace:
         namespace = {
             "__name__": "__main__",
             "__file__": file_path,
-            "__builtins__": NotebookBuiltins(runtime),  # `spark` starts on first use
+            "__builtins__": NotebookBuiltins(runtime, NotebookImports(search_folders(file_path, self.root)).builtins),
             "dbutils": runtime.dbutils,
             "display": display,
             "displayHTML": displayHTML,
         }
         failed = True
-        with activated(runtime):
+        with activated(runtime), working_directory(os.path.dirname(file_path)):
             try:
                 self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
                 failed = False
@@ -277,7 +288,9 @@ class LocalWorkspace:
             exec(code, namespace)
         elif cell.language == "sql":
             for statement in split_sql_statements(cell.source):
-                namespace["_sqldf"] = runtime.spark.sql(statement)
+                result = run_sql(statement, runtime.spark, runtime.dbutils.widgets, runtime.notebook_path)
+                if result is not None:
+                    namespace["_sqldf"] = result
             if "_sqldf" in namespace:
                 display(namespace["_sqldf"])
         elif cell.language == "run":

@@ -52,7 +52,10 @@ class Planner:
         elif not (step.is_lazy or self.lazy):
             verdict, runs = "runs: not lazy", True
         elif upstream:
-            verdict, runs = "runs: upstream " + ", ".join(upstream) + " runs first", True
+            verdict, runs = (
+                f"runs: upstream {', '.join(upstream)} {'runs' if len(upstream) == 1 else 'run'} first",
+                True,
+            )
         else:
             skip, reason = StepTask(nb).lazy_decision()
             verdict, runs = ("skips: " if skip else "runs: ") + reason, not skip
