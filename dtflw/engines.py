@@ -104,20 +104,23 @@ class SailEngine(ConnectEngine):
 
     def __init__(self, conf: dict[str, str] | None = None):
         self._server = None
+        self._retired: list = []  # servers replaced by one with more credentials
         self._credentials: dict[str, str] = {}
         Engine.__init__(self, conf)
         self.url = ""
 
     def add_credentials(self, environment) -> None:
-        """Let the server reach a storage with these environment variables (before it starts)."""
+        """Let the server reach a storage with these environment variables. Once started, the engine
+        moves to a server process that has them: notebook sessions opened from then on use it."""
         new = {k: v for k, v in environment.items() if self._credentials.get(k) != v}
-        if new and self._session is not None:
-            raise EngineError(
-                "A storage's credentials arrived after the Sail engine started, so Spark could not reach it; "
-                "open that storage (init_flow / from_url) before the notebook first uses `spark`, or pass it "
-                "as --storage."
-            )
-        self._credentials.update(new)
+        if not new:
+            return
+        with self._starting:
+            self._credentials.update(new)
+            if self._session is not None:  # the first server stays up for the sessions it has
+                self._retired.append(self._server)
+                self._server = SailProcess(self._credentials)
+                self.url = self._server.url
 
     def _start(self):
         if self._credentials:
@@ -138,9 +141,13 @@ class SailEngine(ConnectEngine):
 
     def stop(self) -> None:
         super().stop()
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        self._stop_server()
+
+    def _stop_server(self) -> None:
+        for server in [*self._retired, self._server]:
+            if server is not None:
+                server.stop()
+        self._server, self._retired = None, []
 
 
 class SailProcess:

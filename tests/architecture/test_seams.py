@@ -63,6 +63,7 @@ def test_a_dag_runs_its_steps_on_the_executor_it_is_given(runtime_at, storage):
 
 
 def test_a_storage_scheme_registers_by_hand_and_through_an_entry_point(tmp_path, monkeypatch):
+    monkeypatch.setattr("dtflw.storage._registered", {})
     made = []
 
     def s3(url, env, table_format):

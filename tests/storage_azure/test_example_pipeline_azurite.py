@@ -36,6 +36,8 @@ def test_the_example_pipeline_runs_on_azurite_and_matches_the_local_run(tmp_path
     summary = json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py")))
 
     storage = from_url(url)
+    assert "AZURE_STORAGE_ACCOUNT_KEY" not in os.environ  # the engine got the credentials in its own process
+    spark = engine.new_session()  # a session on the server that can reach the storage
     local_summary, local_storage = run_pipeline(tmp_path, engine)
     for table in GOLD:
         on_azure = summary["tables"][table]
