@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from rich.style import Style
+from rich.text import Text
+
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.runtime import project_relative_path
 
@@ -38,9 +41,10 @@ class ProgressPrinter(FlowListener):
         told = run.status in (RunStatus.RUNNING, RunStatus.SKIPPED)
         why = f" ({run.reason})" if run.reason and told else ""
         error = f"\n    {run.error}" if run.error else ""
-        self._console.print(
-            f"[{colour}]{mark} {word:<8}[/] {run.notebook_path}{duration}{why}{error}", highlight=False, soft_wrap=True
-        )
+        head = f"{mark} {word:<8}"
+        if self._console.color_system:
+            head = Style.parse(colour).render(head, color_system=self._console.color_system)
+        self._console.file.write(f"{head} {run.notebook_path}{duration}{why}{error}\n")  # one cheap write a line
 
     def on_notebook_start(self, flow: FlowRun, run: NotebookRun) -> None:
         with self._lock:
@@ -52,18 +56,25 @@ class ProgressPrinter(FlowListener):
             self._line(run)
 
     def summary(self):
-        """A rich table of every notebook run."""
+        """A rich table of the notebook runs: one row per notebook and status (`done ×40` for a notebook
+        run 40 times), with their total duration and the outputs of the last."""
         from rich.table import Table
 
+        rows: dict[tuple[str, RunStatus], list[NotebookRun]] = {}
+        for run in self.runs:
+            rows.setdefault((project_relative_path(run.notebook_path), run.status), []).append(run)
         table = Table(title="dtflw run summary")
-        names = [project_relative_path(run.notebook_path) for run in self.runs]
-        table.add_column("notebook", no_wrap=True, min_width=max(map(len, names), default=8))  # never cut
+        table.add_column("notebook", no_wrap=True, min_width=max((len(n) for n, _ in rows), default=8))  # never cut
         table.add_column("status", no_wrap=True, min_width=9)
         table.add_column("duration", no_wrap=True, min_width=8)
         table.add_column("outputs", overflow="fold", min_width=16)
-        for run, name in zip(self.runs, names):
-            _, colour, word = _STYLE[run.status]
-            duration = f"{run.duration:.2f}s" if run.duration is not None else ""
-            outputs = ", ".join(f"{o.alias or o.name} {o.state.version_label if o.state else ''}" for o in run.outputs)
-            table.add_row(name, f"[{colour}]{word}[/]", duration, outputs)
+        for (name, status), runs in rows.items():
+            _, colour, word = _STYLE[status]
+            durations = [r.duration for r in runs if r.duration is not None]
+            duration = f"{sum(durations):.2f}s" if durations else ""
+            outputs = ", ".join(
+                f"{o.alias or o.name} {o.state.version_label if o.state else ''}" for o in runs[-1].outputs
+            )
+            times = f" ×{len(runs)}" if len(runs) > 1 else ""
+            table.add_row(name, Text(word + times, style=colour), duration, outputs)
         return table

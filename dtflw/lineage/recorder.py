@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Collection
 
-from dtflw.events import REDACTED, FlowListener, FlowRun, NotebookRun
+from dtflw.events import REDACTED, FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.lineage.document import document_path, document_text, flow_to_dict, parse_document, run_to_dict
 from dtflw.lineage.enrich import describe
 
@@ -193,6 +193,10 @@ class LineageRecorder(FlowListener):
         doc.warned = False
 
     def _describe(self, run: dict) -> None:
+        """Schemas and row counts of the tables a run read or wrote. A skipped run changed nothing:
+        its tables are described by the runs that wrote them, so a lazy no-op reads no footers."""
+        if run["status"] == RunStatus.SKIPPED.value:
+            return
         for use in run["inputs"] + run["outputs"]:
             state = use["state"]
             if not state or not state["exists"] or use["schema"] is not None:

@@ -104,7 +104,8 @@ class StepTask:
         step.record_result(result)
         record.status = RunStatus.SUCCEEDED
         record.exit_value = truncate(scrub(result, ctx.secret_values))
-        history.record(*key, fingerprint, record.run_id)
+        if step.get_outputs():  # a step without outputs always runs: its history would never be read
+            history.record(*key, fingerprint, record.run_id)
         self._finish(record, out_states)
         return result
 
