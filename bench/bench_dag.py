@@ -29,8 +29,8 @@ from dtflw import init_flow
 from dtflw.engines import create_engine
 from dtflw.events import FlowListener
 from dtflw.gc_pause import paused_gc
-from dtflw.local.workspace import LocalWorkspace
-from dtflw.runtime import Runtime, activated
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
+from dtflw.runtime import RunOptions, Runtime, activated
 from dtflw.storage.local import LocalStorage
 
 HEADER = "# Databricks notebook source\n"
@@ -60,7 +60,10 @@ def fan_out(engine) -> float:
             )
         durations = Durations()
         workspace = LocalWorkspace(
-            os.path.join(tmp, "ws"), engine, user="bench", storage_url=os.path.join(tmp, "s"), listeners=[durations]
+            os.path.join(tmp, "ws"),
+            engine,
+            LocalSettings(user="bench", storage_url=os.path.join(tmp, "s")),
+            RunOptions(listeners=[durations]),
         )
         started = time.perf_counter()
         workspace.run_file(os.path.join(root, "main.py"))

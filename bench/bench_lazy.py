@@ -15,7 +15,8 @@ import tempfile
 import time
 
 from dtflw.engines import create_engine
-from dtflw.local.workspace import LocalWorkspace
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
+from dtflw.runtime import RunOptions
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 GOAL = 0.05
@@ -24,7 +25,10 @@ ROUNDS = 3
 
 def run(engine, storage: str, lazy: bool) -> float:
     workspace = LocalWorkspace(
-        str(REPO), engine, user="bench", storage_url=storage, dbfs_folder=storage + "-dbfs", lazy=lazy
+        str(REPO),
+        engine,
+        LocalSettings(user="bench", storage_url=storage, dbfs_folder=storage + "-dbfs"),
+        RunOptions(force_lazy=lazy),
     )
     started = time.perf_counter()
     workspace.run_file(str(REPO / "notebooks" / "main.py"))

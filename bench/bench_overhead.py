@@ -16,7 +16,8 @@ import tempfile
 
 from dtflw.engines import create_engine
 from dtflw.events import FlowListener
-from dtflw.local.workspace import LocalWorkspace
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
+from dtflw.runtime import RunOptions
 
 NOTEBOOKS = 50
 GOAL_MS = 5.0
@@ -56,10 +57,8 @@ def measure(engine, with_tables: bool) -> list[float]:
         workspace = LocalWorkspace(
             os.path.join(tmp, "ws"),
             engine,
-            user="bench",
-            storage_url=storage,
-            dbfs_folder=os.path.join(tmp, "dbfs"),
-            listeners=[timer],
+            LocalSettings(user="bench", storage_url=storage, dbfs_folder=os.path.join(tmp, "dbfs")),
+            RunOptions(listeners=[timer]),
         )
         workspace.run_file(os.path.join(root, "main.py"))
         return timer.durations

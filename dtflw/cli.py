@@ -84,7 +84,8 @@ def _runtime_options(command):
 
 def _workspace(options: dict, listeners=(), planner=None):
     from dtflw.engines import create_engine
-    from dtflw.local.workspace import LocalWorkspace
+    from dtflw.local.workspace import LocalSettings, LocalWorkspace
+    from dtflw.runtime import RunOptions
 
     notebook = os.path.abspath(options["notebook"])
     conf = _pairs(options["conf"], "--conf")
@@ -94,15 +95,19 @@ def _workspace(options: dict, listeners=(), planner=None):
     workspace = LocalWorkspace(
         options["workspace_root"] or os.path.dirname(os.path.dirname(notebook)),
         engine,
-        user=options["user"],
-        storage_url=default_storage_url(options["storage"]),
-        dbfs_folder=options["dbfs_root"],
-        secrets_file=options["secrets_file"],
-        listeners=listeners,
-        lazy=options["lazy"],
-        select=options["select"],
-        exclude=options["exclude"],
-        planner=planner,
+        LocalSettings(
+            user=options["user"],
+            storage_url=default_storage_url(options["storage"]),
+            dbfs_folder=options["dbfs_root"],
+            secrets_file=options["secrets_file"],
+        ),
+        RunOptions(
+            force_lazy=options["lazy"],
+            select=options["select"],
+            exclude=options["exclude"],
+            planner=planner,
+            listeners=list(listeners),
+        ),
     )
     return engine, workspace, notebook
 

@@ -6,7 +6,7 @@ import pytest
 from testkit import RecordingRunner, notebook_source
 
 from dtflw.engines import create_engine
-from dtflw.runtime import Runtime, activated
+from dtflw.runtime import RunOptions, Runtime, activated
 
 
 @pytest.fixture(scope="session")
@@ -23,20 +23,21 @@ def spark(engine):
 class Workspace:
     """A folder of notebooks plus a LocalWorkspace running them with storage and DBFS in tmp."""
 
-    def __init__(self, root, engine, **kwargs):
-        from dtflw.local.workspace import LocalWorkspace
+    def __init__(self, root, engine, *, secrets_file=None, environ=None, **options):
+        """`options`: RunOptions fields (`listeners=`, `force_lazy=`, `select=`…)."""
+        from dtflw.local.workspace import LocalSettings, LocalWorkspace
 
         self.root = root
         self.storage_folder = root.parent / "storage"
         self.dbfs_folder = root.parent / "dbfs"
-        self.local = LocalWorkspace(
-            str(root),
-            engine,
+        settings = LocalSettings(
             user="tester@example.com",
             storage_url="file://" + str(self.storage_folder),
             dbfs_folder=str(self.dbfs_folder),
-            **kwargs,
+            secrets_file=secrets_file,
+            environ=environ,
         )
+        self.local = LocalWorkspace(str(root), engine, settings, RunOptions(**options))
 
     def write(self, rel_path: str, *cells: str) -> str:
         path = self.root / rel_path

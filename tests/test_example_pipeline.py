@@ -10,7 +10,8 @@ import shutil
 import pytest
 from chispa import assert_df_equality
 
-from dtflw.local.workspace import LocalWorkspace
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
+from dtflw.runtime import RunOptions
 from dtflw.storage.local import LocalStorage
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -49,11 +50,8 @@ def run_pipeline(tmp_path, engine, raw=SAMPLE, args=None, lazy=False, listeners=
     workspace = LocalWorkspace(
         str(REPO),
         engine,
-        user="tester@example.com",
-        storage_url=str(storage),
-        dbfs_folder=str(tmp_path / "dbfs"),
-        listeners=list(listeners),
-        lazy=lazy,
+        LocalSettings(user="tester@example.com", storage_url=str(storage), dbfs_folder=str(tmp_path / "dbfs")),
+        RunOptions(listeners=list(listeners), force_lazy=lazy),
     )
     return json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py"), args or {})), storage
 
@@ -102,10 +100,12 @@ def test_the_pipeline_on_a_local_unity_catalog_volume(tmp_path, engine, spark):
     workspace = LocalWorkspace(
         str(REPO),
         engine,
-        user="tester@example.com",
-        storage_url="/Volumes/main/sales/lake/analysis",
-        dbfs_folder=str(tmp_path / "dbfs"),
-        volumes_folder=str(volumes),
+        LocalSettings(
+            user="tester@example.com",
+            storage_url="/Volumes/main/sales/lake/analysis",
+            dbfs_folder=str(tmp_path / "dbfs"),
+            volumes_folder=str(volumes),
+        ),
     )
     summary = json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py")))
     tables = expected.expected_tables(str(SAMPLE), 2024)

@@ -8,7 +8,7 @@ from testkit import LONG_SPARK_QUERY, notebook_source, notebook_thread_ends
 
 from dtflw.engines import JvmEngine, create_engine
 from dtflw.errors import EngineError, NotebookTimeoutError, SchemaMismatchError
-from dtflw.local.workspace import LocalWorkspace
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
 
 pytestmark = [pytest.mark.jvm, pytest.mark.slow]
 
@@ -31,7 +31,9 @@ def jvm_ws(tmp_path, jvm):
         path.write_text(notebook_source(*cells))
 
     workspace = LocalWorkspace(
-        str(root), jvm, user="jvm", storage_url=str(tmp_path / "store"), dbfs_folder=str(tmp_path / "dbfs")
+        str(root),
+        jvm,
+        LocalSettings(user="jvm", storage_url=str(tmp_path / "store"), dbfs_folder=str(tmp_path / "dbfs")),
     )
     return workspace, write, root, tmp_path / "store"
 

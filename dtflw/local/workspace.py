@@ -15,6 +15,8 @@ import posixpath
 import subprocess
 import threading
 import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError
 from dtflw.local.builtins import NotebookBuiltins
@@ -34,41 +36,34 @@ from dtflw.local.sql_widgets import run_sql
 from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
 
 
+@dataclass(frozen=True)
+class LocalSettings:
+    """Who uses the emulated workspace and where its parts live on this machine."""
+
+    user: str | None = None  # default $DTFLW_USER, else the OS user
+    storage_url: str | None = None  # what init_flow() uses without a storage
+    dbfs_folder: str | None = None  # stands in for dbfs:/ (default ./.dtflw/dbfs)
+    volumes_folder: str | None = None  # stands in for /Volumes (default ./.dtflw/volumes)
+    secrets_file: str | None = None  # JSON {scope: {key: value}} for dbutils.secrets
+    environ: Mapping[str, str] | None = None  # where $DTFLW_SECRET_<SCOPE>_<KEY> are read (default os.environ)
+
+
 class LocalWorkspace:
     """A folder of notebooks run as if imported into `/Users/<user>` of a Databricks workspace."""
 
-    def __init__(
-        self,
-        root: str,
-        engine,
-        *,
-        user: str | None = None,
-        storage_url: str | None = None,
-        dbfs_folder: str | None = None,
-        volumes_folder: str | None = None,
-        secrets_file: str | None = None,
-        environ: dict[str, str] | None = None,
-        listeners=(),
-        lazy: bool = False,
-        select: str | None = None,
-        exclude: str | None = None,
-        planner=None,
-    ):
+    def __init__(self, root: str, engine, settings: LocalSettings | None = None, options: RunOptions | None = None):
+        settings = settings or LocalSettings()
         self.root = os.path.abspath(root)
         self.engine = engine
-        self.user = user or os.environ.get("DTFLW_USER") or getpass.getuser()
+        self.user = settings.user or os.environ.get("DTFLW_USER") or getpass.getuser()
         self.home = f"/Users/{self.user}"
-        self.storage_url = storage_url
+        self.storage_url = settings.storage_url
         state = os.path.join(os.getcwd(), ".dtflw")
-        self.dbfs_folder = os.path.abspath(dbfs_folder or os.path.join(state, "dbfs"))
-        self.volumes_folder = os.path.abspath(volumes_folder or os.path.join(state, "volumes"))
-        self.secrets_file = secrets_file
-        self.environ = dict(os.environ if environ is None else environ)
-        self.listeners = list(listeners)
-        self.lazy = lazy
-        self.select = select
-        self.exclude = exclude
-        self.planner = planner
+        self.dbfs_folder = os.path.abspath(settings.dbfs_folder or os.path.join(state, "dbfs"))
+        self.volumes_folder = os.path.abspath(settings.volumes_folder or os.path.join(state, "volumes"))
+        self.secrets_file = settings.secrets_file
+        self.environ = dict(os.environ if settings.environ is None else settings.environ)
+        self.options = options or RunOptions()  # how the top-level notebook runs (`dtflw run` options)
         self.secret_values: set[str] = set()
         self._sources: dict[tuple, tuple[bytes, NotebookSource]] = {}
 
@@ -140,13 +135,14 @@ class LocalWorkspace:
         if not file_path.lower().endswith(NOTEBOOK_EXTENSIONS):
             parse_notebook(file_path)  # says why it is not a notebook
         path, arguments = self.workspace_path(file_path), arguments or {}
-        if self.planner is not None:
-            return self.run(path, arguments, timeout_seconds, planner=self.planner)
+        options = self.options
+        if options.planner is not None:
+            return self.run(path, arguments, timeout_seconds, planner=options.planner)
         selection = None
-        if self.select or self.exclude:
+        if options.select or options.exclude:
             from dtflw.run.planning import Planner
 
-            planner = Planner(select=self.select, exclude=self.exclude)
+            planner = Planner(select=options.select, exclude=options.exclude)
             try:
                 self.run(path, arguments, timeout_seconds, planner=planner)
             except NotebookFailedError as e:
@@ -193,10 +189,10 @@ class LocalWorkspace:
             secrets=Secrets(self.environ, self.secrets_file, self.secret_values),
         )
         options = RunOptions(
-            force_lazy=self.lazy,
+            force_lazy=self.options.force_lazy,
             selection=selection,
             planner=planner,
-            listeners=[] if planner else self.listeners,
+            listeners=[] if planner else self.options.listeners,
             default_storage_url=self.storage_url,
         )
         return Runtime(

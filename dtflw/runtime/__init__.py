@@ -41,7 +41,9 @@ class RunOptions:
     """How the flows a notebook opens run; set by `dtflw run` / `dtflw plan` for the top notebook."""
 
     force_lazy: bool = False  # `--lazy`: every step runs lazily
-    selection: Any = None  # `--select/--exclude`: which of this notebook's steps run
+    select: str | None = None  # `--select`: the steps of the top notebook to run
+    exclude: str | None = None  # `--exclude`: the steps not to run
+    selection: Any = None  # which of this notebook's steps run (made from select/exclude by planning)
     planner: Any = None  # `dtflw plan`: flows collect their steps instead of running them
     listeners: list = field(default_factory=list)  # extra FlowListeners for every flow opened
     default_storage_url: str | None = None  # `--storage`: what init_flow() uses without a storage

@@ -11,7 +11,7 @@ import pytest
 from dtflw.events import RunStatus
 from dtflw.lineage import LineageGraph, LineageRecorder, export
 from dtflw.lineage.export_openlineage import run_events
-from dtflw.local.workspace import LocalWorkspace
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
 from dtflw.storage.local import LocalStorage
 from lineage.olspec import SpecValidator, spec_dir  # tests/lineage helper
 
@@ -29,12 +29,14 @@ def pipeline(tmp_path_factory, engine):
     storage = tmp / "storage"
     shutil.copytree(REPO / "notebooks" / "data" / "sample", storage / "raw")
     workspace = LocalWorkspace(
-        str(REPO), engine, user="tester@example.com", storage_url=str(storage), dbfs_folder=str(tmp / "dbfs")
+        str(REPO),
+        engine,
+        LocalSettings(user="tester@example.com", storage_url=str(storage), dbfs_folder=str(tmp / "dbfs")),
     )
     recorder = LineageRecorder(LocalStorage(str(storage)), secrets=workspace.secret_values)
-    workspace.listeners.append(recorder)
+    workspace.options.listeners.append(recorder)
     summary = json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py"), {"year": "2024"}))
-    workspace.lazy = True
+    workspace.options.force_lazy = True
     workspace.run_file(str(REPO / "notebooks" / "main.py"), {"year": "2024"})
     assert recorder.flush()
     return LineageGraph.load(LocalStorage(str(storage))), summary

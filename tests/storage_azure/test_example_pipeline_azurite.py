@@ -9,7 +9,7 @@ import pytest
 from chispa import assert_df_equality
 from test_example_pipeline import GOLD, REPO, SAMPLE, run_pipeline
 
-from dtflw.local.workspace import LocalWorkspace
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
 from dtflw.storage import from_url
 from storage_azure.azurite import ACCOUNT
 
@@ -32,7 +32,9 @@ def test_the_example_pipeline_runs_on_azurite_and_matches_the_local_run(tmp_path
     for csv in SAMPLE.iterdir():
         client.upload_blob(f"raw/{csv.name}", csv.read_bytes())
     url = f"abfss://{container}@{ACCOUNT}.dfs.core.windows.net/"
-    workspace = LocalWorkspace(str(REPO), engine, user="tester", storage_url=url, dbfs_folder=str(tmp_path / "dbfs"))
+    workspace = LocalWorkspace(
+        str(REPO), engine, LocalSettings(user="tester", storage_url=url, dbfs_folder=str(tmp_path / "dbfs"))
+    )
     summary = json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py")))
 
     storage = from_url(url)
