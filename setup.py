@@ -31,7 +31,10 @@ setup(
         "lineage": LINEAGE,
         "test": LOCAL + AZURE + LINEAGE + TEST,
     },
-    entry_points={"console_scripts": ["dtflw=dtflw.cli:main"]},
+    entry_points={
+        "console_scripts": ["dtflw=dtflw.cli:main"],
+        "pytest11": ["dtflw = dtflw.testing.plugin"],
+    },
     classifiers=[
         "Development Status :: 4 - Beta",
         "License :: OSI Approved :: BSD License",

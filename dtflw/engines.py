@@ -11,7 +11,7 @@ import os
 
 from dtflw.errors import EngineError
 
-ENGINES = ("sail", "spark", "remote")
+ENGINES = ("sail", "spark", "remote", "databricks")
 DATABRICKS_DEFAULTS = {
     "spark.sql.ansi.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
@@ -148,14 +148,27 @@ class JvmEngine(Engine):
         return session
 
 
-def create_engine(name: str = "sail", conf: dict[str, str] | None = None, url: str | None = None) -> Engine:
-    """The engine called `name`; `remote` needs `url` (or $SPARK_REMOTE)."""
+def create_engine(
+    name: str = "sail",
+    conf: dict[str, str] | None = None,
+    url: str | None = None,
+    *,
+    profile: str | None = None,
+    cluster_id: str | None = None,
+    serverless: bool = False,
+) -> Engine:
+    """The engine called `name`; `remote` needs `url` (or $SPARK_REMOTE); `databricks` takes the compute
+    (`profile`, `cluster_id` or `serverless`, else databricks-sdk's unified config) or an sc:// `url`."""
     if name == "sail":
         return SailEngine(conf)
     if name == "spark":
         return JvmEngine(conf)
     if name == "remote":
         return ConnectEngine(url or os.environ.get("SPARK_REMOTE", ""), conf)
+    if name == "databricks":
+        from dtflw.engine_databricks import DatabricksEngine
+
+        return DatabricksEngine(conf, url=url, profile=profile, cluster_id=cluster_id, serverless=serverless)
     raise EngineError(f"Unknown engine {name!r}; use one of: {', '.join(ENGINES)}.")
 
 

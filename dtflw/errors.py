@@ -132,3 +132,15 @@ class NotANotebookError(DtflwError, ValueError):
 
 class MalformedCellError(DtflwError, ValueError):
     """A notebook cell's magic command cannot be parsed, e.g. a `%run` without a notebook path."""
+
+
+class NotebookTestError(DtflwError, ValueError):
+    """A `dtflw.testing` call names a notebook, input or output that does not exist or has the wrong type."""
+
+
+class DatabricksConfigError(EngineError):
+    """The `databricks` engine's configuration (host, auth, compute) is missing or refused; names the setting."""
+
+
+class EngineUnavailableError(EngineError):
+    """An engine cannot start on this machine (e.g. delta-spark's jars cannot be resolved); names the way out."""
