@@ -9,7 +9,7 @@ import click
 
 from dtflw.errors import DtflwError
 
-ENGINE_CHOICES = ("sail", "spark", "remote")
+ENGINE_CHOICES = ("sail", "spark", "remote", "databricks")
 LINEAGE_FORMATS = ("json", "openlineage", "mermaid", "dot", "html")
 
 
@@ -42,6 +42,9 @@ def _runtime_options(command):
             "--engine", type=click.Choice(ENGINE_CHOICES), default="sail", show_default=True, help="Local Spark engine."
         ),
         click.option("--remote-url", help="sc:// URL for --engine remote (default $SPARK_REMOTE)."),
+        click.option("--profile", help="~/.databrickscfg profile for --engine databricks."),
+        click.option("--cluster-id", help="Cluster for --engine databricks (default $DATABRICKS_CLUSTER_ID)."),
+        click.option("--serverless", is_flag=True, help="Serverless compute for --engine databricks."),
         click.option(
             "--storage", help="Default storage URL of init_flow() (default $DTFLW_STORAGE, else ./.dtflw/storage)."
         ),
@@ -76,7 +79,14 @@ def _workspace(options: dict, listeners=(), planner=None):
     from dtflw.local.workspace import LocalWorkspace
 
     notebook = os.path.abspath(options["notebook"])
-    engine = create_engine(options["engine"], _pairs(options["conf"], "--conf"), options["remote_url"])
+    engine = create_engine(
+        options["engine"],
+        _pairs(options["conf"], "--conf"),
+        options["remote_url"],
+        profile=options["profile"],
+        cluster_id=options["cluster_id"],
+        serverless=options["serverless"],
+    )
     workspace = LocalWorkspace(
         options["workspace_root"] or os.path.dirname(os.path.dirname(notebook)),
         engine,

@@ -174,11 +174,16 @@ class LocalWorkspace:
         """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`).
         A planned notebook gets no listeners: nothing it declares runs."""
         runner = LocalRunner(self, workspace_path)
+        workspace_utils = getattr(self.engine, "workspace_utils", None)  # the databricks engine: its workspace's
+        fs, secrets = (workspace_utils and workspace_utils(self.secret_values)) or (
+            LocalFs(self.dbfs_folder, self.volumes_folder),
+            Secrets(self.environ, self.secrets_file, self.secret_values),
+        )
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
             notebook=NotebookUtils(runner, NotebookContext(workspace_path, {"user": self.user})),
-            fs=LocalFs(self.dbfs_folder, self.volumes_folder),
-            secrets=Secrets(self.environ, self.secrets_file, self.secret_values),
+            fs=fs,
+            secrets=secrets,
         )
         return Runtime(
             dbutils=dbutils,

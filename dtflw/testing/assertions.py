@@ -11,9 +11,7 @@ def assert_table_equal(actual, expected, *, ignore_row_order: bool = True, ignor
 
     if isinstance(expected, list):
         expected = actual.sparkSession.createDataFrame(expected, actual.schema)
-    assert_df_equality(
-        actual, expected, ignore_row_order=ignore_row_order, ignore_nullable=ignore_nullable, **options
-    )
+    assert_df_equality(actual, expected, ignore_row_order=ignore_row_order, ignore_nullable=ignore_nullable, **options)
 
 
 def assert_approx_table_equal(actual, expected, precision: float, *, ignore_row_order: bool = True, **options):

@@ -205,7 +205,9 @@ class NotebookTester:
         file_path = self._notebook_file(notebook)
         arguments = {k: str(v) for k, v in (args or {}).items()}
         exit_value = self.workspace.run_file(file_path, arguments, timeout)
-        return FlowResult(self.workspace.workspace_path(file_path), exit_value, LineageGraph.load(self.storage), self.storage)
+        return FlowResult(
+            self.workspace.workspace_path(file_path), exit_value, LineageGraph.load(self.storage), self.storage
+        )
 
     # -- helpers ------------------------------------------------------------------------------
     def _notebook_file(self, notebook: str) -> str:

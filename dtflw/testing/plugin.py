@@ -25,11 +25,16 @@ def pytest_addoption(parser):
         default=None,
         help=f"Spark engine the notebooks run on (default ${ENGINE_ENV}, else sail).",
     )
-    group.addoption("--dtflw-remote-url", default=None, help="sc:// URL for --dtflw-engine remote (default $SPARK_REMOTE).")
+    group.addoption(
+        "--dtflw-remote-url", default=None, help="sc:// URL for --dtflw-engine remote (default $SPARK_REMOTE)."
+    )
     group.addoption("--dtflw-profile", default=None, help="~/.databrickscfg profile for --dtflw-engine databricks.")
     group.addoption("--dtflw-cluster-id", default=None, help="Cluster for --dtflw-engine databricks.")
     group.addoption(
-        "--dtflw-serverless", action="store_true", default=False, help="Serverless compute for --dtflw-engine databricks."
+        "--dtflw-serverless",
+        action="store_true",
+        default=False,
+        help="Serverless compute for --dtflw-engine databricks.",
     )
     parser.addini("dtflw_workspace_root", "Folder mapped to /Users/<user> (default: the rootdir).", default="")
 

@@ -65,8 +65,12 @@ def test_build_sales_cleans_and_joins_the_orders_of_one_year(dtflw):
         [(1, 1, 100, 3, 2.5, 10), (1, 2, 100, 0, 2.5, None), (2, 1, 100, 1, 9.99, None), (3, 1, 100, 1, 1.0, 0)],
         "order_id int, line_no int, product_id int, quantity int, unit_price double, discount_pct int",
     )
-    customers = spark.createDataFrame([(10, " Anna ", " south")], "customer_id int, customer_name string, region string")
-    products = spark.createDataFrame([(100, "Tea ", "Beverages ")], "product_id int, product_name string, category string")
+    customers = spark.createDataFrame(
+        [(10, " Anna ", " south")], "customer_id int, customer_name string, region string"
+    )
+    products = spark.createDataFrame(
+        [(100, "Tea ", "Beverages ")], "product_id int, product_name string, category string"
+    )
 
     result = dtflw.run_notebook(
         "notebooks/silver/build_sales",
@@ -77,7 +81,9 @@ def test_build_sales_cleans_and_joins_the_orders_of_one_year(dtflw):
 
     assert result.json == {"year": 2024, "SalesOrderItems": 2, "orders": 2}
     assert_table_equal(
-        result.table("SalesOrderItems").select("order_id", "customer_name", "region", "product_name", "amount", "status"),
+        result.table("SalesOrderItems").select(
+            "order_id", "customer_name", "region", "product_name", "amount", "status"
+        ),
         [(1, "Anna", "South", "Tea", 6.75, "shipped"), (2, None, "Unknown", "Tea", 9.99, "open")],
     )
     assert result.run.status == "succeeded"
