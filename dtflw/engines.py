@@ -121,7 +121,7 @@ class SailEngine(ConnectEngine):
 
 
 class JvmEngine(Engine):
-    """Classic local JVM pyspark (`local[2]`), no Delta (its jar needs Maven).
+    """Classic local JVM pyspark (`local[2]`); Delta only with delta-spark installed and its jars reachable.
 
     pyspark cannot mix classic and Spark Connect sessions in one process (a Connect session switches
     the whole process to Connect mode), so use it in a process of its own.
@@ -142,7 +142,9 @@ class JvmEngine(Engine):
         )
         for key, value in self.conf.items():
             builder = builder.config(key, value)
-        session = builder.getOrCreate()
+        from dtflw import jvm_delta
+
+        session = jvm_delta.start(*jvm_delta.with_delta(builder))  # Delta when delta-spark is installed
         session.sparkContext.setLogLevel("ERROR")
         _install_display()
         return session

@@ -1,0 +1,164 @@
+"""The databricks engine: a real databricks-connect DatabricksSession (against a local Sail server) and
+the real databricks-sdk client (against a fake workspace REST API)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+pytest.importorskip(
+    "databricks.connect",
+    reason="databricks-connect is not installed in this environment; the databricks suite runs in its own "
+    "environment: `make test-databricks`",
+)
+
+from click.testing import CliRunner  # noqa: E402
+from testkit import notebook_source  # noqa: E402
+
+from dtflw.cli import main  # noqa: E402
+from dtflw.engines import create_engine  # noqa: E402
+from dtflw.errors import DatabricksConfigError, NotebookFailedError  # noqa: E402
+from dtflw.local.workspace import LocalWorkspace  # noqa: E402
+
+CLUSTER = "0123-456789-abcdefgh"
+MARKER = notebook_source("open('ran.txt', 'w').write('the notebook ran')")
+
+
+def write(root: pathlib.Path, rel: str, *cells: str) -> str:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(notebook_source(*cells))
+    return str(path)
+
+
+def run_marker(tmp_path, engine):
+    notebook = tmp_path / "ws" / "marker.py"
+    notebook.parent.mkdir()
+    notebook.write_text(MARKER)
+    workspace = LocalWorkspace(str(tmp_path / "ws"), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+    with engine, pytest.raises(DatabricksConfigError) as raised:
+        workspace.run_file(str(notebook))
+    assert not (tmp_path / "ran.txt").exists(), "no notebook runs half-configured"
+    return str(raised.value)
+
+
+def test_no_workspace_configured_names_host_token_and_profile(workspace_api, monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABRICKS_HOST")
+    monkeypatch.delenv("DATABRICKS_TOKEN")
+    message = run_marker(tmp_path, create_engine("databricks", cluster_id=CLUSTER))
+    assert "set DATABRICKS_HOST and DATABRICKS_TOKEN" in message and "--profile NAME" in message
+
+
+def test_no_compute_names_cluster_id_and_serverless(workspace_api, tmp_path):
+    message = run_marker(tmp_path, create_engine("databricks"))
+    assert "no compute" in message and "--cluster-id" in message and "DATABRICKS_SERVERLESS_COMPUTE_ID" in message
+
+
+def test_a_cluster_and_serverless_together_are_refused(workspace_api, tmp_path):
+    message = run_marker(tmp_path, create_engine("databricks", cluster_id=CLUSTER, serverless=True))
+    assert "pass only one of --cluster-id" in message
+
+
+def test_a_refused_token_is_named_but_never_shown(workspace_api, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong-token-42")
+    message = run_marker(tmp_path, create_engine("databricks", cluster_id=CLUSTER))
+    assert "refused the credentials" in message and "Fix DATABRICKS_TOKEN" in message
+    assert "dapi-wrong-token-42" not in message and workspace_api.token not in message
+
+
+def test_an_unknown_cluster_is_named_with_the_setting_to_fix(workspace_api, tmp_path):
+    message = run_marker(tmp_path, create_engine("databricks", cluster_id="0000-nope"))
+    assert "Cluster '0000-nope' does not exist" in message and "fix --cluster-id" in message
+    assert workspace_api.calls("/api/2.1/clusters/get") == [404]
+
+
+def test_the_cli_reports_a_configuration_error_and_runs_nothing(workspace_api, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    notebook = tmp_path / "ws" / "p" / "marker.py"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text(MARKER)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong-token-42")
+    result = CliRunner().invoke(main, ["run", str(notebook), "--engine", "databricks", "--cluster-id", CLUSTER])
+    assert result.exit_code == 1
+    assert "DatabricksConfigError" in result.output and "Fix DATABRICKS_TOKEN" in result.output
+    assert "dapi-wrong-token-42" not in result.output
+    assert not (tmp_path / "ran.txt").exists()
+
+
+def test_each_notebook_gets_a_databricks_session_of_its_own(sail_url, tmp_path, monkeypatch):
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "none"))
+    root = tmp_path / "ws"
+    write(
+        root,
+        "main.py",
+        "spark.range(3).createOrReplaceTempView('mine')",
+        "import json; other = dbutils.notebook.run('./peek', 0, {})",
+        "dbutils.notebook.exit(json.dumps({'other': other, 'mine': spark.table('mine').count(), "
+        "'session': type(spark).__module__}))",
+    )
+    write(
+        root,
+        "peek.py",
+        "try:\n    spark.table('mine').count()\n    dbutils.notebook.exit('leaked')\n"
+        "except Exception as e:\n    dbutils.notebook.exit(type(e).__name__)",
+    )
+    engine = create_engine("databricks", url=sail_url)
+    with engine:
+        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        result = json.loads(workspace.run_file(str(root / "main.py")))
+    assert result == {"other": "AnalysisException", "mine": 3, "session": "pyspark.sql.connect.session"}
+    from databricks.connect import DatabricksSession
+
+    assert DatabricksSession.builder  # the sessions above came from databricks-connect's builder
+
+
+def test_notebooks_use_the_workspace_s_dbutils_fs_and_secrets(workspace_api, sail_url, tmp_path):
+    workspace_api.secrets["app"] = {"token": "s3cr3t-value"}
+    workspace_api.forbidden_scopes.add("hr")
+    root = tmp_path / "ws"
+    write(
+        root,
+        "nb.py",
+        """
+        import json
+        token = dbutils.secrets.get("app", "token")
+        dbutils.fs.put("dbfs:/landing/hello.txt", "hello from " + str(len(token)), True)
+        listed = [f.name for f in dbutils.fs.ls("dbfs:/landing")]
+        try:
+            dbutils.secrets.get("hr", "salary")
+            forbidden = "read"
+        except Exception as e:
+            forbidden = type(e).__name__
+        dbutils.notebook.exit(json.dumps({"listed": listed, "head": dbutils.fs.head("dbfs:/landing/hello.txt"),
+                                          "keys": [s.key for s in dbutils.secrets.list("app")], "forbidden": forbidden}))
+        """,
+    )
+    engine = create_engine("databricks", url=sail_url)
+    with engine:
+        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        workspace_api.throttle(2)  # the first two requests get 429 + Retry-After: the client waits and retries
+        result = json.loads(workspace.run_file(str(root / "nb.py")))
+    assert result == {
+        "listed": ["hello.txt"],
+        "head": "hello from 12",
+        "keys": ["token"],
+        "forbidden": "PermissionDenied",
+    }
+    assert workspace_api.files["/landing/hello.txt"] == b"hello from 12"
+    assert [s for _, path, s in workspace_api.requests if path.startswith("/api/")][:3] == [429, 429, 200]
+    assert "s3cr3t-value" in workspace.secret_values  # redacted from logs and lineage from now on
+    assert not (tmp_path / ".dtflw" / "dbfs").exists()  # nothing went to the local DBFS stand-in
+
+
+def test_a_missing_secret_fails_the_notebook_naming_it(workspace_api, sail_url, tmp_path):
+    root = tmp_path / "ws"
+    write(root, "nb.py", "dbutils.secrets.get('app', 'token')")
+    engine = create_engine("databricks", url=sail_url)
+    with engine:
+        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        with pytest.raises(NotebookFailedError, match="Scope app does not exist"):
+            workspace.run_file(str(root / "nb.py"))
