@@ -64,7 +64,7 @@ test-databricks: setup $(DBC_VENV)/.installed
 	DTFLW_SAIL_PYTHON=$(CURDIR)/$(BIN)/python $(DBC_VENV)/bin/python -m pytest tests/databricks \
 		--cov=dtflw --cov-append --cov-report=
 
-bench: setup node_modules/.installed
+bench: setup node_modules/.installed $(DBC_VENV)/.installed
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
