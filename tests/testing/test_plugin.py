@@ -135,13 +135,37 @@ def test_mistakes_in_a_test_get_errors_that_say_what_to_fix(project):
             with pytest.raises(NotebookTestError, match="no output 'Other'; its outputs: Doubled"):
                 result.table("Other")
 
+        def test_no_exit_value_and_unknown_tables(dtflw, dtflw_workspace_root, tmp_path):
+            (dtflw_workspace_root / "nb" / "quiet.py").write_text("# Databricks notebook source" + chr(10) + "x = 1" + chr(10))
+            with pytest.raises(NotebookTestError, match="neither a file nor a folder"):
+                dtflw.put(tmp_path / "nothing.csv", "raw/nothing.csv")
+            result = dtflw.run_flow("nb/quiet")
+            assert result.exit_value is None
+            with pytest.raises(NotebookTestError, match="exited without a value"):
+                result.json
+            with pytest.raises(NotebookTestError, match="No notebook produced a table 'Doubled'"):
+                result.table("Doubled")
+
         def test_missing_secret_fails_the_notebook(dtflw):
             numbers = dtflw.spark.createDataFrame([(1,)], "n long")
             with pytest.raises(NotebookFailedError, match="Secret 'token' of scope 'app' not found"):
                 dtflw.run_notebook("nb/double", inputs={"Numbers": numbers}, outputs=["Doubled"])
         """,
     )
-    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=4)
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=5)
+
+
+def test_the_databricks_engine_without_its_packages_says_what_to_install(project):
+    write_test(
+        project,
+        """
+        def test_spark(dtflw_spark):
+            pass
+        """,
+    )
+    outcome = project.runpytest("-p", "no:cacheprovider", "--dtflw-engine", "databricks", "--dtflw-cluster-id", "c-1")
+    outcome.assert_outcomes(errors=1)
+    outcome.stdout.fnmatch_lines(["*DatabricksConfigError: The databricks engine needs databricks-sdk*pip install*"])
 
 
 def test_the_engine_is_chosen_by_option_or_environment(project, monkeypatch, engine):
