@@ -7,8 +7,9 @@ profiles, `DATABRICKS_CLUSTER_ID`, `DATABRICKS_SERVERLESS_COMPUTE_ID`. They are 
 workspace asked whether it accepts them — before any notebook runs; a problem is a
 `DatabricksConfigError` naming the setting to fix. Tokens never appear in its messages.
 
-`dbutils.fs` and `dbutils.secrets` of the notebooks are the workspace's (databricks-sdk's
-`WorkspaceClient().dbutils`); widgets and `dbutils.notebook.run/exit` stay local.
+`dbutils.fs` and `dbutils.secrets` of the notebooks are the workspace's (its DBFS API, as a cluster's
+`dbutils.fs` behaves: `dtflw.workspace_fs`; databricks-sdk's `WorkspaceClient().dbutils.secrets`), and so
+is `dbfs:/` storage; widgets and `dbutils.notebook.run/exit` stay local.
 
 An `sc://` URL (`url`, or `$SPARK_REMOTE`, which databricks-connect honours too) points Spark at any
 Spark Connect server instead of the compute — a local Sail server in tests. The workspace is then used
@@ -165,8 +166,12 @@ class DatabricksEngine(ConnectEngine):
         if self._dbutils is None:
             from databricks.sdk import WorkspaceClient
 
-            self._dbutils = WorkspaceClient(config=config).dbutils
-        return self._dbutils.fs, RevealingSecrets(self._dbutils.secrets, revealed)
+            from dtflw.workspace_fs import WorkspaceFs
+
+            client = WorkspaceClient(config=config)
+            self._dbutils = (WorkspaceFs(client), client.dbutils.secrets)
+        fs, secrets = self._dbutils
+        return fs, RevealingSecrets(secrets, revealed)
 
 
 class RevealingSecrets:

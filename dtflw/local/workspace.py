@@ -175,7 +175,8 @@ class LocalWorkspace:
         A planned notebook gets no listeners: nothing it declares runs."""
         runner = LocalRunner(self, workspace_path)
         workspace_utils = getattr(self.engine, "workspace_utils", None)  # the databricks engine: its workspace's
-        fs, secrets = (workspace_utils and workspace_utils(self.secret_values)) or (
+        remote = workspace_utils(self.secret_values) if workspace_utils else None
+        fs, secrets = remote or (
             LocalFs(self.dbfs_folder, self.volumes_folder),
             Secrets(self.environ, self.secrets_file, self.secret_values),
         )
@@ -193,7 +194,7 @@ class LocalWorkspace:
             runner=runner,
             is_local=True,
             default_storage_url=self.storage_url,
-            dbfs_folder=self.dbfs_folder,
+            dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ is then the workspace's
             volumes_folder=self.volumes_folder,
             run_id=run_id,
             listeners=[] if planner else self.listeners,

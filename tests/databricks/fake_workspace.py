@@ -2,7 +2,7 @@
 
 It follows the documented request and response shapes of the endpoints dtflw's databricks engine
 touches — SCIM `Me`, `clusters/get`, `secrets/get|list|scopes/list`, DBFS `get-status`, `list`, `read`,
-`create`/`add-block`/`close`, `put`, `mkdirs`, `delete` — and their errors: 401/403 with
+`create`/`add-block`/`close`, `put`, `move`, `mkdirs`, `delete` — and their errors: 401/403 with
 `PERMISSION_DENIED`, 404 `RESOURCE_DOES_NOT_EXIST`, 400 `RESOURCE_ALREADY_EXISTS`, and 429
 `REQUEST_LIMIT_EXCEEDED` with a `Retry-After` header (`throttle(n)` answers the next n requests so).
 """
@@ -210,6 +210,14 @@ class FakeWorkspace:
 
     def _api_2_0_dbfs_mkdirs(self, params):
         self._mkdirs(params["path"].rstrip("/"))
+        return 200, {}
+
+    def _api_2_0_dbfs_move(self, params):
+        source, dest = params["source_path"], params["destination_path"]
+        if source not in self.files:
+            return self._missing(source)
+        self._mkdirs(posixpath.dirname(dest))
+        self.files[dest] = self.files.pop(source)
         return 200, {}
 
     def _api_2_0_dbfs_delete(self, params):

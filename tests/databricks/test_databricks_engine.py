@@ -162,3 +162,40 @@ def test_a_missing_secret_fails_the_notebook_naming_it(workspace_api, sail_url, 
         workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
         with pytest.raises(NotebookFailedError, match="Scope app does not exist"):
             workspace.run_file(str(root / "nb.py"))
+
+
+def test_dbfs_storage_is_the_workspace_s_and_checks_a_table_with_one_request(workspace_api, sail_url, tmp_path):
+    workspace_api.files["/lake/t/Orders.parquet/part-00000.parquet"] = b"PAR1"
+    workspace_api.files["/lake/t/Orders.parquet/_SUCCESS"] = b""
+    workspace_api.dirs |= {"/lake", "/lake/t", "/lake/t/Orders.parquet"}
+    root = tmp_path / "ws"
+    write(
+        root,
+        "nb.py",
+        """
+        import json
+        from dtflw.runtime import current_runtime
+        from dtflw.storage import from_url
+        storage = from_url("dbfs:/lake", current_runtime())
+        # paths relative to the storage's base (dbfs:/); root_dir "lake" is where flows derive outputs
+        found = {"orders": storage.exists("lake/t/Orders.parquet"), "missing": storage.exists("lake/t/Missing.parquet")}
+        storage.write_text("lake/t/notes.txt", "written through the DBFS API")
+        found["ls"] = [f.name for f in dbutils.fs.ls("dbfs:/lake/t")]
+        dbutils.notebook.exit(json.dumps({"storage": type(storage).__name__, **found}))
+        """,
+    )
+    engine = create_engine("databricks", url=sail_url)
+    with engine:
+        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        result = json.loads(workspace.run_file(str(root / "nb.py")))
+    assert result == {
+        "storage": "DbfsStorage",
+        "orders": True,
+        "missing": False,
+        "ls": ["Orders.parquet/", "notes.txt"],
+    }
+    assert workspace_api.files["/lake/t/notes.txt"] == b"written through the DBFS API"
+    lists = workspace_api.calls("/api/2.0/dbfs/list")
+    assert lists[:2] == [200, 404]  # one request per existence check: the table's folder listed once
+    assert workspace_api.calls("/api/2.0/dbfs/get-status") == []
+    assert not (tmp_path / ".dtflw").exists()  # nothing in a local DBFS stand-in
