@@ -126,32 +126,48 @@ class NotebookTester:
 
     @property
     def storage(self):
-        """The flow storage notebooks write to (a `dtflw.storage.Storage`)."""
+        """The flow storage notebooks write to (a `dtflw.storage.Storage`), as the test's notebooks see it."""
         if self._storage is None:
             from dtflw.storage import from_url
 
-            self._storage = from_url(self.workspace.storage_url)
+            self._storage = from_url(self.workspace.storage_url, self._driver_runtime())
             self._storage.spark = self.spark
         return self._storage
+
+    def _driver_runtime(self):
+        """The runtime of the virtual notebook the test drives notebooks from (at the workspace home)."""
+        return self.workspace.runtime_for(posixpath.join(self.workspace.home, DRIVER_NAME), {}, self.spark)
 
     def add_secret(self, scope: str, key: str, value: str) -> None:
         """Make `dbutils.secrets.get(scope, key)` return `value` in the notebooks this tester runs."""
         self.secrets.setdefault(scope, {})[key] = value
 
     def put(self, source: str | os.PathLike, dest: str) -> str:
-        """Copy a local file or folder into the storage at `dest` (relative to its base); returns its path."""
-        folder = getattr(self.storage, "folder", None)
-        if folder is None:
-            raise NotebookTestError(f"put() copies into folder storages only; {self.storage.url} is not one.")
-        target = os.path.join(folder, dest)
-        if os.path.isdir(source):
-            shutil.copytree(source, target, dirs_exist_ok=True)
-        elif os.path.isfile(source):
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copy2(source, target)
-        else:
+        """Copy a local file or folder into the storage at `dest` (relative to its base); returns its path.
+        Any file into a folder storage; text files (e.g. CSV) into any storage (`dbfs:/`, Azure…)."""
+        if not os.path.exists(source):
             raise NotebookTestError(f"put(): {source!s} is neither a file nor a folder.")
-        return target
+        folder = getattr(self.storage, "folder", None)
+        if folder is not None:
+            target = os.path.join(folder, dest)
+            if os.path.isdir(source):
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copy2(source, target)
+            return target
+        files = [source] if os.path.isfile(source) else [os.path.join(d, f) for d, _, fs in os.walk(source) for f in fs]
+        for file in files:
+            relative = os.path.relpath(file, source) if os.path.isdir(source) else ""
+            try:
+                with open(file, encoding="utf-8") as f:
+                    text = f.read()
+            except UnicodeDecodeError:
+                raise NotebookTestError(
+                    f"put(): {file} is not text; only a folder storage takes binary files ({self.storage.url} is not one)."
+                ) from None
+            self.storage.write_text(posixpath.join(dest, relative.replace(os.sep, "/")).rstrip("/"), text)
+        return self.storage.get_abs_path(dest)
 
     def read_table(self, path: str, table_format: str | None = None):
         """A table of the storage (absolute, or relative to its base) as a DataFrame."""
@@ -177,9 +193,7 @@ class NotebookTester:
         formats = dict(outputs) if isinstance(outputs, Mapping) else dict.fromkeys(outputs)
         rel_path = self._relative_notebook(notebook)
         self._write_secrets()
-        driver = posixpath.join(self.workspace.home, DRIVER_NAME)
-        runtime = self.workspace.runtime_for(driver, {}, self.spark)
-        with activated(runtime):
+        with activated(self._driver_runtime()):
             flow = init_flow()
             step = flow.notebook(rel_path).args(dict(args or {}))
             if timeout:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import uuid
 
 import pytest
 
@@ -35,6 +36,12 @@ def pytest_addoption(parser):
         action="store_true",
         default=False,
         help="Serverless compute for --dtflw-engine databricks.",
+    )
+    group.addoption(
+        "--dtflw-storage",
+        default=None,
+        help="Base URL of the tests' storages, each test in a folder of its own below it, e.g. dbfs:/tmp/tests "
+        "for Databricks compute (default: a local temporary folder).",
     )
     parser.addini("dtflw_workspace_root", "Folder mapped to /Users/<user> (default: the rootdir).", default="")
 
@@ -92,9 +99,12 @@ def dtflw_state(tmp_path) -> pathlib.Path:
 
 
 @pytest.fixture
-def dtflw_storage(dtflw_state) -> str:
-    """The URL of a throwaway flow storage (a local folder)."""
-    return "file://" + str(dtflw_state / "storage")
+def dtflw_storage(request, dtflw_state) -> str:
+    """The URL of a throwaway flow storage: a local folder, or a new folder below `--dtflw-storage`."""
+    base = request.config.getoption("dtflw_storage")
+    if not base:
+        return "file://" + str(dtflw_state / "storage")
+    return f"{base.rstrip('/')}/{dtflw_state.parent.name}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

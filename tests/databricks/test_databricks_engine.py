@@ -199,3 +199,21 @@ def test_dbfs_storage_is_the_workspace_s_and_checks_a_table_with_one_request(wor
     assert lists[:2] == [200, 404]  # one request per existence check: the table's folder listed once
     assert workspace_api.calls("/api/2.0/dbfs/get-status") == []
     assert not (tmp_path / ".dtflw").exists()  # nothing in a local DBFS stand-in
+
+
+def test_the_test_kit_puts_text_files_into_a_dbfs_storage_through_the_workspace(workspace_api, sail_url, tmp_path):
+    from dtflw.errors import NotebookTestError
+    from dtflw.testing import NotebookTester
+
+    sample = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "data" / "sample"
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "blob.bin").write_bytes(b"\xff\xfe\x00")
+    with create_engine("databricks", url=sail_url) as engine:
+        tester = NotebookTester(engine, str(tmp_path / "ws"), "dbfs:/tmp/tests/t1", str(tmp_path / "state"))
+        assert tester.put(sample, "raw") == "dbfs:/raw"  # relative to the storage's base, as flows resolve inputs
+        assert tester.put(sample / "products.csv", "raw/products-again.csv") == "dbfs:/raw/products-again.csv"
+        with pytest.raises(NotebookTestError, match="blob.bin is not text"):
+            tester.put(tmp_path / "blob.bin", "raw/blob.bin")
+        assert tester.storage.exists("raw/orders.csv")
+    assert workspace_api.files["/raw/orders.csv"] == (sample / "orders.csv").read_bytes()
+    assert workspace_api.files["/raw/products-again.csv"] == (sample / "products.csv").read_bytes()

@@ -187,3 +187,20 @@ def test_the_engine_is_chosen_by_option_or_environment(project, monkeypatch, eng
     outcome.stderr.fnmatch_lines(
         ["*$DTFLW_TEST_ENGINE='quantum' is not an engine; use one of sail, spark, remote, databricks*"]
     )
+
+
+def test_storages_can_live_below_a_base_url_given_on_the_command_line(project, tmp_path):
+    base = tmp_path / "shared-storage"
+    write_test(
+        project,
+        """
+        def test_one(dtflw, dtflw_storage, dtflw_secrets):
+            dtflw_secrets["app"] = {"token": "x"}
+            assert dtflw_storage.startswith("BASE/")
+            numbers = dtflw.spark.createDataFrame([(1,)], "n long")
+            result = dtflw.run_notebook("nb/double", inputs={"Numbers": numbers}, outputs=["Doubled"])
+            assert result.paths["Doubled"].startswith(dtflw_storage[len("file://"):])
+        """.replace("BASE", "file://" + str(base)),
+    )
+    project.runpytest("-p", "no:cacheprovider", "--dtflw-storage", f"file://{base}/").assert_outcomes(passed=1)
+    assert len(list(base.iterdir())) == 1
