@@ -62,7 +62,7 @@ test: setup node_modules/.installed lint $(DBC_VENV)/.installed $(VENV)/delta-sp
 	$(BIN)/python -m pytest -m jvm -p no:dtflw --cov=dtflw --cov-append --cov-report=term --cov-fail-under=90
 
 # The databricks-connect suite: a real DatabricksSession against a Sail server of the main environment.
-test-databricks: setup $(DBC_VENV)/.installed
+test-databricks: setup node_modules/.installed $(DBC_VENV)/.installed
 	DTFLW_SAIL_PYTHON=$(CURDIR)/$(BIN)/python $(DBC_VENV)/bin/python -m pytest tests/databricks -p no:dtflw \
 		--cov=dtflw --cov-append --cov-report=
 

@@ -33,7 +33,7 @@ setup(
         "lineage": LINEAGE,
         "databricks": DATABRICKS,
         "test": LOCAL + AZURE + LINEAGE + TEST,
-        "test-databricks": DATABRICKS + LINEAGE + TEST,
+        "test-databricks": DATABRICKS + AZURE + LINEAGE + TEST,
     },
     entry_points={
         "console_scripts": ["dtflw=dtflw.cli:main"],

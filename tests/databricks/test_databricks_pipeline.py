@@ -16,7 +16,7 @@ pytest.importorskip(
 )
 
 from chispa import assert_df_equality  # noqa: E402
-from sail_server import REPO, main_python  # noqa: E402
+from sail_server import REPO, plain_sail_run  # noqa: E402
 
 from dtflw.engines import create_engine  # noqa: E402
 from dtflw.local.workspace import LocalWorkspace  # noqa: E402
@@ -40,28 +40,10 @@ def test_the_example_pipeline_on_databricks_connect_equals_a_plain_sail_run(sail
     for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "none"))
-    plain, bridged = tmp_path / "plain", tmp_path / "bridged"
-    for storage in (plain, bridged):
-        shutil.copytree(SAMPLE, storage / "raw")
-    run = subprocess.run(
-        [
-            main_python(),
-            "-m",
-            "dtflw.cli",
-            "run",
-            str(REPO / "notebooks" / "main.py"),
-            "--storage",
-            str(plain),
-            "--user",
-            "u@x.y",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    plain_tables = json.loads(run.stdout.strip().splitlines()[-1])["tables"]
+    bridged = tmp_path / "bridged"
+    shutil.copytree(SAMPLE, bridged / "raw")
+    plain_tables = plain_sail_run(tmp_path / "plain")
+    plain = tmp_path / "plain" / "storage"
 
     engine = create_engine("databricks", url=sail_url)
     with engine:

@@ -98,7 +98,7 @@ def test_an_orchestration_runs_whole_on_files_put_into_the_storage(project):
     write_test(
         project,
         """
-        from dtflw.testing import assert_table_equal
+        from dtflw.testing import assert_approx_table_equal, assert_table_equal
 
         def test_main(dtflw, dtflw_secrets):
             dtflw_secrets["app"] = {"token": "abc"}
@@ -108,6 +108,8 @@ def test_an_orchestration_runs_whole_on_files_put_into_the_storage(project):
             assert_table_equal(result.table("Doubled"), [(4, 12), (5, 15)])
             assert_table_equal(dtflw.read_table(result.exit_value), [(4, 12), (5, 15)])
             assert result.path("Doubled") == result.exit_value
+            halved = result.table("Doubled").selectExpr("n", "CAST(doubled AS double) / 7 AS doubled")
+            assert_approx_table_equal(halved, [(4, 1.7143), (5, 2.1429)], 1e-3)
         """,
     )
     project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
