@@ -150,6 +150,8 @@ class DatabricksEngine(ConnectEngine):
 
     def _start(self):
         self.check()  # before any notebook runs
+        if self.url:
+            _check_reachable(self.url)
         return super()._start()
 
     def _session_conf(self) -> dict[str, str]:
@@ -196,6 +198,22 @@ class RevealingSecrets:
 
     def listScopes(self):  # noqa: N802 - dbutils' name
         return self._secrets.listScopes()
+
+
+def _check_reachable(url: str) -> None:
+    """A Spark Connect server listens at `url` (sc://host:port/;params): else a typed error, at once, rather
+    than every notebook failing after the client's retries. Parameters (a token) are never shown."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(url.split(";", 1)[0])
+    where = f"sc://{address.hostname}:{address.port or 15002}"
+    try:
+        socket.create_connection((address.hostname, address.port or 15002), timeout=5).close()
+    except (OSError, TypeError, ValueError):
+        raise DatabricksConfigError(
+            f"No Spark Connect server answers at {where}: start it, or fix --remote-url (or $SPARK_REMOTE)."
+        ) from None
 
 
 def _first_line(error: Exception) -> str:
