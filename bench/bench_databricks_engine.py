@@ -21,7 +21,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DBC_PYTHON = REPO / ".venv-databricks" / "bin" / "python"
-ROUNDS = 3
+ROUNDS = 7
 
 
 def run_pipeline(engine_name: str, url: str | None = None) -> dict:
