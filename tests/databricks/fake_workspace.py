@@ -2,7 +2,8 @@
 
 It follows the documented request and response shapes of the endpoints dtflw's databricks engine
 touches — SCIM `Me`, `clusters/get`, `secrets/get|list|scopes/list`, DBFS `get-status`, `list`, `read`,
-`create`/`add-block`/`close`, `put`, `move`, `mkdirs`, `delete` — and their errors: 401/403 with
+`create`/`add-block`/`close`, `put`, `move`, `mkdirs`, `delete`; the Files API of `/Volumes` (`GET|PUT|
+HEAD|DELETE /api/2.0/fs/files/…`, `GET|PUT|DELETE /api/2.0/fs/directories/…`) — and their errors: 401/403 with
 `PERMISSION_DENIED`, 404 `RESOURCE_DOES_NOT_EXIST`, 400 `RESOURCE_ALREADY_EXISTS`, and 429
 `REQUEST_LIMIT_EXCEEDED` with a `Retry-After` header (`throttle(n)` answers the next n requests so).
 """
@@ -31,6 +32,8 @@ class FakeWorkspace:
         self.forbidden_scopes: set[str] = set()
         self.files: dict[str, bytes] = {}  # dbfs path → content
         self.dirs: set[str] = {"/"}
+        self.volume_files: dict[str, bytes] = {}  # /Volumes/… path → content
+        self.volume_dirs: set[str] = set()
         self.requests: list[tuple[str, str, int]] = []
         self._throttled = 0
         self._handles: dict[int, tuple[str, bytearray]] = {}
@@ -47,6 +50,15 @@ class FakeWorkspace:
 
             def do_POST(self):  # noqa: N802
                 workspace._handle(self, "POST")
+
+            def do_PUT(self):  # noqa: N802
+                workspace._handle(self, "PUT")
+
+            def do_HEAD(self):  # noqa: N802
+                workspace._handle(self, "HEAD")
+
+            def do_DELETE(self):  # noqa: N802
+                workspace._handle(self, "DELETE")
 
             def log_message(self, *args):
                 pass
@@ -72,7 +84,7 @@ class FakeWorkspace:
         url = urlsplit(request.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(request.headers.get("Content-Length") or 0)
-        body = json.loads(request.rfile.read(length) or b"{}") if length else {}
+        raw = request.rfile.read(length) if length else b""
         if url.path.startswith("/.well-known/"):
             return self._reply(request, method, url.path, 404, {"error_code": "NOT_FOUND", "message": "Not found"})
         if request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -84,6 +96,9 @@ class FakeWorkspace:
                 self._throttled -= 1
                 error = {"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "Too many requests."}
                 return self._reply(request, method, url.path, 429, error, {"Retry-After": "1"})
+            if url.path.startswith(("/api/2.0/fs/files/", "/api/2.0/fs/directories/")):
+                return self._files_api(request, method, url.path, query, raw)
+            body = json.loads(raw or b"{}")
             route = getattr(self, "_" + url.path.strip("/").replace("/", "_").replace("-", "_").replace(".", "_"), None)
             if route is None:
                 status, payload = 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{url.path}'"}
@@ -91,16 +106,19 @@ class FakeWorkspace:
                 status, payload = route({**query, **body})
         self._reply(request, method, url.path, status, payload)
 
-    def _reply(self, request, method: str, path: str, status: int, payload: dict, headers=None) -> None:
+    def _reply(self, request, method: str, path: str, status: int, payload, headers=None) -> None:
         self.requests.append((method, path, status))
-        data = json.dumps(payload).encode()
+        binary = isinstance(payload, bytes)
+        data = payload if binary else json.dumps(payload).encode() if payload is not None else b""
         request.send_response(status)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(data)))
+        request.send_header("Content-Type", "application/octet-stream" if binary else "application/json")
+        if "Content-Length" not in (headers or {}):
+            request.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             request.send_header(key, value)
         request.end_headers()
-        request.wfile.write(data)
+        if method != "HEAD":
+            request.wfile.write(data)
 
     # -- SCIM and clusters ----------------------------------------------------------------------
     def _api_2_0_preview_scim_v2_Me(self, params):  # noqa: N802 - the endpoint's name
@@ -229,3 +247,53 @@ class FakeWorkspace:
             self.files.pop(p, None)
             self.dirs.discard(p)
         return 200, {}
+
+    # -- Files API (/Volumes) -------------------------------------------------------------------
+    def _files_api(self, request, method: str, api_path: str, query: dict, raw: bytes) -> None:
+        kind, path = api_path[len("/api/2.0/fs/") :].split("/", 1)
+        path = "/" + path.rstrip("/")
+        missing = {"error_code": "NOT_FOUND", "message": f"The file or directory {path} does not exist."}
+        if kind == "directories":
+            if method == "PUT":
+                self._volume_mkdirs(path)
+                return self._reply(request, method, api_path, 204, None)
+            if path not in self.volume_dirs:
+                return self._reply(request, method, api_path, 404, missing)
+            children = {p for p in self.volume_files.keys() | self.volume_dirs if posixpath.dirname(p) == path}
+            if method == "DELETE":
+                if children:
+                    error = {"error_code": "FAILED_PRECONDITION", "message": f"Directory {path} is not empty."}
+                    return self._reply(request, method, api_path, 409, error)
+                self.volume_dirs.discard(path)
+                return self._reply(request, method, api_path, 204, None)
+            contents = [
+                {
+                    "path": p + ("/" if p in self.volume_dirs else ""),
+                    "name": posixpath.basename(p),
+                    "is_directory": p in self.volume_dirs,
+                    **({} if p in self.volume_dirs else {"file_size": len(self.volume_files[p]), "last_modified": 0}),
+                }
+                for p in sorted(children)
+            ]
+            return self._reply(request, method, api_path, 200, {"contents": contents})
+        if method == "PUT":
+            if path in self.volume_files and query.get("overwrite") != "true":
+                error = {"error_code": "ALREADY_EXISTS", "message": f"The file {path} already exists."}
+                return self._reply(request, method, api_path, 409, error)
+            self._volume_mkdirs(posixpath.dirname(path))
+            self.volume_files[path] = raw
+            return self._reply(request, method, api_path, 204, None)
+        if path not in self.volume_files:
+            return self._reply(request, method, api_path, 404, None if method == "HEAD" else missing)
+        if method == "DELETE":
+            del self.volume_files[path]
+            return self._reply(request, method, api_path, 204, None)
+        if method == "HEAD":
+            headers = {"Content-Length": str(len(self.volume_files[path]))}
+            return self._reply(request, method, api_path, 200, None, headers)
+        return self._reply(request, method, api_path, 200, self.volume_files[path])
+
+    def _volume_mkdirs(self, path: str) -> None:
+        while path.count("/") > 1 and path not in self.volume_dirs:
+            self.volume_dirs.add(path)
+            path = posixpath.dirname(path)

@@ -217,3 +217,42 @@ def test_the_test_kit_puts_text_files_into_a_dbfs_storage_through_the_workspace(
         assert tester.storage.exists("raw/orders.csv")
     assert workspace_api.files["/raw/orders.csv"] == (sample / "orders.csv").read_bytes()
     assert workspace_api.files["/raw/products-again.csv"] == (sample / "products.csv").read_bytes()
+
+
+def test_volume_paths_go_through_the_files_api(workspace_api, sail_url, tmp_path):
+    workspace_api.volume_files["/Volumes/main/sales/lake/raw/orders.csv"] = b"order_id\n1\n"
+    workspace_api._volume_mkdirs("/Volumes/main/sales/lake/raw")
+    root = tmp_path / "ws"
+    write(
+        root,
+        "nb.py",
+        """
+        import json
+        lake = "/Volumes/main/sales/lake"
+        dbutils.fs.put(lake + "/notes/today.txt", "hello", True)
+        dbutils.fs.mkdirs(lake + "/empty")
+        found = {
+            "ls": [(f.name, f.size) for f in dbutils.fs.ls(lake)],
+            "raw": [f.path for f in dbutils.fs.ls("dbfs:" + lake + "/raw")],
+            "file": [f.name for f in dbutils.fs.ls(lake + "/raw/orders.csv")],
+            "head": dbutils.fs.head(lake + "/raw/orders.csv", 8),
+        }
+        try:
+            dbutils.fs.ls(lake + "/nothing")
+        except FileNotFoundError as e:
+            found["missing"] = str(e)
+        dbutils.notebook.exit(json.dumps(found))
+        """,
+    )
+    with create_engine("databricks", url=sail_url) as engine:
+        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        result = json.loads(workspace.run_file(str(root / "nb.py")))
+    assert result == {
+        "ls": [["empty/", 0], ["notes/", 0], ["raw/", 0]],
+        "raw": ["/Volumes/main/sales/lake/raw/orders.csv"],
+        "file": ["orders.csv"],
+        "head": "order_id",
+        "missing": "java.io.FileNotFoundException: File /Volumes/main/sales/lake/nothing does not exist.",
+    }
+    assert workspace_api.volume_files["/Volumes/main/sales/lake/notes/today.txt"] == b"hello"
+    assert workspace_api.calls("/api/2.0/fs/directories/Volumes/main/sales/lake") == [200]
