@@ -194,8 +194,8 @@ class LocalWorkspace:
             runner=runner,
             is_local=True,
             default_storage_url=self.storage_url,
-            dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ is then the workspace's
-            volumes_folder=self.volumes_folder,
+            dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ and /Volumes are then the workspace's
+            volumes_folder=None if remote else self.volumes_folder,
             run_id=run_id,
             listeners=[] if planner else self.listeners,
             secret_values=self.secret_values,

@@ -256,3 +256,39 @@ def test_volume_paths_go_through_the_files_api(workspace_api, sail_url, tmp_path
     }
     assert workspace_api.volume_files["/Volumes/main/sales/lake/notes/today.txt"] == b"hello"
     assert workspace_api.calls("/api/2.0/fs/directories/Volumes/main/sales/lake") == [200]
+
+
+def test_volume_storage_is_the_workspace_s_and_checks_a_table_with_one_request(workspace_api, sail_url, tmp_path):
+    table = "/Volumes/main/sales/lake/t/Orders.parquet"
+    workspace_api.volume_files[table + "/part-00000.parquet"] = b"PAR1"
+    workspace_api._volume_mkdirs(table)
+    root = tmp_path / "ws"
+    write(
+        root,
+        "nb.py",
+        """
+        import json
+        from dtflw.runtime import current_runtime
+        from dtflw.storage import from_url
+        storage = from_url("/Volumes/main/sales/lake/analysis", current_runtime())
+        found = {"storage": type(storage).__name__, "url": storage.url}
+        found["orders"] = storage.exists("t/Orders.parquet")
+        found["missing"] = storage.exists("t/Missing.parquet")
+        storage.write_text("t/notes.txt", "through the Files API")
+        found["notes"] = storage.read_text("t/notes.txt")
+        dbutils.notebook.exit(json.dumps(found))
+        """,
+    )
+    with create_engine("databricks", url=sail_url) as engine:
+        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        result = json.loads(workspace.run_file(str(root / "nb.py")))
+    assert result == {
+        "storage": "WorkspaceVolumeStorage",
+        "url": "/Volumes/main/sales/lake/analysis",
+        "orders": True,
+        "missing": False,
+        "notes": "through the Files API",
+    }
+    assert workspace_api.calls("/api/2.0/fs/directories" + table) == [200]  # one request for the existence check
+    assert workspace_api.volume_files["/Volumes/main/sales/lake/t/notes.txt"] == b"through the Files API"
+    assert not (tmp_path / ".dtflw").exists()  # nothing in a local /Volumes stand-in
