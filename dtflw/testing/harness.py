@@ -89,7 +89,8 @@ class FlowResult:
 class NotebookTester:
     """Runs notebooks under `workspace_root` (mapped to `/Users/<user>`) on `engine`, with a storage at
     `storage_url`; `dbfs:/`, `/Volumes` and the secrets file live in `state_folder`, and
-    `dbutils.secrets` answers from `secrets` ({scope: {key: value}})."""
+    `dbutils.secrets` answers from `secrets` ({scope: {key: value}}) — on the databricks engine with a
+    workspace configured, `dbutils.fs` and `dbutils.secrets` are the workspace's instead."""
 
     def __init__(
         self,
@@ -138,10 +139,6 @@ class NotebookTester:
         """The runtime of the virtual notebook the test drives notebooks from (at the workspace home)."""
         return self.workspace.runtime_for(posixpath.join(self.workspace.home, DRIVER_NAME), {}, self.spark)
 
-    def add_secret(self, scope: str, key: str, value: str) -> None:
-        """Make `dbutils.secrets.get(scope, key)` return `value` in the notebooks this tester runs."""
-        self.secrets.setdefault(scope, {})[key] = value
-
     def put(self, source: str | os.PathLike, dest: str) -> str:
         """Copy a local file or folder into the storage at `dest` (relative to its base); returns its path.
         Any file into a folder storage; text files (e.g. CSV) into any storage (`dbfs:/`, Azure…)."""
@@ -182,8 +179,9 @@ class NotebookTester:
         outputs: Iterable[str] | Mapping[str, str] = (),
         timeout: int = 0,
     ) -> NotebookResult:
-        """Run one notebook as a flow step: `inputs` maps its input names to DataFrames (written to the
-        storage first as parquet; `(df, "delta")` as Delta) or paths; `outputs` lists its output names, or maps them to a format ("delta").
+        """Run one notebook as a flow step. `inputs` maps its input names to DataFrames (written to the
+        storage first, as parquet; `(df, "delta")` as Delta) or paths; `outputs` lists its output names,
+        or maps them to a format ("delta").
 
         The notebook gets the widgets a flow gives it (`<T>_in`, `<T>_out`, its args), so it is
         tested exactly as an orchestration calls it; a failure raises `NotebookFailedError`."""

@@ -115,7 +115,8 @@ def dtflw_dbfs(dtflw_state) -> pathlib.Path:
 
 @pytest.fixture
 def dtflw_secrets() -> dict:
-    """`{scope: {key: value}}` answered by `dbutils.secrets` in this test's notebooks; fill it in the test."""
+    """`{scope: {key: value}}` answered by `dbutils.secrets` in this test's notebooks; fill it in the test.
+    (On the databricks engine with a workspace configured, the notebooks read the workspace's secrets.)"""
     return {}
 
 
