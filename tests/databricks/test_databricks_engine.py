@@ -292,3 +292,27 @@ def test_volume_storage_is_the_workspace_s_and_checks_a_table_with_one_request(w
     assert workspace_api.calls("/api/2.0/fs/directories" + table) == [200]  # one request for the existence check
     assert workspace_api.volume_files["/Volumes/main/sales/lake/t/notes.txt"] == b"through the Files API"
     assert not (tmp_path / ".dtflw").exists()  # nothing in a local /Volumes stand-in
+
+
+def test_workspace_secrets_and_the_token_never_reach_lineage(workspace_api, sail_url, tmp_path):
+    workspace_api.secrets["app"] = {"password": "pa55-w0rd-xyz"}
+    root = tmp_path / "ws"
+    write(
+        root,
+        "main.py",
+        """
+        from dtflw import init_flow
+        password = dbutils.secrets.get("app", "password")
+        flow = init_flow()
+        result = flow.notebook("child").args({"password": password}).run()
+        dbutils.notebook.exit(result)
+        """,
+    )
+    write(root, "child.py", "dbutils.notebook.exit('child got ' + dbutils.widgets.get('password'))")
+    storage = tmp_path / "storage"
+    with create_engine("databricks", url=sail_url) as engine:
+        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(storage))
+        assert workspace.run_file(str(root / "main.py")) == "child got pa55-w0rd-xyz"  # the notebook sees it
+    documents = [p.read_text() for p in storage.rglob("*.json")]
+    assert documents, "lineage was recorded"
+    assert not any("pa55-w0rd-xyz" in d or workspace_api.token in d for d in documents)
