@@ -15,8 +15,6 @@ import textwrap
 
 import pytest
 
-pytestmark = [pytest.mark.jvm, pytest.mark.slow]
-
 DELTA_SPARK = pathlib.Path(sys.prefix) / "delta-spark"
 IVY_SETTINGS = """<ivysettings>
   <settings defaultResolver="mirror"/>
@@ -44,9 +42,15 @@ def start_jvm_engine(tmp_path, with_delta: bool):
     )
 
 
-def test_unresolvable_delta_jars_are_a_typed_error_naming_engine_sail(tmp_path):
+def needs_delta_spark():
     if not (DELTA_SPARK / "delta").is_dir():
         pytest.skip(f"delta-spark is not installed at {DELTA_SPARK}: `make test` installs it there")
+
+
+@pytest.mark.jvm
+@pytest.mark.slow
+def test_unresolvable_delta_jars_are_a_typed_error_naming_engine_sail(tmp_path):
+    needs_delta_spark()
     run = start_jvm_engine(tmp_path, with_delta=True)
     assert run.returncode == 3, run.stdout + run.stderr[-2000:]
     assert "delta-spark is installed" in run.stdout and "delta-spark 4." in run.stdout
@@ -54,6 +58,28 @@ def test_unresolvable_delta_jars_are_a_typed_error_naming_engine_sail(tmp_path):
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.jvm
+@pytest.mark.slow
 def test_without_delta_spark_the_jvm_engine_ignores_ivy(tmp_path):
     run = start_jvm_engine(tmp_path, with_delta=False)
     assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+
+
+def test_with_delta_spark_the_jvm_builder_asks_for_delta_s_jars_and_extensions(monkeypatch):
+    needs_delta_spark()
+    from pyspark.sql import SparkSession
+
+    from dtflw import jvm_delta
+
+    monkeypatch.syspath_prepend(str(DELTA_SPARK))
+    try:
+        builder, needs = jvm_delta.with_delta(SparkSession.Builder())  # a builder of its own: nothing shared
+    finally:  # forget the modules loaded from delta-spark's folder
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", "") or "").startswith(str(DELTA_SPARK)):
+                del sys.modules[name]
+    options = builder._options
+    assert options["spark.jars.packages"].startswith("io.delta:delta-spark_")
+    assert options["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert options["spark.sql.catalog.spark_catalog"] == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+    assert needs.startswith("the jars of delta-spark 4.")
