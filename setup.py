@@ -6,6 +6,8 @@ LOCAL = ["pysail==0.7.2", "pyspark[connect]==4.2.*", "pandas<3", "deltalake>=1.0
 AZURE = ["azure-storage-blob>=12.19", "azure-identity>=1.15"]
 LINEAGE = ["openlineage-python>=1.30", "orjson>=3.9"]
 CLI = ["click>=8.1", "rich>=13"]
+# An alternative to LOCAL, never beside it: databricks-connect ships its own pyspark (17.x+ needs Python 3.12).
+DATABRICKS = ["databricks-connect>=16.1", "databricks-sdk>=0.46"]
 TEST = [
     "pytest>=8",
     "pytest-cov>=5",
@@ -29,9 +31,14 @@ setup(
         "local": LOCAL,
         "azure": AZURE,
         "lineage": LINEAGE,
+        "databricks": DATABRICKS,
         "test": LOCAL + AZURE + LINEAGE + TEST,
+        "test-databricks": DATABRICKS + AZURE + LINEAGE + TEST,
     },
-    entry_points={"console_scripts": ["dtflw=dtflw.cli:main"]},
+    entry_points={
+        "console_scripts": ["dtflw=dtflw.cli:main"],
+        "pytest11": ["dtflw = dtflw.testing.plugin"],
+    },
     classifiers=[
         "Development Status :: 4 - Beta",
         "License :: OSI Approved :: BSD License",

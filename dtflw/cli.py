@@ -48,6 +48,9 @@ def _runtime_options(command):
             "--engine", type=click.Choice(engine_names()), default="sail", show_default=True, help="Local Spark engine."
         ),
         click.option("--remote-url", help="sc:// URL for --engine remote (default $SPARK_REMOTE)."),
+        click.option("--profile", help="~/.databrickscfg profile for --engine databricks."),
+        click.option("--cluster-id", help="Cluster for --engine databricks (default $DATABRICKS_CLUSTER_ID)."),
+        click.option("--serverless", is_flag=True, help="Serverless compute for --engine databricks."),
         click.option(
             "--storage", help="Default storage URL of init_flow() (default $DTFLW_STORAGE, else ./.dtflw/storage)."
         ),
@@ -89,9 +92,16 @@ def _workspace(options: dict, listeners=(), planner=None):
 
     notebook = os.path.abspath(options["notebook"])
     conf = _pairs(options["conf"], "--conf")
-    if options["engine"] != "remote":  # managed tables here, not in the folder of the notebook making them
+    if options["engine"] not in ("remote", "databricks"):  # managed tables here, not beside the notebook
         conf.setdefault("spark.sql.warehouse.dir", os.path.abspath(".dtflw/spark-warehouse"))
-    engine = create_engine(options["engine"], conf, options["remote_url"])
+    engine = create_engine(
+        options["engine"],
+        conf,
+        options["remote_url"],
+        profile=options["profile"],
+        cluster_id=options["cluster_id"],
+        serverless=options["serverless"],
+    )
     workspace = LocalWorkspace(
         options["workspace_root"] or os.path.dirname(os.path.dirname(notebook)),
         engine,

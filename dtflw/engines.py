@@ -194,7 +194,7 @@ class SailProcess:
 
 
 class JvmEngine(Engine):
-    """Classic local JVM pyspark (`local[2]`), no Delta (its jar needs Maven).
+    """Classic local JVM pyspark (`local[2]`); Delta only with delta-spark installed and its jars reachable.
 
     pyspark cannot mix classic and Spark Connect sessions in one process (a Connect session switches
     the whole process to Connect mode), so use it in a process of its own.
@@ -215,21 +215,30 @@ class JvmEngine(Engine):
         )
         for key, value in self.conf.items():
             builder = builder.config(key, value)
-        session = builder.getOrCreate()
+        from dtflw import jvm_delta
+
+        session = jvm_delta.start(*jvm_delta.with_delta(builder))  # Delta when delta-spark is installed
         session.sparkContext.setLogLevel("ERROR")
         _install_display()
         return session
 
 
+def _databricks(conf, url, **compute):
+    from dtflw.engine_databricks import DatabricksEngine
+
+    return DatabricksEngine(conf, url=url, **compute)
+
+
 _FACTORIES = {
-    "sail": lambda conf, url: SailEngine(conf),
-    "spark": lambda conf, url: JvmEngine(conf),
-    "remote": lambda conf, url: ConnectEngine(url or os.environ.get("SPARK_REMOTE", ""), conf),
+    "sail": lambda conf, url, **_: SailEngine(conf),
+    "spark": lambda conf, url, **_: JvmEngine(conf),
+    "remote": lambda conf, url, **_: ConnectEngine(url or os.environ.get("SPARK_REMOTE", ""), conf),
+    "databricks": _databricks,
 }
 
 
 def register_engine(name: str, factory) -> None:
-    """Make `create_engine(name, conf, url)` call `factory(conf, url)`."""
+    """Make `create_engine(name, conf, url, **options)` call `factory(conf, url, **options)`."""
     _FACTORIES[name] = factory
 
 
@@ -237,13 +246,14 @@ def engine_names() -> tuple[str, ...]:
     return tuple(_FACTORIES)
 
 
-def create_engine(name: str = "sail", conf: dict[str, str] | None = None, url: str | None = None) -> Engine:
-    """The engine called `name` (not started: it starts when a notebook first uses Spark); `remote`
-    needs `url` (or $SPARK_REMOTE)."""
+def create_engine(name: str = "sail", conf: dict[str, str] | None = None, url: str | None = None, **options) -> Engine:
+    """The engine called `name`, not started: it starts when a notebook first uses Spark. `remote` needs
+    `url` (or $SPARK_REMOTE); `databricks` takes the compute (`profile=`, `cluster_id=` or `serverless=`,
+    else databricks-sdk's unified config) or an sc:// `url`."""
     factory = _FACTORIES.get(name)
     if factory is None:
         raise EngineError(f"Unknown engine {name!r}; use one of: {', '.join(_FACTORIES)}.")
-    return factory(conf, url)
+    return factory(conf, url, **options)
 
 
 def _install_display() -> None:

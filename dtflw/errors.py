@@ -136,3 +136,15 @@ class MalformedCellError(DtflwError, ValueError):
 
 class SqlWidgetError(DtflwError):
     """A SQL statement refers to a widget that is neither defined nor passed, or defines one malformed."""
+
+
+class NotebookTestError(DtflwError, ValueError):
+    """A `dtflw.testing` call names a notebook, input or output that does not exist or has the wrong type."""
+
+
+class DatabricksConfigError(EngineError):
+    """The `databricks` engine's configuration (host, auth, compute) is missing or refused; names the setting."""
+
+
+class EngineUnavailableError(EngineError):
+    """An engine cannot start on this machine (e.g. delta-spark's jars cannot be resolved); names the way out."""

@@ -182,11 +182,17 @@ class LocalWorkspace:
         its own Spark session (`session`, else one the engine opens when the notebook first uses Spark).
         A planned notebook gets no listeners: nothing it declares runs."""
         runner = LocalRunner(self, workspace_path)
+        workspace_utils = getattr(self.engine, "workspace_utils", None)  # the databricks engine: its workspace's
+        remote = workspace_utils(self.secret_values) if workspace_utils else None
+        fs, secrets = remote or (
+            LocalFs(self.dbfs_folder, self.volumes_folder),
+            Secrets(self.environ, self.secrets_file, self.secret_values),
+        )
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
             notebook=NotebookUtils(runner, NotebookContext(workspace_path, {"user": self.user})),
-            fs=LocalFs(self.dbfs_folder, self.volumes_folder),
-            secrets=Secrets(self.environ, self.secrets_file, self.secret_values),
+            fs=fs,
+            secrets=secrets,
         )
         options = RunOptions(
             force_lazy=self.options.force_lazy,
@@ -203,8 +209,8 @@ class LocalWorkspace:
             user=self.user,
             runner=runner,
             is_local=True,
-            dbfs_folder=self.dbfs_folder,
-            volumes_folder=self.volumes_folder,
+            dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ and /Volumes are then the workspace's
+            volumes_folder=None if remote else self.volumes_folder,
             run_id=run_id,
             secret_values=self.secret_values,
             display_html=displayHTML,

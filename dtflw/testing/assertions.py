@@ -1,0 +1,23 @@
+"""Table assertions for notebook tests, on chispa: order-insensitive by default, as tables are."""
+
+from __future__ import annotations
+
+
+def assert_table_equal(actual, expected, *, ignore_row_order: bool = True, ignore_nullable: bool = True, **options):
+    """Assert two DataFrames hold the same rows and schema (chispa's `assert_df_equality`).
+
+    `expected` may also be a list of tuples or dicts: it is made into a DataFrame with `actual`'s schema."""
+    from chispa import assert_df_equality
+
+    if isinstance(expected, list):
+        expected = actual.sparkSession.createDataFrame(expected, actual.schema)
+    assert_df_equality(actual, expected, ignore_row_order=ignore_row_order, ignore_nullable=ignore_nullable, **options)
+
+
+def assert_approx_table_equal(actual, expected, precision: float, *, ignore_row_order: bool = True, **options):
+    """Like `assert_table_equal`, with floating-point columns equal within `precision`."""
+    from chispa import assert_approx_df_equality
+
+    if isinstance(expected, list):
+        expected = actual.sparkSession.createDataFrame(expected, actual.schema)
+    assert_approx_df_equality(actual, expected, precision, ignore_row_order=ignore_row_order, **options)
