@@ -148,10 +148,14 @@ class DatabricksEngine(ConnectEngine):
             return DatabricksSession.builder.remote(self.url)
         return DatabricksSession.builder.sdkConfig(self.check())
 
-    def _start(self):
-        self.check()  # before any notebook runs
+    def preflight(self) -> None:
+        """Configuration and compute are checked before any notebook runs."""
+        self.check()
         if self.url:
             _check_reachable(self.url)
+
+    def _start(self):
+        self.preflight()
         return super()._start()
 
     def _session_conf(self) -> dict[str, str]:

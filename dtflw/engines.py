@@ -37,6 +37,9 @@ class Engine:
                     self._session = self._start()
         return self._session
 
+    def preflight(self) -> None:
+        """Check the configuration before any notebook runs (the engine itself starts on first use)."""
+
     def new_session(self):
         """A session of its own for one notebook run."""
         return self.session.newSession()

@@ -135,6 +135,7 @@ class LocalWorkspace:
         if not file_path.lower().endswith(NOTEBOOK_EXTENSIONS):
             parse_notebook(file_path)  # says why it is not a notebook
         path, arguments = self.workspace_path(file_path), arguments or {}
+        self.engine.preflight()
         options = self.options
         if options.planner is not None:
             return self.run(path, arguments, timeout_seconds, planner=options.planner)

@@ -102,7 +102,7 @@ class NotebookTester:
         secrets: Mapping[str, Mapping[str, str]] | None = None,
         user: str = "tester@example.com",
     ):
-        from dtflw.local.workspace import LocalWorkspace
+        from dtflw.local.workspace import LocalSettings, LocalWorkspace
 
         self.engine = engine
         self.secrets = {scope: dict(keys) for scope, keys in (secrets or {}).items()}
@@ -110,12 +110,14 @@ class NotebookTester:
         self.workspace = LocalWorkspace(
             workspace_root,
             engine,
-            user=user,
-            storage_url=storage_url,
-            dbfs_folder=os.path.join(state_folder, "dbfs"),
-            volumes_folder=os.path.join(state_folder, "volumes"),
-            secrets_file=self._secrets_file,
-            environ={},  # secrets come from `secrets` only: a test never depends on the developer's shell
+            LocalSettings(
+                user=user,
+                storage_url=storage_url,
+                dbfs_folder=os.path.join(state_folder, "dbfs"),
+                volumes_folder=os.path.join(state_folder, "volumes"),
+                secrets_file=self._secrets_file,
+                environ={},  # secrets come from `secrets` only: a test never depends on the developer's shell
+            ),
         )
         self._storage = None
 
