@@ -28,7 +28,7 @@ def run_pipeline(engine_name: str, url: str | None = None) -> dict:
     """Start the engine, then time warm-up + ROUNDS runs of the example pipeline (in this process)."""
     from dtflw.engines import create_engine
     from dtflw.lineage import LineageGraph
-    from dtflw.local.workspace import LocalWorkspace
+    from dtflw.local.workspace import LocalSettings, LocalWorkspace
     from dtflw.storage import from_url
 
     devnull = open(os.devnull, "w")  # noqa: SIM115 - the notebooks' display() output is not the point here
@@ -41,7 +41,7 @@ def run_pipeline(engine_name: str, url: str | None = None) -> dict:
             storage = os.path.join(tmp, f"storage{i}")
             shutil.copytree(REPO / "notebooks" / "data" / "sample", os.path.join(storage, "raw"))
             workspace = LocalWorkspace(
-                str(REPO), engine, user="bench", storage_url=storage, dbfs_folder=storage + "-dbfs"
+                str(REPO), engine, LocalSettings(user="bench", storage_url=storage, dbfs_folder=storage + "-dbfs")
             )
             stdout, sys.stdout = sys.stdout, devnull
             t = time.perf_counter()

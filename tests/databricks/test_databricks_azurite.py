@@ -22,7 +22,7 @@ from sail_server import REPO, SAIL_SERVER, main_python, plain_sail_run  # noqa: 
 from storage_azure.azurite import ACCOUNT, Azurite, missing_reason  # noqa: E402
 
 from dtflw.engines import create_engine  # noqa: E402
-from dtflw.local.workspace import LocalWorkspace  # noqa: E402
+from dtflw.local.workspace import LocalSettings, LocalWorkspace  # noqa: E402
 from dtflw.storage import from_url  # noqa: E402
 from dtflw.storage.azure import AzureStorage  # noqa: E402
 
@@ -73,7 +73,7 @@ def test_the_example_pipeline_on_azurite_through_databricks_connect(azurite, sai
         plain = plain_sail_run(tmp_path / "plain")
         with create_engine("databricks", url=sail_with_azure) as engine:
             workspace = LocalWorkspace(
-                str(REPO), engine, user="u@x.y", storage_url=url, dbfs_folder=str(tmp_path / "d")
+                str(REPO), engine, LocalSettings(user="u@x.y", storage_url=url, dbfs_folder=str(tmp_path / "d"))
             )
             summary = json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py")))
             storage = from_url(url)

@@ -20,7 +20,7 @@ from testkit import notebook_source  # noqa: E402
 from dtflw.cli import main  # noqa: E402
 from dtflw.engines import create_engine  # noqa: E402
 from dtflw.errors import DatabricksConfigError, NotebookFailedError  # noqa: E402
-from dtflw.local.workspace import LocalWorkspace  # noqa: E402
+from dtflw.local.workspace import LocalSettings, LocalWorkspace  # noqa: E402
 
 CLUSTER = "0123-456789-abcdefgh"
 MARKER = notebook_source("open('ran.txt', 'w').write('the notebook ran')")
@@ -37,7 +37,9 @@ def run_marker(tmp_path, engine):
     notebook = tmp_path / "ws" / "marker.py"
     notebook.parent.mkdir()
     notebook.write_text(MARKER)
-    workspace = LocalWorkspace(str(tmp_path / "ws"), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+    workspace = LocalWorkspace(
+        str(tmp_path / "ws"), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
+    )
     with engine, pytest.raises(DatabricksConfigError) as raised:
         workspace.run_file(str(notebook))
     assert not (tmp_path / "ran.txt").exists(), "no notebook runs half-configured"
@@ -108,7 +110,9 @@ def test_each_notebook_gets_a_databricks_session_of_its_own(sail_url, tmp_path, 
     )
     engine = create_engine("databricks", url=sail_url)
     with engine:
-        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        workspace = LocalWorkspace(
+            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
+        )
         result = json.loads(workspace.run_file(str(root / "main.py")))
     assert result == {"other": "AnalysisException", "mine": 3, "session": "pyspark.sql.connect.session"}
     from databricks.connect import DatabricksSession
@@ -139,7 +143,9 @@ def test_notebooks_use_the_workspace_s_dbutils_fs_and_secrets(workspace_api, sai
     )
     engine = create_engine("databricks", url=sail_url)
     with engine:
-        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        workspace = LocalWorkspace(
+            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
+        )
         workspace_api.throttle(2)  # the first two requests get 429 + Retry-After: the client waits and retries
         result = json.loads(workspace.run_file(str(root / "nb.py")))
     assert result == {
@@ -159,7 +165,9 @@ def test_a_missing_secret_fails_the_notebook_naming_it(workspace_api, sail_url, 
     write(root, "nb.py", "dbutils.secrets.get('app', 'token')")
     engine = create_engine("databricks", url=sail_url)
     with engine:
-        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        workspace = LocalWorkspace(
+            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
+        )
         with pytest.raises(NotebookFailedError, match="Scope app does not exist"):
             workspace.run_file(str(root / "nb.py"))
 
@@ -186,7 +194,9 @@ def test_dbfs_storage_is_the_workspace_s_and_checks_a_table_with_one_request(wor
     )
     engine = create_engine("databricks", url=sail_url)
     with engine:
-        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        workspace = LocalWorkspace(
+            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
+        )
         result = json.loads(workspace.run_file(str(root / "nb.py")))
     assert result == {
         "storage": "DbfsStorage",
@@ -245,7 +255,9 @@ def test_volume_paths_go_through_the_files_api(workspace_api, sail_url, tmp_path
         """,
     )
     with create_engine("databricks", url=sail_url) as engine:
-        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        workspace = LocalWorkspace(
+            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
+        )
         result = json.loads(workspace.run_file(str(root / "nb.py")))
     assert result == {
         "ls": [["empty/", 0], ["notes/", 0], ["raw/", 0]],
@@ -280,7 +292,9 @@ def test_volume_storage_is_the_workspace_s_and_checks_a_table_with_one_request(w
         """,
     )
     with create_engine("databricks", url=sail_url) as engine:
-        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(tmp_path / "s"))
+        workspace = LocalWorkspace(
+            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
+        )
         result = json.loads(workspace.run_file(str(root / "nb.py")))
     assert result == {
         "storage": "WorkspaceVolumeStorage",
@@ -311,7 +325,9 @@ def test_workspace_secrets_and_the_token_never_reach_lineage(workspace_api, sail
     write(root, "child.py", "dbutils.notebook.exit('child got ' + dbutils.widgets.get('password'))")
     storage = tmp_path / "storage"
     with create_engine("databricks", url=sail_url) as engine:
-        workspace = LocalWorkspace(str(root), engine, user="tester@example.com", storage_url=str(storage))
+        workspace = LocalWorkspace(
+            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(storage))
+        )
         assert workspace.run_file(str(root / "main.py")) == "child got pa55-w0rd-xyz"  # the notebook sees it
     documents = [p.read_text() for p in storage.rglob("*.json")]
     assert documents, "lineage was recorded"

@@ -19,7 +19,7 @@ from chispa import assert_df_equality  # noqa: E402
 from sail_server import REPO, plain_sail_run  # noqa: E402
 
 from dtflw.engines import create_engine  # noqa: E402
-from dtflw.local.workspace import LocalWorkspace  # noqa: E402
+from dtflw.local.workspace import LocalSettings, LocalWorkspace  # noqa: E402
 from dtflw.storage.local import LocalStorage  # noqa: E402
 
 SAMPLE = REPO / "notebooks" / "data" / "sample"
@@ -48,7 +48,7 @@ def test_the_example_pipeline_on_databricks_connect_equals_a_plain_sail_run(sail
     engine = create_engine("databricks", url=sail_url)
     with engine:
         workspace = LocalWorkspace(
-            str(REPO), engine, user="u@x.y", storage_url=str(bridged), dbfs_folder=str(tmp_path / "dbfs")
+            str(REPO), engine, LocalSettings(user="u@x.y", storage_url=str(bridged), dbfs_folder=str(tmp_path / "dbfs"))
         )
         summary = json.loads(workspace.run_file(str(REPO / "notebooks" / "main.py"), {"year": "2024"}))
         spark = engine.session
