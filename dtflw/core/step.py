@@ -68,6 +68,10 @@ class LazyNotebook:
     def get_args(self) -> dict[str, str]:
         return self._args
 
+    def secret_arg_values(self) -> set[str]:
+        """The values of the args named secret."""
+        return {self._args[name] for name in self._secret_args}
+
     def redacted_args(self) -> dict[str, str]:
         """The args as logs, lineage and reports show them: secret names and revealed secret values hidden."""
         return redact(self._args, self._secret_args | self.ctx.secret_values)
@@ -208,13 +212,15 @@ class LazyNotebook:
         """Run the notebook (lazily: only if not up to date) and return its exit value.
 
         Inside a `flow.dag()` block the step is declared instead, and runs when the block ends.
+        A skipped step (lazy, or not selected) returns the exit value kept at its last successful
+        run; so does a step declared while planning (`dtflw plan`, `--select`).
         """
         from dtflw.run.task import StepTask
 
         collector = self.ctx.collector
         if collector is not None:
             collector.add(self, is_lazy, strict_validation)
-            return None
+            return StepTask(self).recorded_result() if collector.planning else None
         task = StepTask(self)
         selection = self.ctx.options.selection
         if selection is not None and not selection.includes(self):
