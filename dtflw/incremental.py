@@ -87,7 +87,6 @@ class RunHistory:
         except Exception as e:  # never fail a pipeline for its bookkeeping
             log.warning("dtflw: could not record the run history of %s: %s", notebook_path, e)
 
-
     def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
         """The exit value kept with the last successful run's record (None if none was kept)."""
         try:
