@@ -7,9 +7,11 @@ input, the states of its tables — lives in the task, so steps can run from wor
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
+from dtflw.compat import databricks
 from dtflw.compat.pipeline import NotebookRun as PipelineRun
 from dtflw.errors import (
     ArgumentError,
@@ -22,6 +24,8 @@ from dtflw.errors import (
 )
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, truncate
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
+from dtflw.runtime import activated, active_runtime
+from dtflw.runtime.dbutils_runner import DbutilsRunner
 
 log = logging.getLogger("dtflw")
 
@@ -44,7 +48,8 @@ class StepTask:
         attempt = 1
         while True:
             try:
-                return self._attempt(is_lazy and attempt == 1, strict_validation, attempt)
+                with self._hooks_answering():
+                    return self._attempt(is_lazy and attempt == 1, strict_validation, attempt)
             except retry_on as e:
                 if attempt > retries or isinstance(e, UNRETRIED):
                     raise
@@ -83,8 +88,8 @@ class StepTask:
         notebook = step.abs_path
         input_paths, input_states = self._prepare_inputs()
         arguments = step.widget_arguments(input_paths)
-        if runtime is not None and not runtime.is_job and not runtime.is_local:
-            step.share_arguments()
+        if (runtime is None or not runtime.is_local) and databricks.is_job_interactive():
+            step.share_arguments()  # as 0.6, for callees opened interactively afterwards
         out_states = self._output_states()
         uses = [_input_use(n, input_paths[n], input_states[n]) for n in step.get_inputs()]
         record = self._new_record(attempt, uses)
@@ -104,7 +109,8 @@ class StepTask:
         ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
         try:
-            result = ctx.runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
+            runner = ctx.runner if ctx.runner is not None else DbutilsRunner()
+            result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
             out_states = self._output_states()
             for name, output in step.get_outputs().items():
                 output.validate(strict_validation, notebook, out_states[name])
@@ -121,6 +127,14 @@ class StepTask:
         history.record(*key, fingerprint, record.run_id, self._kept_exit_value(result, secrets))
         self._finish(record, out_states)
         return result
+
+    def _hooks_answering(self):
+        """On a cluster (or without a runtime, as 0.6), the step goes through the `dtflw.databricks`
+        hooks: its flow's runtime is made current meanwhile, so they answer for it."""
+        runtime = self.ctx.runtime
+        if runtime is None or runtime.is_local or active_runtime() is runtime:
+            return contextlib.nullcontext()
+        return activated(runtime)
 
     def _kept_exit_value(self, result, secrets: set[str]) -> str | None:
         """The exit value as kept for runs that skip the step: secrets scrubbed; over the cap, none."""
