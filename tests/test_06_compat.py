@@ -188,3 +188,110 @@ def test_an_optional_input_without_a_path_has_the_empty_path(runtime_at, tmp_pat
         nb = flow.notebook("nb").input("X", file_path="", is_optional=True)
         assert nb.get_inputs()["X"].abs_file_path == ""
         assert nb.widget_arguments() == {"X_in": ""}
+
+
+def mock_dbutils(ls_return=()):
+    """0.6's test helper: a dbutils whose `fs.ls` lists (name, path) pairs."""
+
+    class MockObj:
+        pass
+
+    dbutils = MockObj()
+    dbutils.fs = MockObj()
+    dbutils.fs.ls = lambda path: [Info(name, p) for name, p in ls_return]
+    return dbutils
+
+
+class StorageMock(FileStorageBase):
+    @property
+    def base_path(self):
+        return "mock:/"
+
+
+class LazyNotebook06TestCase(unittest.TestCase):
+    """A flow context built by hand, without a runtime, as 0.6's tests built it."""
+
+    def setUp(self):
+        from dtflw import DefaultLogger, FlowContext
+
+        self._storage = StorageMock(None, mock_dbutils(), "")
+        self._ctx = FlowContext(self._storage, None, None, DefaultLogger())
+
+    @patch("dtflw.databricks.get_this_notebook_abs_path")
+    def test_output_abs_file_path(self, get_this_notebook_abs_path_mock):
+        from dtflw.lazy_notebook import LazyNotebook
+
+        get_this_notebook_abs_path_mock.return_value = "/Repos/a@b.c/project/main"
+        nb = LazyNotebook("nb", self._ctx).output("foo")
+        self.assertEqual(nb.get_outputs()["foo"].abs_file_path, "mock:/project/nb/foo.parquet")
+
+    @patch("dtflw.databricks.get_spark_session")
+    @patch("dtflw.databricks.is_job_interactive")
+    @patch("dtflw.databricks.get_this_notebook_abs_path")
+    @patch("dtflw.databricks.run_notebook")
+    def test_run_return_value(self, run_notebook_mock, get_path_mock, is_job_interactive_mock, get_session_mock):
+        from dtflw.lazy_notebook import LazyNotebook
+
+        get_path_mock.return_value = "/Repos/a@b.c/project/main"
+        run_notebook_mock.return_value = "foo"
+        is_job_interactive_mock.return_value = True
+        session = get_session_mock.return_value = SparkSessionMock()
+        actual = LazyNotebook("nb", self._ctx).args({"a": "1"}).run(is_lazy=False)
+        self.assertEqual(actual, "foo")
+        run_notebook_mock.assert_called_once_with("nb", 0, {"a": "1"})
+        self.assertEqual(NotebooksChannel(session).get_args("/Repos/a@b.c/project/nb"), {"a": "1"})
+
+    @patch("dtflw.databricks.is_job_interactive")
+    def test_run_failure_input_not_found(self, is_job_interactive_mock):
+        from dtflw.lazy_notebook import LazyNotebook
+
+        is_job_interactive_mock.return_value = False
+        nb = LazyNotebook("nb", self._ctx).input("foo")
+        with self.assertRaisesRegex(Exception, "Required input not found."):
+            nb.run(is_lazy=False)
+
+    @patch("dtflw.databricks.is_job_interactive")
+    @patch("dtflw.databricks.run_notebook")
+    def test_run_failure_output_not_found(self, run_notebook_mock, is_job_interactive_mock):
+        from dtflw.lazy_notebook import LazyNotebook
+
+        is_job_interactive_mock.return_value = False
+        with self.assertRaisesRegex(Exception, "Expected output not found."):
+            LazyNotebook("nb", self._ctx).output("foo").run()
+        self.assertEqual(run_notebook_mock.call_count, 1)
+
+
+class Package06TestCase(unittest.TestCase):
+    def test_spark_session_is_importable_from_dtflw(self):
+        from pyspark.sql import SparkSession
+
+        import dtflw
+
+        self.assertIs(dtflw.SparkSession, SparkSession)
+
+    def test_read_and_write_table_without_dbutils_use_parquet(self):
+        class Reader:
+            def parquet(self, path):
+                return ("read", path)
+
+        class SparkMock:
+            read = Reader()
+
+        storage = DbfsStorage("root_dir", SparkMock(), None)
+        path = storage.get_abs_path(storage.get_path_with_file_extension("table"))
+        self.assertEqual(storage.read_table(path), ("read", "dbfs:/table.parquet"))
+        written = []
+
+        class Writer:
+            def mode(self, mode):
+                written.append(mode)
+                return self
+
+            def parquet(self, path):
+                written.append(path)
+
+        class DataFrameMock:
+            write = Writer()
+
+        storage.write_table(DataFrameMock(), path)
+        self.assertEqual(written, ["overwrite", "dbfs:/table.parquet"])

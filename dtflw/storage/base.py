@@ -145,12 +145,17 @@ class Storage(ABC):
     def read_table(self, path: str, table_format: str | None = None):
         """Read a table with the bound Spark session (parquet or Delta, detected)."""
         fmt = table_format or self._detect_format(path)
-        return self._require_spark(path).read.format(fmt).load(self.engine_path(self.get_abs_path(path)))
+        reader, engine_path = self._require_spark(path).read, self.engine_path(self.get_abs_path(path))
+        return reader.parquet(engine_path) if fmt == "parquet" else reader.format(fmt).load(engine_path)
 
     def write_table(self, df, path: str, table_format: str | None = None) -> None:
         """Overwrite a table at `path` in the given (or this storage's) format."""
         fmt = table_format or self.format_from_extension(path) or self.table_format
-        df.write.mode("overwrite").format(fmt).save(self.engine_path(self.get_abs_path(path)))
+        writer, engine_path = df.write.mode("overwrite"), self.engine_path(self.get_abs_path(path))
+        if fmt == "parquet":
+            writer.parquet(engine_path)
+        else:
+            writer.format(fmt).save(engine_path)
 
     # -- table awareness --------------------------------------------------------------------
     def table_state(self, path: str) -> TableState:
@@ -198,7 +203,10 @@ class Storage(ABC):
         return suffix if suffix in FORMATS else None
 
     def _detect_format(self, path: str) -> str:
-        state = self.table_state(path)
+        try:
+            state = self.table_state(path)
+        except StorageError:  # nothing to list it with (built without dbutils, outside a notebook)
+            return self.format_from_extension(path) or self.table_format
         if state.format in FORMATS:
             return state.format
         return self.format_from_extension(path) or state.format or self.table_format
