@@ -295,3 +295,29 @@ class Package06TestCase(unittest.TestCase):
 
         storage.write_table(DataFrameMock(), path)
         self.assertEqual(written, ["overwrite", "dbfs:/table.parquet"])
+
+
+def test_on_a_cluster_the_runtime_is_detected_from_the_notebooks_namespace(cluster, monkeypatch):
+    """A notebook's kernel has IPython loaded, with `dbutils`, `spark` and `displayHTML` in its namespace."""
+    import types
+
+    from dtflw.runtime import current_runtime
+
+    dbutils, spark = cluster
+
+    def display_html(html):
+        return html
+
+    namespace = {"dbutils": dbutils, "spark": spark, "displayHTML": display_html}
+    shell = types.SimpleNamespace(user_ns=namespace)
+    monkeypatch.setitem(__import__("sys").modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    runtime = current_runtime()
+    assert (runtime.notebook_path, runtime.user, runtime.job_type) == (
+        "/Users/tester@example.com/p/main",
+        "tester@example.com",
+        None,
+    )
+    assert runtime.spark is spark and runtime.display_html is display_html
+    assert current_runtime() is runtime, "the same notebook: the same runtime"
+    assert init_args("year")["year"].value == "1997"
+    assert init_flow(DbfsStorage("r", spark)).notebook("write").run() == "ran"
