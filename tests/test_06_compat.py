@@ -321,3 +321,13 @@ def test_on_a_cluster_the_runtime_is_detected_from_the_notebooks_namespace(clust
     assert current_runtime() is runtime, "the same notebook: the same runtime"
     assert init_args("year")["year"].value == "1997"
     assert init_flow(DbfsStorage("r", spark)).notebook("write").run() == "ran"
+
+
+def test_the_local_dbfs_stand_in_is_a_file_storage_too(tmp_path):
+    from dtflw.storage.dbfs import LocalDbfsStorage
+
+    storage = LocalDbfsStorage(str(tmp_path), "r")
+    assert isinstance(storage, FileStorageBase) and storage.url == "dbfs:/r"
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "a.csv").write_text("id\n1\n")
+    assert storage.list("x/*.csv") == ["dbfs:/x/a.csv"] and storage.exists("dbfs:/x/a.csv")
