@@ -320,7 +320,9 @@ def test_on_a_cluster_the_runtime_is_detected_from_the_notebooks_namespace(clust
     assert runtime.spark is spark and runtime.display_html is display_html
     assert current_runtime() is runtime, "the same notebook: the same runtime"
     assert init_args("year")["year"].value == "1997"
-    assert init_flow(DbfsStorage("r", spark)).notebook("write").run() == "ran"
+    with init_flow(DbfsStorage("r", spark)) as flow:  # dbutils: the notebook's, found when used
+        assert flow.notebook("write").run() == "ran"
+    assert [i.name for i in DbfsStorage("r", spark, dbutils).list_dir("r/_dtflw/runs")][0].endswith(".json")
 
 
 def test_the_local_dbfs_stand_in_is_a_file_storage_too(tmp_path):
