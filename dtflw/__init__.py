@@ -77,6 +77,14 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None,
     return flow
 
 
+def __getattr__(name: str):
+    if name == "SparkSession":  # dtflw 0.6 exposed it; imported only when asked for
+        from pyspark.sql import SparkSession
+
+        return SparkSession
+    raise AttributeError(f"module 'dtflw' has no attribute {name!r}")
+
+
 def init_args(*args) -> dict[str, Argument]:
     """The notebook's arguments: `init_args("year")` or `init_args({"year": "2024"})`."""
     return Argument.create(*args)

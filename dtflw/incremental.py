@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 log = logging.getLogger("dtflw")
 STATE_DIR = "_dtflw/state"
 NO_HISTORY = "outputs exist (no run history)"
+MAX_KEPT_EXIT_VALUE = 64 * 1024  # bytes (UTF-8) of an exit value kept with the record; a larger one is not kept
 
 
 def _hash(text: str) -> str:
@@ -73,13 +74,27 @@ class RunHistory:
             log.warning("dtflw: unreadable run history of %s: %s", notebook_path, e)
             return None
 
-    def record(self, notebook_path: str, output_paths: list[str], fingerprint: Fingerprint, run_id: str) -> None:
+    def record(
+        self, notebook_path: str, output_paths: list[str], fingerprint: Fingerprint, run_id: str, exit_value=None
+    ) -> None:
+        """Keep the fingerprint of a successful run, and its exit value (scrubbed and at most
+        MAX_KEPT_EXIT_VALUE bytes: the caller's job) for the runs that skip it."""
         doc = {"notebook": notebook_path, "outputs": sorted(output_paths), "run_id": run_id, "at": time.time()}
+        doc["exit_value"] = exit_value
         doc.update(asdict(fingerprint))
         try:
             self._storage.write_text(self._path(notebook_path, output_paths), json.dumps(doc))
         except Exception as e:  # never fail a pipeline for its bookkeeping
             log.warning("dtflw: could not record the run history of %s: %s", notebook_path, e)
+
+    def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
+        """The exit value kept with the last successful run's record (None if none was kept)."""
+        try:
+            text = self._storage.read_text(self._path(notebook_path, output_paths))
+            return json.loads(text).get("exit_value") if text else None
+        except Exception as e:  # a corrupt record only costs the value
+            log.warning("dtflw: unreadable run history of %s: %s", notebook_path, e)
+            return None
 
 
 def decide(output_states: dict, fingerprint: Fingerprint, last: Fingerprint | None) -> tuple[bool, str]:

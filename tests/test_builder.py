@@ -180,7 +180,7 @@ def test_lazy_runs_skip_when_outputs_exist_but_always_run_without_outputs(flow_w
     assert nb.run(is_lazy=True) == "first"
     runner.result = "second"
     assert nb.run(is_lazy=True) == "first", "a skipped run returns the previous result"
-    assert flow.notebook("nb").output("T").run(is_lazy=True) is None
+    assert flow.notebook("nb").output("T").run(is_lazy=True) == "first", "the exit value kept with its record"
     flow.notebook("side_effect").run(is_lazy=True)
     assert [c[0] for c in runner.calls] == ["nb", "side_effect"]
 

@@ -13,8 +13,15 @@ class MessageBus:
 
     ROOT_CHANNEL = "flow.bus"
 
-    def __init__(self, spark):
-        self._spark = spark
+    def __init__(self, spark=None):
+        self._given_spark = spark
+
+    @property
+    def _spark(self):
+        """The session given, else the notebook's, found when first used (as 0.6)."""
+        from dtflw.compat import databricks
+
+        return self._given_spark if self._given_spark is not None else databricks.get_spark_session()
 
     def _read(self) -> dict:
         try:
@@ -49,7 +56,7 @@ class NotebooksChannel:
 
     CHANNEL = "notebooks"
 
-    def __init__(self, spark):
+    def __init__(self, spark=None):
         self._bus = MessageBus(spark)
 
     def _share(self, notebook_abs_path: str, kind: str, values) -> None:

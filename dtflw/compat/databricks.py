@@ -1,30 +1,68 @@
-"""The 0.6 helpers around the notebook runtime, now answered by the one current `Runtime`."""
+"""The 0.6 helpers around the notebook runtime (`dtflw.databricks`). They are the seams the cluster
+path goes through — running a notebook, detecting the runtime, deciding to share arguments — so code
+that patches them (as 0.6's tests did) takes effect. Each answers for the dtflw runtime current here
+(a local run, or a flow's step on a cluster), else from the notebook's `dbutils` as 0.6 did."""
 
 from __future__ import annotations
 
 import posixpath
+import sys
 
-from dtflw.runtime import context_tag, current_runtime, normalize_workspace_path, project_relative_path
+from dtflw.errors import RuntimeNotFoundError
+from dtflw.runtime import active_runtime, context_tag, normalize_workspace_path, project_relative_path
+
+
+def notebook_namespace() -> dict:
+    """The IPython namespace of the notebook calling (`dbutils`, `spark`, `displayHTML`), or {}."""
+    ipython = sys.modules.get("IPython")  # a notebook's kernel has imported it
+    try:
+        return ipython.get_ipython().user_ns if ipython is not None else {}
+    except Exception:  # not inside a kernel
+        return {}
 
 
 def run_notebook(path: str, timeout: int, arguments: dict):
-    return current_runtime().runner.run(path, timeout, arguments)
+    return get_dbutils().notebook.run(path, timeout, arguments)
 
 
 def get_spark_session():
-    return current_runtime().spark
+    """The runtime's session, else the notebook's `spark`, else `SparkSession.builder.getOrCreate()`."""
+    runtime = active_runtime()
+    if runtime is not None:
+        return runtime.spark
+    spark = notebook_namespace().get("spark")
+    if spark is not None:
+        return spark
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.getOrCreate()
 
 
 def get_dbutils():
-    return current_runtime().dbutils
+    """The runtime's dbutils, else the notebook's `dbutils` (RuntimeNotFoundError outside any notebook)."""
+    runtime = active_runtime()
+    if runtime is not None:
+        return runtime.dbutils
+    dbutils = notebook_namespace().get("dbutils")
+    if dbutils is None:
+        raise RuntimeNotFoundError(
+            "No notebook runtime found: not on Databricks (no `dbutils` in the notebook) and not run by "
+            "the local dtflw runtime. Run the notebook with `dtflw run NOTEBOOK`, or pass dbutils= and "
+            "spark= to init_flow()."
+        )
+    return dbutils
+
+
+def _context():
+    return get_dbutils().notebook.entry_point.getDbutils().notebook().getContext()
 
 
 def get_current_username() -> str:
-    return current_runtime().user
+    return _context().tags().apply("user")
 
 
 def get_this_notebook_abs_path() -> str:
-    return current_runtime().notebook_path
+    return _context().notebookPath().get()
 
 
 def get_this_notebook_abs_cwd() -> str:
@@ -40,26 +78,28 @@ def get_path_relative_to_project_dir(rel_path: str) -> str:
 
 
 def try_get_context_tag(key: str, default=None):
-    tags = current_runtime().dbutils.notebook.entry_point.getDbutils().notebook().getContext().tags()
-    value = context_tag(tags, key)
+    try:
+        value = context_tag(_context().tags(), key)
+    except Exception:  # no notebook context at all, as 0.6's bare except
+        return default
     return default if value is None else value
 
 
 def is_job_interactive() -> bool:
-    return not current_runtime().is_job
+    return try_get_context_tag("jobType") is None
 
 
 def set_runtime_config_property(key: str, value: str) -> None:
-    current_runtime().spark.conf.set(key, value)
+    get_spark_session().conf.set(key, value)
 
 
 def get_runtime_config_property(key: str):
-    return current_runtime().spark.conf.get(key)
+    return get_spark_session().conf.get(key)
 
 
 def runtime_config_has(key: str) -> bool:
     try:
-        current_runtime().spark.conf.get(key)
+        get_spark_session().conf.get(key)
     except Exception:  # Spark raises when the key is absent
         return False
     return True

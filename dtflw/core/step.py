@@ -6,13 +6,24 @@ from __future__ import annotations
 from dtflw.core.names import check_notebook_path, check_table_name
 from dtflw.core.tables import AliasedOutputTable, InputTable
 from dtflw.core.widgets import as_widget_value, widget_map
-from dtflw.errors import ArgumentError
+from dtflw.errors import ArgumentError, RuntimeNotFoundError
 from dtflw.events import redact
 from dtflw.runtime.paths import project_relative_path
 
 MAX_RETRIES = 20
 RETRY_ON = (Exception,)
 MAX_BACKOFF = 3600.0
+
+
+def _hooks_path(rel_path: str) -> str:
+    """A notebook's path for a flow context built without a runtime (0.6 style): through the
+    `dtflw.databricks` hooks; as given when there is no notebook to resolve it from."""
+    from dtflw.compat import databricks
+
+    try:
+        return databricks.get_notebook_abs_path(rel_path)
+    except RuntimeNotFoundError:
+        return rel_path
 
 
 class LazyNotebook:
@@ -27,7 +38,7 @@ class LazyNotebook:
         self._rel_path = check_notebook_path(rel_path)
         self.ctx = ctx
         runtime = ctx.runtime
-        self._abs_path = runtime.resolve_notebook_path(rel_path) if runtime is not None else rel_path
+        self._abs_path = runtime.resolve_notebook_path(rel_path) if runtime is not None else _hooks_path(rel_path)
         self._project_path = project_relative_path(self._abs_path)  # default outputs live under it
         self._args: dict[str, str] = {}
         self._secret_args: frozenset[str] = frozenset()
@@ -68,6 +79,10 @@ class LazyNotebook:
     def get_args(self) -> dict[str, str]:
         return self._args
 
+    def secret_arg_values(self) -> set[str]:
+        """The values of the args named secret."""
+        return {self._args[name] for name in self._secret_args}
+
     def redacted_args(self) -> dict[str, str]:
         """The args as logs, lineage and reports show them: secret names and revealed secret values hidden."""
         return redact(self._args, self._secret_args | self.ctx.secret_values)
@@ -91,6 +106,8 @@ class LazyNotebook:
         else:
             source = source_table or name  # a DAG resolves it to its producer step
             path = None if self.ctx.collector is not None else self.ctx.resolve_table(source, self.abs_path)
+            if path is None and is_optional and self.ctx.collector is None:
+                path = ""  # as 0.6: an optional input nobody produced has the empty path
         self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path, source=source)
         return self
 
@@ -208,13 +225,15 @@ class LazyNotebook:
         """Run the notebook (lazily: only if not up to date) and return its exit value.
 
         Inside a `flow.dag()` block the step is declared instead, and runs when the block ends.
+        A skipped step (lazy, or not selected) returns the exit value kept at its last successful
+        run; so does a step declared while planning (`dtflw plan`, `--select`).
         """
         from dtflw.run.task import StepTask
 
         collector = self.ctx.collector
         if collector is not None:
             collector.add(self, is_lazy, strict_validation)
-            return None
+            return StepTask(self).recorded_result() if collector.planning else None
         task = StepTask(self)
         selection = self.ctx.options.selection
         if selection is not None and not selection.includes(self):

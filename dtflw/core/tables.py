@@ -64,13 +64,13 @@ class InputTable:
             return
         if not self._abs_file_path:
             raise UnresolvedInputError(
-                f"Input '{self._name}' of notebook '{self._notebook}': no earlier notebook of this flow produced a "
+                f"Required input not found. Input '{self._name}' of notebook '{self._notebook}': no earlier notebook of this flow produced a "
                 f"table named '{self._name}', and no file_path was given. Run its producer first, or pass "
                 "file_path= (or source_table= if it was published under an alias)."
             )
         if not (self.is_present() if present is None else present):
             raise InputNotFoundError(
-                f"Input '{self._name}' of notebook '{self._notebook}' not found at '{self._abs_file_path}'. "
+                f"Required input not found. Input '{self._name}' of notebook '{self._notebook}' not found at '{self._abs_file_path}'. "
                 "Check the path, or mark the input is_optional=True."
             )
 
@@ -113,7 +113,7 @@ class OutputTable:
         missing = self.needs_eval() if state is None else not state.exists
         if missing:
             raise OutputNotFoundError(
-                f"Notebook '{notebook}' did not write output '{self._name}' at '{self._abs_file_path}'. "
+                f"Expected output not found. Notebook '{notebook}' did not write output '{self._name}' at '{self._abs_file_path}'. "
                 f"Write the table to the path in its widget '{self._name}_out'."
             )
         self.check_schema(strict, notebook)

@@ -149,7 +149,8 @@ class LocalWorkspace:
             except NotebookFailedError as e:
                 raise NotebookFailedError(
                     f"Planning for --select/--exclude failed: {e} While planning no notebook runs and every "
-                    "`.run()` returns None; let the orchestration code allow that, or run without a selection.",
+                    "`.run()` returns the exit value kept at the step's last run, or None if none was; let the "
+                    "orchestration code allow that, or run without a selection.",
                     notebook_path=path,
                 ) from e
             selection = planner.selection()

@@ -174,6 +174,8 @@ class Dag:
         selection = self._ctx.options.selection
         step.selected = selection is None or selection.includes(notebook)
         self.steps.append(step)
+        if self.planning:  # `flow["T"]` is the path the step will publish
+            self._ctx.publish_tables({o.alias: o.abs_file_path for o in outputs}, notebook.abs_path)
         return step
 
     @staticmethod

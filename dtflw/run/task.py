@@ -7,8 +7,11 @@ input, the states of its tables — lives in the task, so steps can run from wor
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 
+from dtflw.compat import databricks
 from dtflw.compat.pipeline import NotebookRun as PipelineRun
 from dtflw.errors import (
     ArgumentError,
@@ -20,7 +23,11 @@ from dtflw.errors import (
     UnresolvedInputError,
 )
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, truncate
-from dtflw.incremental import NO_HISTORY, Fingerprint, RunHistory, decide
+from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
+from dtflw.runtime import activated, active_runtime
+from dtflw.runtime.dbutils_runner import DbutilsRunner
+
+log = logging.getLogger("dtflw")
 
 NOT_SELECTED = "not selected"
 # errors of the step's own declaration: another attempt cannot succeed
@@ -41,7 +48,8 @@ class StepTask:
         attempt = 1
         while True:
             try:
-                return self._attempt(is_lazy and attempt == 1, strict_validation, attempt)
+                with self._hooks_answering():
+                    return self._attempt(is_lazy and attempt == 1, strict_validation, attempt)
             except retry_on as e:
                 if attempt > retries or isinstance(e, UNRETRIED):
                     raise
@@ -50,13 +58,23 @@ class StepTask:
                 time.sleep(delay)
                 attempt += 1
 
-    def leave_out(self) -> None:
-        """Skip the step, not selected: later steps read its outputs where an earlier run left them."""
+    def leave_out(self):
+        """Skip the step, not selected: later steps read its outputs where an earlier run left them;
+        return the exit value kept at its last successful run."""
         step = self.step
         record = self._new_record(1, [_input_use(n, i.abs_file_path, None) for n, i in step.get_inputs().items()])
         record.status, record.reason = RunStatus.SKIPPED, NOT_SELECTED
         self.ctx.logger.log(f"Skipped run: '{step.abs_path}' ({NOT_SELECTED})")
         self._finish(record, self._output_states())
+        return self.recorded_result()
+
+    def recorded_result(self):
+        """The exit value kept at the step's last successful run (else the step's own last result)."""
+        value = self._history().exit_value(*self._history_key())
+        if value is None:
+            value = self.step.result
+        self.step.record_result(value)
+        return value
 
     def lazy_decision(self) -> tuple[bool, str]:
         """(skip?, why) if the step ran lazily now; reads only the storage, runs nothing."""
@@ -70,8 +88,8 @@ class StepTask:
         notebook = step.abs_path
         input_paths, input_states = self._prepare_inputs()
         arguments = step.widget_arguments(input_paths)
-        if runtime is not None and not runtime.is_job and not runtime.is_local:
-            step.share_arguments()
+        if (runtime is None or not runtime.is_local) and databricks.is_job_interactive():
+            step.share_arguments()  # as 0.6, for callees opened interactively afterwards
         out_states = self._output_states()
         uses = [_input_use(n, input_paths[n], input_states[n]) for n in step.get_inputs()]
         record = self._new_record(attempt, uses)
@@ -87,11 +105,12 @@ class StepTask:
                 if record.reason == NO_HISTORY:
                     history.record(*key, fingerprint, record.run_id)
                 self._finish(record, out_states)
-                return step.result
+                return self.recorded_result()
         ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
         try:
-            result = ctx.runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
+            runner = ctx.runner if ctx.runner is not None else DbutilsRunner()
+            result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
             out_states = self._output_states()
             for name, output in step.get_outputs().items():
                 output.validate(strict_validation, notebook, out_states[name])
@@ -103,11 +122,36 @@ class StepTask:
             raise NotebookFailedError(f"Notebook '{notebook}' failed: {e}", notebook_path=notebook) from e
         step.record_result(result)
         record.status = RunStatus.SUCCEEDED
-        record.exit_value = truncate(scrub(result, ctx.secret_values))
-        if step.get_outputs():  # a step without outputs always runs: its history would never be read
-            history.record(*key, fingerprint, record.run_id)
+        secrets = ctx.secret_values | step.secret_arg_values()
+        record.exit_value = truncate(scrub(result, secrets))
+        if step.get_outputs():  # a step without outputs always runs: its record would never be read
+            history.record(*key, fingerprint, record.run_id, self._kept_exit_value(result, secrets))
         self._finish(record, out_states)
         return result
+
+    def _hooks_answering(self):
+        """On a cluster (or without a runtime, as 0.6), the step goes through the `dtflw.databricks`
+        hooks: its flow's runtime is made current meanwhile, so they answer for it."""
+        runtime = self.ctx.runtime
+        if runtime is None or runtime.is_local or active_runtime() is runtime:
+            return contextlib.nullcontext()
+        return activated(runtime)
+
+    def _kept_exit_value(self, result, secrets: set[str]) -> str | None:
+        """The exit value as kept for runs that skip the step: secrets scrubbed; over the cap, none."""
+        if result is None:
+            return None
+        kept = scrub(result if isinstance(result, str) else str(result), secrets)
+        size = len(kept.encode())
+        if size > MAX_KEPT_EXIT_VALUE:
+            message = (
+                f"Exit value of '{self.step.abs_path}' not kept for lazy runs: {size} bytes, over "
+                f"{MAX_KEPT_EXIT_VALUE // 1024} KiB; a skipped run of it returns None."
+            )
+            log.warning("dtflw: %s", message)
+            self.ctx.logger.log(message)
+            return None
+        return kept
 
     def _prepare_inputs(self) -> tuple[dict[str, str], dict]:
         """Validate the inputs; return their paths for this run (an absent optional one: "") and

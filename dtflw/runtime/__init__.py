@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 _current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("dtflw_runtime", default=None)
-_detected: list[Runtime] = []  # the runtime detected on a cluster, once
+_detected: list[Runtime] = []  # the runtime last detected on a cluster
 
 
 @dataclass
@@ -129,9 +129,7 @@ def current_runtime() -> Runtime:
     runtime = _current.get()
     if runtime is not None:
         return runtime
-    if not _detected:
-        _detected.append(_detect_databricks())
-    return _detected[0]
+    return _detect_databricks()
 
 
 def active_runtime() -> Runtime | None:
@@ -161,7 +159,7 @@ def from_dbutils(dbutils, spark=None) -> Runtime:
         notebook_path=context.notebookPath().get(),
         user=context_tag(tags, "user") or "",
         job_type=context_tag(tags, "jobType"),
-        runner=DbutilsRunner(dbutils),
+        runner=DbutilsRunner(),
     )
 
 
@@ -174,20 +172,29 @@ def context_tag(tags, key: str):
 
 
 def _detect_databricks() -> Runtime:
-    try:
-        from IPython import get_ipython
+    """The runtime of a notebook on a cluster, found through the 0.6 hooks (`dtflw.databricks`) so that
+    code patching them takes effect; the same one while its dbutils and notebook path stay the same."""
+    from dtflw.compat import databricks as db
+    from dtflw.runtime.dbutils_runner import DbutilsRunner
 
-        namespace = get_ipython().user_ns
-        dbutils, spark = namespace["dbutils"], namespace.get("spark")
-        display_html = namespace.get("displayHTML")
-    except Exception as e:
-        raise RuntimeNotFoundError(
-            "No notebook runtime found: not on Databricks (no `dbutils` in the notebook) and not run by "
-            "the local dtflw runtime. Run the notebook with `dtflw run NOTEBOOK`, or pass dbutils= and "
-            "spark= to init_flow()."
-        ) from e
-    runtime = from_dbutils(dbutils, spark)
-    runtime.display_html = display_html
+    dbutils = db.get_dbutils()  # RuntimeNotFoundError outside any notebook
+    path = db.get_this_notebook_abs_path()
+    if _detected and _detected[0].dbutils is dbutils and _detected[0].notebook_path == path:
+        return _detected[0]
+    try:
+        user = db.get_current_username()
+    except Exception:  # py4j raises NoSuchElementException for a missing tag
+        user = ""
+    runtime = Runtime(
+        dbutils,
+        notebook_path=path,
+        user=user or "",
+        job_type=db.try_get_context_tag("jobType"),
+        runner=DbutilsRunner(),
+        spark_factory=lambda: db.get_spark_session(),
+        display_html=db.notebook_namespace().get("displayHTML"),
+    )
+    _detected[:] = [runtime]
     return runtime
 
 

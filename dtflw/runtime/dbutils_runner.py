@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dtflw.errors import NotebookFailedError, NotebookTimeoutError
+from dtflw.errors import DtflwError, NotebookFailedError, NotebookTimeoutError
 
 
 class DbutilsRunner:
-    """Runs a notebook as an ephemeral Databricks job through `dbutils.notebook.run`."""
-
-    def __init__(self, dbutils):
-        self._dbutils = dbutils
+    """Runs a notebook as an ephemeral Databricks job: `dtflw.databricks.run_notebook` (the 0.6 hook,
+    `dbutils.notebook.run` of the runtime current while the step runs)."""
 
     def run(
         self,
@@ -19,9 +17,11 @@ class DbutilsRunner:
         *,
         run_id: str | None = None,
     ) -> str | None:
+        from dtflw.compat import databricks
+
         try:
-            return self._dbutils.notebook.run(path, timeout_seconds, arguments)
-        except NotebookFailedError:
+            return databricks.run_notebook(path, timeout_seconds, arguments)
+        except DtflwError:
             raise
         except Exception as e:
             message = str(e).splitlines()[0] if str(e) else type(e).__name__

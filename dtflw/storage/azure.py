@@ -17,7 +17,6 @@ from typing import Any
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.storage import environment
-from dtflw.storage.base import Storage
 from dtflw.storage.blob import (
     DEFAULT_DNS_SUFFIX,
     PAGE_SIZE,
@@ -29,6 +28,7 @@ from dtflw.storage.blob import (
 )
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
+from dtflw.storage.fs import FileStorageBase
 from dtflw.storage.glob import has_glob
 from dtflw.storage.tables import state_from_listing
 
@@ -87,7 +87,7 @@ def validate_container_name(name: str) -> str:
     return name
 
 
-class AzureStorage(Storage):
+class AzureStorage(FileStorageBase):
     """Tables under `<style>://<container>@<account>.<blob|dfs>.core.windows.net/`.
 
     Credentials, tried in this order: `connection_string`, `credential` (a key, a SAS token or an
@@ -124,7 +124,7 @@ class AzureStorage(Storage):
         page_size: int = PAGE_SIZE,
         table_format: str = "parquet",
     ):
-        super().__init__(root_dir, spark, dbutils, table_format)
+        super().__init__(spark, dbutils, root_dir, table_format)
         self._account = validate_account_name(account_name)
         self._container = validate_container_name(container_name)
         for name, style in (("url_style", url_style), ("engine_url_style", engine_url_style or url_style)):
@@ -247,9 +247,9 @@ class AzureStorage(Storage):
             return True
         return not complete and super().exists(path)
 
-    def list(self, path_pattern: str) -> list[str]:
-        if has_glob(path_pattern) or not isinstance(self._fs, BlobFileSystem):
-            return super().list(path_pattern)
+    def list(self, path_pattern: str, lister=None) -> list[str]:
+        if lister is not None or has_glob(path_pattern) or not isinstance(self._fs, BlobFileSystem):
+            return super().list(path_pattern, lister)
         pattern = self.get_abs_path(path_pattern).rstrip("/")
         return [pattern] if self._fs.first_files(pattern)[0] else []
 

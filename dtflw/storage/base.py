@@ -100,7 +100,9 @@ class Storage(ABC):
         clean = posixpath.normpath(relative) if relative else ""
         if clean == ".." or clean.startswith("../"):
             raise PathOutsideStorageError(f"Path {rel_path!r} escapes storage {self.base_path!r}; remove the '..'.")
-        return self.base_path + ("" if clean == "." else clean)
+        if clean == ".":
+            return self.base_path
+        return self.base_path + clean + ("/" if relative.endswith("/") else "")  # a folder's `/` kept, as 0.6
 
     def resolve_foreign_input(self, path: str) -> str:
         """The absolute path of an input's `file_path`; a path outside this storage is an error here
@@ -113,8 +115,15 @@ class Storage(ABC):
     def get_path_in_root_dir(self, rel_path: str) -> str:
         return f"{self._root_dir}/{rel_path}" if self._root_dir else rel_path
 
-    def list(self, path_pattern: str) -> list[str]:
-        """Absolute paths matching a Spark glob (`*`, `?`, `[ab]`, `{a,b}`), files and folders."""
+    def list(self, path_pattern: str, lister=None) -> list[str]:
+        """Absolute paths matching a Spark glob (`*`, `?`, `[ab]`, `{a,b}`), files and folders.
+
+        `lister(path)` (dtflw 0.6, for tests) lists a folder as objects with `name` and `path` in
+        place of the storage: the pattern is then matched one folder level at a time, and folders
+        keep their trailing `/`, as 0.6 returned them."""
+        if lister is not None:
+            parts = self.get_abs_path(path_pattern)[len(self.base_path) :].split("/")
+            return _walk(self.base_path, parts, lister)
         pattern = self.get_abs_path(path_pattern).rstrip("/")
         if not has_glob(pattern):
             return [pattern] if self.fs.list_files(self.fs_path(pattern)) else []
@@ -136,12 +145,17 @@ class Storage(ABC):
     def read_table(self, path: str, table_format: str | None = None):
         """Read a table with the bound Spark session (parquet or Delta, detected)."""
         fmt = table_format or self._detect_format(path)
-        return self._require_spark(path).read.format(fmt).load(self.engine_path(self.get_abs_path(path)))
+        reader, engine_path = self._require_spark(path).read, self.engine_path(self.get_abs_path(path))
+        return reader.parquet(engine_path) if fmt == "parquet" else reader.format(fmt).load(engine_path)
 
     def write_table(self, df, path: str, table_format: str | None = None) -> None:
         """Overwrite a table at `path` in the given (or this storage's) format."""
         fmt = table_format or self.format_from_extension(path) or self.table_format
-        df.write.mode("overwrite").format(fmt).save(self.engine_path(self.get_abs_path(path)))
+        writer, engine_path = df.write.mode("overwrite"), self.engine_path(self.get_abs_path(path))
+        if fmt == "parquet":
+            writer.parquet(engine_path)
+        else:
+            writer.format(fmt).save(engine_path)
 
     # -- table awareness --------------------------------------------------------------------
     def table_state(self, path: str) -> TableState:
@@ -189,10 +203,23 @@ class Storage(ABC):
         return suffix if suffix in FORMATS else None
 
     def _detect_format(self, path: str) -> str:
-        state = self.table_state(path)
+        try:
+            state = self.table_state(path)
+        except StorageError:  # nothing to list it with (built without dbutils, outside a notebook)
+            return self.format_from_extension(path) or self.table_format
         if state.format in FORMATS:
             return state.format
         return self.format_from_extension(path) or state.format or self.table_format
+
+
+def _walk(folder: str, parts: list[str], lister) -> list[str]:
+    """The paths under `folder` whose names match `parts` (one glob per level), listed by `lister`."""
+    regex = glob_to_regex(parts[0])
+    found: list[str] = []
+    for info in lister(folder):
+        if regex.match(info.name.rstrip("/")):
+            found += [info.path] if len(parts) == 1 else _walk(info.path, parts[1:], lister)
+    return found
 
 
 class FolderStorage(Storage):

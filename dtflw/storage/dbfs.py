@@ -7,32 +7,23 @@ from dataclasses import replace
 from dtflw.storage import environment
 from dtflw.storage.base import FolderStorage, Storage
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
+from dtflw.storage.fs import FileStorageBase
 
 BASE_PATH = "dbfs:/"
 
 
-class DbfsStorage(Storage):
+class DbfsStorage(FileStorageBase):
     """Tables under `dbfs:/<root_dir>/…`, listed with `dbutils.fs`."""
 
     def __init__(self, root_dir: str, spark=None, dbutils=None, table_format: str = "parquet"):
-        super().__init__(root_dir, spark, dbutils, table_format)
-        self._fs = DbutilsFileSystem(dbutils)
+        super().__init__(spark, dbutils, root_dir, table_format)
 
     @property
     def base_path(self) -> str:
         return BASE_PATH
 
-    @property
-    def fs(self) -> FileSystem:
-        return self._fs
 
-    @property
-    def url(self) -> str:
-        return BASE_PATH + self.root_dir
-
-
-class LocalDbfsStorage(FolderStorage):
+class LocalDbfsStorage(FolderStorage, FileStorageBase):
     """`dbfs:/` stood in for by a local folder (the local runtime's DBFS root)."""
 
     def __init__(self, folder: str, root_dir: str = "", spark=None, dbutils=None, table_format: str = "parquet"):

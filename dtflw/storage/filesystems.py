@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from typing import Protocol
 
+from dtflw.errors import StorageError
+from dtflw.storage import environment
 from dtflw.storage.tables import FileInfo
 
 
@@ -91,10 +93,20 @@ class LocalFileSystem:
 
 
 class DbutilsFileSystem:
-    """`dbutils.fs` on a Databricks cluster (paths such as `dbfs:/…`)."""
+    """`dbutils.fs` on a Databricks cluster (paths such as `dbfs:/…`); with `dbutils=None`, the calling
+    notebook's, found when first used (as dtflw 0.6)."""
 
     def __init__(self, dbutils):
-        self._fs = dbutils.fs
+        self._dbutils = dbutils
+
+    @property
+    def _fs(self):
+        dbutils = self._dbutils if self._dbutils is not None else environment.current().dbutils
+        if dbutils is None:
+            raise StorageError(
+                "No dbutils to reach the storage's files: pass dbutils= to the storage, or use it in a notebook."
+            )
+        return dbutils.fs
 
     def list_dir(self, path: str) -> list[FileInfo]:
         try:
@@ -107,7 +119,7 @@ class DbutilsFileSystem:
             FileInfo(
                 path=i.path,
                 name=i.name,
-                size=i.size,
+                size=getattr(i, "size", 0),
                 modification_time=getattr(i, "modificationTime", 0),
                 is_dir=i.name.endswith("/"),
             )

@@ -16,9 +16,9 @@ def file_exists(abs_path: str, dbutils=None) -> bool:
 class FileStorageBase(Storage):
     """A storage reached with `dbutils.fs`; subclasses define `base_path` (0.6 constructor order)."""
 
-    def __init__(self, spark, dbutils, root_dir: str = ""):
-        super().__init__(root_dir, spark, dbutils)
-        self._fs = DbutilsFileSystem(dbutils)
+    def __init__(self, spark=None, dbutils=None, root_dir: str = "", table_format: str = "parquet"):
+        super().__init__(root_dir, spark, dbutils, table_format)
+        self._fs = DbutilsFileSystem(dbutils)  # dbutils None: the notebook's, found when first used
 
     @property
     def fs(self):
