@@ -68,6 +68,12 @@ class InputTable:
                 "file_path= (or source_table= if it was published under an alias)."
             )
         if not (self.is_present() if present is None else present):
+            problem = None if self.is_glob else self._ctx.storage.table_state(self._abs_file_path).problem
+            if problem:
+                raise InputNotFoundError(
+                    f"Input '{self._name}' of notebook '{self._notebook}' at '{self._abs_file_path}' is incomplete: "
+                    f"{problem}. Run its producer again."
+                )
             raise InputNotFoundError(
                 f"Input '{self._name}' of notebook '{self._notebook}' not found at '{self._abs_file_path}'. "
                 "Check the path, or mark the input is_optional=True."

@@ -23,6 +23,7 @@ from dtflw.names import check_notebook_path, check_table_name
 from dtflw.output_table import AliasedOutputTable
 from dtflw.pipeline import NotebookRun as PipelineRun
 from dtflw.runtime import project_relative_path
+from dtflw.storage.tables import check_apart, check_writable
 
 MAX_RETRIES = 20
 NOT_SELECTED = "not selected"
@@ -154,6 +155,7 @@ class LazyNotebook:
                 storage.get_path_in_root_dir(storage.get_path_with_file_extension(relative, format))
             )
         fmt = format or storage.format_from_extension(path) or storage.table_format
+        check_apart(self._rel_path, name, path, self._outputs)
         self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt)
         return self
 
@@ -299,7 +301,7 @@ class LazyNotebook:
     def _fingerprint(self, inputs: list[TableUse]) -> Fingerprint:
         source_of = getattr(self.ctx.runtime.runner, "source_fingerprint", None)
         source = source_of(self._rel_path) if source_of else None
-        versions = {u.name: u.state.version_label if u.state and u.state.exists else "" for u in inputs}
+        versions = {u.name: u.state.identity if u.state and u.state.exists else "" for u in inputs}
         return Fingerprint.of(source, self._args, versions)
 
     def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int):
@@ -328,7 +330,9 @@ class LazyNotebook:
                 return self._last_run_result
         ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
+        history.invalidate(notebook, output_paths, record.run_id)  # a run cut short never counts as a success
         try:
+            check_writable(notebook, self._outputs, out_states)
             result = runtime.runner.run(self._rel_path, self._timeout, arguments, run_id=record.run_id)
             out_states = self._output_states()
             for name, output in self._outputs.items():
