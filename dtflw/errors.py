@@ -77,6 +77,10 @@ class StorageUnavailableError(StorageError):
     """The storage service did not answer after retries."""
 
 
+class StorageBusyError(StorageError):
+    """Another run holds the storage's lease; the message names it (host, pid, run id, since)."""
+
+
 class RuntimeNotFoundError(DtflwError):
     """Neither a Databricks notebook nor a local dtflw runtime is active."""
 
