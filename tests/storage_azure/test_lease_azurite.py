@@ -40,7 +40,7 @@ def test_a_second_lease_names_the_holder_and_gets_the_storage_once_a_killed_hold
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     killed = time.monotonic()
-    with lease_for(storage, "second-run").held(wait=LEASE_SECONDS + 15) as lease:
+    with lease_for(storage, "second-run").held(wait=LEASE_SECONDS + 15):
         assert time.monotonic() - killed <= LEASE_SECONDS + 2
         props = storage.fs.container_client.get_blob_client("analysis/_dtflw/lease").get_blob_properties()
         assert props.metadata["run_id"] == "second-run" and props.lease.state == "leased"
