@@ -41,13 +41,12 @@ class OutputTable:
 
         `state`: the table's `TableState`, if the caller has just read it.
         """
-        state = self._ctx.storage.table_state(self._abs_file_path) if state is None else state
-        if state.problem:
+        if state is not None and state.problem:
             raise OutputNotFoundError(
                 f"Notebook '{notebook}' left output '{self._name}' at '{self._abs_file_path}' incomplete: "
                 f"{state.problem}. Write the whole table to the path in its widget '{self._name}_out'."
             )
-        if not state.exists:
+        if self.needs_eval() if state is None else not state.exists:
             raise OutputNotFoundError(
                 f"Notebook '{notebook}' did not write output '{self._name}' at '{self._abs_file_path}'. "
                 f"Write the table to the path in its widget '{self._name}_out'."

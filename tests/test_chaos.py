@@ -41,7 +41,7 @@ TABLES = [
     "notebooks/analysis/main/CustomerSegments.parquet",
 ]
 SIGNALS = [signal.SIGKILL] * 20 + [signal.SIGINT] * 5
-SIGINT_GRACE = 60.0  # seconds a run may take to stop after Ctrl-C before it is killed (issue 10 item 8)
+SIGINT_GRACE = 10.0  # seconds a run may take to stop after Ctrl-C before it is killed (issue 10 item 8: 5 s)
 
 
 def dtflw_run(storage: pathlib.Path, year: str, *extra: str) -> list[str]:

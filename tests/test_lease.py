@@ -123,3 +123,20 @@ def test_a_lease_waits_up_to_its_deadline_then_names_the_holder(tmp_path):
         assert 0.5 <= time.monotonic() - began < 3
     with lease_for(storage, "run-2").held() as lease:
         assert lease.holder.run_id == "run-2"
+
+
+def test_a_holder_that_has_not_named_itself_yet_is_reported_as_unknown(tmp_path):
+    storage = FolderStorage(str(tmp_path))
+    with lease_for(storage, "run-1").held():
+        (tmp_path / "_dtflw" / "lease").write_text('{"host": "h", "pi')  # the holder is writing
+        with pytest.raises(StorageBusyError, match=r"another run \(holder unknown\)"):
+            lease_for(storage, "run-2").held()
+
+
+def test_a_storage_reached_through_dbutils_has_no_lease():
+    from types import SimpleNamespace
+
+    from dtflw.storage.dbfs import DbfsStorage
+
+    cluster_dbutils = SimpleNamespace(fs=SimpleNamespace())  # stands in for a cluster's dbutils: never called
+    assert lease_for(DbfsStorage("analysis", dbutils=cluster_dbutils), "run-1") is None
