@@ -29,6 +29,7 @@ from dtflw.storage.base import FolderStorage
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "notebooks" / "data" / "sample"
+ORDERS = int(os.environ.get("DTFLW_CHAOS_ORDERS", "0"))  # 0: the small sample (CI); e.g. 50000: longer writes
 TABLES = [
     "notebooks/bronze/ingest_orders/Orders.parquet",
     "notebooks/bronze/ingest_orders/OrderItems.parquet",
@@ -54,9 +55,18 @@ def dtflw_run(storage: pathlib.Path, year: str, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def generate_raw(storage: pathlib.Path) -> None:
+    """The sample raw CSVs, or ORDERS orders generated (same seed: the same data every time)."""
+    if not ORDERS:
+        shutil.copytree(SAMPLE, storage / "raw")
+        return
+    generator = REPO / "notebooks/data/generate.py"
+    subprocess.run([sys.executable, str(generator), "--out", str(storage / "raw"), "--orders", str(ORDERS)], check=True)
+
+
 def clean_run(folder: pathlib.Path, year: str) -> tuple[pathlib.Path, float]:
     storage = folder / "storage"
-    shutil.copytree(SAMPLE, storage / "raw")
+    generate_raw(storage)
     began = time.monotonic()
     done = subprocess.run(dtflw_run(storage, year), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -92,7 +102,7 @@ def test_the_example_pipeline_survives_25_interrupts(tmp_path, spark):
     clean = {year: clean_run(tmp_path / f"clean{year}", year) for year in ("2024", "2023")}
     full_run = max(seconds for _, seconds in clean.values())
     storage = tmp_path / "chaos" / "storage"
-    shutil.copytree(SAMPLE, storage / "raw")
+    generate_raw(storage)
     chance = random.Random(10)
     outcomes = []
     for trial, sig in enumerate(SIGNALS):
