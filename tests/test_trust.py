@@ -155,6 +155,25 @@ def test_files_sail_leaves_when_killed_mid_write_are_not_a_table(tmp_path):
     assert not state.exists and state.file_count == 0
 
 
+@pytest.mark.slow
+@pytest.mark.jvm
+def test_files_jvm_spark_leaves_when_killed_mid_write_are_not_a_table(tmp_path):
+    out = tmp_path / "big.parquet"
+    writer = (
+        "from dtflw.engines import create_engine\n"
+        "with create_engine('spark') as e:\n"
+        "    e.session.range(0, 40_000_000, numPartitions=2).selectExpr('id', 'uuid() AS u')"
+        f".write.parquet({str(out)!r})\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", writer], start_new_session=True)
+    wait_for(lambda: out.exists() and any(p.suffix == ".parquet" for p in out.rglob("part-*")), within=120)
+    os.killpg(process.pid, signal.SIGKILL)  # the driver and its JVM
+    process.wait()
+    assert (out / "_temporary").is_dir() and not (out / "_SUCCESS").exists()
+    state = FolderStorage(str(tmp_path)).table_state(str(out))
+    assert not state.exists and state.file_count == 0
+
+
 def test_temporary_files_of_spark_and_sail_never_make_a_table_complete(tmp_path):
     folder = tmp_path / "t.parquet"
     for name in [
