@@ -70,8 +70,13 @@ class RunHistory:
         self._storage = storage
 
     def _relative(self, path: str) -> str:
-        base = self._storage.base_path
-        return path[len(base) :] if path.startswith(base) else path
+        """A path relative to the storage's root folder (root_dir), else to its base path."""
+        storage = self._storage
+        root = storage.base_path + (storage.root_dir + "/" if storage.root_dir else "")
+        for prefix in (root, storage.base_path):
+            if path.startswith(prefix):
+                return path[len(prefix) :]
+        return path
 
     def _path(self, notebook_path: str, output_paths: list[str], relative: bool = True) -> str:
         outputs = [self._relative(p) for p in output_paths] if relative else output_paths

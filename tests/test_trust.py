@@ -248,6 +248,15 @@ def test_a_moved_storage_keeps_its_history(ws, decisions, make_workspace, tmp_pa
     assert decisions.take() == {n: ("skipped", "up to date") for n in "abc"}
 
 
+def test_a_root_dir_copied_under_another_name_keeps_its_history(tmp_path):
+    before = FolderStorage(str(tmp_path), root_dir="analysis")
+    fingerprint = Fingerprint.of("src", {"x": "1"}, {"A": "v1"})
+    RunHistory(before).record("/Users/t/p/a", [before.get_abs_path("analysis/p/a/A.parquet")], fingerprint, "r1")
+    shutil.copytree(tmp_path / "analysis", tmp_path / "copy" / "analysis2")
+    after = FolderStorage(str(tmp_path / "copy"), root_dir="analysis2")
+    assert RunHistory(after).last("/Users/t/p/a", [after.get_abs_path("analysis2/p/a/A.parquet")]) == fingerprint
+
+
 def test_a_record_keyed_by_absolute_paths_is_still_read(tmp_path):
     storage = FolderStorage(str(tmp_path))
     outputs = [storage.get_abs_path("p/a/A.parquet")]
