@@ -124,18 +124,28 @@ def _workspace(options: dict, listeners=(), planner=None):
 
 @main.command()
 @_runtime_options
-def run(**options):
+@click.option(
+    "--wait-for-storage",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="Wait this long for another run using the storage to end (default: fail at once, naming it).",
+)
+def run(wait_for_storage, **options):
     """Run an orchestration NOTEBOOK (a Databricks source .py/.sql or .ipynb) with the local runtime."""
     from rich.console import Console
 
+    from dtflw.events import new_run_id
     from dtflw.progress import ProgressPrinter
+    from dtflw.storage.lease import holding
 
     console = Console(stderr=True)
     printer = ProgressPrinter(console)
     try:
-        engine, workspace, notebook = _workspace(options, listeners=[printer])
-        with engine:
-            result = workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+        with holding(default_storage_url(options["storage"]), new_run_id(), wait_for_storage):
+            engine, workspace, notebook = _workspace(options, listeners=[printer])
+            with engine:
+                result = workspace.run_file(notebook, _pairs(options["args"], "--arg"))
     except DtflwError as e:
         _print_summary(console, printer)
         _report_failure(console, e, options["show_traceback"])

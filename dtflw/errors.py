@@ -19,6 +19,10 @@ class ArgumentError(DtflwError, ValueError):
     """A notebook argument is malformed, not convertible to a string, or collides with a widget."""
 
 
+class OverlappingOutputsError(ArgumentError):
+    """Two outputs' paths overlap, one inside the other: writing the outer one would delete the inner one."""
+
+
 class UnresolvedInputError(DtflwError):
     """An input names a table no earlier notebook produced, and no `file_path` was given."""
 
@@ -29,6 +33,10 @@ class InputNotFoundError(DtflwError):
 
 class OutputNotFoundError(DtflwError):
     """A notebook finished without writing a declared output."""
+
+
+class IncompleteTableError(DtflwError):
+    """A table's last write did not finish in a way the engine cannot write over (a Delta commit cut short)."""
 
 
 class SchemaMismatchError(DtflwError, AssertionError):
@@ -67,6 +75,10 @@ class PathOutsideStorageError(StorageError, ValueError):
 
 class StorageUnavailableError(StorageError):
     """The storage service did not answer after retries."""
+
+
+class StorageBusyError(StorageError):
+    """Another run holds the storage's lease; the message names it (host, pid, run id, since)."""
 
 
 class RuntimeNotFoundError(DtflwError):

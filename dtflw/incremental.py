@@ -1,7 +1,10 @@
 """Incremental runs: a notebook is up to date when its outputs are complete and its fingerprint —
 notebook source (with `%run` dependencies), args, and the versions of its inputs — equals the one
 recorded at its last successful run. The record is a small document per notebook step under
-`<root_dir>/_dtflw/state/` on the flow's storage.
+`<root_dir>/_dtflw/state/` on the flow's storage, keyed by paths relative to the storage (a storage
+copied or moved keeps its history). A step marks its record "started" before it writes anything,
+so a run killed mid-write is never taken for a success; a record that cannot be read means
+"unknown": the step runs, and says why.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import asdict, dataclass
 log = logging.getLogger("dtflw")
 STATE_DIR = "_dtflw/state"
 NO_HISTORY = "outputs exist (no run history)"
+STARTED, SUCCEEDED = "started", "succeeded"
 MAX_KEPT_EXIT_VALUE = 64 * 1024  # bytes (UTF-8) of an exit value kept with the record; a larger one is not kept
 
 
@@ -53,57 +57,100 @@ class Fingerprint:
         return reasons
 
 
+@dataclass(frozen=True)
+class UnknownHistory:
+    """A run history that cannot be trusted (unreadable, or a run that did not finish): run the step."""
+
+    reason: str
+
+
 class RunHistory:
     """The fingerprints of the last successful run of each notebook step, on a storage."""
 
     def __init__(self, storage):
         self._storage = storage
 
-    def _path(self, notebook_path: str, output_paths: list[str]) -> str:
-        key = _hash(notebook_path + "\n" + "\n".join(sorted(output_paths)))
+    def _relative(self, path: str) -> str:
+        """A path relative to the storage's root folder (root_dir), else to its base path."""
+        storage = self._storage
+        root = storage.base_path + (storage.root_dir + "/" if storage.root_dir else "")
+        for prefix in (root, storage.base_path):
+            if path.startswith(prefix):
+                return path[len(prefix) :]
+        return path
+
+    def _path(self, notebook_path: str, output_paths: list[str], relative: bool = True) -> str:
+        outputs = [self._relative(p) for p in output_paths] if relative else output_paths
+        key = _hash(notebook_path + "\n" + "\n".join(sorted(outputs)))
         return self._storage.get_path_in_root_dir(f"{STATE_DIR}/{key}.json")
 
-    def last(self, notebook_path: str, output_paths: list[str]) -> Fingerprint | None:
+    def last(self, notebook_path: str, output_paths: list[str]) -> Fingerprint | UnknownHistory | None:
+        """The last successful run's fingerprint; None without a record; `UnknownHistory` if untrustworthy."""
         try:
             text = self._storage.read_text(self._path(notebook_path, output_paths))
-            if not text:
+            if text is None:  # a record of dtflw before keys were relative to the storage
+                text = self._storage.read_text(self._path(notebook_path, output_paths, relative=False))
+            if text is None:
                 return None
             doc = json.loads(text)
+            if doc.get("status") == STARTED:
+                since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(doc.get("at", 0)))
+                return UnknownHistory(f"its last run {doc.get('run_id')} (started {since}) did not finish")
             return Fingerprint(doc["source"], doc["args"], doc["inputs"])
-        except Exception as e:  # a corrupt record only costs a re-run
+        except Exception as e:
             log.warning("dtflw: unreadable run history of %s: %s", notebook_path, e)
-            return None
+            return UnknownHistory(f"run history unreadable ({type(e).__name__}: {e})")
+
+    def invalidate(self, notebook_path: str, output_paths: list[str], run_id: str) -> None:
+        """Mark the step started, before it writes: until it succeeds, no earlier success counts."""
+        if not output_paths:
+            return  # a step without outputs is never skipped
+        self._write(notebook_path, output_paths, {"status": STARTED, "run_id": run_id})
 
     def record(
         self, notebook_path: str, output_paths: list[str], fingerprint: Fingerprint, run_id: str, exit_value=None
     ) -> None:
         """Keep the fingerprint of a successful run, and its exit value (scrubbed and at most
         MAX_KEPT_EXIT_VALUE bytes: the caller's job) for the runs that skip it."""
-        doc = {"notebook": notebook_path, "outputs": sorted(output_paths), "run_id": run_id, "at": time.time()}
-        doc["exit_value"] = exit_value
-        doc.update(asdict(fingerprint))
-        try:
-            self._storage.write_text(self._path(notebook_path, output_paths), json.dumps(doc))
-        except Exception as e:  # never fail a pipeline for its bookkeeping
-            log.warning("dtflw: could not record the run history of %s: %s", notebook_path, e)
+        fields = {"status": SUCCEEDED, "run_id": run_id, "exit_value": exit_value, **asdict(fingerprint)}
+        self._write(notebook_path, output_paths, fields)
 
     def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
-        """The exit value kept with the last successful run's record (None if none was kept)."""
+        """The exit value kept at the step's last successful run, if any."""
         try:
             text = self._storage.read_text(self._path(notebook_path, output_paths))
-            return json.loads(text).get("exit_value") if text else None
-        except Exception as e:  # a corrupt record only costs the value
-            log.warning("dtflw: unreadable run history of %s: %s", notebook_path, e)
+            doc = json.loads(text) if text else {}
+            return doc.get("exit_value") if doc.get("status", SUCCEEDED) == SUCCEEDED else None
+        except Exception:  # an unreadable record keeps no value
             return None
 
+    def _write(self, notebook_path: str, output_paths: list[str], fields: dict) -> None:
+        outputs = sorted(self._relative(p) for p in output_paths)
+        doc = {"notebook": notebook_path, "outputs": outputs, "at": time.time(), **fields}
+        path = self._path(notebook_path, output_paths)
+        try:
+            self._storage.write_text(path, json.dumps(doc))
+        except Exception as e:  # never fail a pipeline for its bookkeeping, but never leave a stale success
+            log.warning("dtflw: could not record the run history of %s: %s", notebook_path, e)
+            try:
+                self._storage.delete(path)
+            except Exception as again:
+                log.warning("dtflw: could not remove the run history of %s either: %s", notebook_path, again)
 
-def decide(output_states: dict, fingerprint: Fingerprint, last: Fingerprint | None) -> tuple[bool, str]:
+
+def decide(
+    output_states: dict, fingerprint: Fingerprint, last: Fingerprint | UnknownHistory | None
+) -> tuple[bool, str]:
     """(skip?, why) for a lazy run."""
     if not output_states:
         return False, "no outputs to check"
     missing = sorted(name for name, state in output_states.items() if not state.exists)
     if missing:
-        return False, "output " + ", ".join(missing) + " missing"
+        incomplete = [f"output {n} incomplete: {output_states[n].problem}" for n in missing if output_states[n].problem]
+        absent = [n for n in missing if not output_states[n].problem]
+        return False, "; ".join(incomplete + (["output " + ", ".join(absent) + " missing"] if absent else []))
+    if isinstance(last, UnknownHistory):
+        return False, last.reason
     if last is None:
         return True, NO_HISTORY
     changes = fingerprint.changes_since(last)

@@ -9,6 +9,7 @@ from dtflw.core.widgets import as_widget_value, widget_map
 from dtflw.errors import ArgumentError, RuntimeNotFoundError
 from dtflw.events import redact
 from dtflw.runtime.paths import project_relative_path
+from dtflw.storage.tables import check_apart
 
 MAX_RETRIES = 20
 RETRY_ON = (Exception,)
@@ -143,6 +144,7 @@ class LazyNotebook:
                 storage.get_path_in_root_dir(storage.get_path_with_file_extension(relative, format))
             )
         fmt = format or storage.format_from_extension(path) or storage.table_format
+        check_apart(self._rel_path, name, path, self._outputs)
         self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt)
         return self
 

@@ -69,6 +69,12 @@ class InputTable:
                 "file_path= (or source_table= if it was published under an alias)."
             )
         if not (self.is_present() if present is None else present):
+            problem = None if self.is_glob else self._ctx.storage.table_state(self._abs_file_path).problem
+            if problem:
+                raise InputNotFoundError(
+                    f"Input '{self._name}' of notebook '{self._notebook}' at '{self._abs_file_path}' is incomplete: "
+                    f"{problem}. Run its producer again."
+                )
             raise InputNotFoundError(
                 f"Required input not found. Input '{self._name}' of notebook '{self._notebook}' not found at '{self._abs_file_path}'. "
                 "Check the path, or mark the input is_optional=True."
@@ -110,8 +116,12 @@ class OutputTable:
 
         `state`: the table's `TableState`, if the caller has just read it.
         """
-        missing = self.needs_eval() if state is None else not state.exists
-        if missing:
+        if state is not None and state.problem:
+            raise OutputNotFoundError(
+                f"Notebook '{notebook}' left output '{self._name}' at '{self._abs_file_path}' incomplete: "
+                f"{state.problem}. Write the whole table to the path in its widget '{self._name}_out'."
+            )
+        if self.needs_eval() if state is None else not state.exists:
             raise OutputNotFoundError(
                 f"Expected output not found. Notebook '{notebook}' did not write output '{self._name}' at '{self._abs_file_path}'. "
                 f"Write the table to the path in its widget '{self._name}_out'."

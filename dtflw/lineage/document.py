@@ -18,7 +18,7 @@ replaced atomically as its notebooks run. Format (version 1); times are seconds 
 use:   {"name", "path", "format", "alias", "schema": [[column, type], ..] | null, "row_count",
         "state": state | null}
 state: {"exists", "format", "version", "last_operation", "file_count", "size_bytes",
-        "modified_ms", "fingerprint"}
+        "modified_ms", "fingerprint", "table_id", "problem"}
 ```
 `status` is `running`, `succeeded`, `failed` or `skipped`; args hold `[REDACTED]` for secrets.
 """
@@ -43,6 +43,8 @@ _STATE_FIELDS = (
     "size_bytes",
     "modified_ms",
     "fingerprint",
+    "table_id",
+    "problem",
 )
 
 

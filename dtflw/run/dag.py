@@ -22,11 +22,13 @@ from dtflw.errors import (
     DagCycleError,
     DagFailedError,
     DuplicateProducerError,
+    OverlappingOutputsError,
     SelfDependencyError,
     UnresolvedInputError,
 )
 from dtflw.gc_pause import paused_gc
 from dtflw.run.task import StepTask
+from dtflw.storage.tables import NestedPaths
 
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 execution contexts
@@ -122,6 +124,7 @@ class Dag:
         self.executor = executor  # runs the steps; default: a pool of `workers` threads
         self._producers: dict[str, tuple[Step, object]] = {}  # output alias (its name unless aliased) → (step, output)
         self._writers: dict[str, Step] = {}  # output path → step
+        self._nested = NestedPaths()  # output paths, to refuse one inside another
         self._unlinked: list[tuple[Step, object]] = []  # inputs no earlier step produces, linked by plan()
 
     @property
@@ -156,6 +159,9 @@ class Dag:
                 self._claimed(step, output.alias, producers[output.alias][0])
             if output.abs_file_path in writers:
                 self._claimed(step, output.abs_file_path, writers[output.abs_file_path])
+            nested = self._nested.find(output.abs_file_path)
+            if nested is not None:
+                self._overlap(step, output, *nested)
         inputs = notebook.get_inputs().values()
         for table in inputs:
             for output in outputs:
@@ -167,6 +173,7 @@ class Dag:
         for output in outputs:
             producers[output.alias] = (step, output)
             writers[output.abs_file_path] = step
+            self._nested.claim(output.abs_file_path, (step, output))
         for table in inputs:
             if not self._link(step, table):
                 self._unlinked.append((step, table))
@@ -183,6 +190,15 @@ class Dag:
         raise DuplicateProducerError(
             f"Table '{key}' is produced by both '{other.name}' (step {other.index + 1}) and "
             f"'{step.name}' (step {step.index + 1}); give one output another name or file_path."
+        )
+
+    @staticmethod
+    def _overlap(step: Step, output, other: Step, other_output) -> None:
+        raise OverlappingOutputsError(
+            f"Output '{output.name}' of notebook '{step.name}' (step {step.index + 1}) at '{output.abs_file_path}' "
+            f"and output '{other_output.name}' of notebook '{other.name}' (step {other.index + 1}) at "
+            f"'{other_output.abs_file_path}' overlap: one lies inside the other, so writing one deletes the other. "
+            "Give them separate paths."
         )
 
     def _link(self, step: Step, table) -> bool:

@@ -26,6 +26,7 @@ from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, tr
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
 from dtflw.runtime import activated, active_runtime
 from dtflw.runtime.dbutils_runner import DbutilsRunner
+from dtflw.storage.tables import check_writable
 
 log = logging.getLogger("dtflw")
 
@@ -108,7 +109,9 @@ class StepTask:
                 return self.recorded_result()
         ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
+        history.invalidate(*key, record.run_id)  # a run cut short never counts as a success
         try:
+            check_writable(notebook, step.get_outputs(), out_states)
             runner = ctx.runner if ctx.runner is not None else DbutilsRunner()
             result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
             out_states = self._output_states()
@@ -178,7 +181,7 @@ class StepTask:
     def _fingerprint(self, inputs: list[TableUse]) -> Fingerprint:
         source_of = getattr(self.ctx.runner, "source_fingerprint", None)
         source = source_of(self.step.rel_path) if source_of else None
-        versions = {u.name: u.state.version_label if u.state and u.state.exists else "" for u in inputs}
+        versions = {u.name: u.state.identity if u.state and u.state.exists else "" for u in inputs}
         return Fingerprint.of(source, self.step.get_args(), versions)
 
     def _history(self) -> RunHistory:

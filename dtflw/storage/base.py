@@ -163,7 +163,13 @@ class Storage(ABC):
         logical = self.get_abs_path(path).rstrip("/")
         listing = self.fs.list_files(self.fs_path(logical))
         entries = [self._to_logical(i) for i in listing]
-        return state_from_listing(logical, entries, read_text=lambda p: self.fs.read_text(self.fs_path(p)))
+        tail = getattr(self.fs, "read_tail", None)  # a backend whose files can be cut short reads their tails
+        return state_from_listing(
+            logical,
+            entries,
+            read_text=lambda p: self.fs.read_text(self.fs_path(p)),
+            read_tail=(lambda p, n: tail(self.fs_path(p), n)) if tail else None,
+        )
 
     def read_text(self, path: str) -> str | None:
         return self.fs.read_text(self.fs_path(self.get_abs_path(path)))

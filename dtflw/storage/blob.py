@@ -321,6 +321,15 @@ class BlobFileSystem:
                 with contextlib.suppress(ResourceNotFoundError):
                     self._client.delete_blob(name)
 
+    @property
+    def container_client(self):
+        """The `azure.storage.blob.ContainerClient` of this container (for leases)."""
+        return self._client
+
+    def blob_name(self, path: str) -> str:
+        """The blob name of a path in this container."""
+        return self._name(path)
+
     # -- helpers ----------------------------------------------------------------------------
     def _name(self, path: str) -> str:
         if not path.startswith(self.base) and path + "/" != self.base:

@@ -72,6 +72,15 @@ class LocalFileSystem:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
+    def read_tail(self, path: str, size: int) -> bytes | None:
+        """The last `size` bytes of a file (a file written by a killed process may be cut short)."""
+        try:
+            with open(path, "rb") as f:
+                f.seek(-size, os.SEEK_END)
+                return f.read(size)
+        except (OSError, ValueError):
+            return None
+
     def write_text(self, path: str, text: str) -> None:
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)

@@ -1,7 +1,10 @@
 """What a table on storage looks like: complete or not, its format, Delta version, fingerprint.
 
 Computed from a flat listing of the table's files, so any backend that can list a prefix can
-answer it without starting a Spark job.
+answer it without starting a Spark job. A table whose last write did not finish is not complete:
+files an engine is still writing (Sail's `name#1`, Spark's `_temporary/`, `.tmp`, `_started_*`)
+never count, a parquet data file must end with its footer magic `PAR1` (checked when the backend
+can read a file's tail), and a Delta table's newest commit must parse.
 """
 
 from __future__ import annotations
@@ -10,8 +13,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from dtflw.errors import IncompleteTableError, OverlappingOutputsError
+
 DELTA_LOG = "_delta_log"
 FORMATS = ("parquet", "delta")
+PARQUET_MAGIC = b"PAR1"
+# suffixes of files an engine has not finished: Spark's `.tmp`/`.crc`, Hadoop's `.inprogress`
+UNFINISHED_SUFFIXES = (".tmp", ".crc", ".inprogress")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class TableState:
     size_bytes: int = 0
     modified_ms: int = 0
     fingerprint: str | None = None
+    table_id: str | None = None  # a Delta table's `metaData.id`: new when the table is created again
+    problem: str | None = None  # why files that are there do not make a complete table
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -49,18 +59,78 @@ class TableState:
             return f"v{self.version}"
         return (self.fingerprint or "")[:12]
 
+    @property
+    def identity(self) -> str:
+        """What a consumer's run depends on: `v3 of <table id>` for Delta, the fingerprint for parquet."""
+        if self.exists and self.version is not None and self.table_id:
+            return f"v{self.version} of {self.table_id}"
+        return self.version_label
+
+
+class NestedPaths:
+    """Table paths claimed so far, to find in O(depth) one lying inside another (or holding it)."""
+
+    def __init__(self):
+        self._paths: dict[str, object] = {}
+        self._folders: dict[str, object] = {}  # every parent folder of a claimed path → its owner
+
+    def find(self, path: str):
+        """The owner of a claimed path that lies inside `path` or holds it (not an equal one), or None."""
+        parts = path.rstrip("/").split("/")
+        inner = self._folders.get("/".join(parts))
+        if inner is not None:
+            return inner
+        return next((o for i in range(1, len(parts)) if (o := self._paths.get("/".join(parts[:i]))) is not None), None)
+
+    def claim(self, path: str, owner) -> None:
+        parts = path.rstrip("/").split("/")
+        self._paths["/".join(parts)] = owner
+        for i in range(1, len(parts)):
+            self._folders.setdefault("/".join(parts[:i]), owner)
+
+
+def nested(path: str, other: str) -> bool:
+    """True if two table paths are equal or one lies inside the other."""
+    path, other = path.rstrip("/") + "/", other.rstrip("/") + "/"
+    return path.startswith(other) or other.startswith(path)
+
+
+def check_apart(notebook: str, name: str, path: str, outputs: dict) -> None:
+    """Raise if output `name` at `path` lies inside, holds or equals another of a step's `outputs`."""
+    for other, table in outputs.items():
+        if other != name and nested(path, table.abs_file_path):
+            raise OverlappingOutputsError(
+                f"Outputs '{name}' at '{path}' and '{other}' at '{table.abs_file_path}' of notebook '{notebook}' "
+                "overlap: one lies inside the other (or at its path), so writing one deletes the other. "
+                "Give them separate paths."
+            )
+
+
+def check_writable(notebook: str, outputs: dict, states: dict) -> None:
+    """Raise if an output is a Delta table whose log the engine cannot read, so it cannot write it either."""
+    for name, state in states.items():
+        if state.format == "delta" and state.problem:
+            raise IncompleteTableError(
+                f"Output '{name}' of notebook '{notebook}' at '{outputs[name].abs_file_path}' is incomplete: "
+                f"{state.problem}. Remove that commit file to return to the version before it, or remove the "
+                "table to write it anew; then run again."
+            )
+
 
 def _is_data_file(relative: str) -> bool:
     parts = relative.split("/")
     if any(p.startswith(("_", ".")) for p in parts):
         return False
+    if "#" in parts[-1] or parts[-1].endswith(UNFINISHED_SUFFIXES):  # Sail writes `name#1`, then renames
+        return False
     return not relative.endswith("/")
 
 
-def state_from_listing(path: str, entries: list[FileInfo], read_text=None) -> TableState:
+def state_from_listing(path: str, entries: list[FileInfo], read_text=None, read_tail=None) -> TableState:
     """Derive a table's state from the files listed under `path` (recursively, flat).
 
-    `read_text(abs_path) -> str` is used once to read the newest Delta commit's operation.
+    `read_text(abs_path) -> str` reads the newest Delta commit (operation, whether it parses, table
+    id); `read_tail(abs_path, n) -> bytes` checks that each parquet data file ends with its footer.
     """
     root = path.rstrip("/")
     files = [e for e in entries if not e.is_dir]
@@ -75,7 +145,7 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None) -> Ta
             file_count=1,
             size_bytes=only.size,
             modified_ms=only.modification_time,
-            fingerprint=_fingerprint([only]),
+            fingerprint=_fingerprint([only], root),
         )
     relative = {e.path[len(root) + 1 :]: e for e in files if e.path.startswith(root + "/")}
     commits = sorted(
@@ -93,23 +163,33 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None) -> Ta
     newest = max((e.modification_time for e in data), default=0)
     if commits or checkpoints:
         version = max([v for v, _ in commits] + checkpoints)
-        operation = None
+        operation = table_id = problem = None
         if commits and commits[-1][0] == version and read_text is not None:
-            operation = _delta_operation(read_text(commits[-1][1].path))
+            actions = _delta_actions(read_text(commits[-1][1].path))
+            if actions is None:
+                problem = f"its newest Delta commit {commits[-1][1].name} is not complete JSON (a write did not finish)"
+            else:
+                operation = _commit_info(actions).get("operation")
+                table_id = _table_id(actions)
+                if table_id is None and len(commits) > 1:
+                    table_id = _table_id(_delta_actions(read_text(commits[0][1].path)) or [])
         return TableState(
             path=path,
-            exists=True,
+            exists=problem is None,
             format="delta",
             version=version,
             last_operation=operation,
             file_count=len(data),
             size_bytes=size,
             modified_ms=max(newest, max((e.modification_time for _, e in commits), default=0)),
-            fingerprint=f"delta-v{version}",
+            fingerprint=f"delta-{table_id}-v{version}" if table_id else f"delta-v{version}",
+            table_id=table_id,
+            problem=problem,
         )
     if root.endswith(".delta") or any(name.startswith(DELTA_LOG + "/") for name in relative):
         return TableState(path=path, exists=False, format="delta", file_count=len(data), size_bytes=size)
-    complete = bool(data) or "_SUCCESS" in relative
+    problem = _unfinished_parquet(data, read_tail)
+    complete = (bool(data) or "_SUCCESS" in relative) and problem is None
     return TableState(
         path=path,
         exists=complete,
@@ -117,8 +197,19 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None) -> Ta
         file_count=len(data),
         size_bytes=size,
         modified_ms=newest,
-        fingerprint=_fingerprint(data) if complete else None,
+        fingerprint=_fingerprint(data, root) if complete else None,
+        problem=problem,
     )
+
+
+def _unfinished_parquet(data: list[FileInfo], read_tail) -> str | None:
+    """Why the parquet data files do not make a finished table (None if they do, or cannot be read)."""
+    if read_tail is None:
+        return None
+    for info in data:
+        if info.name.endswith(".parquet") and (info.size < 12 or read_tail(info.path, 4) != PARQUET_MAGIC):
+            return f"data file {info.name} has no parquet footer (its write did not finish)"
+    return None
 
 
 def _format_from_name(path: str) -> str:
@@ -126,18 +217,23 @@ def _format_from_name(path: str) -> str:
     return suffix or "file"
 
 
-def _fingerprint(files: list[FileInfo]) -> str:
-    newest = max((f.modification_time for f in files), default=0)
-    summary = f"{len(files)}:{sum(f.size for f in files)}:{newest}"
+def _fingerprint(files: list[FileInfo], root: str) -> str:
+    """Changes whenever a file does: its path in the table, size or modification time."""
+    summary = "\n".join(sorted(f"{f.path[len(root) + 1 :] or f.name}:{f.size}:{f.modification_time}" for f in files))
     return hashlib.sha1(summary.encode()).hexdigest()[:16]
 
 
-def _delta_operation(text: str | None) -> str | None:
-    for line in (text or "").splitlines():
-        try:
-            action = json.loads(line)
-        except ValueError:
-            continue
-        if "commitInfo" in action:
-            return action["commitInfo"].get("operation")
-    return None
+def _delta_actions(text: str | None) -> list[dict] | None:
+    """The actions of a Delta commit file; None if a line is not JSON (a commit cut short)."""
+    try:
+        return [json.loads(line) for line in (text or "").splitlines() if line.strip()]
+    except ValueError:
+        return None
+
+
+def _commit_info(actions: list[dict]) -> dict:
+    return next((a["commitInfo"] for a in actions if isinstance(a.get("commitInfo"), dict)), {})
+
+
+def _table_id(actions: list[dict]) -> str | None:
+    return next((a["metaData"].get("id") for a in actions if isinstance(a.get("metaData"), dict)), None)

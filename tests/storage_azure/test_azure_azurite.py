@@ -108,7 +108,9 @@ def test_delta_table_version_and_last_operation(storage, delta_options):
     assert (state.exists, state.format, state.version, state.last_operation) == (True, "delta", 0, "CREATE TABLE")
     write_deltalake(uri, pd.DataFrame({"id": [4]}), mode="append", storage_options=delta_options)
     state = storage.table_state("analysis/T.delta")
-    assert (state.version, state.last_operation, state.fingerprint) == (1, "WRITE", "delta-v1")
+    table_id = DeltaTable(uri, storage_options=delta_options).metadata().id
+    assert (state.version, state.last_operation, state.table_id) == (1, "WRITE", table_id)
+    assert state.fingerprint == f"delta-{table_id}-v1" and state.identity == f"v1 of {table_id}"
     assert state.version == DeltaTable(uri, storage_options=delta_options).version()
     assert storage.exists("analysis/T.delta")
     assert storage.exists(storage.get_abs_path("analysis/T.delta").replace("wasbs://", "wasb://"))

@@ -1,0 +1,48 @@
+"""The storage lease on Azure (Azurite): a blob lease, renewed while held; a holder killed with SIGKILL
+gives the storage up when its lease expires."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dtflw.errors import StorageBusyError
+from dtflw.storage.azure import AzureStorage
+from dtflw.storage.lease import LEASE_SECONDS, lease_for
+from storage_azure.azurite import ACCOUNT
+
+pytestmark = [pytest.mark.azurite, pytest.mark.slow]
+
+HOLD = """
+import sys, time
+from dtflw.storage.azure import AzureStorage
+from dtflw.storage.lease import lease_for
+storage = AzureStorage({account!r}, {container!r}, "analysis", connection_string={connection!r})
+with lease_for(storage, "holder-run").held():
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_second_lease_names_the_holder_and_gets_the_storage_once_a_killed_holder_expires(azurite, container):
+    storage = AzureStorage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
+    script = HOLD.format(account=ACCOUNT, container=container, connection=azurite.connection_string)
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    time.sleep(LEASE_SECONDS / 3 + 2)  # past a renewal: the holder keeps it
+    with pytest.raises(StorageBusyError, match=rf"in use by run holder-run \(pid {holder.pid} on "):
+        lease_for(storage, "second-run").held()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    killed = time.monotonic()
+    with lease_for(storage, "second-run").held(wait=LEASE_SECONDS + 15):
+        assert time.monotonic() - killed <= LEASE_SECONDS + 2
+        props = storage.fs.container_client.get_blob_client("analysis/_dtflw/lease").get_blob_properties()
+        assert props.metadata["run_id"] == "second-run" and props.lease.state == "leased"
+    with lease_for(storage, "third-run").held():  # given back at once
+        pass
