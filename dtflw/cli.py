@@ -98,24 +98,40 @@ def _workspace(options: dict, listeners=(), planner=None):
 def run(**options):
     """Run an orchestration NOTEBOOK (a Databricks source .py/.sql or .ipynb) with the local runtime."""
     from rich.console import Console
+    from rich.markup import escape
 
+    from dtflw.interrupts import CANCELLATION
     from dtflw.progress import ProgressPrinter
+    from dtflw.secrets import scrub
 
     console = Console(stderr=True)
     printer = ProgressPrinter(console)
+    secrets: set[str] = set()  # the values revealed while running: never printed
     try:
         engine, workspace, notebook = _workspace(options, listeners=[printer])
-        with engine:
-            result = workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+        secrets = workspace.secret_values
+        with engine, CANCELLATION.signals_handled():
+            try:
+                result = CANCELLATION.run(workspace.run_file, notebook, _pairs(options["args"], "--arg"))
+            except KeyboardInterrupt:  # the first Ctrl-C or SIGTERM: notebooks stopped, recorded cancelled
+                console.print(printer.summary())
+                console.print(
+                    f"[red]✖ Interrupted ({CANCELLATION.signal_name}):[/] running notebooks were stopped and "
+                    "recorded as cancelled.",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                CANCELLATION.exit()  # notebooks still in a sleep are abandoned
     except DtflwError as e:
         console.print(printer.summary())
-        console.print(f"[red]✖ {type(e).__name__}:[/] {e}", highlight=False, soft_wrap=True)
+        message = escape(scrub(str(e), secrets))
+        console.print(f"[red]✖ {type(e).__name__}:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(1)
     console.print(printer.summary())
     for where in printer.lineage_folders():
         console.print(f"Lineage written under {where}", highlight=False, soft_wrap=True)
     if result is not None:
-        click.echo(result)
+        click.echo(scrub(result, secrets))
 
 
 @main.command()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import graphlib
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 
 from dtflw.bulk import paused_gc
@@ -26,6 +26,7 @@ from dtflw.errors import (
     SelfDependencyError,
     UnresolvedInputError,
 )
+from dtflw.interrupts import InterruptiblePool
 
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 execution contexts
@@ -260,7 +261,7 @@ class Dag:
         label = _labels(plan.steps)
         failures: dict[str, BaseException] = {}
         started: set[int] = set()
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dtflw-dag") as pool:
+        with InterruptiblePool(max_workers=self.workers, thread_name_prefix="dtflw-dag") as pool:
             running = {}
             while sorter.is_active() and not (failures and not running):
                 if not failures:

@@ -132,3 +132,15 @@ class NotANotebookError(DtflwError, ValueError):
 
 class MalformedCellError(DtflwError, ValueError):
     """A notebook cell's magic command cannot be parsed, e.g. a `%run` without a notebook path."""
+
+
+class SecretsFileError(DtflwError, ValueError):
+    """A local secrets file (`--secrets-file`) is missing, not JSON, or not {scope: {key: value}}."""
+
+
+class InvalidUserNameError(DtflwError, ValueError):
+    """A workspace user name (`--user`) would not name one folder under /Users."""
+
+
+class RunInterruptedError(DtflwError):
+    """The run was interrupted (Ctrl-C, SIGTERM): running notebooks were stopped and recorded as cancelled."""

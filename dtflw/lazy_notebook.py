@@ -91,6 +91,7 @@ class LazyNotebook:
             raise ArgumentError(
                 f"Secret names {sorted(unknown)} of notebook '{self._rel_path}' are not among its args."
             )
+        self.ctx.secret_values.update(self._args[name] for name in self._secret_args)  # kept out of every text
         return self
 
     def get_args(self) -> dict[str, str]:
@@ -98,7 +99,7 @@ class LazyNotebook:
 
     def redacted_args(self) -> dict[str, str]:
         """The args as logs, lineage and reports show them: secret names and revealed secret values hidden."""
-        return redact(self._args, self._secret_args | self.ctx.secret_values)
+        return redact(self._args, self._secret_args, self.ctx.secret_values)
 
     def timeout(self, timeout: int) -> LazyNotebook:
         """Stop the notebook after `timeout` seconds (0: no timeout)."""
@@ -270,7 +271,8 @@ class LazyNotebook:
                 if attempt > self._retries or isinstance(e, UNRETRIED):
                     raise
                 delay = self._backoff * 2 ** (attempt - 1)
-                self.ctx.logger.log(f"Retrying '{self.abs_path}' in {delay:.1f}s after attempt {attempt}: {e}")
+                why = scrub(str(e), self.ctx.secret_values)
+                self.ctx.logger.log(f"Retrying '{self.abs_path}' in {delay:.1f}s after attempt {attempt}: {why}")
                 time.sleep(delay)
                 attempt += 1
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from rich.markup import escape
+
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.runtime import project_relative_path
 
@@ -12,6 +14,7 @@ _STYLE = {
     RunStatus.SUCCEEDED: ("✔", "green", "done"),
     RunStatus.SKIPPED: ("⏭", "yellow", "skipped"),
     RunStatus.FAILED: ("✖", "red", "failed"),
+    RunStatus.CANCELLED: ("⊘", "magenta", "cancelled"),
 }
 
 
@@ -37,7 +40,7 @@ class ProgressPrinter(FlowListener):
         # why it runs is told when it starts; why it was skipped, when it ends
         told = run.status in (RunStatus.RUNNING, RunStatus.SKIPPED)
         why = f" ({run.reason})" if run.reason and told else ""
-        error = f"\n    {run.error}" if run.error else ""
+        error = f"\n    {escape(run.error)}" if run.error else ""
         self._console.print(
             f"[{colour}]{mark} {word:<8}[/] {run.notebook_path}{duration}{why}{error}", highlight=False, soft_wrap=True
         )

@@ -18,8 +18,10 @@ import traceback
 
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError
 from dtflw.execution.local_runner import LocalRunner
+from dtflw.interrupts import CANCELLATION
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
+from dtflw.local.secret_store import check_user_name, read_secrets_file
 from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
 from dtflw.runtime import Runtime, activated, normalize_workspace_path
 
@@ -46,13 +48,14 @@ class LocalWorkspace:
     ):
         self.root = os.path.abspath(root)
         self.engine = engine
-        self.user = user or os.environ.get("DTFLW_USER") or getpass.getuser()
+        self.user = check_user_name(user or os.environ.get("DTFLW_USER") or getpass.getuser())
         self.home = f"/Users/{self.user}"
         self.storage_url = storage_url
         state = os.path.join(os.getcwd(), ".dtflw")
         self.dbfs_folder = os.path.abspath(dbfs_folder or os.path.join(state, "dbfs"))
         self.volumes_folder = os.path.abspath(volumes_folder or os.path.join(state, "volumes"))
         self.secrets_file = secrets_file
+        read_secrets_file(secrets_file)  # a missing or malformed file fails now, not when a secret is read
         self.environ = dict(os.environ if environ is None else environ)
         self.listeners = list(listeners)
         self.lazy = lazy
@@ -232,17 +235,20 @@ class LocalWorkspace:
             "display": display,
             "displayHTML": displayHTML,
         }
-        failed = True
-        with activated(runtime):
+        failed, cancelled = True, False
+        with activated(runtime), CANCELLATION.running(runtime):
             try:
                 self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
                 failed = False
             except NotebookExit as done:
                 failed = False
                 return done.value
+            except BaseException as e:  # Ctrl-C, or an error because the run was interrupted: cancelled
+                cancelled = isinstance(e, KeyboardInterrupt) or CANCELLATION.requested
+                raise
             finally:
                 for flow in runtime.flows:
-                    flow.end(failed=failed)
+                    flow.end(failed=failed, cancelled=cancelled)
                 _stop_session(runtime.spark)
         return None
 
