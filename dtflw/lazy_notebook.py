@@ -23,6 +23,7 @@ from dtflw.names import check_notebook_path, check_table_name
 from dtflw.output_table import AliasedOutputTable
 from dtflw.pipeline import NotebookRun as PipelineRun
 from dtflw.runtime import project_relative_path
+from dtflw.state_key import storage_key
 
 MAX_RETRIES = 20
 NOT_SELECTED = "not selected"
@@ -302,7 +303,7 @@ class LazyNotebook:
         source_of = getattr(self.ctx.runtime.runner, "source_fingerprint", None)
         source = source_of(self._rel_path) if source_of else None
         versions = {u.name: u.state.version_label if u.state and u.state.exists else "" for u in inputs}
-        return Fingerprint.of(source, self._args, versions)
+        return Fingerprint.of(source, self._args, versions, storage_key(self.ctx.storage))
 
     def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int):
         ctx = self.ctx
@@ -340,7 +341,8 @@ class LazyNotebook:
             raise
         except Exception as e:
             self._fail(record, e, out_states)
-            raise NotebookFailedError(f"Notebook '{notebook}' failed: {e}", notebook_path=notebook) from e
+            why = scrub(str(e), ctx.secret_values)
+            raise NotebookFailedError(f"Notebook '{notebook}' failed: {why}", notebook_path=notebook) from e
         self._last_run_result = result
         record.status = RunStatus.SUCCEEDED
         record.exit_value = truncate(scrub(result, ctx.secret_values))

@@ -42,7 +42,12 @@ class Run:
     def __init__(self, tmp_path, main: str):
         root = tmp_path / "ws" / "p"
         root.mkdir(parents=True)
-        for name, source in (("sleeper", SLEEPER), ("sparker", LONG_SPARK_QUERY), ("stubborn", STUBBORN), ("main", main)):
+        for name, source in (
+            ("sleeper", SLEEPER),
+            ("sparker", LONG_SPARK_QUERY),
+            ("stubborn", STUBBORN),
+            ("main", main),
+        ):
             (root / f"{name}.py").write_text(notebook_source(source))
         self.storage = tmp_path / "storage"
         self.process = subprocess.Popen(

@@ -21,9 +21,11 @@ from dtflw.execution.local_runner import LocalRunner
 from dtflw.interrupts import CANCELLATION
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
+from dtflw.local.redacted_output import redacted_output
 from dtflw.local.secret_store import check_user_name, read_secrets_file
 from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
 from dtflw.runtime import Runtime, activated, normalize_workspace_path
+from dtflw.secrets import scrub
 
 
 class LocalWorkspace:
@@ -236,7 +238,7 @@ class LocalWorkspace:
             "displayHTML": displayHTML,
         }
         failed, cancelled = True, False
-        with activated(runtime), CANCELLATION.running(runtime):
+        with activated(runtime), CANCELLATION.running(runtime), redacted_output(self.secret_values):
             try:
                 self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
                 failed = False
@@ -263,7 +265,7 @@ class LocalWorkspace:
                 line = _line_in(e, file_path) or cell.first_line
                 raise NotebookFailedError(
                     f"Notebook '{runtime.notebook_path}' failed in cell {cell.index} at {file_path}:{line}: "
-                    f"{type(e).__name__}: {e}",
+                    f"{type(e).__name__}: {scrub(str(e), self.secret_values)}",
                     notebook_path=runtime.notebook_path,
                     cell=cell.index,
                     line=line,
