@@ -303,7 +303,8 @@ class LazyNotebook:
         source_of = getattr(self.ctx.runtime.runner, "source_fingerprint", None)
         source = source_of(self._rel_path) if source_of else None
         versions = {u.name: u.state.version_label if u.state and u.state.exists else "" for u in inputs}
-        return Fingerprint.of(source, self._args, versions, storage_key(self.ctx.storage))
+        key = storage_key(self.ctx.storage, create=getattr(self.ctx.runtime, "planner", None) is None)
+        return Fingerprint.of(source, self._args, versions, key)
 
     def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int):
         ctx = self.ctx

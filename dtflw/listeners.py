@@ -84,7 +84,7 @@ class WebhookNotifier(FlowListener):
         self._post({"event": "flow_ended", "flow": _flow(flow), "counts": counts, "notebooks": [_run(r) for r in runs]})
 
     def _post(self, payload: dict) -> None:
-        post = _Post(self._url, json.dumps(payload).encode(), self._headers, min(self._timeout, self._deadline))
+        post = _Post(self._url, json.dumps(payload).encode(), self._headers, self._timeout)
         sender = threading.Thread(target=post.send, name="dtflw-webhook", daemon=True)
         sender.start()
         sender.join(self._deadline)

@@ -28,12 +28,16 @@ def keyed_hash(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def storage_key(storage) -> bytes:
-    """The key of `storage`'s run history, created (random) on first use; read once per process."""
+def storage_key(storage, create: bool = True) -> bytes:
+    """The key of `storage`'s run history, created (random) on first use; read once per process.
+    Without `create` (planning, which writes nothing) a storage with no key yet gets an empty one:
+    it has no history recorded under a key either."""
     path = storage.get_path_in_root_dir(KEY_PATH)
     where = storage.get_abs_path(path)
     with _lock:
         key = _known.get(where)
+        if key is None and not create:
+            return _parse(_read(storage, path)) or b""
         if key is None:
             key = _known[where] = _read_or_create(storage, path)
         return key

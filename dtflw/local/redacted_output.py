@@ -14,8 +14,6 @@ import threading
 from dtflw.secrets import scrub
 
 _lock = threading.Lock()
-_users = 0  # notebooks running with the streams replaced (threads of a DAG, nested runs)
-_saved: tuple = ()
 
 
 class RedactingStream:
@@ -48,20 +46,22 @@ class RedactingStream:
 
 @contextlib.contextmanager
 def redacted_output(secrets):
-    """Within the block (in any thread), stdout and stderr are scrubbed of `secrets`."""
-    global _users, _saved
+    """Within the block, stdout and stderr are scrubbed of `secrets`. The outermost block (the
+    notebook that calls the others, and so ends last) replaces the streams; blocks inside it, in
+    any thread, find them replaced."""
     with _lock:
-        if _users == 0:
-            _saved = (sys.stdout, sys.stderr)
+        installed = not isinstance(sys.stdout, RedactingStream)
+        if installed:
+            saved = (sys.stdout, sys.stderr)
             sys.stdout, sys.stderr = RedactingStream(sys.stdout, secrets), RedactingStream(sys.stderr, secrets)
-        _users += 1
+            ours = (sys.stdout, sys.stderr)
     try:
         yield
     finally:
-        with _lock:
-            _users -= 1
-            if _users == 0:
-                for stream in (sys.stdout, sys.stderr):
+        if installed:
+            with _lock:
+                for stream in ours:
                     with contextlib.suppress(Exception):
                         stream.flush()
-                sys.stdout, sys.stderr = _saved
+                if (sys.stdout, sys.stderr) == ours:
+                    sys.stdout, sys.stderr = saved
