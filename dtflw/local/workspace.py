@@ -26,6 +26,7 @@ from dtflw.local.secret_store import check_user_name, read_secrets_file
 from dtflw.local.source import Cell, NotebookSource, find_notebook_file, parse_notebook, split_sql_statements
 from dtflw.runtime import Runtime, activated, normalize_workspace_path
 from dtflw.secrets import scrub
+from dtflw.storage.unavailable import unavailable_storage_error
 
 
 class LocalWorkspace:
@@ -263,6 +264,11 @@ class LocalWorkspace:
                 raise
             except Exception as e:
                 line = _line_in(e, file_path) or cell.first_line
+                where, given = f"cell {cell.index} at {file_path}:{line}", runtime.dbutils.widgets.getAll().values()
+                known = [*given, self.storage_url]
+                unavailable = unavailable_storage_error(e, runtime.notebook_path, where, known, cell.index, line)
+                if unavailable is not None:
+                    raise unavailable from e
                 raise NotebookFailedError(
                     f"Notebook '{runtime.notebook_path}' failed in cell {cell.index} at {file_path}:{line}: "
                     f"{type(e).__name__}: {scrub(str(e), self.secret_values)}",
