@@ -97,7 +97,8 @@ class LineageRecorder(FlowListener):
 
     def on_flow_end(self, flow: FlowRun) -> None:
         self._record(flow, None)
-        self.flush()
+        if not self.flush():  # never lost in silence
+            log.warning("dtflw lineage: the lineage of flow run %s is not completely written yet", flow.run_id)
 
     # -- public -------------------------------------------------------------------------------
     def document_path(self, flow_run_id: str) -> str:
