@@ -87,8 +87,10 @@ class Flow:
         if cancelled:
             self._ctx.open_runs.cancel(self._ctx)
         run.ended = time.time()
-        run.status = RunStatus.FAILED if failed or self._ctx.failures else RunStatus.SUCCEEDED
-        run.status = RunStatus.CANCELLED if cancelled else run.status
+        if cancelled:
+            run.status = RunStatus.CANCELLED
+        else:
+            run.status = RunStatus.FAILED if failed or self._ctx.failures else RunStatus.SUCCEEDED
         self._ctx.listeners.emit("on_flow_end", run)
 
     def __enter__(self) -> Flow:

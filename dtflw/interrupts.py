@@ -39,7 +39,7 @@ class NotebookCancelled(KeyboardInterrupt):  # noqa: N818 - a KeyboardInterrupt,
 
 
 class Cancellation:
-    """Which notebooks run locally (thread and Spark session), and whether the run was interrupted."""
+    """Which notebooks run locally (thread and runtime), and whether the run was interrupted."""
 
     def __init__(self):
         self.signal: int | None = None  # the first signal received

@@ -134,3 +134,125 @@ def test_a_notebook_that_ignores_the_interrupt_is_abandoned_and_a_second_ctrl_c_
     assert code == 130
     assert seconds < 1.2, "after the first signal alone the stuck notebook gets 1.5 s to unwind"
     assert "Interrupted" not in "".join(run.stderr), "no summary: it exited at once"
+
+
+# -- in-process: the parts a signal sets in motion ---------------------------------------------------------
+class FakeRuntime:
+    """A runtime's flows and Spark session as the cancellation sees them."""
+
+    def __init__(self, flows=()):
+        self.flows = list(flows)
+        self.interrupted = 0
+        self.spark = self
+
+    def interruptAll(self):  # noqa: N802 - Spark's name
+        self.interrupted += 1
+
+
+def test_after_an_interrupt_a_notebook_error_is_a_cancellation_and_no_notebook_starts():
+    from dtflw.interrupts import Cancellation, NotebookCancelled
+
+    cancellation = Cancellation()
+    with pytest.raises(ValueError), cancellation.running(FakeRuntime()):
+        raise ValueError("an error of its own")
+    with (
+        pytest.raises(NotebookCancelled, match=r"interrupted \(SIGTERM\)") as raised,
+        cancellation.running(FakeRuntime()),
+    ):
+        cancellation.signal = signal.SIGTERM  # while it runs
+        raise RuntimeError("OPERATION_CANCELED")
+    assert isinstance(raised.value.__cause__, RuntimeError) and cancellation.exit_code == 143
+    with pytest.raises(NotebookCancelled, match="not started"), cancellation.running(FakeRuntime()):
+        pass
+
+
+def test_stopping_interrupts_every_running_session_and_ends_the_open_flows_cancelled(make_workspace):
+    from dtflw.interrupts import Cancellation, NotebookCancelled
+
+    ws = make_workspace()
+    ws.write("p/nb.py", "pass")
+    ws.write("p/main.py", "from dtflw import init_flow\nflow = init_flow()")
+    cancellation = Cancellation()
+    runtime = FakeRuntime()
+    started, release = threading.Event(), threading.Event()
+
+    seen = []
+
+    def stuck():
+        try:
+            with cancellation.running(runtime):
+                started.set()
+                release.wait(10)  # a C-level wait: the async exception waits for it
+                time.sleep(0.5)
+        except NotebookCancelled:
+            seen.append("cancelled")
+
+    thread = threading.Thread(target=stuck)
+    thread.start()
+    started.wait(5)
+    cancellation.signal = signal.SIGINT
+    cancellation._stop_running()
+    assert runtime.interrupted == 1
+    release.set()
+    thread.join(5)
+    assert not thread.is_alive() and seen == ["cancelled"]
+
+    flow_runtime = ws.local.runtime_for("/Users/tester@example.com/p/main", {}, None)
+    with pytest.raises(NotebookCancelled), cancellation.running(flow_runtime):
+        pass  # cancelled: it does not start
+    cancellation._running[0] = (threading.current_thread(), flow_runtime)
+    from dtflw.runtime import activated
+
+    with activated(flow_runtime):
+        from dtflw import init_flow
+
+        flow = init_flow()
+    record = NotebookRunStub(flow)
+    cancellation._end_open_flows()
+    assert flow.ctx.flow_run.status.value == "cancelled" and record.status.value == "cancelled"
+
+
+def NotebookRunStub(flow):  # noqa: N802 - builds a record as a step would
+    from dtflw.events import NotebookRun
+
+    run = NotebookRun("r1", flow.run_id, "/Users/u/p/nb", "nb", {}, [], [])
+    flow.ctx.listeners.emit("on_notebook_start", flow.ctx.flow_run, run)
+    return run
+
+
+def test_the_pool_of_an_interrupted_dag_does_not_wait_for_its_running_work():
+    from dtflw.interrupts import InterruptiblePool
+
+    release = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), InterruptiblePool(max_workers=1) as pool:
+        pool.submit(release.wait, 10)
+        queued = pool.submit(time.sleep, 0)
+        raise KeyboardInterrupt
+    assert time.monotonic() - started < 5 and queued.cancelled()
+    release.set()
+
+
+def test_a_flow_left_by_a_keyboard_interrupt_ends_cancelled(make_workspace):
+    ws = make_workspace()
+    ws.write(
+        "p/main.py",
+        """
+from dtflw import init_flow
+try:
+    with init_flow() as flow:
+        raise KeyboardInterrupt
+except KeyboardInterrupt:
+    dbutils.notebook.exit(flow.ctx.flow_run.status.value)
+""",
+    )
+    assert ws.run("p/main.py") == "cancelled"
+
+
+def test_run_hands_back_the_value_or_the_error_of_its_thread():
+    from dtflw.interrupts import Cancellation
+
+    cancellation = Cancellation()
+    assert cancellation.run(lambda a, b: a + b, 1, 2) == 3
+    with pytest.raises(ZeroDivisionError):
+        cancellation.run(lambda: 1 / 0)
