@@ -38,12 +38,15 @@ def from_url(url: str, runtime=None) -> Storage:
         return init_storage(root, spark=spark, runtime=runtime, table_format=table_format)
     if scheme in ("wasbs", "abfss"):
         from dtflw.storage.azure import from_url as azure_from_url
+        from dtflw.storage.unavailable import deadline_options
 
+        deadline = deadline_options(query, url)  # ?timeout=&retries=&retry_backoff=
         if not getattr(runtime, "is_local", False):
-            return azure_from_url(url, spark=spark, table_format=table_format, user=getattr(runtime, "user", None))
+            user = getattr(runtime, "user", None)
+            return azure_from_url(url, spark=spark, table_format=table_format, user=user, **deadline)
         # locally, Sail reads abfss:// (not wasbs://) with credentials from the environment
         storage = azure_from_url(
-            url, spark=spark, table_format=table_format, engine_url_style="abfss", user=runtime.user
+            url, spark=spark, table_format=table_format, engine_url_style="abfss", user=runtime.user, **deadline
         )
         os.environ.update(storage.sail_environment())
         return storage

@@ -42,3 +42,30 @@ def unavailable_storage_error(
         cell=cell,
         line=line,
     )
+
+
+DEADLINE_OPTIONS = {"timeout": float, "retries": int, "retry_backoff": float}
+
+
+def deadline_options(query: dict[str, list[str]], url: str) -> dict:
+    """How long dtflw waits for a storage service that stops answering, from a storage URL's query:
+    `?timeout=<seconds per request>&retries=<n>&retry_backoff=<seconds>` (Azure; e.g. `?timeout=5&retries=1`
+    gives up on a frozen service after about 10 s instead of about 2 minutes per call)."""
+    from dtflw.errors import StorageError
+
+    options = {}
+    for name, kind in DEADLINE_OPTIONS.items():
+        if name not in query:
+            continue
+        text = query[name][0]
+        try:
+            value = kind(text)
+        except ValueError:
+            value = -1
+        if value < 0 or (name == "timeout" and value == 0):
+            raise StorageError(
+                f"Storage URL {url.split('?', 1)[0]!r}: {name}={text!r} must be a {'whole ' if kind is int else ''}"
+                f"number {'> 0' if name == 'timeout' else '>= 0'}."
+            )
+        options[name] = value
+    return options
