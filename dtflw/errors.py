@@ -142,9 +142,5 @@ class InvalidUserNameError(DtflwError, ValueError):
     """A workspace user name (`--user`) would not name one folder under /Users."""
 
 
-class RunInterruptedError(DtflwError):
-    """The run was interrupted (Ctrl-C, SIGTERM): running notebooks were stopped and recorded as cancelled."""
-
-
 class NotebookStorageUnavailableError(NotebookFailedError, StorageUnavailableError):
     """A notebook failed because its Spark engine could not reach a storage (refused, timed out, unknown host)."""
