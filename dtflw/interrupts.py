@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ctypes
 import os
 import signal
 import sys
@@ -128,6 +127,8 @@ class Cancellation:
     def _stop_running(self) -> None:
         """Interrupt the Spark operations of every running notebook, then raise `NotebookCancelled` in
         the threads of those still running (a thread in a C call sees it when the call returns)."""
+        import ctypes
+
         for _, runtime in list(self._running.values()):
             try:
                 runtime.spark.interruptAll()
