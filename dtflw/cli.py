@@ -136,25 +136,39 @@ def run(wait_for_storage, **options):
     from rich.console import Console
 
     from dtflw.events import new_run_id
+    from dtflw.interrupts import CANCELLATION
     from dtflw.progress import ProgressPrinter
+    from dtflw.secrets import scrub
     from dtflw.storage.lease import holding
 
     console = Console(stderr=True)
     printer = ProgressPrinter(console)
+    secrets: set[str] = set()  # the values revealed while running: never printed
     try:
         with holding(default_storage_url(options["storage"]), new_run_id(), wait_for_storage):
             engine, workspace, notebook = _workspace(options, listeners=[printer])
-            with engine:
-                result = workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+            secrets = workspace.secret_values
+            with engine, CANCELLATION.signals_handled():
+                try:
+                    result = CANCELLATION.run(workspace.run_file, notebook, _pairs(options["args"], "--arg"))
+                except KeyboardInterrupt:  # the first Ctrl-C or SIGTERM: notebooks stopped, recorded cancelled
+                    _print_summary(console, printer)
+                    console.print(
+                        f"[red]✖ Interrupted ({CANCELLATION.signal_name}):[/] running notebooks were stopped and "
+                        "recorded as cancelled.",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+                    CANCELLATION.exit()  # notebooks still in a sleep are abandoned
     except DtflwError as e:
         _print_summary(console, printer)
-        _report_failure(console, e, options["show_traceback"])
+        _report_failure(console, e, options["show_traceback"], secrets)
         sys.exit(1)
     _print_summary(console, printer)
     for where in printer.lineage_folders():
         console.print(f"Lineage written under {where}", highlight=False, soft_wrap=True)
     if result is not None:
-        click.echo(result)
+        click.echo(scrub(result, secrets))
 
 
 @main.command()
@@ -188,9 +202,13 @@ def _print_summary(console, printer) -> None:
         console.print(table)
 
 
-def _report_failure(console, error: DtflwError, show_traceback: bool) -> None:
+def _report_failure(console, error: DtflwError, show_traceback: bool, secrets=frozenset()) -> None:
     """The error in one line; with `--traceback`, the whole chain of tracebacks first (notebook cells,
-    `%run` helpers, imported modules, and each failed notebook of a DAG)."""
+    `%run` helpers, imported modules, and each failed notebook of a DAG). Secret values never show."""
+    from rich.markup import escape
+
+    from dtflw.secrets import scrub
+
     if show_traceback:
         import traceback
 
@@ -200,8 +218,10 @@ def _report_failure(console, error: DtflwError, show_traceback: bool) -> None:
             failures += list(getattr(cause, "failures", {}).values())
             cause = cause.__cause__ or cause.__context__
         for failed in failures + [error]:
-            console.print("".join(traceback.format_exception(failed)), highlight=False, markup=False, soft_wrap=True)
-    console.print(f"[red]✖ {type(error).__name__}:[/] {error}", highlight=False, soft_wrap=True)
+            trace = scrub("".join(traceback.format_exception(failed)), secrets)
+            console.print(trace, highlight=False, markup=False, soft_wrap=True)
+    message = escape(scrub(str(error), secrets))
+    console.print(f"[red]✖ {type(error).__name__}:[/] {message}", highlight=False, soft_wrap=True)
     if not show_traceback:
         console.print("(run again with --traceback for the whole trace)", highlight=False, style="dim")
 

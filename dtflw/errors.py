@@ -160,3 +160,15 @@ class DatabricksConfigError(EngineError):
 
 class EngineUnavailableError(EngineError):
     """An engine cannot start on this machine (e.g. delta-spark's jars cannot be resolved); names the way out."""
+
+
+class SecretsFileError(DtflwError, ValueError):
+    """A local secrets file (`--secrets-file`) is missing, not JSON, or not {scope: {key: value}}."""
+
+
+class InvalidUserNameError(DtflwError, ValueError):
+    """A workspace user name (`--user`) would not name one folder under /Users."""
+
+
+class NotebookStorageUnavailableError(NotebookFailedError, StorageUnavailableError):
+    """A notebook failed because its Spark engine could not reach a storage (refused, timed out, unknown host)."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
 
+from dtflw.secrets import REDACTED, redact_args  # noqa: F401 - REDACTED: its 0.x home
+from dtflw.secrets import scrub as scrub_text
 from dtflw.storage.tables import TableState
 
 log = logging.getLogger("dtflw")
 
-REDACTED = "[REDACTED]"
 EXIT_VALUE_LIMIT = 4096
 
 
@@ -29,6 +31,7 @@ class RunStatus(str, Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"  # interrupted (Ctrl-C, SIGTERM) while it ran
 
 
 @dataclass
@@ -102,17 +105,14 @@ class FlowListener:
         pass
 
 
-def redact(args: dict[str, str], secrets: set[str]) -> dict[str, str]:
-    """A copy of `args` with every secret value, by name or by value, replaced."""
-    return {k: REDACTED if k in secrets or v in secrets else v for k, v in args.items()}
+def redact(args: dict[str, str], names: Collection[str], values: Collection = ()) -> dict[str, str]:
+    """A copy of `args`: args named in `names` hidden, secret `values` scrubbed from the others."""
+    return redact_args(args, names, values)
 
 
-def scrub(text: str | None, secrets: set[str]) -> str | None:
-    """`text` with every occurrence of a secret value replaced."""
-    for secret in secrets:
-        if text and secret:
-            text = text.replace(secret, REDACTED)
-    return text
+def scrub(text: str | None, secrets: Collection) -> str | None:
+    """`text` with every secret value replaced (the policy of `dtflw.secrets`; never raises)."""
+    return scrub_text(text, secrets)
 
 
 def truncate(value: str | None, limit: int = EXIT_VALUE_LIMIT) -> str | None:

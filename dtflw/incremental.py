@@ -15,6 +15,8 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 
+from dtflw.state_key import keyed_hash
+
 log = logging.getLogger("dtflw")
 STATE_DIR = "_dtflw/state"
 NO_HISTORY = "outputs exist (no run history)"
@@ -28,15 +30,16 @@ def _hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What a run's result depends on. Arg values are kept only as hashes (they may be secret)."""
+    """What a run's result depends on. Arg values are kept only as HMACs under the storage's key
+    (`dtflw.state_key`): they may be secret."""
 
     source: str | None
     args: dict[str, str]
     inputs: dict[str, str]
 
     @classmethod
-    def of(cls, source: str | None, args: dict[str, str], inputs: dict[str, str]) -> Fingerprint:
-        return cls(source, {k: _hash(v) for k, v in sorted(args.items())}, dict(sorted(inputs.items())))
+    def of(cls, source: str | None, args: dict[str, str], inputs: dict[str, str], key: bytes) -> Fingerprint:
+        return cls(source, {k: keyed_hash(key, v) for k, v in sorted(args.items())}, dict(sorted(inputs.items())))
 
     @property
     def digest(self) -> str:

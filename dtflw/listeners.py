@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import logging
-import urllib.request
+import socket
+import threading
+import urllib.parse
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
+from dtflw.secrets import display_url, scrub
 
 _log = logging.getLogger("dtflw")
 
@@ -42,15 +47,29 @@ class WebhookNotifier(FlowListener):
     """POSTs a JSON summary to `url` when a notebook fails and when the flow ends.
 
     The summary holds run ids, paths, statuses, durations and errors — args are left out, and errors
-    are already scrubbed of secrets. A webhook that cannot be reached is logged, never raised.
+    are already scrubbed of secrets. `timeout` bounds each network operation and `deadline` the whole
+    notification: a webhook that is unreachable, fails, or answers too slowly is logged (as
+    `scheme://host` only: its user-info, path and query may hold a token), never raised, and never
+    holds the pipeline longer than `deadline` seconds.
     """
 
-    def __init__(self, url: str, headers: dict[str, str] | None = None, timeout: float = 5.0, on_failure: bool = True):
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+        on_failure: bool = True,
+        deadline: float = 10.0,
+    ):
         self._url = url
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         self._timeout = timeout
+        self._deadline = deadline
         self._on_failure = on_failure
         self._runs: list[NotebookRun] = []
+
+    def __repr__(self) -> str:
+        return f"WebhookNotifier({display_url(self._url)!r})"
 
     def on_notebook_end(self, flow: FlowRun, run: NotebookRun) -> None:
         self._runs.append(run)
@@ -65,12 +84,61 @@ class WebhookNotifier(FlowListener):
         self._post({"event": "flow_ended", "flow": _flow(flow), "counts": counts, "notebooks": [_run(r) for r in runs]})
 
     def _post(self, payload: dict) -> None:
-        request = urllib.request.Request(self._url, json.dumps(payload).encode(), self._headers, method="POST")
+        post = _Post(self._url, json.dumps(payload).encode(), self._headers, self._timeout)
+        sender = threading.Thread(target=post.send, name="dtflw-webhook", daemon=True)
+        sender.start()
+        sender.join(self._deadline)
+        if sender.is_alive():
+            post.abort()
+            _log.warning(
+                "dtflw webhook %s did not answer within its deadline of %.1f s; notification abandoned",
+                display_url(self._url),
+                self._deadline,
+            )
+        elif post.error is not None:
+            _log.warning(
+                "dtflw webhook %s failed: %s", display_url(self._url), scrub(post.error, _url_parts(self._url))
+            )
+
+
+class _Post:
+    """One HTTP POST that another thread can abort (its socket shut down) at a deadline."""
+
+    def __init__(self, url: str, body: bytes, headers: dict[str, str], timeout: float):
+        self._url, self._body, self._headers, self._timeout = url, body, headers, timeout
+        self._connection: http.client.HTTPConnection | None = None
+        self.error: str | None = None
+
+    def send(self) -> None:
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                response.read()
-        except OSError as e:
-            _log.warning("dtflw webhook %s failed: %s", self._url.split("?", 1)[0], e)
+            parts = urllib.parse.urlsplit(self._url)
+            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            self._connection = kind(parts.hostname, parts.port, timeout=self._timeout)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            self._connection.request("POST", target, self._body, self._headers)
+            response = self._connection.getresponse()
+            response.read()
+            if response.status >= 400:
+                self.error = f"HTTP {response.status} {response.reason}"
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        connection = self._connection
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a read blocked in the sending thread
+        if connection is not None:
+            connection.close()
+
+
+def _url_parts(url: str) -> set[str]:
+    """The parts of a URL that may hold a credential, to scrub from error texts."""
+    parts = urllib.parse.urlsplit(url)
+    return {p for p in (url, parts.username, parts.password, parts.path, parts.query) if p and len(p) > 1}
 
 
 def _flow(flow: FlowRun) -> dict:

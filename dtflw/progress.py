@@ -15,6 +15,7 @@ _STYLE = {
     RunStatus.SUCCEEDED: ("✔", "green", "done"),
     RunStatus.SKIPPED: ("⏭", "yellow", "skipped"),
     RunStatus.FAILED: ("✖", "red", "failed"),
+    RunStatus.CANCELLED: ("⊘", "magenta", "cancelled"),
 }
 
 

@@ -249,7 +249,7 @@ def test_a_moved_storage_keeps_its_history(ws, decisions, make_workspace, tmp_pa
 
 def test_a_root_dir_copied_under_another_name_keeps_its_history(tmp_path):
     before = FolderStorage(str(tmp_path), root_dir="analysis")
-    fingerprint = Fingerprint.of("src", {"x": "1"}, {"A": "v1"})
+    fingerprint = Fingerprint.of("src", {"x": "1"}, {"A": "v1"}, b"key")
     RunHistory(before).record("/Users/t/p/a", [before.get_abs_path("analysis/p/a/A.parquet")], fingerprint, "r1")
     shutil.copytree(tmp_path / "analysis", tmp_path / "copy" / "analysis2")
     after = FolderStorage(str(tmp_path / "copy"), root_dir="analysis2")
@@ -259,7 +259,7 @@ def test_a_root_dir_copied_under_another_name_keeps_its_history(tmp_path):
 def test_a_record_keyed_by_absolute_paths_is_still_read(tmp_path):
     storage = FolderStorage(str(tmp_path))
     outputs = [storage.get_abs_path("p/a/A.parquet")]
-    fingerprint = Fingerprint.of("src", {"x": "1"}, {})
+    fingerprint = Fingerprint.of("src", {"x": "1"}, {}, b"key")
     legacy = RunHistory(storage)._path("/Users/t/p/a", outputs, relative=False)
     storage.write_text(legacy, json.dumps({"run_id": "r1", **fingerprint.__dict__}))
     assert RunHistory(storage).last("/Users/t/p/a", outputs) == fingerprint

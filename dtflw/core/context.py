@@ -7,6 +7,7 @@ from dtflw.compat.logger import LoggerBase
 from dtflw.compat.pipeline import PipelineState
 from dtflw.core.registry import TablesRepository
 from dtflw.events import FlowRun, Listeners, new_run_id
+from dtflw.interrupts import OpenRuns
 from dtflw.lineage.document import RUNS_DIR
 from dtflw.runtime import RunOptions
 
@@ -26,6 +27,8 @@ class FlowContext:
         self.pipeline = PipelineState()
         self.display = DefaultDisplay()
         self.listeners = Listeners()
+        self.open_runs = OpenRuns()  # notebook runs started and not ended: cancelled if the flow is
+        self.listeners.add(self.open_runs)
         self.failures: list = []  # notebook runs of this flow that failed
         self.collector = None  # the Dag being declared, while a `flow.dag()` block is open
         self.flow_run = FlowRun(

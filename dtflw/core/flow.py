@@ -80,21 +80,28 @@ class Flow:
         graph.display_html = getattr(self._ctx.runtime, "display_html", None)
         return graph
 
-    def end(self, failed: bool = False) -> None:
+    def end(self, failed: bool = False, cancelled: bool = False) -> None:
         """Close the flow run: listeners get `on_flow_end` (once). The local runtime ends the flows a
-        notebook opened when it finishes; on Databricks use `with init_flow(...) as flow:` or call this."""
+        notebook opened when it finishes; on Databricks use `with init_flow(...) as flow:` or call this.
+        `cancelled` (an interrupt): notebooks still running end cancelled, and so does the flow."""
         run = self._ctx.flow_run
         if run.ended is not None:
             return
+        if cancelled:
+            self._ctx.open_runs.cancel(self._ctx)
         run.ended = time.time()
-        run.status = RunStatus.FAILED if failed or self._ctx.failures else RunStatus.SUCCEEDED
+        if cancelled:
+            run.status = RunStatus.CANCELLED
+        else:
+            run.status = RunStatus.FAILED if failed or self._ctx.failures else RunStatus.SUCCEEDED
         self._ctx.listeners.emit("on_flow_end", run)
 
     def __enter__(self) -> Flow:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.end(failed=exc_type is not None)
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        self.end(failed=exc_type is not None, cancelled=interrupted)
 
     def show(self) -> None:
         self._ctx.show()

@@ -75,6 +75,7 @@ class LazyNotebook:
             raise ArgumentError(
                 f"Secret names {sorted(unknown)} of notebook '{self._rel_path}' are not among its args."
             )
+        self.ctx.secret_values.update(self.secret_arg_values())  # kept out of every text
         return self
 
     def get_args(self) -> dict[str, str]:
@@ -86,7 +87,7 @@ class LazyNotebook:
 
     def redacted_args(self) -> dict[str, str]:
         """The args as logs, lineage and reports show them: secret names and revealed secret values hidden."""
-        return redact(self._args, self._secret_args | self.ctx.secret_values)
+        return redact(self._args, self._secret_args, self.ctx.secret_values)
 
     def timeout(self, timeout: int) -> LazyNotebook:
         """Stop the notebook after `timeout` seconds (0: no timeout)."""

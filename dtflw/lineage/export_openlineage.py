@@ -54,7 +54,12 @@ SCHEMA_URLS = {
 }
 _AZURE = re.compile(r"^(?P<scheme>abfss|wasbs)://(?P<container>[^@/]+)@(?P<account>[^./]+)\.[^/]*/?(?P<path>.*)$")
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/]*)/?(?P<path>.*)$")
-_END_EVENT = {RunStatus.SUCCEEDED: "COMPLETE", RunStatus.FAILED: "FAIL", RunStatus.SKIPPED: "ABORT"}
+_END_EVENT = {
+    RunStatus.SUCCEEDED: "COMPLETE",
+    RunStatus.FAILED: "FAIL",
+    RunStatus.SKIPPED: "ABORT",
+    RunStatus.CANCELLED: "ABORT",
+}
 
 
 def dataset_name(path: str, dbfs_workspace: str | None = None) -> tuple[str, str]:
@@ -306,7 +311,7 @@ class _Writer:
 def _flow_outcome(flow: FlowRun, runs: list[NotebookRun]) -> tuple[RunStatus | None, float]:
     """How a flow run ended (None: not yet), and when; a flow never told to end ends with its last run."""
     last = max((r.ended or r.started for r in runs), default=flow.started)
-    if flow.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+    if flow.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
         return flow.status, flow.ended if flow.ended is not None else last
     if any(r.status == RunStatus.RUNNING for r in runs):
         return None, last

@@ -31,9 +31,10 @@ STATUS_COLOURS = {
     "failed": ("#fde0e0", "#c62828"),
     "skipped": ("#ececec", "#757575"),
     "running": ("#dceefe", "#1565c0"),
+    "cancelled": ("#fff0d9", "#e65100"),
 }
 TABLE_COLOURS = ("#fff6d9", "#a07800")
-STATUS_SYMBOLS = {"succeeded": "✓", "failed": "✗", "skipped": "↷", "running": "…"}
+STATUS_SYMBOLS = {"succeeded": "✓", "failed": "✗", "skipped": "↷", "running": "…", "cancelled": "⊘"}
 
 
 def notebook_caption(graph, notebook) -> tuple[str, str]:

@@ -71,7 +71,7 @@ class LiveOpenLineage(FlowListener):
     def _redacted(self, run: NotebookRun) -> NotebookRun:
         secrets = frozenset(self._secrets) - {""}
         copy = NotebookRun(**vars(run))
-        copy.args = redact(run.args, secrets)
+        copy.args = redact(run.args, (), secrets)
         copy.error = scrub(run.error, secrets)
         copy.inputs, copy.outputs = list(run.inputs), list(run.outputs)
         return copy

@@ -15,9 +15,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Collection
 
-from dtflw.events import REDACTED, FlowListener, FlowRun, NotebookRun, RunStatus
+from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.lineage.document import document_path, document_text, flow_to_dict, parse_document, run_to_dict
 from dtflw.lineage.enrich import describe
+from dtflw.secrets import scrub, scrub_fields, secret_texts
 
 log = logging.getLogger("dtflw")
 
@@ -96,7 +97,8 @@ class LineageRecorder(FlowListener):
 
     def on_flow_end(self, flow: FlowRun) -> None:
         self._record(flow, None)
-        self.flush()
+        if not self.flush():  # never lost in silence
+            log.warning("dtflw lineage: the lineage of flow run %s is not completely written yet", flow.run_id)
 
     # -- public -------------------------------------------------------------------------------
     def document_path(self, flow_run_id: str) -> str:
@@ -187,9 +189,7 @@ class LineageRecorder(FlowListener):
                     snapshot.described = True
                 snapshot.text = json.dumps(_scrub(snapshot.data, secrets), ensure_ascii=False)
             fragments.append(snapshot.text)
-        self.storage.write_text(
-            document_path(self.storage, flow_run_id), document_text(_scrub(flow, secrets), fragments)
-        )
+        self.storage.write_text(document_path(self.storage, flow_run_id), document_text(flow, fragments))
         doc.warned = False
 
     def _describe(self, run: dict) -> None:
@@ -215,23 +215,15 @@ class LineageRecorder(FlowListener):
             use["row_count"] = rows if use["row_count"] is None else use["row_count"]
 
     def _secret_values(self) -> frozenset[str]:
-        return frozenset(self._secrets) - {""}  # one C-level copy: safe while another thread adds secrets
+        return secret_texts(self._secrets)  # strings (a numeric secret too), safe while secrets are added
 
     def _scrub_text(self, error: Exception) -> str:
-        return _scrub(f"{type(error).__name__}: {error}", self._secret_values())
+        return scrub(f"{type(error).__name__}: {error}", self._secret_values())
 
 
-def _scrub(value, secrets: frozenset[str]):
-    """A copy of a JSON-like value with every secret inside its strings replaced."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
-    return value
+FREE_TEXT = ("args", "exit_value", "error", "reason")  # ids, paths and table states are dtflw's own
+
+
+def _scrub(run: dict, secrets: frozenset[str]) -> dict:
+    """A copy of a notebook run's dict with every secret in its free text replaced (`dtflw.secrets`)."""
+    return scrub_fields(run, secrets, FREE_TEXT)

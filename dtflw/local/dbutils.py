@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
 from dataclasses import dataclass
 
 from dtflw.errors import ArgumentError, DtflwError
+from dtflw.local.secret_store import SECRETS_FILE_OPTION, read_secrets_file
 
 
 class NotebookExit(BaseException):  # noqa: N818 - like Databricks, not an error; escapes `except Exception`
@@ -26,6 +26,9 @@ class WidgetNotDefinedError(DtflwError, KeyError):
 
 class SecretNotFoundError(DtflwError, KeyError):
     """A secret scope/key has no value in the environment or the secrets file."""
+
+    def __str__(self) -> str:  # the message as written (a KeyError shows its repr)
+        return str(self.args[0]) if self.args else ""
 
 
 class LocalFsError(DtflwError, FileNotFoundError):
@@ -315,21 +318,17 @@ class Secrets:
         return "DTFLW_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", f"{scope}_{key}").upper()
 
     def _from_file(self) -> dict:
-        if not self._file or not os.path.exists(self._file):
-            return {}
-        with open(self._file, encoding="utf-8") as f:
-            return json.load(f)
+        return read_secrets_file(self._file)
 
     def get(self, scope: str, key: str) -> str:
         value = self._environ.get(self.env_name(scope, key))
         if value is None:
             value = self._from_file().get(scope, {}).get(key)
         if value is None:
-            where = (
-                f"in {self._file}" if self._file else "in a JSON file {scope: {key: value}} given with --secrets-file"
-            )
+            where = f"the file given with {SECRETS_FILE_OPTION} ({self._file})" if self._file else SECRETS_FILE_OPTION
             raise SecretNotFoundError(
-                f"Secret '{key}' of scope '{scope}' not found; set ${self.env_name(scope, key)}, or put it {where}."
+                f"Secret '{key}' of scope '{scope}' not found; set ${self.env_name(scope, key)} or add it to {where} "
+                '(JSON {"scope": {"key": "value"}}).'
             )
         self._revealed.add(value)
         return value

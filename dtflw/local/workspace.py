@@ -19,11 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError
+from dtflw.interrupts import CANCELLATION
 from dtflw.local.builtins import NotebookBuiltins
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
 from dtflw.local.imports import NotebookImports, search_folders, working_directory
+from dtflw.local.redacted_output import redacted_output
 from dtflw.local.runner import LocalRunner
+from dtflw.local.secret_store import check_user_name, read_secrets_file
 from dtflw.local.source import (
     NOTEBOOK_EXTENSIONS,
     Cell,
@@ -34,6 +37,8 @@ from dtflw.local.source import (
 )
 from dtflw.local.sql_widgets import run_sql
 from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
+from dtflw.secrets import scrub
+from dtflw.storage.unavailable import unavailable_storage_error
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,14 @@ class LocalWorkspace:
         settings = settings or LocalSettings()
         self.root = os.path.abspath(root)
         self.engine = engine
-        self.user = settings.user or os.environ.get("DTFLW_USER") or getpass.getuser()
+        self.user = check_user_name(settings.user or os.environ.get("DTFLW_USER") or getpass.getuser())
         self.home = f"/Users/{self.user}"
         self.storage_url = settings.storage_url
         state = os.path.join(os.getcwd(), ".dtflw")
         self.dbfs_folder = os.path.abspath(settings.dbfs_folder or os.path.join(state, "dbfs"))
         self.volumes_folder = os.path.abspath(settings.volumes_folder or os.path.join(state, "volumes"))
         self.secrets_file = settings.secrets_file
+        read_secrets_file(self.secrets_file)  # a missing or malformed file fails now, not when a secret is read
         self.environ = dict(os.environ if settings.environ is None else settings.environ)
         self.options = options or RunOptions()  # how the top-level notebook runs (`dtflw run` options)
         self.secret_values: set[str] = set()
@@ -254,17 +260,25 @@ class LocalWorkspace:
             "display": display,
             "displayHTML": displayHTML,
         }
-        failed = True
-        with activated(runtime), working_directory(os.path.dirname(file_path)):
+        failed, cancelled = True, False
+        with (
+            activated(runtime),
+            working_directory(os.path.dirname(file_path)),
+            CANCELLATION.running(runtime),
+            redacted_output(self.secret_values),
+        ):
             try:
                 self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
                 failed = False
             except NotebookExit as done:
                 failed = False
                 return done.value
+            except BaseException as e:  # Ctrl-C, or an error because the run was interrupted: cancelled
+                cancelled = isinstance(e, KeyboardInterrupt) or CANCELLATION.requested
+                raise
             finally:
                 for flow in runtime.flows:
-                    flow.end(failed=failed)
+                    flow.end(failed=failed, cancelled=cancelled)
                 if runtime.spark_started:
                     _stop_session(runtime.spark)
         return None
@@ -278,9 +292,14 @@ class LocalWorkspace:
                 raise
             except Exception as e:
                 line = _line_in(e, file_path) or cell.first_line
+                where, given = f"cell {cell.index} at {file_path}:{line}", runtime.dbutils.widgets.getAll().values()
+                known = [*given, self.storage_url]
+                unavailable = unavailable_storage_error(e, runtime.notebook_path, where, known, cell.index, line)
+                if unavailable is not None:
+                    raise unavailable from e
                 raise NotebookFailedError(
                     f"Notebook '{runtime.notebook_path}' failed in cell {cell.index} at {file_path}:{line}: "
-                    f"{type(e).__name__}: {e}",
+                    f"{type(e).__name__}: {scrub(str(e), self.secret_values)}",
                     notebook_path=runtime.notebook_path,
                     cell=cell.index,
                     line=line,

@@ -281,7 +281,7 @@ class Dag:
         label = _labels(plan.steps)
         failures: dict[str, BaseException] = {}
         started: set[int] = set()
-        own_pool = self.executor is None
+        own_pool, interrupted = self.executor is None, False
         pool = ThreadPoolExecutor(self.workers, "dtflw-dag") if own_pool else self.executor
         try:
             running = {}
@@ -305,9 +305,12 @@ class Dag:
                         sorter.done(index)
                     else:
                         failures[label[index]] = error
+        except KeyboardInterrupt:  # its notebooks are being interrupted: do not wait for them
+            interrupted = True
+            raise
         finally:
             if own_pool:
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
         if failures:
             not_run = [label[s.index] for s in plan.steps if s.index in selected and s.index not in started]
             lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]

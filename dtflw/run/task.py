@@ -26,6 +26,7 @@ from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, tr
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
 from dtflw.runtime import activated, active_runtime
 from dtflw.runtime.dbutils_runner import DbutilsRunner
+from dtflw.state_key import storage_key
 from dtflw.storage.tables import check_writable
 
 log = logging.getLogger("dtflw")
@@ -55,7 +56,8 @@ class StepTask:
                 if attempt > retries or isinstance(e, UNRETRIED):
                     raise
                 delay = backoff * 2 ** (attempt - 1)
-                self.ctx.logger.log(f"Retrying '{self.step.abs_path}' in {delay:.1f}s after attempt {attempt}: {e}")
+                why = scrub(str(e), self.ctx.secret_values)
+                self.ctx.logger.log(f"Retrying '{self.step.abs_path}' in {delay:.1f}s after attempt {attempt}: {why}")
                 time.sleep(delay)
                 attempt += 1
 
@@ -122,7 +124,8 @@ class StepTask:
             raise
         except Exception as e:
             self._fail(record, e, out_states)
-            raise NotebookFailedError(f"Notebook '{notebook}' failed: {e}", notebook_path=notebook) from e
+            why = scrub(str(e), ctx.secret_values)
+            raise NotebookFailedError(f"Notebook '{notebook}' failed: {why}", notebook_path=notebook) from e
         step.record_result(result)
         record.status = RunStatus.SUCCEEDED
         secrets = ctx.secret_values | step.secret_arg_values()
@@ -182,7 +185,8 @@ class StepTask:
         source_of = getattr(self.ctx.runner, "source_fingerprint", None)
         source = source_of(self.step.rel_path) if source_of else None
         versions = {u.name: u.state.identity if u.state and u.state.exists else "" for u in inputs}
-        return Fingerprint.of(source, self.step.get_args(), versions)
+        key = storage_key(self.ctx.storage, create=self.ctx.options.planner is None)
+        return Fingerprint.of(source, self.step.get_args(), versions, key)
 
     def _history(self) -> RunHistory:
         return RunHistory(self.ctx.storage)

@@ -1,6 +1,7 @@
 """Storages, chosen by URL scheme: a folder, `dbfs:/`, `wasbs://`/`abfss://` (Azure), `/Volumes/…`.
 
-A backend registers a factory `factory(url, env, table_format) -> Storage` under its scheme; third
+A backend registers a factory `factory(url, env, table_format, query) -> Storage` under its scheme
+(`query`: the URL's other parameters, as `urllib.parse.parse_qs` gives them); third
 parties add one through the `dtflw.storages` entry-point group (e.g. `s3 = mypkg.s3:from_url`)
 without editing dtflw. Backends are imported only when their scheme is used.
 """
@@ -33,7 +34,7 @@ _registered: dict[str, Callable] = {}
 
 
 def register(scheme: str, factory: Callable) -> None:
-    """Use `factory(url, env, table_format)` for storage URLs of `scheme`."""
+    """Use `factory(url, env, table_format, query)` for storage URLs of `scheme`."""
     _registered[scheme.lower()] = factory
 
 
@@ -50,7 +51,7 @@ def from_url(url: str, env: StorageEnvironment | None = None) -> Storage:
     query = parse_qs(urlsplit(url).query) if "?" in url else {}
     table_format = query.get("format", ["parquet"])[0]
     url = url.split("?", 1)[0]
-    return _factory(scheme_of(url))(url, env or StorageEnvironment(), table_format)
+    return _factory(scheme_of(url))(url, env or StorageEnvironment(), table_format, query)
 
 
 def default_storage(env: StorageEnvironment, url: str | None = None) -> Storage:

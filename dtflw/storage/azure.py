@@ -322,12 +322,16 @@ def from_url(url: str, spark=None, table_format: str = "parquet", **kwargs) -> A
     )
 
 
-def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet") -> AzureStorage:
-    """The storage of a `wasbs://` or `abfss://` URL in `env`. Locally the engine gets `abfss://` paths
-    (Sail does not read `wasbs://`) and the storage's credentials through `env`."""
+def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> AzureStorage:
+    """The storage of a `wasbs://` or `abfss://` URL in `env` (`?timeout=&retries=&retry_backoff=`: how long
+    to wait for a service that stops answering). Locally the engine gets `abfss://` paths (Sail does not
+    read `wasbs://`) and the storage's credentials through `env`."""
+    from dtflw.storage.unavailable import deadline_options
+
+    options = {"spark": env.spark, "table_format": table_format, "user": env.user, **deadline_options(query or {}, url)}
     if not env.is_local:
-        return from_url(url, spark=env.spark, table_format=table_format, user=env.user, dbutils=env.dbutils)
-    storage = from_url(url, spark=env.spark, table_format=table_format, engine_url_style="abfss", user=env.user)
+        return from_url(url, dbutils=env.dbutils, **options)
+    storage = from_url(url, engine_url_style="abfss", **options)
     if env.grant_engine_credentials is not None:
         env.grant_engine_credentials(storage.sail_environment())
     return storage

@@ -57,6 +57,6 @@ def dbfs_storage(root_dir: str | None, env: StorageEnvironment, table_format: st
     return DbfsStorage(root_dir, env.spark, env.dbutils, table_format)
 
 
-def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet") -> Storage:
+def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> Storage:
     """The storage of `dbfs:/<root_dir>`."""
     return dbfs_storage(url[len("dbfs:") :].strip("/"), env, table_format)

@@ -20,7 +20,7 @@ def init_storage(folder: str = ".dtflw/storage", root_dir: str = "", spark=None,
     return LocalStorage(folder, root_dir, spark, table_format)
 
 
-def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet") -> LocalStorage:
+def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> LocalStorage:
     """The storage of a folder path or `file:///path`."""
     folder = urlsplit(url).path if url.lower().startswith("file:") else url
     return LocalStorage(folder, spark=env.spark, table_format=table_format)

@@ -122,7 +122,7 @@ def init_storage(
     )
 
 
-def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet") -> VolumeStorage:
+def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> VolumeStorage:
     """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]` in `env`."""
     return from_volume_path(url, env, table_format=table_format)
 

@@ -107,6 +107,7 @@ class NotebookTester:
         self.engine = engine
         self.secrets = {scope: dict(keys) for scope, keys in (secrets or {}).items()}
         self._secrets_file = os.path.join(os.path.abspath(state_folder), "secrets.json")
+        self._write_secrets()  # the workspace checks the file when it is made
         self.workspace = LocalWorkspace(
             workspace_root,
             engine,

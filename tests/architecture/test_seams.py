@@ -66,7 +66,7 @@ def test_a_storage_scheme_registers_by_hand_and_through_an_entry_point(tmp_path,
     monkeypatch.setattr("dtflw.storage._registered", {})
     made = []
 
-    def s3(url, env, table_format):
+    def s3(url, env, table_format, query):
         made.append((url, env.user, table_format))
         return LocalStorage(str(tmp_path), table_format=table_format)
 

@@ -1,0 +1,71 @@
+"""Engine errors that mean "the storage did not answer", told as such, with the account and paths.
+
+A Spark engine reports an unreachable storage as a bare `SparkRuntimeException: Connection refused
+(os error 111)`: no account, no path. The local runtime maps such an error of a notebook to a
+`NotebookStorageUnavailableError` (a `StorageUnavailableError`) naming the Azure accounts and paths
+the notebook was given (its widgets) or that the error names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dtflw.errors import NotebookStorageUnavailableError
+
+_UNREACHABLE = re.compile(
+    r"connection refused|connection reset|no route to host|timed? ?out|dns error|failed to lookup address"
+    r"|name or service not known|error sending request|os error (?:101|104|110|111|113)",
+    re.IGNORECASE,
+)
+_AZURE_URL = re.compile(r"\b(?:abfss?|wasbs?)://[^@\s'\"/]+@[A-Za-z0-9]+\.(?:dfs|blob)\.[^\s'\"]+")
+
+
+def unavailable_storage_error(
+    error: BaseException, notebook_path: str, where: str, known_paths, cell=None, line=None
+) -> NotebookStorageUnavailableError | None:
+    """The typed error for an engine's storage connection failure, or None if `error` is not one."""
+    if not type(error).__module__.startswith(("pyspark", "py4j")):  # the notebook's own network calls are its own
+        return None
+    text = f"{type(error).__name__}: {error}"
+    if not _UNREACHABLE.search(text):
+        return None
+    paths = sorted({m.group(0).rstrip(".,;)") for m in _AZURE_URL.finditer(text)})
+    paths += sorted({str(p) for p in known_paths if p and _AZURE_URL.match(str(p))} - set(paths))
+    accounts = sorted({re.search(r"@([A-Za-z0-9]+)\.", p).group(1) for p in paths})
+    named = ""
+    if accounts:
+        named = f" Storage account(s) {', '.join(repr(a) for a in accounts)}; paths: {', '.join(paths[:5])}."
+    return NotebookStorageUnavailableError(
+        f"Notebook '{notebook_path}' failed in {where}: the storage did not answer ({text.splitlines()[0][:300]}).{named} "
+        "Check that the storage service is reachable (network, firewall, Azurite running) and run again.",
+        notebook_path=notebook_path,
+        cell=cell,
+        line=line,
+    )
+
+
+DEADLINE_OPTIONS = {"timeout": float, "retries": int, "retry_backoff": float}
+
+
+def deadline_options(query: dict[str, list[str]], url: str) -> dict:
+    """How long dtflw waits for a storage service that stops answering, from a storage URL's query:
+    `?timeout=<seconds per request>&retries=<n>&retry_backoff=<seconds>` (Azure; e.g. `?timeout=5&retries=1`
+    gives up on a frozen service after about 10 s instead of about 2 minutes per call)."""
+    from dtflw.errors import StorageError
+
+    options = {}
+    for name, kind in DEADLINE_OPTIONS.items():
+        if name not in query:
+            continue
+        text = query[name][0]
+        try:
+            value = kind(text)
+        except ValueError:
+            value = -1
+        if value < 0 or (name == "timeout" and value == 0):
+            raise StorageError(
+                f"Storage URL {url.split('?', 1)[0]!r}: {name}={text!r} must be a {'whole ' if kind is int else ''}"
+                f"number {'> 0' if name == 'timeout' else '>= 0'}."
+            )
+        options[name] = value
+    return options
