@@ -330,11 +330,6 @@ def test_outputs_of_two_dag_steps_where_one_lies_inside_the_other_are_refused(ws
     assert "OverlappingOutputsError" in str(caught.value)
 
 
-def test_lineage_and_history_of_the_runs_stay_readable(ws):
-    ws.run("p/main.py")
-    assert LineageGraph.load(FolderStorage(str(ws.storage_folder))).problems == []
-
-
 def test_a_notebook_that_leaves_a_truncated_output_fails_naming_the_table(ws):
     ws.write(
         "p/a.py",
