@@ -16,7 +16,6 @@ from chispa import assert_df_equality
 
 from dtflw.errors import DtflwError
 from dtflw.incremental import Fingerprint, RunHistory
-from dtflw.lineage import LineageGraph
 from dtflw.storage.base import FolderStorage
 
 # A producer that writes `id * factor` for ids 0..9; with DTFLW_TEST_PAUSE set it writes half the
