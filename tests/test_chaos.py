@@ -61,7 +61,11 @@ def generate_raw(storage: pathlib.Path) -> None:
         shutil.copytree(SAMPLE, storage / "raw")
         return
     generator = REPO / "notebooks/data/generate.py"
-    subprocess.run([sys.executable, str(generator), "--out", str(storage / "raw"), "--orders", str(ORDERS)], check=True)
+    subprocess.run(
+        [sys.executable, str(generator), "--out", str(storage / "raw"), "--orders", str(ORDERS)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def clean_run(folder: pathlib.Path, year: str) -> tuple[pathlib.Path, float]:

@@ -16,7 +16,6 @@ from chispa import assert_df_equality
 
 from dtflw.errors import DtflwError
 from dtflw.incremental import Fingerprint, RunHistory
-from dtflw.lineage import LineageGraph
 from dtflw.storage.base import FolderStorage
 
 # A producer that writes `id * factor` for ids 0..9; with DTFLW_TEST_PAUSE set it writes half the
@@ -327,11 +326,6 @@ def test_outputs_of_two_dag_steps_where_one_lies_inside_the_other_are_refused(ws
     with pytest.raises(DtflwError, match="'Inner'.*'b'.*'Outer'.*'a'.*inside") as caught:
         ws.run("p/main.py")
     assert "OverlappingOutputsError" in str(caught.value)
-
-
-def test_lineage_and_history_of_the_runs_stay_readable(ws):
-    ws.run("p/main.py")
-    assert LineageGraph.load(FolderStorage(str(ws.storage_folder))).problems == []
 
 
 def test_a_notebook_that_leaves_a_truncated_output_fails_naming_the_table(ws):
