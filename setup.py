@@ -6,6 +6,7 @@ LOCAL = ["pysail==0.7.2", "pyspark[connect]==4.2.*", "pandas<3", "deltalake>=1.0
 AZURE = ["azure-storage-blob>=12.19", "azure-identity>=1.15"]
 LINEAGE = ["openlineage-python>=1.30", "orjson>=3.9"]
 CLI = ["click>=8.1", "rich>=13"]
+DEPLOY = ["databricks-sdk>=0.45", "pyyaml>=6"]  # Jobs API 2.2 (more than 100 tasks) from 0.45
 TEST = [
     "pytest>=8",
     "pytest-cov>=5",
@@ -13,6 +14,8 @@ TEST = [
     "chispa>=0.10",
     "jsonschema>=4",
     "ruff>=0.6",
+    "hypothesis>=6",
+    "databricks-bundles>=0.260",
 ]
 
 setup(
@@ -29,7 +32,8 @@ setup(
         "local": LOCAL,
         "azure": AZURE,
         "lineage": LINEAGE,
-        "test": LOCAL + AZURE + LINEAGE + TEST,
+        "deploy": DEPLOY,
+        "test": LOCAL + AZURE + LINEAGE + DEPLOY + TEST,
     },
     entry_points={"console_scripts": ["dtflw=dtflw.cli:main"]},
     classifiers=[

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from dtflw.deploy.cli import deploy
 from dtflw.errors import DtflwError
 
 ENGINE_CHOICES = ("sail", "spark", "remote")
@@ -189,6 +190,8 @@ def lineage_export(fmt, out, storage, select):
     else:
         click.echo("OpenLineage events sent through the configured transport.", err=True)
 
+
+main.add_command(deploy)
 
 if __name__ == "__main__":
     main()

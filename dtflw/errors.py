@@ -132,3 +132,15 @@ class NotANotebookError(DtflwError, ValueError):
 
 class MalformedCellError(DtflwError, ValueError):
     """A notebook cell's magic command cannot be parsed, e.g. a `%run` without a notebook path."""
+
+
+class DeployError(DtflwError, ValueError):
+    """A flow cannot be exported or submitted as a Databricks job as declared (e.g. a secret argument)."""
+
+
+class NotebookCancelledError(NotebookFailedError):
+    """A notebook's remote run was cancelled (by a user, a timeout of the whole run, or Ctrl-C)."""
+
+
+class NotebookSkippedError(NotebookFailedError):
+    """A notebook's remote run was skipped: an upstream task failed, or its run_if condition was not met."""
