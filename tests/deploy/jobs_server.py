@@ -125,6 +125,7 @@ class JobsServer:
         self._faults: list[dict] = []
         self._broken: set[str] = set()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a task ended
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.jobs = self
@@ -280,6 +281,7 @@ class JobsServer:
             for t in run.tasks:
                 if not t.done:
                     t.finish("TERMINATED", "CANCELED", "Run cancelled.")
+            self._changed.notify_all()
         return {}
 
     # -- running -------------------------------------------------------------------------------
@@ -289,8 +291,8 @@ class JobsServer:
             run.life, run.message = "RUNNING", "In run"
         by_key = {t.key: t for t in run.tasks}
         started: set[str] = set()
-        while not all(t.done for t in run.tasks):
-            with self._lock:
+        with self._changed:
+            while not all(t.done for t in run.tasks):
                 for task in run.tasks:
                     if task.key in started or task.done:
                         continue
@@ -303,8 +305,7 @@ class JobsServer:
                         task.finish("SKIPPED", verdict, f"Skipped: run_if {task.spec.get('run_if', 'ALL_SUCCESS')}")
                         continue
                     threading.Thread(target=self._run_task, args=(run, task), daemon=True).start()
-            time.sleep(0.005)
-        with self._lock:
+                self._changed.wait(0.05)
             results = [t.result for t in run.tasks]
             leaves = {t.key for t in run.tasks} - {
                 d["task_key"] for t in run.tasks for d in t.spec.get("depends_on", [])
@@ -336,6 +337,7 @@ class JobsServer:
                     return  # cancelled while the notebook ran: its result is dropped
                 if outcome[1] != "FAILED" or task.attempt >= retries:
                     task.finish(*outcome)
+                    self._changed.notify_all()
                     return
                 task.attempt += 1
                 task.life, task.message = "PENDING", "Waiting for retry"
@@ -390,6 +392,7 @@ def _run_if(condition: str, upstream: list[str | None]) -> str | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, *args) -> None:  # quiet
         pass
