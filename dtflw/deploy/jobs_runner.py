@@ -144,9 +144,11 @@ class JobsRunner:
             run = self._call(self.client.jobs.get_run, remote)
             if run.state and run.state.life_cycle_state and run.state.life_cycle_state.value in TERMINAL:
                 return run
-            if self._cancelling.wait(delay):
-                self._cancel(remote)
-                return self._call(self.client.jobs.get_run, remote)
+            if self._cancelling.is_set():
+                self._cancel(remote)  # once; then wait for the run to end as cancelled
+                time.sleep(delay)
+            else:
+                self._cancelling.wait(delay)
             delay = min(longest, delay * 1.5)
 
     def _cancel(self, remote: int) -> None:

@@ -125,7 +125,7 @@ def test_ctrl_c_while_waiting_cancels_the_remote_run(server):
     with pytest.raises(KeyboardInterrupt):
         runner.run("sleepy", 0, {})
     assert server.calls("runs/cancel") == [200]
-    assert next(iter(server.runs.values())).result == "CANCELED"
+    _wait_for(lambda: next(iter(server.runs.values())).result == "CANCELED")
 
 
 def test_server_errors_are_retried_and_a_resubmission_starts_no_second_run(server):
