@@ -181,49 +181,62 @@ class JobsRunner:
     # -- the outcome ----------------------------------------------------------------------------
     def _outcome(self, run, notebook: str, timeout_seconds: int) -> str | None:
         task = run.tasks[0] if run.tasks else run
-        state = task.state if task.state and task.state.life_cycle_state else run.state
-        life = state.life_cycle_state.value
-        result = state.result_state.value if state.result_state else None
         where = f"run {run.run_id}: {run.run_page_url}" if run.run_page_url else f"run {run.run_id}"
-        if life == "TERMINATED" and result in SUCCEEDED:
-            output = self._call(self.client.jobs.get_run_output, task.run_id)
-            notebook_output = output.notebook_output
-            if notebook_output is None:
-                return None
-            if notebook_output.truncated:
-                warnings.warn(
-                    f"Notebook '{notebook}': its exit value is longer than runs/get-output returns (5 MB); only "
-                    f"the first {len(notebook_output.result or '')} characters were read ({where}). Write large "
-                    "results to a table and exit with its path.",
-                    ExitValueTruncatedWarning,
-                    stacklevel=3,
-                )
-            return notebook_output.result
-        message = state.state_message or ""
-        if result == "TIMEDOUT":
-            raise NotebookTimeoutError(
-                f"Notebook '{notebook}' timed out after {timeout_seconds} s on Databricks ({where}).", notebook
+        failure = task_failure(task, notebook, where, self._task_error, timeout_seconds)
+        if failure is not None:
+            raise failure
+        output = self._call(self.client.jobs.get_run_output, task.run_id)
+        notebook_output = output.notebook_output
+        if notebook_output is None:
+            return None
+        if notebook_output.truncated:
+            warnings.warn(
+                f"Notebook '{notebook}': its exit value is longer than runs/get-output returns (5 MB); only "
+                f"the first {len(notebook_output.result or '')} characters were read ({where}). Write large "
+                "results to a table and exit with its path.",
+                ExitValueTruncatedWarning,
+                stacklevel=3,
             )
-        if result == "CANCELED":
-            raise NotebookCancelledError(
-                f"Notebook '{notebook}' was cancelled on Databricks ({where})" + (f": {message}" if message else "."),
-                notebook,
-            )
-        if life == "SKIPPED" or result in NOT_RUN:
-            raise NotebookSkippedError(
-                f"Notebook '{notebook}' was skipped on Databricks ({result or life}; {where})"
-                + (f": {message}" if message else "."),
-                notebook,
-            )
-        error = self._task_error(task) or message or f"{life} {result or ''}".strip()
-        raise NotebookFailedError(f"Notebook '{notebook}' failed on Databricks: {error} ({where}).", notebook)
+        return notebook_output.result
 
     def _task_error(self, task) -> str | None:
         """The error the task's notebook raised, as runs/get-output reports it."""
-        if task.run_id is None:
-            return None
-        try:
-            return self._call(self.client.jobs.get_run_output, task.run_id).error
-        except Exception as e:  # the run failed before it had an output: its state message says why
-            log.debug("No output for run %s: %s", task.run_id, e)
-            return None
+        return task_error(self.client, task, self._call)
+
+
+def task_error(client, task, call=None) -> str | None:
+    """The error a task run's notebook raised, as runs/get-output reports it (None if it has none)."""
+    if task.run_id is None:
+        return None
+    try:
+        return (call or (lambda f, *a: f(*a)))(client.jobs.get_run_output, task.run_id).error
+    except Exception as e:  # the run failed before it had an output: its state message says why
+        log.debug("No output for run %s: %s", task.run_id, e)
+        return None
+
+
+def task_failure(task, notebook: str, where: str, error_of, timeout_seconds: int = 0) -> NotebookFailedError | None:
+    """The dtflw error of a task run in a terminal state (None if it succeeded); `error_of(task)` reads
+    the notebook's own error, asked only for a failed task."""
+    state = task.state
+    life = state.life_cycle_state.value
+    result = state.result_state.value if state.result_state else None
+    if life == "TERMINATED" and result in SUCCEEDED:
+        return None
+    message = state.state_message or ""
+    if result == "TIMEDOUT":
+        after = f" after {timeout_seconds} s" if timeout_seconds else ""
+        return NotebookTimeoutError(f"Notebook '{notebook}' timed out{after} on Databricks ({where}).", notebook)
+    if result == "CANCELED":
+        return NotebookCancelledError(
+            f"Notebook '{notebook}' was cancelled on Databricks ({where})" + (f": {message}" if message else "."),
+            notebook,
+        )
+    if life == "SKIPPED" or result in NOT_RUN:
+        return NotebookSkippedError(
+            f"Notebook '{notebook}' was skipped on Databricks ({result or life}; {where})"
+            + (f": {message}" if message else "."),
+            notebook,
+        )
+    error = error_of(task) or message or f"{life} {result or ''}".strip()
+    return NotebookFailedError(f"Notebook '{notebook}' failed on Databricks: {error} ({where}).", notebook)

@@ -86,6 +86,7 @@ class Run:
         self.message = "Waiting for cluster"
         self.start, self.end = _now(), 0
         self.cancelled = threading.Event()
+        self.repairs: list[dict] = []
 
     def as_dict(self) -> dict:
         state = {"life_cycle_state": self.life, "state_message": self.message, "user_cancelled_or_timedout": False}
@@ -178,6 +179,7 @@ class JobsServer:
             ("GET", "runs/get"): self._get,
             ("GET", "runs/get-output"): self._get_output,
             ("POST", "runs/cancel"): self._cancel,
+            ("POST", "runs/repair"): self._repair,
             ("POST", "create"): self._create,
             ("POST", "run-now"): self._run_now,
         }
@@ -260,7 +262,41 @@ class JobsServer:
     def _get(self, query: dict) -> dict:
         run, task = self._find(query)
         with self._lock:
-            return task.as_dict() if task else run.as_dict()
+            if task:
+                return task.as_dict()
+            out = run.as_dict()
+            if str(query.get("include_history")).lower() == "true":
+                out["repair_history"] = [{"type": "ORIGINAL", "start_time": run.start}] + run.repairs
+            return out
+
+    def _repair(self, body: dict) -> dict:
+        run, task = self._find(body)
+        with self._lock:
+            if task is not None or run.life != "TERMINATED":
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Run {run.run_id} is not an ended job run.")
+            latest = run.repairs[-1]["id"] if run.repairs else None
+            if body.get("latest_repair_id") != latest:
+                raise ApiError(
+                    400, "INVALID_PARAMETER_VALUE", f"The latest repair of run {run.run_id} is {latest}: pass it."
+                )
+            if body.get("rerun_all_failed_tasks"):
+                keys = {t.key for t in run.tasks if t.result not in OK}
+            else:
+                keys = set(body.get("rerun_tasks") or [])
+            if not keys:
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", "No task to repair.")
+            for t in run.tasks:
+                if t.key in keys:
+                    del self.task_runs[t.run_id]
+                    t.run_id = next(self._ids)
+                    t.life, t.result, t.message, t.output, t.attempt, t.end = "PENDING", None, "", {}, 0, 0
+                    self.task_runs[t.run_id] = (run, t)
+            repair_id = next(self._ids)
+            run.repairs.append({"type": "REPAIR", "id": repair_id, "start_time": _now(), "task_run_ids": []})
+            run.life, run.result, run.end = "PENDING", None, 0
+            run.cancelled.clear()
+        threading.Thread(target=self._execute, args=(run,), daemon=True).start()
+        return {"repair_id": repair_id}
 
     def _get_output(self, query: dict) -> dict:
         run, task = self._find(query)
