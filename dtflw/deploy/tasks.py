@@ -37,13 +37,13 @@ def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
     Dependencies come from each flow's DAG; a later flow starts after the last steps of the one before,
     as the orchestration notebook opened it only then. `notebook_file(workspace_path)` gives the
     local source file of a notebook (for bundles)."""
-    steps = [(number, step) for number, plan in enumerate(plans) for step in plan.steps]
+    steps = [step for plan in plans for step in plan.steps]
     if len(steps) > MAX_TASKS:
         raise DeployError(
             f"The flow has {len(steps)} notebook steps; a Databricks job holds at most {MAX_TASKS} tasks. "
-            "Split the orchestration notebook into several flows exported as separate jobs."
+            "Split the orchestration notebook into several, each exported as a job of its own."
         )
-    keys = _task_keys([step.name for _, step in steps])
+    keys = _task_keys([step.name for step in steps])
     tasks: list[DeployTask] = []
     previous_sinks: list[str] = []
     offset = 0
