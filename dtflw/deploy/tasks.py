@@ -13,7 +13,7 @@ from dtflw.errors import DeployError
 
 MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
 MAX_TASK_KEY = 100
-_NOT_IN_KEY = re.compile(r"[^\w-]+")
+_NOT_IN_KEY = re.compile(r"[^A-Za-z0-9_-]+")  # the API checks [\w-] as Java does: ASCII only
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _parameters(nb, produced: set[str]) -> dict[str, str]:
 
 
 def _task_keys(names: list[str]) -> list[str]:
-    """Unique task keys (letters, digits, `_`, `-`; at most 100 characters) from step names."""
+    """Unique task keys (ASCII letters, digits, `_`, `-`; at most 100 characters) from step names."""
     keys: list[str] = []
     seen: set[str] = set()
     for name in names:

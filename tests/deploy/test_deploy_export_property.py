@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from databricks.sdk.service.jobs import JobSettings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dtflw.deploy.export import Compute, job_settings
-from dtflw.deploy.tasks import DeployTask
+from dtflw.deploy.tasks import DeployTask, _task_keys
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
 tag = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
@@ -51,3 +53,11 @@ def test_export_then_from_dict_then_as_dict_is_stable(tasks, compute, name, job_
     assert JobSettings.from_dict(loaded.as_dict()) == loaded
     assert job_settings(tasks, name, compute, job_tags) == exported
     assert [t["task_key"] for t in exported["tasks"]] == [t.key for t in tasks]
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=st.lists(st.text(max_size=120), min_size=1, max_size=30))
+def test_task_keys_are_unique_valid_and_at_most_100_characters(names):
+    keys = _task_keys(names)
+    assert len(keys) == len(names) == len(set(keys))
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,100}", key) for key in keys)
