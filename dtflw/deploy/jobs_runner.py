@@ -139,16 +139,17 @@ class JobsRunner:
         return remote
 
     def _wait(self, remote: int):
+        """Look at the run after `poll[0]` seconds, then ever less often, until it has ended."""
         delay, longest = self.poll
         while True:
-            run = self._call(self.client.jobs.get_run, remote)
-            if run.state and run.state.life_cycle_state and run.state.life_cycle_state.value in TERMINAL:
-                return run
             if self._cancelling.is_set():
                 self._cancel(remote)  # once; then wait for the run to end as cancelled
                 time.sleep(delay)
             else:
                 self._cancelling.wait(delay)
+            run = self._call(self.client.jobs.get_run, remote)
+            if run.state and run.state.life_cycle_state and run.state.life_cycle_state.value in TERMINAL:
+                return run
             delay = min(longest, delay * 1.5)
 
     def _cancel(self, remote: int) -> None:
