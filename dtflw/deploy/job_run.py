@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from dtflw.deploy.jobs_runner import TERMINAL, task_error, task_failure
+from dtflw.deploy.jobs_runner import TERMINAL, call_retrying, task_error, task_failure
 from dtflw.errors import DagFailedError, DeployError, NotebookSkippedError
 
 LAST_RUNS = os.path.join(".dtflw", "deploy", "last_runs.json")
@@ -44,7 +44,8 @@ def submit_flow(client, settings: dict, only: set[str] | None = None) -> int:
             kept = [d.task_key for d in task.depends_on if d.task_key in only]
             task.depends_on = [TaskDependency(task_key=k) for k in kept] or None
         tasks.append(task)
-    waiter = client.jobs.submit(run_name=settings["name"], tasks=tasks, idempotency_token=uuid.uuid4().hex)
+    token = uuid.uuid4().hex  # the same on every retry: at most one run is started
+    waiter = call_retrying(client.jobs.submit, run_name=settings["name"], tasks=tasks, idempotency_token=token)
     return waiter.response.run_id
 
 
@@ -53,7 +54,7 @@ def follow(client, run_id: int, on_change: Callable | None = None, poll: tuple[f
     seen: dict[str, tuple] = {}
     delay, longest = poll
     while True:
-        run = client.jobs.get_run(run_id)
+        run = call_retrying(client.jobs.get_run, run_id)
         for task in run.tasks or []:
             state = task.state
             now = (state.life_cycle_state, state.result_state) if state else (None, None)
@@ -102,7 +103,7 @@ def repair_failed(client, run_id: int, settings: dict) -> int:
     (the same run when repaired in place, else a new run of just those tasks)."""
     from databricks.sdk.errors import BadRequest
 
-    run = client.jobs.get_run(run_id, include_history=True)
+    run = call_retrying(client.jobs.get_run, run_id, include_history=True)
     failed = set(task_errors(client, run))
     if not failed:
         raise DeployError(f"Run {run_id} has no failed task to repair.")

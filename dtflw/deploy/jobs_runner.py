@@ -164,20 +164,7 @@ class JobsRunner:
             log.warning("Could not cancel run %s: %s", remote, e)
 
     def _call(self, method, *args, **kwargs):
-        """Call the SDK, retrying answers 500 and 504 with backoff (honouring Retry-After if sent)."""
-        from databricks.sdk.errors import DeadlineExceeded, InternalError, TemporarilyUnavailable
-
-        attempt = 1
-        while True:
-            try:
-                return method(*args, **kwargs)
-            except (InternalError, DeadlineExceeded, TemporarilyUnavailable) as e:
-                if attempt > self.retries:
-                    raise
-                wait = e.retry_after_secs if e.retry_after_secs is not None else self.backoff * 2 ** (attempt - 1)
-                log.info("Retrying %s in %.1f s after: %s", method.__name__, wait, e)
-                time.sleep(wait)
-                attempt += 1
+        return call_retrying(method, *args, retries=self.retries, backoff=self.backoff, **kwargs)
 
     # -- the outcome ----------------------------------------------------------------------------
     def _outcome(self, run, notebook: str, timeout_seconds: int) -> str | None:
@@ -205,12 +192,29 @@ class JobsRunner:
         return task_error(self.client, task, self._call)
 
 
-def task_error(client, task, call=None) -> str | None:
+def call_retrying(method, *args, retries: int = 5, backoff: float = 1.0, **kwargs):
+    """Call the SDK, retrying answers 500 and 504 with backoff (honouring Retry-After if sent)."""
+    from databricks.sdk.errors import DeadlineExceeded, InternalError, TemporarilyUnavailable
+
+    attempt = 1
+    while True:
+        try:
+            return method(*args, **kwargs)
+        except (InternalError, DeadlineExceeded, TemporarilyUnavailable) as e:
+            if attempt > retries:
+                raise
+            wait = e.retry_after_secs if e.retry_after_secs is not None else backoff * 2 ** (attempt - 1)
+            log.info("Retrying %s in %.1f s after: %s", method.__name__, wait, e)
+            time.sleep(wait)
+            attempt += 1
+
+
+def task_error(client, task, call=call_retrying) -> str | None:
     """The error a task run's notebook raised, as runs/get-output reports it (None if it has none)."""
     if task.run_id is None:
         return None
     try:
-        return (call or (lambda f, *a: f(*a)))(client.jobs.get_run_output, task.run_id).error
+        return call(client.jobs.get_run_output, task.run_id).error
     except Exception as e:  # the run failed before it had an output: its state message says why
         log.debug("No output for run %s: %s", task.run_id, e)
         return None

@@ -69,8 +69,10 @@ def test_a_failed_run_is_repaired_in_place_re_running_only_what_failed(project):
     assert "RuntimeError: b is broken" in first.stderr
     assert sorted(calls(log)) == ["a", "b", "d"]
     fixed.touch()
+    jobs.fail("runs/get", 500, "INTERNAL_ERROR")  # retried
     repaired = deploy_run(workspace, "--repair")
     assert repaired.exit_code == 0, repaired.output
+    assert jobs.calls("runs/get").count(500) == 1
     assert "Repairing run" in repaired.stderr and "ended: SUCCESS" in repaired.stderr
     assert sorted(calls(log)) == ["a", "b", "b", "c", "d"]  # a and d did not run again
     (run,) = jobs.runs.values()
