@@ -8,6 +8,7 @@ LINEAGE = ["openlineage-python>=1.30", "orjson>=3.9"]
 CLI = ["click>=8.1", "rich>=13"]
 # An alternative to LOCAL, never beside it: databricks-connect ships its own pyspark (17.x+ needs Python 3.12).
 DATABRICKS = ["databricks-connect>=16.1", "databricks-sdk>=0.46"]
+DEPLOY = ["databricks-sdk>=0.45", "pyyaml>=6"]  # Jobs API 2.2 (more than 100 tasks) from 0.45
 TEST = [
     "pytest>=8",
     "pytest-cov>=5",
@@ -15,6 +16,8 @@ TEST = [
     "chispa>=0.10",
     "jsonschema>=4",
     "ruff>=0.6",
+    "hypothesis>=6",
+    "databricks-bundles>=0.260",
 ]
 
 setup(
@@ -32,7 +35,8 @@ setup(
         "azure": AZURE,
         "lineage": LINEAGE,
         "databricks": DATABRICKS,
-        "test": LOCAL + AZURE + LINEAGE + TEST,
+        "deploy": DEPLOY,
+        "test": LOCAL + AZURE + LINEAGE + DEPLOY + TEST,
         "test-databricks": DATABRICKS + AZURE + LINEAGE + TEST,
     },
     entry_points={

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from dtflw.deploy.cli import deploy
 from dtflw.engines import engine_names
 from dtflw.errors import DtflwError
 
@@ -292,6 +293,8 @@ def lineage_export(fmt, out, storage, select):
     else:
         click.echo("OpenLineage events sent through the configured transport.", err=True)
 
+
+main.add_command(deploy)
 
 if __name__ == "__main__":
     main()

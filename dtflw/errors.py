@@ -172,3 +172,15 @@ class InvalidUserNameError(DtflwError, ValueError):
 
 class NotebookStorageUnavailableError(NotebookFailedError, StorageUnavailableError):
     """A notebook failed because its Spark engine could not reach a storage (refused, timed out, unknown host)."""
+
+
+class DeployError(DtflwError, ValueError):
+    """A flow cannot be exported or submitted as a Databricks job as declared (e.g. a secret argument)."""
+
+
+class NotebookCancelledError(NotebookFailedError):
+    """A notebook's remote run was cancelled (by a user, a timeout of the whole run, or Ctrl-C)."""
+
+
+class NotebookSkippedError(NotebookFailedError):
+    """A notebook's remote run was skipped: an upstream task failed, or its run_if condition was not met."""

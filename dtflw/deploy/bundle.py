@@ -1,0 +1,75 @@
+"""A flow as a Databricks Asset Bundle: `databricks.yml` with targets, and `resources/<name>.job.yml`.
+
+The job's notebook paths point at the local notebook files, relative to the resource file, as
+bundles resolve them; `databricks bundle deploy -t dev` then uploads the notebooks and creates the job.
+When the notebooks lie outside the bundle folder, `sync.paths` takes their folder along.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from dtflw.deploy.export import Compute, job_settings
+from dtflw.deploy.tasks import DeployTask
+from dtflw.errors import DeployError
+
+RESOURCES = "resources"
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def resource_key(name: str) -> str:
+    """The job's key under `resources.jobs` (letters, digits, `_`)."""
+    return _NOT_IN_NAME.sub("_", name).strip("_") or "dtflw_job"
+
+
+def bundle_files(
+    tasks: list[DeployTask],
+    name: str,
+    out_dir: str,
+    notebooks_root: str,
+    compute: Compute | None = None,
+    tags: dict[str, str] | None = None,
+    host: str | None = None,
+) -> dict[str, dict]:
+    """{relative file path: YAML document} of the bundle that `write_bundle` writes under `out_dir`."""
+    missing = [t.key for t in tasks if not t.notebook_file]
+    if missing:
+        raise DeployError(f"No local notebook file is known for task(s) {missing}; a bundle needs the sources.")
+    key = resource_key(name)
+    out_dir = os.path.abspath(out_dir)
+    resource_dir = os.path.join(out_dir, RESOURCES)
+
+    def relative(task: DeployTask) -> str:
+        return os.path.relpath(task.notebook_file, resource_dir).replace(os.sep, "/")
+
+    job = job_settings(tasks, name, compute, tags, notebook_path=relative)
+    for task in job["tasks"]:
+        del task["notebook_task"]["source"]  # the bundle's synced files are the workspace's
+    workspace = {"host": host} if host else {}
+    config: dict = {"bundle": {"name": key}, "include": [f"{RESOURCES}/*.yml"]}
+    root = os.path.relpath(os.path.abspath(notebooks_root), out_dir).replace(os.sep, "/")
+    if root == ".." or root.startswith("../"):
+        config["sync"] = {"paths": [".", root]}
+    config["targets"] = {
+        "dev": {"mode": "development", "default": True, **({"workspace": dict(workspace)} if workspace else {})},
+        "prod": {
+            "mode": "production",
+            "workspace": {**workspace, "root_path": "/Workspace/Shared/.bundle/${bundle.name}/${bundle.target}"},
+        },
+    }
+    return {"databricks.yml": config, f"{RESOURCES}/{key}.job.yml": {"resources": {"jobs": {key: job}}}}
+
+
+def write_bundle(files: dict[str, dict], out_dir: str) -> list[str]:
+    """Write the bundle's YAML files under `out_dir`; return their paths."""
+    import yaml
+
+    written = []
+    for relative, document in files.items():
+        path = os.path.join(out_dir, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            yaml.safe_dump(document, f, sort_keys=False, allow_unicode=True, width=120)
+        written.append(path)
+    return written

@@ -1,0 +1,122 @@
+"""The steps of a planned orchestration notebook as job tasks: key, notebook, widgets, order, retries.
+
+A job has no orchestration notebook: every decision the flow makes when a step starts is taken here,
+once, at export time — input paths resolved to their producers, absent optional inputs passed as "".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dtflw.errors import DeployError
+
+MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
+MAX_TASK_KEY = 100
+_NOT_IN_KEY = re.compile(r"[^A-Za-z0-9_-]+")  # the API checks [\w-] as Java does: ASCII only
+
+
+@dataclass
+class DeployTask:
+    """One notebook step as a job task."""
+
+    key: str
+    notebook_path: str  # workspace path
+    parameters: dict[str, str]
+    depends_on: list[str] = field(default_factory=list)
+    max_retries: int = 0
+    retry_interval_millis: int = 0
+    timeout_seconds: int = 0
+    tags: tuple[str, ...] = ()
+    notebook_file: str | None = None  # the local source file, for bundles
+
+
+def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
+    """Job tasks for the steps of `plans` (one per flow the notebook opened, in order).
+
+    Dependencies come from each flow's DAG; a later flow starts after the last steps of the one before,
+    as the orchestration notebook opened it only then. `notebook_file(workspace_path)` gives the
+    local source file of a notebook (for bundles)."""
+    steps = [step for plan in plans for step in plan.steps]
+    if len(steps) > MAX_TASKS:
+        raise DeployError(
+            f"The flow has {len(steps)} notebook steps; a Databricks job holds at most {MAX_TASKS} tasks. "
+            "Split the orchestration notebook into several, each exported as a job of its own."
+        )
+    keys = _task_keys([step.name for step in steps])
+    tasks: list[DeployTask] = []
+    previous_sinks: list[str] = []
+    offset = 0
+    for plan in plans:
+        produced = {o.abs_file_path for s in plan.steps for o in s.notebook.get_outputs().values()}
+        has_children = {d for s in plan.steps for d in s.deps}
+        for step in plan.steps:
+            nb = step.notebook
+            depends = [keys[offset + d] for d in sorted(step.deps)] if step.deps else list(previous_sinks)
+            tasks.append(
+                DeployTask(
+                    key=keys[offset + step.index],
+                    notebook_path=nb.abs_path,
+                    parameters=_parameters(nb, produced),
+                    depends_on=depends,
+                    **_run_options(nb),
+                    tags=tuple(nb.get_tags()),
+                    notebook_file=notebook_file(nb.abs_path) if notebook_file else None,
+                )
+            )
+        previous_sinks = [keys[offset + s.index] for s in plan.steps if s.index not in has_children] or previous_sinks
+        offset += len(plan.steps)
+    return tasks
+
+
+def _run_options(nb) -> dict:
+    """Retries and timeout of a step, as the Jobs API names them (Jobs retry at a fixed interval)."""
+    retries, backoff, _ = nb.retry_policy
+    return {
+        "max_retries": retries,
+        "retry_interval_millis": int(round(backoff * 1000)) if retries else 0,
+        "timeout_seconds": nb.get_timeout(),
+    }
+
+
+def _parameters(nb, produced: set[str]) -> dict[str, str]:
+    """The widgets of a step; refuses secret arguments, which a job would store in plain text."""
+    secret = {n for n, v in nb.get_args().items() if v in nb.secret_arg_values() | nb.ctx.secret_values}
+    if secret:
+        raise DeployError(
+            f"Notebook '{nb.rel_path}' has secret argument(s) {', '.join(sorted(secret))}: job parameters are "
+            "stored and shown in plain text. Let the notebook read the secret itself with "
+            "dbutils.secrets.get(scope, key), and pass the scope and key as arguments instead."
+        )
+    widgets = nb.widget_arguments()
+    for name, table in nb.get_inputs().items():
+        path = table.abs_file_path
+        if table.is_optional and path and path not in produced and not table.is_present():
+            widgets[f"{name}_in"] = ""  # absent now: the step would get "" if the flow ran now
+    return widgets
+
+
+def _task_keys(names: list[str]) -> list[str]:
+    """Unique task keys (ASCII letters, digits, `_`, `-`; at most 100 characters) from step names."""
+    keys: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        base = _NOT_IN_KEY.sub("_", name).strip("_")[:MAX_TASK_KEY] or "step"
+        key, n = base, 1
+        while key in seen:
+            n += 1
+            suffix = f"_{n}"
+            key = base[: MAX_TASK_KEY - len(suffix)] + suffix
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+def planned_tasks(workspace, file_path: str, arguments: dict[str, str] | None = None) -> list[DeployTask]:
+    """Plan the orchestration notebook `file_path` of a `LocalWorkspace` (running no step) and return
+    its steps as job tasks."""
+    from dtflw.run.planning import Planner
+
+    planner = Planner()
+    workspace.run(workspace.workspace_path(file_path), arguments or {}, planner=planner)
+    return tasks_from_plans(planner.plans(), notebook_file=workspace.notebook_file)

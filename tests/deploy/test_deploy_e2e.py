@@ -1,0 +1,119 @@
+"""The example pipeline deployed "remotely": exported as a job and run on the local Jobs API server, and
+orchestrated from here with JobsRunner — every table checked, and the lineage of the JobsRunner run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service.jobs import JobSettings, RunResultState, Task
+from jobs_server import JobsServer
+from test_example_pipeline import BRONZE, GOLD, REPO, SAMPLE, assert_table, expected
+
+from dtflw.deploy.export import job_settings
+from dtflw.deploy.jobs_runner import JobsRunner
+from dtflw.deploy.tasks import planned_tasks
+from dtflw.lineage import LineageGraph
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
+from dtflw.storage.local import LocalStorage
+
+pytestmark = pytest.mark.slow
+USER = "tester@example.com"
+# the step writing each table, and the widget it writes it through
+PRODUCERS = {
+    "SalesLines": ("silver_build_sales", "SalesOrderItems_out"),
+    "ProductRevenue": ("gold_revenue_by_product", "ProductRevenue_out"),
+    "RegionRevenue": ("gold_revenue_by_region", "RegionRevenue_out"),
+    "ShippingDelays": ("gold_shipping_delays", "ShippingDelays_out"),
+    "KpiReport": ("gold_kpi_report", "KpiReport_out"),
+    "MonthlyRevenue": ("analysis_main", "MonthlyRevenue_out"),
+    "CustomerSegments": ("analysis_main", "CustomerSegments_out"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_databricks_env(monkeypatch):
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def storage(tmp_path):
+    folder = tmp_path / "storage"
+    shutil.copytree(SAMPLE, folder / "raw")
+    return folder
+
+
+def local_workspace(cls, tmp_path, engine, storage):
+    return cls(
+        str(REPO), engine, LocalSettings(user=USER, storage_url=str(storage), dbfs_folder=str(tmp_path / "dbfs"))
+    )
+
+
+def assert_every_table(spark, storage, paths: dict[str, str], year: int) -> None:
+    tables = expected.expected_tables(str(SAMPLE), year)
+    for table in GOLD:
+        name = "SalesOrderItems" if table == "SalesLines" else table
+        assert_table(spark, storage, paths[table], table, tables[name])
+    for table, notebook in BRONZE.items():
+        assert_table(
+            spark, storage, str(storage / f"notebooks/bronze/{notebook}/{table}.parquet"), table, tables[table]
+        )
+
+
+def test_the_exported_job_created_and_run_on_the_jobs_api_writes_every_table(tmp_path, engine, spark, storage):
+    workspace = local_workspace(LocalWorkspace, tmp_path, engine, storage)
+    settings = job_settings(planned_tasks(workspace, str(REPO / "notebooks/main.py"), {"year": "2023"}), "retail")
+    assert list(storage.glob("notebooks/**/*.parquet")) == []  # planning ran no notebook
+    with JobsServer(workspace) as jobs:
+        client = WorkspaceClient(host=jobs.url, token=jobs.token)
+        created = client.jobs.create(**{k: v for k, v in vars(JobSettings.from_dict(settings)).items() if v})
+        assert created.job_id in jobs.jobs
+        assert [Task.from_dict(t).as_dict() for t in jobs.jobs[created.job_id]["tasks"]] == settings["tasks"]
+        run = client.jobs.run_now(created.job_id).result()
+    assert run.state.result_state == RunResultState.SUCCESS
+    assert {t.task_key: t.state.result_state for t in run.tasks} == {
+        t["task_key"]: RunResultState.SUCCESS for t in settings["tasks"]
+    }
+    widgets = {t["task_key"]: t["notebook_task"]["base_parameters"] for t in settings["tasks"]}
+    paths = {table: widgets[task][widget] for table, (task, widget) in PRODUCERS.items()}
+    assert_every_table(spark, storage, paths, 2023)
+
+
+class RemoteStepsWorkspace(LocalWorkspace):
+    """Runs the orchestration notebook here; the steps it runs go to `jobs_runner`."""
+
+    jobs_runner: JobsRunner
+
+    def runtime_for(self, workspace_path, *args, **kwargs):
+        runtime = super().runtime_for(workspace_path, *args, **kwargs)
+        runtime.runner = self.jobs_runner
+        return runtime
+
+
+def test_jobs_runner_runs_the_example_steps_remotely_and_lineage_is_recorded_here(tmp_path, engine, spark, storage):
+    remote = local_workspace(LocalWorkspace, tmp_path, engine, storage)
+    here = local_workspace(RemoteStepsWorkspace, tmp_path, engine, storage)
+    with JobsServer(remote) as jobs:
+        client = WorkspaceClient(host=jobs.url, token=jobs.token)
+        here.jobs_runner = JobsRunner(client, base_path=f"/Users/{USER}/notebooks", poll=(0.02, 0.2))
+        summary = json.loads(here.run_file(str(REPO / "notebooks/main.py"), {"year": "2024"}))
+    assert len(jobs.runs) == 9 and {r.result for r in jobs.runs.values()} == {"SUCCESS"}
+    assert_every_table(spark, storage, summary["tables"], 2024)
+    assert summary["runs"]["silver/build_sales"]["SalesOrderItems"] == len(
+        expected.expected_tables(str(SAMPLE), 2024)["SalesOrderItems"]
+    )
+    graph = LineageGraph.load(LocalStorage(str(storage)))
+    kpi = graph.latest_producer(summary["tables"]["KpiReport"])
+    assert kpi.notebook_path == f"/Users/{USER}/notebooks/gold/kpi_report"
+    assert sorted(u.name for u in kpi.inputs) == ["ProductRevenue", "RegionRevenue", "ShippingDelays"]
+    silver = graph.latest_producer(summary["tables"]["SalesLines"])
+    assert {u.path for u in silver.inputs} == {
+        str(storage / f"notebooks/bronze/{nb}/{t}.parquet") for t, nb in BRONZE.items()
+    }
+    # the nested flow of analysis/main ran on the "cluster" and recorded its own steps there
+    producers = {r.notebook_path for r in graph.producers(summary["tables"]["MonthlyRevenue"])}
+    assert producers == {f"/Users/{USER}/notebooks/analysis/{nb}" for nb in ("main", "monthly_revenue")}
+    assert (len(graph.flows), len(graph.runs)) == (2, 11)
