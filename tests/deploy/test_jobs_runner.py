@@ -11,7 +11,6 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.jobs import Run
 from jobs_server import OUTPUT_CAP, JobsServer
 
-from dtflw.runtime import RunOptions
 from dtflw import init_flow
 from dtflw.deploy.export import Compute
 from dtflw.deploy.jobs_runner import ExitValueTruncatedWarning, JobsRunner
@@ -23,6 +22,7 @@ from dtflw.errors import (
     NotebookTimeoutError,
 )
 from dtflw.lineage import LineageGraph
+from dtflw.runtime import RunOptions
 
 HOME = "/Users/tester@example.com"
 ECHO = """
