@@ -76,13 +76,9 @@ class DatabricksEngine(ConnectEngine):
         return bool(self.profile or os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE"))
 
     def _sdk_config(self):
-        try:
-            from databricks.sdk.core import Config
-        except ImportError as e:
-            raise DatabricksConfigError(
-                "The databricks engine needs databricks-sdk and databricks-connect: "
-                'pip install "dtflw[databricks]" (in an environment without pyspark).'
-            ) from e
+        _require_packages()
+        from databricks.sdk.core import Config
+
         options = {"profile": self.profile, "cluster_id": self.cluster_id}
         if self.serverless:
             options["serverless_compute_id"] = "auto"
@@ -153,6 +149,7 @@ class DatabricksEngine(ConnectEngine):
         self.check()
         if self.url:
             _check_reachable(self.url)
+        _require_packages()
 
     def _start(self):
         self.preflight()
@@ -229,3 +226,18 @@ def _scrub(error: Exception, config) -> str:
     text = _first_line(error)
     token = getattr(config, "token", None)
     return text.replace(token, "***") if token else text
+
+
+def _require_packages() -> None:
+    """databricks-sdk and databricks-connect, or a typed error saying how to install them."""
+    import importlib.util
+
+    try:
+        found = all(importlib.util.find_spec(m) is not None for m in ("databricks.sdk", "databricks.connect"))
+    except ModuleNotFoundError:  # no `databricks` package at all
+        found = False
+    if not found:
+        raise DatabricksConfigError(
+            "The databricks engine needs databricks-sdk and databricks-connect: "
+            'pip install "dtflw[databricks]" (in an environment without pyspark).'
+        )

@@ -1,6 +1,11 @@
-"""A notebook's builtins, where `spark` is found on first use: a notebook that never touches Spark
-starts no engine and imports no pyspark. (Name lookups that miss a module's globals fall through to
-its builtins; this mapping answers `spark` there by asking the runtime for its session.)"""
+"""A notebook's builtins, where Spark starts on first use: a notebook that never touches Spark starts
+no engine and imports no pyspark.
+
+Two things start the notebook's session, as if it had always been there (as on Databricks): reading
+the name `spark` (a lookup that misses the notebook's globals falls through to its builtins, which
+answer it), and importing pyspark — from the notebook or a module it imports — since DataFrame
+functions such as `F.udf` look for the active session.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ import builtins
 
 
 class NotebookBuiltins(dict):
-    """Python's builtins (or `base`, the notebook's own), plus `spark` on demand."""
+    """Python's builtins (or `base`, the notebook's own, whose `__import__` is wrapped in place so the
+    modules sharing it start Spark too), plus `spark` on demand."""
 
     def __init__(self, runtime, base: dict | None = None):
-        super().__init__(vars(builtins) if base is None else base)
+        base = dict(vars(builtins)) if base is None else base
+        base["__import__"] = _starting_spark_on_pyspark(base["__import__"], runtime)
+        super().__init__(base)
         self._runtime = runtime
 
     def __missing__(self, name: str):
@@ -19,3 +27,13 @@ class NotebookBuiltins(dict):
             raise KeyError(name)
         session = self["spark"] = self._runtime.spark
         return session
+
+
+def _starting_spark_on_pyspark(import_, runtime):
+    def import_starting_spark(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - its names
+        module = import_(name, globals, locals, fromlist, level)
+        if not level and name.partition(".")[0] == "pyspark" and not runtime.spark_started:
+            runtime.spark  # noqa: B018 - the notebook's session, now the active one
+        return module
+
+    return import_starting_spark

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import contextvars
 import functools
 import hashlib
 import importlib.machinery
@@ -32,7 +31,8 @@ import os
 import sys
 import threading
 
-_cwd_thread: contextvars.ContextVar[int | None] = contextvars.ContextVar("dtflw_cwd_thread", default=None)
+_cwd_lock = threading.Lock()
+_cwd_owner: list = [None, 0]  # the thread that moved the working directory, and how deep its blocks are nested
 _code_cache: dict[tuple, object] = {}  # (file, hash of its source) → compiled module code
 _real_import = builtins.__import__
 _real_open = builtins.open
@@ -141,16 +141,22 @@ class _FreshSourceLoader(importlib.machinery.SourceFileLoader):
 
 @contextlib.contextmanager
 def working_directory(folder: str):
-    """The process's working directory is `folder` within the block, if this thread may move it (see above)."""
+    """The process's working directory is `folder` within the block, if this thread may move it: the
+    first thread to move it owns it until its block ends (nested notebooks on that thread move it too);
+    notebooks on other threads meanwhile — DAG steps, runs with a timeout, other top-level runs — keep it."""
     me = threading.get_ident()
-    if _cwd_thread.get() not in (None, me):
+    with _cwd_lock:
+        mine = _cwd_owner[0] in (None, me)
+        if mine:
+            previous = os.getcwd()
+            _cwd_owner[:] = [me, _cwd_owner[1] + 1]
+            os.chdir(folder)
+    if not mine:
         yield
         return
-    previous = os.getcwd()
-    token = _cwd_thread.set(me)
-    os.chdir(folder)
     try:
         yield
     finally:
-        os.chdir(previous)
-        _cwd_thread.reset(token)
+        with _cwd_lock:
+            os.chdir(previous)
+            _cwd_owner[:] = [me, _cwd_owner[1] - 1] if _cwd_owner[1] > 1 else [None, 0]

@@ -17,16 +17,17 @@ dbutils.notebook.exit(str(n))
 
 
 @pytest.fixture
-def own_azurite(tmp_path, monkeypatch):
-    """An Azurite of its own (it is stopped by the test), Sail pointed at it through its environment."""
+def own_azurite(tmp_path, monkeypatch, engine):
+    """An Azurite of its own (it is stopped by the test); the engine is given its credentials, as a storage
+    gives them (the Sail server then reaches it), and so is this process (for storages it opens)."""
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
     server = Azurite(location=str(tmp_path / "azurite")).start()
     container = server.create_container()
-    for key, value in (
-        AzureStorage(ACCOUNT, container, connection_string=server.connection_string).sail_environment().items()
-    ):
+    environment = AzureStorage(ACCOUNT, container, connection_string=server.connection_string).sail_environment()
+    engine.add_credentials(environment)
+    for key, value in environment.items():
         monkeypatch.setenv(key, value)
     yield server, container
     server.stop()
