@@ -9,6 +9,7 @@ CLI = ["click>=8.1", "rich>=13"]
 # An alternative to LOCAL, never beside it: databricks-connect ships its own pyspark (17.x+ needs Python 3.12).
 DATABRICKS = ["databricks-connect>=16.1", "databricks-sdk>=0.46"]
 DEPLOY = ["databricks-sdk>=0.45", "pyyaml>=6"]  # Jobs API 2.2 (more than 100 tasks) from 0.45
+PIPELINES = ["pyyaml>=6", "jsonschema>=4"]  # pipeline files: YAML, checked against their JSON Schema
 TEST = [
     "pytest>=8",
     "pytest-cov>=5",
@@ -28,6 +29,7 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     packages=find_packages(include=["dtflw", "dtflw.*"]),
+    package_data={"dtflw.pipeline_files": ["pipeline.schema.json"]},
     python_requires=">=3.10",
     install_requires=CLI,
     extras_require={
@@ -35,9 +37,10 @@ setup(
         "azure": AZURE,
         "lineage": LINEAGE,
         "databricks": DATABRICKS,
-        "deploy": DEPLOY,
-        "test": LOCAL + AZURE + LINEAGE + DEPLOY + TEST,
-        "test-databricks": DATABRICKS + AZURE + LINEAGE + TEST,
+        "deploy": DEPLOY + PIPELINES,
+        "pipelines": PIPELINES,
+        "test": LOCAL + AZURE + LINEAGE + DEPLOY + PIPELINES + TEST,
+        "test-databricks": DATABRICKS + AZURE + LINEAGE + PIPELINES + TEST,
     },
     entry_points={
         "console_scripts": ["dtflw=dtflw.cli:main"],

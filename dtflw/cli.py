@@ -1,4 +1,4 @@
-"""The `dtflw` command: run an orchestration notebook locally."""
+"""The `dtflw` command: run an orchestration notebook or a pipeline file locally or on Databricks."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def main():
 def _runtime_options(command):
     """The options `run` and `plan` share: engine, storage, workspace, args."""
     options = [
-        click.argument("notebook", type=click.Path(dir_okay=False)),
+        click.argument("notebook", metavar="SOURCE", type=click.Path(dir_okay=False)),
         click.option(
             "--engine", type=click.Choice(engine_names()), default="sail", show_default=True, help="Local Spark engine."
         ),
@@ -132,10 +132,23 @@ def _workspace(options: dict, listeners=(), planner=None):
     metavar="SECONDS",
     help="Wait this long for another run using the storage to end (default: fail at once, naming it).",
 )
-def run(wait_for_storage, **options):
-    """Run an orchestration NOTEBOOK (a Databricks source .py/.sql or .ipynb) with the local runtime."""
+@click.option(
+    "--on",
+    "where",
+    type=click.Choice(("local", "databricks")),
+    default="local",
+    show_default=True,
+    help="databricks: submit the steps as one multi-task job run (as `dtflw deploy run`; --profile, --cluster-id).",
+)
+@click.pass_context
+def run(context, wait_for_storage, where, **options):
+    """Run an orchestration notebook (a Databricks source .py/.sql or .ipynb) or a pipeline file
+    (.yml/.json), SOURCE, with the local runtime, or on Databricks with `--on databricks`."""
     from rich.console import Console
 
+    if where == "databricks":
+        _run_on_databricks(context, options)
+        return
     from dtflw.events import new_run_id
     from dtflw.interrupts import CANCELLATION
     from dtflw.progress import ProgressPrinter
@@ -172,10 +185,32 @@ def run(wait_for_storage, **options):
         click.echo(scrub(result, secrets))
 
 
+def _run_on_databricks(context, options: dict) -> None:
+    """`dtflw run --on databricks`: `dtflw deploy run` with the options both know; refuses the others."""
+    from dtflw.deploy.cli import run as deploy_run
+
+    local_only = {"lazy": "--lazy", "select": "--select", "exclude": "--exclude", "serverless": None}
+    given = [flag for name, flag in local_only.items() if flag and options[name]]
+    if given or options["engine"] != "sail" or options["conf"]:
+        given += ["--engine"] * (options["engine"] != "sail") + ["--conf"] * bool(options["conf"])
+        raise click.UsageError(f"{', '.join(given)} apply to local runs only, not with --on databricks.")
+    shared = ("notebook", "storage", "workspace_root", "user", "dbfs_root", "args", "secrets_file", "profile")
+    context.invoke(
+        deploy_run,
+        **{name: options[name] for name in shared},
+        existing_cluster_id=options["cluster_id"],
+        name=None,
+        new_cluster=None,
+        tags=(),
+        repair=False,
+        poll=1.0,
+    )
+
+
 @main.command()
 @_runtime_options
 def plan(**options):
-    """Show what running NOTEBOOK would do — the DAG in levels, every path, lazy decisions — running nothing."""
+    """Show what running SOURCE (a notebook or a pipeline file) would do — the DAG in levels, every path, lazy decisions — running nothing."""
     from dtflw.run.planning import Planner
 
     planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
@@ -292,6 +327,73 @@ def lineage_export(fmt, out, storage, select):
         click.echo(text)
     else:
         click.echo("OpenLineage events sent through the configured transport.", err=True)
+
+
+@main.group("pipeline")
+def pipeline_group():
+    """Pipeline files: steps declared in YAML or JSON instead of an orchestration notebook."""
+
+
+@pipeline_group.command("schema")
+@click.option("--out", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
+def pipeline_schema(out):
+    """Print the JSON Schema of pipeline files (point your editor at it: it completes and checks them)."""
+    import shutil
+
+    from dtflw.pipeline_files import SCHEMA_FILE
+
+    if out:
+        shutil.copyfile(SCHEMA_FILE, out)
+        click.echo(f"Schema written to {out}", err=True)
+    else:
+        with open(SCHEMA_FILE, encoding="utf-8") as f:
+            click.echo(f.read(), nl=False)
+
+
+@pipeline_group.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def pipeline_check(files):
+    """Check pipeline FILES against the schema and each other's step names, running nothing."""
+    from dtflw.pipeline_files.loading import load_pipeline
+
+    failed = False
+    for path in files:
+        try:
+            pipeline = load_pipeline(path)
+        except DtflwError as e:
+            click.echo(f"✖ {e}", err=True)
+            failed = True
+        else:
+            click.echo(f"✔ {path}: {len(pipeline.steps)} step(s)", err=True)
+    sys.exit(1 if failed else 0)
+
+
+@main.group("import")
+def import_group():
+    """Convert other orchestration definitions into pipeline files."""
+
+
+@import_group.command("aef")
+@click.argument("definition", type=click.Path(dir_okay=False, exists=True))
+@click.option("--out", type=click.Path(dir_okay=False), help="Pipeline file to write (default: stdout).")
+@click.option("--notebooks-dir", default="", help="Folder of the JOB_NAME notebooks, relative to the pipeline file.")
+def import_aef(definition, out, notebooks_dir):
+    """Convert a Google AEF orchestration DEFINITION (levels of threads of steps) into a pipeline file."""
+    from dtflw.pipeline_files.aef import import_aef as convert
+    from dtflw.pipeline_files.aef import pipeline_text
+
+    try:
+        document = convert(definition, notebooks_dir)
+    except DtflwError as e:
+        click.echo(f"✖ {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
+    text = pipeline_text(document, definition)
+    if not out:
+        click.echo(text, nl=False)
+        return
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(text)
+    click.echo(f"{len(document['steps'])} step(s) written to {out}", err=True)
 
 
 main.add_command(deploy)

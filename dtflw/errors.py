@@ -184,3 +184,7 @@ class NotebookCancelledError(NotebookFailedError):
 
 class NotebookSkippedError(NotebookFailedError):
     """A notebook's remote run was skipped: an upstream task failed, or its run_if condition was not met."""
+
+
+class PipelineFileError(DtflwError, ValueError):
+    """A pipeline file is malformed: names the file, the line and the key."""

@@ -1,5 +1,5 @@
-"""`dtflw deploy`: export an orchestration notebook as a Databricks Job or an Asset Bundle, or run it
-on Databricks as one multi-task run (and repair that run)."""
+"""`dtflw deploy`: export an orchestration notebook or a pipeline file as a Databricks Job or an Asset
+Bundle, or run it on Databricks as one multi-task run (and repair that run)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ def deploy():
 
 
 def _flow_options(command):
-    """What `export` and `run` share: the notebook, how to plan it, and the job's compute and tags."""
+    """What `export` and `run` share: the source, how to plan it, and the job's compute and tags."""
     options = [
-        click.argument("notebook", type=click.Path(dir_okay=False)),
-        click.option("--name", help="Job name (default: the notebook's file name)."),
+        click.argument("notebook", metavar="SOURCE", type=click.Path(dir_okay=False)),
+        click.option("--name", help="Job name (default: a pipeline file's `name`, else the file's name)."),
         click.option("--existing-cluster-id", help="Run every task on this cluster (default: serverless)."),
         click.option(
             "--new-cluster",
@@ -68,8 +68,15 @@ def _planned(options: dict):
     engine, workspace, notebook = _workspace(plan_options)
     with engine, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the export
         tasks = planned_tasks(workspace, notebook, _pairs(options["args"], "--arg"))
-    name = options["name"] or os.path.splitext(os.path.basename(options["notebook"]))[0]
+    name = options["name"] or _source_name(options["notebook"])
     return tasks, name, compute, _pairs(options["tags"], "--tag"), workspace
+
+
+def _source_name(path: str) -> str:
+    from dtflw.pipeline_files import is_pipeline_file
+    from dtflw.pipeline_files.loading import load_pipeline
+
+    return load_pipeline(path).name if is_pipeline_file(path) else os.path.splitext(os.path.basename(path))[0]
 
 
 def _fail(e: DtflwError):
@@ -83,8 +90,9 @@ def _fail(e: DtflwError):
 @click.option("--out", type=click.Path(file_okay=False), help="Folder to write to (job: stdout without --out).")
 @click.option("--host", help="Workspace URL of the bundle's targets.")
 def export(fmt, out, host, **options):
-    """Export the steps of an orchestration NOTEBOOK (planned as `dtflw plan` does, running none) as
-    Jobs API 2.2 job settings (`--format job`) or an Asset Bundle (`--format bundle --out DIR`)."""
+    """Export the steps of an orchestration notebook or a pipeline file, SOURCE (planned as `dtflw plan`
+    does, running none), as Jobs API 2.2 job settings (`--format job`) or an Asset Bundle (`--format
+    bundle --out DIR`)."""
     from dtflw.deploy.bundle import bundle_files, write_bundle
     from dtflw.deploy.export import job_settings, to_json
 
@@ -115,8 +123,9 @@ def export(fmt, out, host, **options):
 @click.option("--repair", is_flag=True, help="Re-run only the failed tasks (and those after them) of the last run.")
 @click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between first looks at the run.")
 def run(profile, repair, poll, **options):
-    """Run the steps of an orchestration NOTEBOOK on Databricks as one multi-task one-time run, showing
-    each task's progress; with --repair, re-run what failed in the last run of this job."""
+    """Run the steps of an orchestration notebook or a pipeline file, SOURCE, on Databricks as one
+    multi-task one-time run, showing each task's progress; with --repair, re-run what failed in the last
+    run of this job."""
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.errors import DatabricksError
     from rich.console import Console

@@ -118,5 +118,5 @@ def planned_tasks(workspace, file_path: str, arguments: dict[str, str] | None = 
     from dtflw.run.planning import Planner
 
     planner = Planner()
-    workspace.run(workspace.workspace_path(file_path), arguments or {}, planner=planner)
+    workspace.run(workspace.entry_path(file_path), arguments or {}, planner=planner)
     return tasks_from_plans(planner.plans(), notebook_file=workspace.notebook_file)

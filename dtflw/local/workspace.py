@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError
+from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError, PipelineFileError
 from dtflw.interrupts import CANCELLATION
 from dtflw.local.builtins import NotebookBuiltins
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
@@ -36,6 +36,7 @@ from dtflw.local.source import (
     split_sql_statements,
 )
 from dtflw.local.sql_widgets import run_sql
+from dtflw.pipeline_files import is_pipeline_file
 from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
 from dtflw.secrets import scrub
 from dtflw.storage.unavailable import unavailable_storage_error
@@ -72,6 +73,7 @@ class LocalWorkspace:
         self.options = options or RunOptions()  # how the top-level notebook runs (`dtflw run` options)
         self.secret_values: set[str] = set()
         self._sources: dict[tuple, tuple[bytes, NotebookSource]] = {}
+        self._pipelines: dict[str, str] = {}  # workspace path → pipeline file run as a notebook there
 
     # -- paths ------------------------------------------------------------------------------
     def workspace_path(self, file_path: str) -> str:
@@ -81,9 +83,19 @@ class LocalWorkspace:
             raise NotebookNotFoundError(f"Notebook file {file_path!r} is outside the workspace root {self.root!r}.")
         return posixpath.join(self.home, os.path.splitext(relative)[0].replace(os.sep, "/"))
 
+    def entry_path(self, file_path: str) -> str:
+        """The workspace path of a top-level file: a notebook, or a pipeline file, which then runs as an
+        orchestration notebook at that path."""
+        path = self.workspace_path(file_path)
+        if is_pipeline_file(file_path):
+            self._pipelines[path] = os.path.abspath(file_path)
+        return path
+
     def notebook_file(self, workspace_path: str) -> str:
         """The file of a workspace path (`/Users/<user>/…`, `/Repos/<user>/…` or `/Workspace/…`)."""
         path = normalize_workspace_path(workspace_path, self.home)
+        if path in self._pipelines:
+            return self._pipelines[path]
         for prefix in (self.home, f"/Repos/{self.user}"):
             if path == prefix or path.startswith(prefix + "/"):
                 found = find_notebook_file(os.path.join(self.root, path[len(prefix) :].lstrip("/")))
@@ -127,7 +139,8 @@ class LocalWorkspace:
             with open(file_path, "rb") as f:
                 known = self._sources[key] = (f.read(), None)
         if parsed and known[1] is None:
-            known = self._sources[key] = (known[0], parse_notebook(file_path))
+            source = pipeline_source(file_path) if is_pipeline_file(file_path) else parse_notebook(file_path)
+            known = self._sources[key] = (known[0], source)
         return known
 
     # -- running ----------------------------------------------------------------------------
@@ -138,9 +151,9 @@ class LocalWorkspace:
         skips the steps left out. A planner (`dtflw plan`) collects the steps and runs nothing."""
         if not os.path.exists(file_path):
             raise NotebookNotFoundError(f"Notebook file {file_path!r} does not exist.")
-        if not file_path.lower().endswith(NOTEBOOK_EXTENSIONS):
+        if not file_path.lower().endswith(NOTEBOOK_EXTENSIONS) and not is_pipeline_file(file_path):
             parse_notebook(file_path)  # says why it is not a notebook
-        path, arguments = self.workspace_path(file_path), arguments or {}
+        path, arguments = self.entry_path(file_path), arguments or {}
         self.engine.preflight()
         options = self.options
         if options.planner is not None:
@@ -288,7 +301,7 @@ class LocalWorkspace:
         for cell in cells:
             try:
                 self._run_cell(cell, namespace, runtime, file_path, notebook_path)
-            except (NotebookExit, NotebookFailedError):
+            except (NotebookExit, NotebookFailedError, PipelineFileError):
                 raise
             except Exception as e:
                 line = _line_in(e, file_path) or cell.first_line
@@ -341,6 +354,15 @@ class LocalWorkspace:
         included_file = self.notebook_file(target)
         with runtime.dbutils.widgets.arguments_added(cell.run_args):
             self._run_cells(self._source_of(included_file)[1].cells, namespace, runtime, included_file, target)
+
+
+def pipeline_source(file_path: str) -> NotebookSource:
+    """A pipeline file as a one-cell notebook that runs it; the file is checked now, before anything runs."""
+    from dtflw.pipeline_files.loading import load_pipeline
+
+    load_pipeline(file_path)
+    code = f"from dtflw.pipeline_files import run_pipeline\n\ndbutils.notebook.exit(run_pipeline({file_path!r}))\n"
+    return NotebookSource(file_path, "python", (Cell(0, "python", code, 1, title="pipeline"),))
 
 
 def _stop_session(session, interrupt: bool = False) -> None:

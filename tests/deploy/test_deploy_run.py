@@ -103,3 +103,28 @@ def test_repair_without_an_earlier_run_and_a_refused_token_are_reported(project,
     refused = deploy_run(workspace)
     assert refused.exit_code == 1 and "PermissionDenied: Invalid access token" in refused.stderr
     assert "wrong" not in refused.stderr
+
+
+def test_run_on_databricks_submits_a_pipeline_file_as_one_run(project):
+    workspace, jobs, log, fixed = project
+    fixed.touch()
+    (workspace.root / "p/pipeline.yml").write_text(
+        "name: nightly\nsteps:\n"
+        "  - {notebook: step, name: first, args: {name: a}, outputs: [A]}\n"
+        "  - {notebook: step, name: second, args: {name: b}, inputs: [A]}\n"
+    )
+    arguments = [
+        "run", str(workspace.root / "p/pipeline.yml"), "--on", "databricks", "--profile", "local",
+        "--storage", str(workspace.storage_folder), "--user", USER,
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Submitted 2 task(s) of 'nightly' as run" in result.stderr and "ended: SUCCESS" in result.stderr
+    (run,) = jobs.runs.values()
+    assert [(t.key, t.spec.get("depends_on")) for t in run.tasks] == [  # keys from notebook paths, as for notebooks
+        ("step", None),
+        ("step_2", [{"task_key": "step"}]),
+    ]
+    assert calls(log) == ["a", "b"]
+    local_only = CliRunner().invoke(main, [*arguments, "--lazy", "--select", "first"])
+    assert local_only.exit_code == 2 and "--lazy, --select apply to local runs only" in local_only.output

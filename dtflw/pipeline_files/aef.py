@@ -1,0 +1,124 @@
+"""`dtflw import aef`: a Google Analytics Engineering Framework (AEF) orchestration definition as a
+pipeline file.
+
+AEF runs its LEVELs in sequence, the THREADs of a level in parallel and the STEPs of a thread in
+sequence. The pipeline keeps that order with explicit `dependencies`: each thread is a chain, and the
+last steps of a level's threads come before the first steps of the next level's. `JOB_NAME` is the
+notebook, `JOB_ID` the step's name, `STEP_PROPERTIES` (a JSON object) its args and
+`ASYNC_TIMEOUT_LOOP_IN_MINUTES` its timeout; each step is tagged `level_<id>` (for `--select`)."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+
+from dtflw.errors import PipelineFileError
+from dtflw.pipeline_files.loading import Key, read_document, where_in
+
+_NOT_IN_NAME = re.compile(r"[\s\[\],>]+")
+_DROPPED = ("TYPE", "FUNCTION_ID_NAME", "FUNCTION_STATUS_NAME", "WAIT_TIME_SECONDS")  # Cloud Functions' own
+
+
+def import_aef(path: str, notebooks_dir: str = "") -> dict:
+    """The pipeline document of the AEF definition file at `path`; notebooks are `JOB_NAME`s under
+    `notebooks_dir` (relative to where the pipeline file will be)."""
+    data, lines, problems = read_document(path)
+    if problems:
+        raise PipelineFileError("\n".join(problems))
+
+    def fail(key: Key, message: str):
+        raise PipelineFileError(
+            f"{where_in(path, lines, key)}: {message} (AEF definition: levels of threads of steps)."
+        )
+
+    levels = data.get("definition") if isinstance(data, dict) else None
+    if not isinstance(levels, list) or not levels:
+        fail(("definition",), "expected a non-empty list of LEVELs under 'definition'")
+    steps: list[dict] = []
+    dependencies: list[str] = []
+    previous_ends: list[str] = []
+    taken: set[str] = set()
+    for n, level in enumerate(levels):
+        threads = level.get("THREADS") if isinstance(level, dict) else None
+        if not isinstance(threads, list) or not threads:
+            fail(("definition", n), "a LEVEL needs a non-empty list of THREADS")
+        level_id = str(level.get("LEVEL_ID", n + 1))
+        starts, ends = [], []
+        for t, thread in enumerate(threads):
+            thread_steps = thread.get("STEPS") if isinstance(thread, dict) else None
+            if not isinstance(thread_steps, list) or not thread_steps:
+                fail(("definition", n, "THREADS", t), "a THREAD needs a non-empty list of STEPS")
+            names = []
+            for s, step in enumerate(thread_steps):
+                key = ("definition", n, "THREADS", t, "STEPS", s)
+                if not isinstance(step, dict) or not isinstance(step.get("JOB_NAME"), str) or not step["JOB_NAME"]:
+                    fail(key, "a STEP needs a JOB_NAME (the notebook to run)")
+                spec = _step(step, notebooks_dir, level_id, _unique(str(step.get("JOB_ID") or step["JOB_NAME"]), taken))
+                if "STEP_PROPERTIES" in step:
+                    spec["args"] = _args(step["STEP_PROPERTIES"], lambda m, k=key: fail(k + ("STEP_PROPERTIES",), m))
+                steps.append(spec)
+                names.append(spec["name"])
+            if len(names) > 1:
+                dependencies.append(" >> ".join(names))
+            starts.append(names[0])
+            ends.append(names[-1])
+        if previous_ends:
+            dependencies.append(f"{_group(previous_ends)} >> {_group(starts)}")
+        previous_ends = ends
+    document: dict = {"steps": steps}
+    if dependencies:
+        document["dependencies"] = dependencies
+    return document
+
+
+def pipeline_text(document: dict, source: str) -> str:
+    """The pipeline as YAML, with a header saying where it came from."""
+    import yaml
+
+    header = (
+        f"# Imported by `dtflw import aef` from {posixpath.basename(source)}: LEVELs in sequence, THREADs of a\n"
+        "# level in parallel, STEPs of a thread in sequence (see `dependencies`).\n"
+        f"# Not imported (Cloud Functions' own): {', '.join(_DROPPED)}.\n"
+        "# Check it with `dtflw pipeline check`; `dtflw pipeline schema` prints its format for editors.\n"
+    )
+    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+
+
+def _step(step: dict, notebooks_dir: str, level_id: str, name: str) -> dict:
+    spec: dict = {"name": name, "notebook": posixpath.join(notebooks_dir, step["JOB_NAME"])}
+    spec["tags"] = [f"level_{level_id}"]
+    minutes = str(step.get("ASYNC_TIMEOUT_LOOP_IN_MINUTES", "")).strip()
+    if minutes.isdigit() and int(minutes):
+        spec["timeout"] = int(minutes) * 60
+    return spec
+
+
+def _args(properties, fail) -> dict:
+    """STEP_PROPERTIES, a JSON object (as text or not), as notebook args: text, lists and objects as JSON."""
+    if isinstance(properties, str):
+        try:
+            properties = json.loads(properties)
+        except json.JSONDecodeError as e:
+            fail(f"not a JSON object: {e.msg}")
+    if not isinstance(properties, dict):
+        fail("not a JSON object")
+    return {
+        str(k): v if isinstance(v, str | int | float | bool) else json.dumps(v)
+        for k, v in properties.items()
+        if v is not None
+    }
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    base = _NOT_IN_NAME.sub("_", name)
+    unique, n = base, 1
+    while unique in taken:
+        n += 1
+        unique = f"{base}_{n}"
+    taken.add(unique)
+    return unique
+
+
+def _group(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"[{', '.join(names)}]"

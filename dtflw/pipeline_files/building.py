@@ -1,0 +1,106 @@
+"""A pipeline file's flow, built with the public builder exactly as an orchestration notebook builds it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from dtflw import init_args, init_flow
+from dtflw.errors import ArgumentError, DagError, PipelineFileError
+from dtflw.pipeline_files.chains import chain_edges
+from dtflw.pipeline_files.loading import PipelineFile
+
+_PARAM = re.compile(r"\$\{([^}]*)\}")
+
+
+def run_pipeline_file(pipeline: PipelineFile) -> str:
+    """Build the pipeline's flow in the running notebook, run its steps as one DAG, end the flow; returns
+    a JSON object of each step's exit value and the path of each table published."""
+    params = {name: arg.value for name, arg in init_args({k: _text(v) for k, v in _params(pipeline).items()}).items()}
+    storage = pipeline.data.get("storage")
+    if storage:
+        from dtflw.storage import from_url
+
+        storage = from_url(storage)
+    with init_flow(storage) as flow:
+        steps = build_steps(pipeline, flow, params)
+        dag = flow.dag(workers=pipeline.data.get("workers", 4))
+        for index, nb in enumerate(steps.values()):
+            try:
+                dag.add(nb, is_lazy=pipeline.steps[index].get("lazy", False))
+            except DagError as e:  # what only the DAG checks (e.g. two steps writing one table)
+                raise PipelineFileError(f"{pipeline.where(('steps', index))}: {e}") from e
+        dag.run()
+        published = [
+            out.alias or out.name for nb in steps.values() for out in nb.get_outputs().values()
+        ]  # what later steps read by
+        return json.dumps(
+            {"steps": {name: nb.result for name, nb in steps.items()}, "tables": {t: flow[t] for t in published}}
+        )
+
+
+def build_steps(pipeline: PipelineFile, flow, params: dict[str, str]) -> dict:
+    """One step of `flow` per step of the file, by step name, with their `after`s and `dependencies`."""
+    steps = {}
+    for index, spec in enumerate(pipeline.steps):
+        try:
+            steps[pipeline.step_name(index)] = _step(flow, spec, params)
+        except ArgumentError as e:  # what only the builder checks (e.g. two outputs on one path)
+            raise PipelineFileError(f"{pipeline.where(('steps', index))}: {e}") from e
+    for index, spec in enumerate(pipeline.steps):
+        steps[pipeline.step_name(index)].after(*(steps[name] for name in spec.get("after", [])))
+    for chain in pipeline.data.get("dependencies", []):
+        for before, after in chain_edges(chain):
+            steps[after].after(steps[before])
+    return steps
+
+
+def _step(flow, spec: dict, params: dict[str, str]):
+    nb = flow.notebook(spec["notebook"])
+    args = {name: _filled(_text(value), params) for name, value in spec.get("args", {}).items()}
+    secret_refs = spec.get("secret_args", {})
+    if secret_refs:
+        secrets = flow.ctx.dbutils.secrets
+        args |= {name: secrets.get(ref["scope"], ref["key"]) for name, ref in secret_refs.items()}
+    if args:
+        nb.args(args, secret=tuple(secret_refs))
+    for table in spec.get("inputs", []):
+        table = {"name": table} if isinstance(table, str) else table
+        nb.input(
+            table["name"],
+            file_path=_filled(table["file_path"], params) if "file_path" in table else None,
+            source_table=table.get("source_table"),
+            is_optional=table.get("optional", False),
+        )
+    for table in spec.get("outputs", []):
+        table = {"name": table} if isinstance(table, str) else table
+        cols = table.get("cols")
+        nb.output(
+            table["name"],
+            cols=[(c, None) if isinstance(c, str) else tuple(c) for c in cols] if cols else None,
+            file_path=table.get("file_path"),
+            alias=table.get("alias"),
+            format=table.get("format"),
+        )
+    if spec.get("tags"):
+        nb.tags(*spec["tags"])
+    retries = spec.get("retries")
+    if retries is not None:
+        count, backoff = (retries, 1.0) if isinstance(retries, int) else (retries["count"], retries.get("backoff", 1.0))
+        nb.retries(count, backoff)
+    if spec.get("timeout"):
+        nb.timeout(spec["timeout"])
+    return nb
+
+
+def _params(pipeline: PipelineFile) -> dict:
+    return pipeline.data.get("params", {})
+
+
+def _text(value) -> str:
+    """A widget's text for a YAML/JSON scalar: `true`, not `True`."""
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
+def _filled(text: str, params: dict[str, str]) -> str:
+    return _PARAM.sub(lambda m: params[m.group(1)], text)
