@@ -32,7 +32,8 @@ import sys
 import threading
 
 _cwd_lock = threading.Lock()
-_cwd_owner: list = [None, 0]  # the thread that moved the working directory, and how deep its blocks are nested
+# the thread that moved the working directory, how deep its blocks are nested, and where it was before
+_cwd_owner: list = [None, 0, None]
 _code_cache: dict[tuple, object] = {}  # (file, hash of its source) → compiled module code
 _real_import = builtins.__import__
 _real_open = builtins.open
@@ -149,7 +150,7 @@ def working_directory(folder: str):
         mine = _cwd_owner[0] in (None, me)
         if mine:
             previous = os.getcwd()
-            _cwd_owner[:] = [me, _cwd_owner[1] + 1]
+            _cwd_owner[:] = [me, _cwd_owner[1] + 1, _cwd_owner[2] or previous]
             os.chdir(folder)
     if not mine:
         yield
@@ -158,5 +159,15 @@ def working_directory(folder: str):
         yield
     finally:
         with _cwd_lock:
-            os.chdir(previous)
-            _cwd_owner[:] = [me, _cwd_owner[1] - 1] if _cwd_owner[1] > 1 else [None, 0]
+            if _cwd_owner[0] == me:  # not given up meanwhile (see `give_up_working_directory`)
+                os.chdir(previous)
+                _cwd_owner[:] = [me, _cwd_owner[1] - 1, _cwd_owner[2]] if _cwd_owner[1] > 1 else [None, 0, None]
+
+
+def give_up_working_directory(thread_id: int) -> None:
+    """An abandoned notebook's thread (timed out, still running) no longer holds the working directory:
+    it goes back to where it was before that thread moved it, and other notebooks may move it again."""
+    with _cwd_lock:
+        if _cwd_owner[0] == thread_id:
+            os.chdir(_cwd_owner[2])
+            _cwd_owner[:] = [None, 0, None]

@@ -23,7 +23,7 @@ from dtflw.interrupts import CANCELLATION
 from dtflw.local.builtins import NotebookBuiltins
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
-from dtflw.local.imports import NotebookImports, search_folders, working_directory
+from dtflw.local.imports import NotebookImports, give_up_working_directory, search_folders, working_directory
 from dtflw.local.redacted_output import redacted_output
 from dtflw.local.runner import LocalRunner
 from dtflw.local.secret_store import check_user_name, read_secrets_file
@@ -253,6 +253,7 @@ class LocalWorkspace:
         worker.start()
         worker.join(timeout_seconds)
         if worker.is_alive():
+            give_up_working_directory(worker.ident)
             if runtime.spark_started:
                 _stop_session(runtime.spark, interrupt=True)
             raise NotebookTimeoutError(

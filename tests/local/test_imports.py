@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from dtflw.errors import NotebookFailedError
+from dtflw.errors import NotebookFailedError, NotebookTimeoutError
 
 
 def _module(path, text):
@@ -51,6 +51,22 @@ def test_the_working_directory_is_restored_and_a_missing_module_still_fails(work
     with pytest.raises(NotebookFailedError, match="No module named 'no_such_module_here'"):
         workspace.run("a/nb.py")
     assert os.getcwd() == before
+
+
+def test_a_notebook_abandoned_on_timeout_gives_the_working_directory_back(workspace, tmp_path):
+    release = tmp_path / "release"
+    workspace.write(
+        "stuck/nb.py", f"import os, time\nwhile not os.path.exists({str(release)!r}):\n    time.sleep(0.01)"
+    )
+    workspace.write("free/nb.py", "import os\ndbutils.notebook.exit(os.path.basename(os.getcwd()))")
+    before = os.getcwd()
+    with pytest.raises(NotebookTimeoutError):
+        workspace.run("stuck/nb.py", timeout_seconds=1)  # still running, on its own thread, in stuck/
+    try:
+        assert os.getcwd() == before
+        assert workspace.run("free/nb.py") == "free"  # later notebooks move it again
+    finally:
+        release.touch()
 
 
 def test_a_module_edited_between_two_runs_is_read_again(workspace):
