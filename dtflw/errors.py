@@ -137,6 +137,14 @@ class DagFailedError(DtflwError):
         self.failures = failures
         self.not_run = not_run
 
+    @classmethod
+    def listing(cls, subject: str, failures: dict, not_run: list[str]) -> DagFailedError:
+        """The error of `failures` (name: error) of a DAG: `<count> <subject> failed; not run: …:`, then
+        a line a failure, `name: ErrorType: message`."""
+        lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
+        head = f"{len(failures)} {subject} failed" + (f"; not run: {', '.join(not_run)}" if not_run else "")
+        return cls(head + ":\n" + "\n".join(lines), failures=failures, not_run=not_run)
+
 
 class NotANotebookError(DtflwError, ValueError):
     """A file is not a notebook: wrong extension, not text, or a malformed .ipynb."""

@@ -58,6 +58,18 @@ def parse(expr: str) -> list[Term]:
     return terms
 
 
+def closure(start, neighbours: dict) -> set:
+    """`start` and every node reachable from it through `neighbours` (node: its next nodes): what `+`
+    adds upstream or downstream of a term's matches."""
+    seen, pending = set(start), list(start)
+    while pending:
+        for node in neighbours.get(pending.pop(), ()):
+            if node not in seen:
+                seen.add(node)
+                pending.append(node)
+    return seen
+
+
 def is_glob(pattern: str) -> bool:
     return bool(_GLOB.search(pattern))
 

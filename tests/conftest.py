@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from testkit import RecordingRunner, notebook_source
+from testkit import Decisions, RecordingRunner, notebook_source
 
 from dtflw.engines import create_engine
 from dtflw.runtime import RunOptions, Runtime, activated
@@ -62,6 +62,26 @@ def make_workspace(tmp_path, engine):
         root = tmp_path / "ws"
         root.mkdir(exist_ok=True)
         return Workspace(root, engine, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def decisions():
+    return Decisions()
+
+
+@pytest.fixture
+def chain_workspace(make_workspace, decisions):
+    """A workspace of a chain: notebooks `p/a`, `p/b`, `p/c` of one `produce` source and the orchestration
+    `p/main` of `pipeline`, with `decisions` recording why each step ran or was skipped."""
+
+    def make(produce: str, pipeline: str):
+        workspace = make_workspace(listeners=[decisions])
+        for name in "abc":
+            workspace.write(f"p/{name}.py", produce)
+        workspace.write("p/main.py", pipeline)
+        return workspace
 
     return make
 

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from dtflw.events import FlowListener
 from dtflw.lineage import LineageGraph
 from dtflw.storage.base import FolderStorage
 
@@ -36,31 +35,9 @@ flow.notebook("c").input("B").output("C").run(is_lazy=True)
 """
 
 
-class Decisions(FlowListener):
-    def __init__(self):
-        self.runs = []
-
-    def on_notebook_end(self, flow, run):
-        self.runs.append(run)
-
-    def take(self):
-        seen = {r.notebook_path.rsplit("/", 1)[-1]: (r.status.value, r.reason) for r in self.runs}
-        self.runs = []
-        return seen
-
-
 @pytest.fixture
-def decisions():
-    return Decisions()
-
-
-@pytest.fixture
-def ws(make_workspace, decisions):
-    workspace = make_workspace(listeners=[decisions])
-    for name in "abc":
-        workspace.write(f"p/{name}.py", PRODUCE)
-    workspace.write("p/main.py", PIPELINE)
-    return workspace
+def ws(chain_workspace):
+    return chain_workspace(PRODUCE, PIPELINE)
 
 
 def test_every_decision_is_explained(ws, decisions):

@@ -52,36 +52,9 @@ flow.notebook("c").input("B").output("C").run(is_lazy=force != "c")
 """
 
 
-class Decisions:
-    def __init__(self):
-        self.runs = []
-
-    def on_notebook_end(self, flow, run):
-        self.runs.append(run)
-
-    def __getattr__(self, name):  # every other listener hook: nothing to do
-        if name.startswith("on_"):
-            return lambda *a, **k: None
-        raise AttributeError(name)
-
-    def take(self):
-        seen = {r.notebook_path.rsplit("/", 1)[-1]: (r.status.value, r.reason) for r in self.runs}
-        self.runs = []
-        return seen
-
-
 @pytest.fixture
-def decisions():
-    return Decisions()
-
-
-@pytest.fixture
-def ws(make_workspace, decisions):
-    workspace = make_workspace(listeners=[decisions])
-    for name in "abc":
-        workspace.write(f"p/{name}.py", PRODUCE)
-    workspace.write("p/main.py", PIPELINE)
-    return workspace
+def ws(chain_workspace):
+    return chain_workspace(PRODUCE, PIPELINE)
 
 
 def table(ws, name, fmt="parquet"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+from dtflw.events import FlowListener
+
 HEADER = "# Databricks notebook source\n"
 SEPARATOR = "\n# COMMAND ----------\n\n"
 
@@ -26,6 +28,22 @@ class RecordingRunner:
         if self.action:
             self.action(path, arguments)
         return self.result
+
+
+class Decisions(FlowListener):
+    """Records each notebook run a flow ends; `take()` gives why each ran or was skipped, by notebook name."""
+
+    def __init__(self):
+        self.runs = []
+
+    def on_notebook_end(self, flow, run):
+        self.runs.append(run)
+
+    def take(self):
+        """`{notebook name: (status, reason)}` of the runs since the last call."""
+        seen = {r.notebook_path.rsplit("/", 1)[-1]: (r.status.value, r.reason) for r in self.runs}
+        self.runs = []
+        return seen
 
 
 LONG_SPARK_QUERY = "spark.range(0, 10**12).selectExpr('sum(id % 7)').collect()  # hours of work"

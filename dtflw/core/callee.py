@@ -67,23 +67,23 @@ class Argument:
         return {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}
 
 
-class Input(Argument):
+class _Path(Argument):
+    """A table path passed in a widget; it has a value when not empty."""
+
+    @property
+    def has_value(self) -> bool:
+        return len(self._value) > 0
+
+
+class Input(_Path):
     """An input path (widget `<name>_in`); empty when an optional input is missing."""
 
     NAME_SUFFIX = INPUT_SUFFIX
     _SHARED_GETTER = "get_inputs"
 
-    @property
-    def has_value(self) -> bool:
-        return len(self._value) > 0
 
-
-class Output(Argument):
+class Output(_Path):
     """An output path (widget `<name>_out`)."""
 
     NAME_SUFFIX = OUTPUT_SUFFIX
     _SHARED_GETTER = "get_outputs"
-
-    @property
-    def has_value(self) -> bool:
-        return len(self._value) > 0

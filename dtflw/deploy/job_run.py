@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from dtflw.deploy.jobs_runner import TERMINAL, call_retrying, task_error, task_failure
 from dtflw.errors import DagFailedError, DeployError, NotebookSkippedError
+from dtflw.selection import closure
 
 LAST_RUNS = os.path.join(".dtflw", "deploy", "last_runs.json")
 log = logging.getLogger("dtflw.deploy")
@@ -87,15 +88,7 @@ def raise_failures(client, run) -> None:
         return
     failed = {k: e for k, e in errors.items() if not isinstance(e, NotebookSkippedError)}
     not_run = [k for k, e in errors.items() if isinstance(e, NotebookSkippedError)]
-    lines = [f"  {key}: {type(e).__name__}: {e}" for key, e in failed.items()]
-    raise DagFailedError(
-        f"{len(failed)} task(s) of run {run.run_id} failed"
-        + (f"; not run: {', '.join(not_run)}" if not_run else "")
-        + ":\n"
-        + "\n".join(lines),
-        failures=failed,
-        not_run=not_run,
-    )
+    raise DagFailedError.listing(f"task(s) of run {run.run_id}", failed, not_run)
 
 
 def repair_failed(client, run_id: int, settings: dict) -> int:
@@ -123,13 +116,7 @@ def _downstream(settings: dict, keys: set[str]) -> set[str]:
     for task in settings["tasks"]:
         for dep in task.get("depends_on", []):
             children[dep["task_key"]].add(task["task_key"])
-    seen, pending = set(keys), list(keys)
-    while pending:
-        for child in children.get(pending.pop(), ()):
-            if child not in seen:
-                seen.add(child)
-                pending.append(child)
-    return seen
+    return closure(keys, children)
 
 
 def remember_run(name: str, host: str, run_id: int, settings: dict, path: str = LAST_RUNS) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dtflw.errors import SelectionError
-from dtflw.selection import VALID_FORMS, Term, is_glob, matches, parse
+from dtflw.selection import VALID_FORMS, Term, closure, is_glob, matches, parse
 
 __all__ = ["VALID_FORMS", "Term", "parse", "select_nodes"]
 
@@ -17,9 +17,9 @@ def select_nodes(graph, expr: str) -> set[str]:
             raise SelectionError(_nothing_found(graph, term, expr))
         selected |= found
         if term.upstream:
-            selected |= _closure(found, graph.upstream_of)
+            selected |= closure(found, graph.upstream_of)
         if term.downstream:
-            selected |= _closure(found, graph.downstream_of)
+            selected |= closure(found, graph.downstream_of)
     return selected
 
 
@@ -30,16 +30,6 @@ def _matches(graph, term: Term) -> set[str]:
         return {t.id for t in graph.find_tables(term.value)} | {n.id for n in graph.find_notebooks(term.value)}
     found = {t.id for t in graph.tables.values() if matches(term.value, (t.path, *t.names, *t.aliases))}
     return found | {n.id for n in graph.notebooks.values() if matches(term.value, (n.path, n.name, *n.rel_paths))}
-
-
-def _closure(start: set[str], neighbours: dict[str, set[str]]) -> set[str]:
-    seen, pending = set(start), list(start)
-    while pending:
-        for node in neighbours.get(pending.pop(), ()):
-            if node not in seen:
-                seen.add(node)
-                pending.append(node)
-    return seen
 
 
 def _nothing_found(graph, term: Term, expr: str) -> str:

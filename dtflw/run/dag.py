@@ -28,6 +28,7 @@ from dtflw.errors import (
 )
 from dtflw.gc_pause import paused_gc
 from dtflw.run.task import StepTask
+from dtflw.selection import closure
 from dtflw.storage.tables import NestedPaths
 
 DEFAULT_WORKERS = 4
@@ -74,26 +75,16 @@ class Plan:
         for step in self.steps:
             for dep in step.deps:
                 children[dep].add(step.index)
-        return _closure(indices, children)
+        return closure(indices, children)
 
     def upstream(self, indices: set[int]) -> set[int]:
-        return _closure(indices, {s.index: s.deps for s in self.steps})
+        return closure(indices, {s.index: s.deps for s in self.steps})
 
     def select(self, select: str | None = None, exclude: str | None = None) -> set[int]:
         """The step indices that `select` (default: all) picks, minus those `exclude` picks."""
         from dtflw.run.selection import chosen_steps
 
         return chosen_steps([self], select, exclude)[0]
-
-
-def _closure(start: set[int], edges: dict[int, set[int]]) -> set[int]:
-    seen, pending = set(start), list(start)
-    while pending:
-        for nxt in edges[pending.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                pending.append(nxt)
-    return seen
 
 
 class Dag:
@@ -313,15 +304,7 @@ class Dag:
                 pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
         if failures:
             not_run = [label[s.index] for s in plan.steps if s.index in selected and s.index not in started]
-            lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
-            raise DagFailedError(
-                f"{len(failures)} notebook(s) failed"
-                + (f"; not run: {', '.join(not_run)}" if not_run else "")
-                + ":\n"
-                + "\n".join(lines),
-                failures=failures,
-                not_run=not_run,
-            )
+            raise DagFailedError.listing("notebook(s)", failures, not_run)
         return {label[s.index]: s.notebook.result for s in plan.steps if s.index in selected}
 
 

@@ -29,7 +29,25 @@ def validate_volume_name(kind: str, name: str) -> str:
     return name
 
 
-class VolumeStorage(FolderStorage):
+class VolumeLocation:
+    """Mixin of the storages of volume `catalog.schema.volume`: its checked names, `/Volumes/…` paths and URL."""
+
+    def _locate(self, catalog: str, schema: str, volume: str) -> str:
+        """Check and keep the volume's names; its base path, `/Volumes/<catalog>/<schema>/<volume>/`."""
+        names = [validate_volume_name(k, n) for k, n in (("catalog", catalog), ("schema", schema), ("volume", volume))]
+        self.catalog, self.schema, self.volume = names
+        return posixpath.join(VOLUMES_ROOT, *names, "")
+
+    @property
+    def url(self) -> str:
+        return self.base_path + self.root_dir if self.root_dir else self.base_path.rstrip("/")
+
+    def logical_path(self, path: str) -> str:
+        """`dbfs:/Volumes/…` as `/Volumes/…`, then as the storage maps its other paths."""
+        return super().logical_path(path[len("dbfs:") :] if path.startswith("dbfs:/Volumes/") else path)
+
+
+class VolumeStorage(VolumeLocation, FolderStorage):
     """Tables in a Unity Catalog volume; `local_folder` (the stand-in for `/Volumes`) when not on a cluster."""
 
     def __init__(
@@ -44,8 +62,8 @@ class VolumeStorage(FolderStorage):
         local_folder: str | None = None,
         table_format: str = "parquet",
     ):
-        names = [validate_volume_name(k, n) for k, n in (("catalog", catalog), ("schema", schema), ("volume", volume))]
-        base = posixpath.join(VOLUMES_ROOT, *names, "")
+        base = self._locate(catalog, schema, volume)
+        names = [self.catalog, self.schema, self.volume]
         if local_folder is None and not os.path.isdir(base):
             raise StorageError(
                 f"Volume {base!r} is not mounted here: create it (CREATE VOLUME {'.'.join(names)}) or check "
@@ -56,17 +74,6 @@ class VolumeStorage(FolderStorage):
             folder, base_path=base, root_dir=root_dir, spark=spark, dbutils=dbutils, table_format=table_format
         )
         self._volumes_folder = os.path.abspath(local_folder) if local_folder is not None else VOLUMES_ROOT
-        self.catalog, self.schema, self.volume = names
-
-    @property
-    def url(self) -> str:
-        return self.base_path + self.root_dir if self.root_dir else self.base_path.rstrip("/")
-
-    def logical_path(self, path: str) -> str:
-        """`dbfs:/Volumes/…` and the local folder's paths as `/Volumes/…`; other paths unchanged."""
-        if path.startswith("dbfs:/Volumes/"):
-            path = path[len("dbfs:") :]
-        return super().logical_path(path)
 
     def engine_path(self, path: str) -> str:
         """The local (FUSE, or stand-in folder) path of any `/Volumes/…` path."""

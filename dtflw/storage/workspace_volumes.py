@@ -7,14 +7,11 @@ Files API request per folder; Spark, on the cluster, reads and writes the same `
 
 from __future__ import annotations
 
-import posixpath
-
-from dtflw.storage.base import Storage
-from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
-from dtflw.storage.volumes import VOLUMES_ROOT, validate_volume_name
+from dtflw.storage.fs import FileStorageBase
+from dtflw.storage.volumes import VolumeLocation
 
 
-class WorkspaceVolumeStorage(Storage):
+class WorkspaceVolumeStorage(VolumeLocation, FileStorageBase):
     """Tables in volume `catalog.schema.volume`, listed through the workspace's Files API."""
 
     def __init__(
@@ -27,24 +24,10 @@ class WorkspaceVolumeStorage(Storage):
         dbutils=None,
         table_format: str = "parquet",
     ):
-        names = [validate_volume_name(k, n) for k, n in (("catalog", catalog), ("schema", schema), ("volume", volume))]
-        super().__init__(root_dir, spark, dbutils, table_format)
-        self._base = posixpath.join(VOLUMES_ROOT, *names, "")
-        self._fs = DbutilsFileSystem(dbutils)
-        self.catalog, self.schema, self.volume = names
+        base = self._locate(catalog, schema, volume)
+        super().__init__(spark, dbutils, root_dir, table_format)
+        self._base = base
 
     @property
     def base_path(self) -> str:
         return self._base
-
-    @property
-    def fs(self) -> FileSystem:
-        return self._fs
-
-    @property
-    def url(self) -> str:
-        return self._base + self.root_dir if self.root_dir else self._base.rstrip("/")
-
-    def logical_path(self, path: str) -> str:
-        """`dbfs:/Volumes/…` as `/Volumes/…`; other paths unchanged."""
-        return path[len("dbfs:") :] if path.startswith("dbfs:/Volumes/") else path

@@ -21,15 +21,8 @@ NOTEBOOK_EXTENSIONS = (".py", ".sql", ".ipynb")
 DRIVER_NAME = "__dtflw_test__"  # the virtual orchestration notebook a single-notebook run is called from
 
 
-@dataclass
-class NotebookResult:
-    """What a notebook run gave: its exit value, the paths of its outputs, and the recorded lineage."""
-
-    notebook_path: str
-    exit_value: str | None
-    paths: dict[str, str]
-    lineage: Any  # dtflw.lineage.LineageGraph
-    _storage: Any = field(repr=False)
+class _ExitJson:
+    """The `json` of a result with `notebook_path` and `exit_value`."""
 
     @property
     def json(self):
@@ -37,6 +30,17 @@ class NotebookResult:
         if self.exit_value is None:
             raise NotebookTestError(f"Notebook '{self.notebook_path}' exited without a value; nothing to parse.")
         return json.loads(self.exit_value)
+
+
+@dataclass
+class NotebookResult(_ExitJson):
+    """What a notebook run gave: its exit value, the paths of its outputs, and the recorded lineage."""
+
+    notebook_path: str
+    exit_value: str | None
+    paths: dict[str, str]
+    lineage: Any  # dtflw.lineage.LineageGraph
+    _storage: Any = field(repr=False)
 
     def table(self, name: str):
         """An output table as a DataFrame (parquet or Delta, detected)."""
@@ -58,19 +62,13 @@ class NotebookResult:
 
 
 @dataclass
-class FlowResult:
+class FlowResult(_ExitJson):
     """What an orchestration notebook run gave: its exit value and the lineage of every flow it ran."""
 
     notebook_path: str
     exit_value: str | None
     lineage: Any  # dtflw.lineage.LineageGraph
     _storage: Any = field(repr=False)
-
-    @property
-    def json(self):
-        if self.exit_value is None:
-            raise NotebookTestError(f"Notebook '{self.notebook_path}' exited without a value; nothing to parse.")
-        return json.loads(self.exit_value)
 
     def path(self, table: str) -> str:
         """The path of the table a run of this flow last produced under `table` (a name or an alias)."""
