@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from dtflw.errors import NotebookTimeoutError
+from dtflw.local.imports import give_up_working_directory
 
 API = "/api/2.2/jobs"
 OUTPUT_CAP = 5 * 1024 * 1024  # runs/get-output returns the first 5 MB of an exit value
@@ -51,6 +52,7 @@ class TaskRun:
         self.attempt = 0
         self.start = self.end = 0
         self.url = url
+        self.thread: int | None = None  # the thread running its notebook
 
     @property
     def done(self) -> bool:
@@ -139,6 +141,7 @@ class JobsServer:
     def __exit__(self, *exc) -> None:
         for run in list(self.runs.values()):
             run.cancelled.set()
+            _abandon(run.tasks)
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -314,6 +317,7 @@ class JobsServer:
         run, task = self._find(body)
         with self._lock:
             run.cancelled.set()
+            _abandon([t for t in run.tasks if not t.done])
             for t in run.tasks:
                 if not t.done:
                     t.finish("TERMINATED", "CANCELED", "Run cancelled.")
@@ -362,6 +366,7 @@ class JobsServer:
         spec = task.spec
         notebook = spec["notebook_task"]
         retries = spec.get("max_retries", 0)
+        task.thread = threading.get_ident()
         while True:
             with self._lock:
                 if task.done:  # cancelled meanwhile
@@ -465,3 +470,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+def _abandon(tasks) -> None:
+    """Notebooks of cancelled tasks may still run (a fake cannot kill a thread): they no longer hold the
+    process's working directory, as on a cluster their process would be gone."""
+    for task in tasks:
+        if task.thread:
+            give_up_working_directory(task.thread)
