@@ -7,10 +7,13 @@ import pathlib
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dtflw.cli import main
 from dtflw.errors import PipelineFileError
-from dtflw.pipeline_files.aef import import_aef
+from dtflw.pipeline_files.aef import import_aef, pipeline_text
+from dtflw.pipeline_files.chains import chain_edges
 from dtflw.pipeline_files.loading import load_pipeline
 
 DEFINITION = pathlib.Path(__file__).parent / "data" / "aef_two_levels.json"
@@ -86,3 +89,57 @@ def test_a_malformed_definition_is_named_by_line_and_key(tmp_path, definition, w
     assert wanted in str(raised.value)
     result = CliRunner().invoke(main, ["import", "aef", str(path)])
     assert result.exit_code == 1 and wanted in result.stderr
+
+
+@st.composite
+def aef_definitions(draw):
+    """Levels of threads of steps; JOB_NAMEs repeat, JOB_IDs are sometimes missing or repeated."""
+    names = st.sampled_from(["load", "clean", "report", "load stock", "x>y"])
+    levels = draw(
+        st.lists(st.lists(st.lists(names, min_size=1, max_size=3), min_size=1, max_size=3), min_size=1, max_size=4)
+    )
+    definition, where = [], {}
+    for n, threads in enumerate(levels):
+        level = {"LEVEL_ID": str(n + 1), "THREADS": []}
+        for t, steps in enumerate(threads):
+            thread = []
+            for s, name in enumerate(steps):
+                step = {"JOB_NAME": name}
+                if draw(st.booleans()):
+                    step["JOB_ID"] = draw(st.sampled_from(["J1", "J2", f"J{n}{t}{s}"]))
+                thread.append(step)
+                where[len(where)] = (n, t, s)
+            level["THREADS"].append({"THREAD_ID": str(t + 1), "STEPS": thread})
+        definition.append(level)
+    return {"definition": definition}, where
+
+
+@settings(max_examples=60, deadline=None)
+@given(aef_definitions())
+def test_any_definition_becomes_a_valid_pipeline_with_aef_order(tmp_path_factory, case):
+    definition, where = case
+    folder = tmp_path_factory.mktemp("aef")
+    source = folder / "d.json"
+    source.write_text(json.dumps(definition))
+    document = import_aef(str(source))
+    target = folder / "p.yml"
+    target.write_text(pipeline_text(document, str(source)))
+    pipeline = load_pipeline(str(target))  # valid: unique names, known steps, no cycle
+    names = [pipeline.step_name(i) for i in range(len(pipeline.steps))]
+    graph = {name: set() for name in names}
+    for chain in pipeline.data.get("dependencies", []):
+        for before, after in chain_edges(chain):
+            graph[after].add(before)
+
+    def upstream(name, seen=None):
+        seen = set() if seen is None else seen
+        for before in graph[name] - seen:
+            seen.add(before)
+            upstream(before, seen)
+        return seen
+
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            (la, ta, sa), (lb, tb, sb) = where[i], where[j]
+            must_precede = la < lb or (la == lb and ta == tb and sa < sb)
+            assert (a in upstream(b)) == must_precede, (a, b, where[i], where[j])
