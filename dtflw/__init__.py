@@ -34,7 +34,8 @@ __all__ = [
 
 
 def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None, *, runner=None) -> Flow:
-    """A new flow on `storage` (default: `--storage`, then `$DTFLW_STORAGE`, then the runtime's default).
+    """A new flow on `storage`, a `Storage` or a storage URL (default: `--storage`, then `$DTFLW_STORAGE`,
+    then the runtime's default).
 
     `runner` (a `dtflw.runtime.runner.Runner`) runs its notebooks; default: the runtime's own
     (`dbutils.notebook.run` on a cluster, in-process locally)."""
@@ -50,6 +51,10 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None,
         storage = default_storage(
             runtime.storage_environment(), options.default_storage_url or os.environ.get(STORAGE_ENV)
         )
+    elif isinstance(storage, str):
+        from dtflw.storage import from_url
+
+        storage = from_url(storage, runtime.storage_environment())
     if spark is not None:
         storage.spark = spark
     elif storage.spark is None:

@@ -307,3 +307,10 @@ def test_plugins(flow_with):
         flow.install(Shadow())
     with pytest.raises(PluginError, match="Unexpected plugin type int"):
         flow.install(1)
+
+
+def test_init_flow_takes_a_storage_url(runtime_at, tmp_path):
+    with runtime_at(CALLER):
+        flow = init_flow(f"file://{tmp_path}/lake?format=delta")
+        path = flow.notebook("nb").output("T").get_outputs()["T"].abs_file_path
+    assert path == f"{tmp_path}/lake/project/nb/T.delta"

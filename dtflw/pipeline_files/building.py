@@ -16,13 +16,9 @@ _PARAM = re.compile(r"\$\{([^}]*)\}")
 def run_pipeline_file(pipeline: PipelineFile) -> str:
     """Build the pipeline's flow in the running notebook, run its steps as one DAG, end the flow; returns
     a JSON object of each step's exit value and the path of each table published."""
-    params = {name: arg.value for name, arg in init_args({k: _text(v) for k, v in _params(pipeline).items()}).items()}
-    storage = pipeline.data.get("storage")
-    if storage:
-        from dtflw.storage import from_url
-
-        storage = from_url(storage)
-    with init_flow(storage) as flow:
+    defaults = {name: _text(value) for name, value in pipeline.data.get("params", {}).items()}
+    params = {name: arg.value for name, arg in init_args(defaults).items()}
+    with init_flow(pipeline.data.get("storage")) as flow:
         steps = build_steps(pipeline, flow, params)
         dag = flow.dag(workers=pipeline.data.get("workers", 4))
         for index, nb in enumerate(steps.values()):
@@ -31,9 +27,7 @@ def run_pipeline_file(pipeline: PipelineFile) -> str:
             except DagError as e:  # what only the DAG checks (e.g. two steps writing one table)
                 raise PipelineFileError(f"{pipeline.where(('steps', index))}: {e}") from e
         dag.run()
-        published = [
-            out.alias or out.name for nb in steps.values() for out in nb.get_outputs().values()
-        ]  # what later steps read by
+        published = [out.alias or out.name for nb in steps.values() for out in nb.get_outputs().values()]
         return json.dumps(
             {"steps": {name: nb.result for name, nb in steps.items()}, "tables": {t: flow[t] for t in published}}
         )
@@ -91,10 +85,6 @@ def _step(flow, spec: dict, params: dict[str, str]):
     if spec.get("timeout"):
         nb.timeout(spec["timeout"])
     return nb
-
-
-def _params(pipeline: PipelineFile) -> dict:
-    return pipeline.data.get("params", {})
 
 
 def _text(value) -> str:
