@@ -131,6 +131,7 @@ def run(profile, repair, poll, **options):
         repair_failed,
         submit_flow,
     )
+    from dtflw.deploy.run_lineage import close_job_run
 
     console = Console(stderr=True)
     known_runs = os.path.abspath(LAST_RUNS)  # here, whatever folder a notebook later runs in
@@ -150,6 +151,7 @@ def run(profile, repair, poll, **options):
         remember_run(name, host, run_id, settings, known_runs)
         ended = follow(client, run_id, on_change=lambda task: _show(console, task), poll=(poll, max(poll, 10.0)))
         console.print(f"Run {run_id} ended: {ended.state.result_state.value} — {ended.run_page_url}", highlight=False)
+        close_job_run(client, ended)  # the tasks' lineage records get their terminal states
         raise_failures(client, ended)
     except DtflwError as e:
         _fail(e)
