@@ -269,4 +269,3 @@ def test_outside_a_job_run_nothing_is_recorded_and_a_storage_error_never_fails_t
     with caplog.at_level(logging.WARNING, logger="dtflw"):
         assert run_task(workspace, identity_widget("nosuch://bucket/x", "1", "2")) == "done"
     assert "could not record this job task's run: UnknownStorageSchemeError" in caplog.text
-
