@@ -177,3 +177,30 @@ def _show(console, task) -> None:
     else:
         mark = "▶ running" if life == "RUNNING" else f"… {life.lower()}"
     console.print(f"{mark:<11}{task.task_key}{note}", highlight=False)
+
+
+@deploy.command("close")
+@click.argument("run_id", type=int)
+@click.option("--profile", help="Databricks config profile (default: unified auth — env vars, ~/.databrickscfg).")
+def close(run_id, profile):
+    """Record the end of the ended job run RUN_ID in its lineage: each task's terminal state and the
+    run's result (what `dtflw deploy run` does itself; for a job run nothing followed, e.g. a scheduled
+    one). Closing again changes nothing."""
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.errors import DatabricksError
+
+    from dtflw.deploy.jobs_runner import TERMINAL, call_retrying
+    from dtflw.deploy.run_lineage import close_job_run
+
+    try:
+        client = WorkspaceClient(profile=profile) if profile else WorkspaceClient()
+        run = call_retrying(client.jobs.get_run, run_id)
+        life = run.state.life_cycle_state.value if run.state and run.state.life_cycle_state else "UNKNOWN"
+        if life not in TERMINAL:
+            click.echo(f"✖ Run {run_id} has not ended ({life}); close it once it has.", err=True)
+            sys.exit(1)
+        written = close_job_run(client, run)
+    except (DatabricksError, ValueError) as e:
+        click.echo(f"✖ Databricks: {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
+    click.echo(f"Run {run_id}: {written} lineage record(s) written.", err=True)

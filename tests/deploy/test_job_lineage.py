@@ -269,3 +269,9 @@ def test_outside_a_job_run_nothing_is_recorded_and_a_storage_error_never_fails_t
     with caplog.at_level(logging.WARNING, logger="dtflw"):
         assert run_task(workspace, identity_widget("nosuch://bucket/x", "1", "2")) == "done"
     assert "could not record this job task's run: UnknownStorageSchemeError" in caplog.text
+
+
+def test_deploy_close_of_a_run_the_api_does_not_know_says_so(project):
+    _, jobs, _ = project
+    closed = CliRunner().invoke(main, ["deploy", "close", "424242", "--profile", "local"], catch_exceptions=False)
+    assert closed.exit_code == 1 and "Run 424242 does not exist" in closed.stderr
