@@ -42,14 +42,14 @@ def close_job_run(client, run, storage_env=None) -> int:
     written = 0
     flows: dict[tuple[str, str], tuple] = {}
     for task in run.tasks or []:
-        identity = _identity_of(task, run)
-        if identity is None:
-            continue
         try:
+            identity = _identity_of(task, run)
+            if identity is None:
+                continue
             storage = open_storage(identity, storage_env)
             written += _close_task(client, storage, identity, task)
             flows.setdefault((identity.storage, identity.root_dir), (storage, identity))
-        except Exception as e:  # a storage error: the records stay open, the run's outcome stands
+        except Exception as e:  # a storage error, a widget edited by hand: the records stay open
             log.warning(
                 "dtflw lineage: could not close the record of task %s of run %s: %s", task.task_key, run.run_id, e
             )

@@ -142,6 +142,16 @@ def test_a_failed_task_is_recorded_failed_its_downstream_skipped_and_a_repair_jo
     assert (use_b.status, use_b.reason) == (RunStatus.SKIPPED, "upstream_failed")
     assert [u.path for u in use_b.inputs] == [table(workspace, "make_b", "B")] and use_b.inputs[0].state is None
     assert graph.latest_producer(table(workspace, "make_b", "B")) is None
+    where = ["--storage", str(workspace.storage_folder)]
+    shown = CliRunner().invoke(main, ["lineage", "show", *where], catch_exceptions=False)
+    assert shown.exit_code == 0 and all(nb in shown.output for nb in ("make_a", "make_b", "use_b"))
+    exported = CliRunner().invoke(main, ["lineage", "export", "--format", "json", *where], catch_exceptions=False)
+    document = json.loads(exported.output)
+    assert exported.exit_code == 0 and len(document["flows"]) == 1, document.keys()
+    for fmt in ("openlineage", "mermaid", "dot", "html"):
+        out = workspace.root.parent / f"lineage.{fmt}"
+        written = CliRunner().invoke(main, ["lineage", "export", "--format", fmt, "--out", str(out), *where])
+        assert written.exit_code == 0 and "make_b" in out.read_text(), (fmt, written.output)
 
     fixed.touch()
     repaired = deploy_run(workspace, "--repair")
