@@ -9,6 +9,7 @@ import logging
 import pytest
 from click.testing import CliRunner
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.service.jobs import Run
 from jobs_server import JobsServer
 
 from dtflw.cli import main
@@ -285,3 +286,77 @@ def test_deploy_close_of_a_run_the_api_does_not_know_says_so(project):
     _, jobs, _ = project
     closed = CliRunner().invoke(main, ["deploy", "close", "424242", "--profile", "local"], catch_exceptions=False)
     assert closed.exit_code == 1 and "Run 424242 does not exist" in closed.stderr
+
+
+@pytest.mark.parametrize(
+    ("life", "result", "status", "reason"),
+    [
+        ("TERMINATED", "SUCCESS", RunStatus.SUCCEEDED, None),
+        ("TERMINATED", "TIMEDOUT", RunStatus.FAILED, "timedout"),
+        ("TERMINATED", "CANCELED", RunStatus.CANCELLED, "cancelled"),
+        ("TERMINATED", "UPSTREAM_CANCELED", RunStatus.SKIPPED, "upstream_canceled"),
+        ("SKIPPED", None, RunStatus.SKIPPED, "skipped"),
+        ("INTERNAL_ERROR", "FAILED", RunStatus.FAILED, "failed"),
+    ],
+)
+def test_a_task_that_never_recorded_itself_gets_a_record_of_its_terminal_state(project, life, result, status, reason):
+    workspace, jobs, _ = project
+    state = {"life_cycle_state": life, "state_message": "Could not reach the driver"}
+    if result:
+        state["result_state"] = result
+    run = Run.from_dict(
+        {
+            "run_id": 5,
+            "start_time": 1_000,
+            "end_time": 9_000,
+            "state": {"life_cycle_state": "TERMINATED", "result_state": "FAILED"},
+            "tasks": [
+                {
+                    "task_key": "callee",
+                    "run_id": 6,
+                    "start_time": 2_000,
+                    "end_time": 3_000,
+                    "state": state,
+                    "notebook_task": {
+                        "notebook_path": f"{HOME}/callee",
+                        "base_parameters": {
+                            JOB_WIDGET: identity_widget(f"file://{workspace.storage_folder}"),
+                            "name": "n",
+                        },
+                    },
+                }
+            ],
+        }
+    )
+    client = WorkspaceClient(host=jobs.url, token=jobs.token)
+    assert close_job_run(client, run) == 2
+    graph = LineageGraph.load(LocalStorage(str(workspace.storage_folder), root_dir="lake"))
+    ((flow_id, flow),) = graph.flows.items()
+    assert (flow_id, flow.status, flow.started, flow.ended) == (job_flow_run_id("5"), RunStatus.FAILED, 1.0, 9.0)
+    (recorded,) = graph.runs.values()
+    assert (recorded.status, recorded.reason, recorded.started, recorded.ended) == (status, reason, 2.0, 3.0)
+    assert (recorded.run_id, recorded.args) == (task_run_record_id("5", "6"), {"name": "n"})
+    assert recorded.error == ("Could not reach the driver" if status == RunStatus.FAILED else None)
+
+
+def test_closing_never_raises_for_a_widget_or_storage_it_cannot_use(project, caplog):
+    _, jobs, _ = project
+    tasks = [
+        {
+            "task_key": "bad",
+            "run_id": 2,
+            "notebook_task": {"notebook_path": "/x", "base_parameters": {JOB_WIDGET: "{"}},
+        },
+        {
+            "task_key": "far",
+            "run_id": 3,
+            "notebook_task": {"notebook_path": "/x", "base_parameters": {JOB_WIDGET: identity_widget("nosuch://x")}},
+        },
+        {"task_key": "other", "run_id": 4, "notebook_task": {"notebook_path": "/x"}},  # not exported by dtflw
+    ]
+    run = Run.from_dict({"run_id": 1, "state": {"life_cycle_state": "TERMINATED"}, "tasks": tasks})
+    with caplog.at_level(logging.WARNING, logger="dtflw.deploy"):
+        assert close_job_run(WorkspaceClient(host=jobs.url, token=jobs.token), run) == 0
+    assert "task bad of run 1: Expecting property name" in caplog.text
+    assert "task far of run 1: Storage URL scheme 'nosuch' is unknown" in caplog.text
+    assert "task other" not in caplog.text
