@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED, task_error
 from dtflw.deploy.task_lineage import (
@@ -68,7 +69,7 @@ def _identity_of(task, run) -> TaskIdentity | None:
     if not text or task.run_id is None:
         return None
     identity = TaskIdentity.parse(text)
-    return TaskIdentity(**{**identity.__dict__, "job_run": str(run.run_id), "task_run": str(task.run_id)})
+    return replace(identity, job_run=str(run.run_id), task_run=str(task.run_id))
 
 
 def _close_task(client, storage, identity: TaskIdentity, task) -> int:

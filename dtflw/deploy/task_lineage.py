@@ -31,7 +31,7 @@ import logging
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
 from dtflw.events import FlowRun, NotebookRun, TableUse, scrub
@@ -200,7 +200,7 @@ def _identity(runtime) -> TaskIdentity | None:
             "dtflw lineage: %s runs outside a job run (no job or task run id): not recorded", runtime.notebook_path
         )
         return None
-    return TaskIdentity(**{**identity.__dict__, "job_run": job_run, "task_run": task_run})
+    return replace(identity, job_run=job_run, task_run=task_run)
 
 
 def _resolved(value: str, runtime, tags: tuple[str, ...]) -> str:
