@@ -48,7 +48,7 @@ TASK_RUN_TAGS = ("runId",)
 FLUSH_SECONDS = 30.0
 _NAMESPACE = uuid.UUID("5b0d7a52-7f0e-4f4e-9d5c-3c1f6f0d7a11")  # run ids of job runs are uuid5 in it
 _GLOB = set("*?[{")
-_recorded: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # runtime → its task run's record
+_seen: weakref.WeakSet = weakref.WeakSet()  # runtimes whose notebook was looked at (recorded, or not a job task)
 
 
 @dataclass(frozen=True)
@@ -173,13 +173,12 @@ def table_uses(storage, identity: TaskIdentity, widget) -> tuple[list[TableUse],
 def record_start(runtime) -> None:
     """Record the run of this notebook as a job task (once per task attempt), if it is one."""
     try:
-        if runtime in _recorded:
+        if runtime in _seen:
             return
-        _recorded[runtime] = None
+        _seen.add(runtime)
         identity = _identity(runtime)
-        if identity is None:
-            return
-        _recorded[runtime] = _record(runtime, identity)
+        if identity is not None:
+            _record(runtime, identity)
     except Exception as e:  # recording must never fail the notebook
         log.warning("dtflw lineage: could not record this job task's run: %s", _scrubbed(e, runtime))
 
@@ -220,7 +219,7 @@ def _resolved(value: str, runtime, tags: tuple[str, ...]) -> str:
     return ""
 
 
-def _record(runtime, identity: TaskIdentity) -> NotebookRun:
+def _record(runtime, identity: TaskIdentity) -> None:
     from dtflw.incremental import RunHistory
 
     storage = open_storage(identity, runtime.storage_environment())
@@ -261,7 +260,6 @@ def _record(runtime, identity: TaskIdentity) -> NotebookRun:
     recorder.on_notebook_start(flow, run)
     if not recorder.flush(FLUSH_SECONDS):
         log.warning("dtflw lineage: the run of job task %s is not recorded yet", identity.task)
-    return run
 
 
 def _earlier_record(storage, document: str, identity: TaskIdentity) -> tuple[float, int]:
