@@ -64,7 +64,12 @@ class Argument:
             defaults = {name: "" for name in arguments}
             defaults.update(cls._get_shared_values(runtime))
         widgets = runtime.dbutils.widgets
-        return {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}
+        values = {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}
+        if not runtime.is_local or runtime.run_id is None:  # a notebook no local flow runs: maybe a job task
+            from dtflw.deploy.task_lineage import record_start
+
+            record_start(runtime)
+        return values
 
 
 class _Path(Argument):

@@ -140,6 +140,7 @@ def run(profile, repair, poll, **options):
         repair_failed,
         submit_flow,
     )
+    from dtflw.deploy.run_lineage import close_job_run
 
     console = Console(stderr=True)
     known_runs = os.path.abspath(LAST_RUNS)  # here, whatever folder a notebook later runs in
@@ -159,6 +160,7 @@ def run(profile, repair, poll, **options):
         remember_run(name, host, run_id, settings, known_runs)
         ended = follow(client, run_id, on_change=lambda task: _show(console, task), poll=(poll, max(poll, 10.0)))
         console.print(f"Run {run_id} ended: {ended.state.result_state.value} — {ended.run_page_url}", highlight=False)
+        close_job_run(client, ended)  # the tasks' lineage records get their terminal states
         raise_failures(client, ended)
     except DtflwError as e:
         _fail(e)
@@ -184,3 +186,30 @@ def _show(console, task) -> None:
     else:
         mark = "▶ running" if life == "RUNNING" else f"… {life.lower()}"
     console.print(f"{mark:<11}{task.task_key}{note}", highlight=False)
+
+
+@deploy.command("close")
+@click.argument("run_id", type=int)
+@click.option("--profile", help="Databricks config profile (default: unified auth — env vars, ~/.databrickscfg).")
+def close(run_id, profile):
+    """Record the end of the ended job run RUN_ID in its lineage: each task's terminal state and the
+    run's result (what `dtflw deploy run` does itself; for a job run nothing followed, e.g. a scheduled
+    one). Closing again changes nothing."""
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.errors import DatabricksError
+
+    from dtflw.deploy.jobs_runner import TERMINAL, call_retrying
+    from dtflw.deploy.run_lineage import close_job_run
+
+    try:
+        client = WorkspaceClient(profile=profile) if profile else WorkspaceClient()
+        run = call_retrying(client.jobs.get_run, run_id)
+        life = run.state.life_cycle_state.value if run.state and run.state.life_cycle_state else "UNKNOWN"
+        if life not in TERMINAL:
+            click.echo(f"✖ Run {run_id} has not ended ({life}); close it once it has.", err=True)
+            sys.exit(1)
+        written = close_job_run(client, run)
+    except (DatabricksError, ValueError) as e:
+        click.echo(f"✖ Databricks: {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
+    click.echo(f"Run {run_id}: {written} lineage record(s) written.", err=True)

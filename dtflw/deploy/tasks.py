@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from dtflw.deploy.task_lineage import JOB_WIDGET, job_widget
 from dtflw.errors import DeployError
 
 MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
@@ -52,12 +53,13 @@ def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
         has_children = {d for s in plan.steps for d in s.deps}
         for step in plan.steps:
             nb = step.notebook
+            key = keys[offset + step.index]
             depends = [keys[offset + d] for d in sorted(step.deps)] if step.deps else list(previous_sinks)
             tasks.append(
                 DeployTask(
-                    key=keys[offset + step.index],
+                    key=key,
                     notebook_path=nb.abs_path,
-                    parameters=_parameters(nb, produced),
+                    parameters=_parameters(nb, produced, key),
                     depends_on=depends,
                     **_run_options(nb),
                     tags=tuple(nb.get_tags()),
@@ -79,8 +81,9 @@ def _run_options(nb) -> dict:
     }
 
 
-def _parameters(nb, produced: set[str]) -> dict[str, str]:
-    """The widgets of a step; refuses secret arguments, which a job would store in plain text."""
+def _parameters(nb, produced: set[str], key: str) -> dict[str, str]:
+    """The widgets of a step, and `dtflw_job` by which its notebook records its run (see
+    `dtflw.deploy.task_lineage`); refuses secret arguments, which a job would store in plain text."""
     secret = {n for n, v in nb.get_args().items() if v in nb.secret_arg_values() | nb.ctx.secret_values}
     if secret:
         raise DeployError(
@@ -93,6 +96,12 @@ def _parameters(nb, produced: set[str]) -> dict[str, str]:
         path = table.abs_file_path
         if table.is_optional and path and path not in produced and not table.is_present():
             widgets[f"{name}_in"] = ""  # absent now: the step would get "" if the flow ran now
+    if JOB_WIDGET in widgets:
+        raise DeployError(
+            f"Notebook '{nb.rel_path}' has an argument named '{JOB_WIDGET}', the widget by which a job task records "
+            "its lineage; rename the argument."
+        )
+    widgets[JOB_WIDGET] = job_widget(nb, key)
     return widgets
 
 

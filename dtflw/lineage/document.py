@@ -1,7 +1,8 @@
 """The lineage document: what one flow run leaves on its storage, and how it is read back.
 
 Each flow run writes one JSON document, `<storage base>/<root_dir>/_dtflw/runs/<flow_run_id>.json`,
-replaced atomically as its notebooks run. Format (version 1); times are seconds since the epoch:
+replaced atomically as its notebooks run (a Databricks job run's flow is also in one document per task
+attempt, `<flow_run_id>.<task key>.<task run id>.json`: see `dtflw.deploy.task_lineage`). Format (version 1); times are seconds since the epoch:
 
 ```
 {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dtflw.errors import LineageFormatError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
@@ -86,7 +86,7 @@ class LineageGraph:
     def __init__(self, flows: Iterable[FlowRun] = (), runs: Iterable[NotebookRun] = (), problems: Iterable[str] = ()):
         self.problems: list[str] = list(problems)
         self.display_html = None  # the runtime's displayHTML, for `display()`
-        self.flows: dict[str, FlowRun] = {f.run_id: f for f in sorted(flows, key=lambda f: f.started)}
+        self.flows: dict[str, FlowRun] = {f.run_id: f for f in _merged(sorted(flows, key=lambda f: f.started))}
         self.runs: dict[str, NotebookRun] = {r.run_id: r for r in sorted(runs, key=lambda r: r.started)}
         self.notebooks: dict[str, NotebookNode] = {}
         self.tables: dict[str, TableNode] = {}
@@ -280,3 +280,20 @@ class LineageGraph:
 def _add_new(items: list, value) -> None:
     if value and value not in items:
         items.append(value)
+
+
+def _merged(flows: list[FlowRun]) -> list[FlowRun]:
+    """One record per flow run: a job run's flow is in the document of each of its tasks and in its own
+    (`dtflw.deploy`); it started with its first record and ended as its ended record says."""
+    by_id: dict[str, list[FlowRun]] = {}
+    for flow in flows:
+        by_id.setdefault(flow.run_id, []).append(flow)
+    merged = []
+    for same in by_id.values():
+        if len(same) == 1:
+            merged.append(same[0])
+            continue
+        ended = [f for f in same if f.ended is not None]
+        chosen = max(ended, key=lambda f: f.ended) if ended else same[0]
+        merged.append(replace(chosen, started=min(f.started for f in same)))
+    return merged

@@ -103,7 +103,7 @@ class LineageRecorder(FlowListener):
     # -- public -------------------------------------------------------------------------------
     def document_path(self, flow_run_id: str) -> str:
         """Where the document of a flow run is written (an absolute path on the storage)."""
-        return self.storage.get_abs_path(document_path(self.storage, flow_run_id))
+        return self.storage.get_abs_path(self._document(flow_run_id))
 
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Wait until every recorded event is written; False if `timeout` seconds passed first."""
@@ -168,7 +168,7 @@ class LineageRecorder(FlowListener):
             except Exception as e:  # a lost write is logged; the next event writes again
                 level = logging.DEBUG if doc.warned else logging.WARNING
                 doc.warned = True
-                where = document_path(self.storage, flow_run_id)
+                where = self._document(flow_run_id)
                 log.log(level, "dtflw lineage: could not write %s: %s", where, self._scrub_text(e))
 
     def _write(self, flow_run_id: str, doc: _FlowDocument, flow: dict, snapshots: list[_Snapshot]) -> None:
@@ -189,8 +189,12 @@ class LineageRecorder(FlowListener):
                     snapshot.described = True
                 snapshot.text = json.dumps(_scrub(snapshot.data, secrets), ensure_ascii=False)
             fragments.append(snapshot.text)
-        self.storage.write_text(document_path(self.storage, flow_run_id), document_text(flow, fragments))
+        self.storage.write_text(self._document(flow_run_id), document_text(flow, fragments))
         doc.warned = False
+
+    def _document(self, flow_run_id: str) -> str:
+        """The document a flow run's events are written to (relative to the storage base)."""
+        return document_path(self.storage, flow_run_id)
 
     def _describe(self, run: dict) -> None:
         """Schemas and row counts of the tables a run read or wrote. A skipped run changed nothing:

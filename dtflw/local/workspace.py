@@ -185,19 +185,31 @@ class LocalWorkspace:
         run_id=None,
         planner=None,
         selection=None,
+        context_tags=None,
     ):
         """Run the notebook at workspace `path` (relative to `caller`) and return its exit value.
-        `planner` and `selection` apply to this notebook's own flows, not to the notebooks it calls."""
+        `planner` and `selection` apply to this notebook's own flows, not to the notebooks it calls;
+        `context_tags` are added to its notebook context's tags (a job task's `jobType`, `runId`…)."""
         workspace_path = normalize_workspace_path(path, posixpath.dirname(caller) if caller else self.home)
         file_path = self.notebook_file(workspace_path)
         _, source = self._source_of(file_path)
-        runtime = self.runtime_for(workspace_path, arguments, None, run_id, planner=planner, selection=selection)
+        runtime = self.runtime_for(
+            workspace_path, arguments, None, run_id, planner=planner, selection=selection, context_tags=context_tags
+        )
         if not timeout_seconds:
             return self._execute(runtime, source, file_path)
         return self._execute_with_timeout(runtime, source, file_path, timeout_seconds)
 
     def runtime_for(
-        self, workspace_path: str, arguments: dict[str, str], session, run_id=None, *, planner=None, selection=None
+        self,
+        workspace_path: str,
+        arguments: dict[str, str],
+        session,
+        run_id=None,
+        *,
+        planner=None,
+        selection=None,
+        context_tags=None,
     ) -> Runtime:
         """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`) and
         its own Spark session (`session`, else one the engine opens when the notebook first uses Spark).
@@ -209,9 +221,10 @@ class LocalWorkspace:
             LocalFs(self.dbfs_folder, self.volumes_folder),
             Secrets(self.environ, self.secrets_file, self.secret_values),
         )
+        tags = {**(context_tags or {}), "user": self.user}
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
-            notebook=NotebookUtils(runner, NotebookContext(workspace_path, {"user": self.user})),
+            notebook=NotebookUtils(runner, NotebookContext(workspace_path, tags)),
             fs=fs,
             secrets=secrets,
         )
@@ -230,6 +243,7 @@ class LocalWorkspace:
             user=self.user,
             runner=runner,
             is_local=True,
+            job_type=tags.get("jobType"),
             dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ and /Volumes are then the workspace's
             volumes_folder=None if remote else self.volumes_folder,
             run_id=run_id,

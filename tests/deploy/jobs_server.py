@@ -5,7 +5,10 @@ The Jobs API has no local counterpart, so this server follows its documented sha
 errors as `{"error_code", "message"}` (400 INVALID_PARAMETER_VALUE, 403 PERMISSION_DENIED, 404
 ENDPOINT_NOT_FOUND, 429 with Retry-After, 500); a run goes PENDING → RUNNING → TERMINATED (or
 INTERNAL_ERROR; a task not run is SKIPPED) with a result state; tasks start when their `depends_on`
-have ended and their `run_if` holds; task `max_retries`/`min_retry_interval_millis`/`timeout_seconds`.
+have ended and their `run_if` holds; task `max_retries`/`min_retry_interval_millis`/`timeout_seconds`
+(each attempt a task run of its own). A notebook task gets its `base_parameters` with the dynamic value
+references `{{job.id}}`, `{{job.name}}`, `{{job.run_id}}`, `{{task.name}}`, `{{task.run_id}}` replaced,
+and the notebook context tags of a job task (`jobType`, `multitaskParentRunId`, `runId`, `taskKey`).
 Tests talk to it through the real databricks-sdk client. `fail(...)` makes the next calls of an
 endpoint answer an error; `internal_error(notebook)` makes a notebook's task end in INTERNAL_ERROR.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 import traceback
@@ -372,7 +376,7 @@ class JobsServer:
                 if task.done:  # cancelled meanwhile
                     return
                 task.life, task.start = "RUNNING", _now()
-            outcome = self._run_notebook(notebook, spec.get("timeout_seconds", 0))
+            outcome = self._run_notebook(notebook, spec.get("timeout_seconds", 0), run, task)
             with self._lock:
                 if task.done or run.cancelled.is_set():
                     return  # cancelled while the notebook ran: its result is dropped
@@ -382,14 +386,31 @@ class JobsServer:
                     return
                 task.attempt += 1
                 task.life, task.message = "PENDING", "Waiting for retry"
+                task.run_id = next(self._ids)  # every attempt is a run of its own
+                self.task_runs[task.run_id] = (run, task)
             time.sleep(spec.get("min_retry_interval_millis", 0) / 1000)
 
-    def _run_notebook(self, notebook: dict, timeout_seconds: int) -> tuple:
+    def _run_notebook(self, notebook: dict, timeout_seconds: int, run: Run, task: TaskRun) -> tuple:
         path = notebook["notebook_path"]
         if path in self._broken:
             return "INTERNAL_ERROR", "FAILED", "Could not reach the driver of the cluster.", {}
+        references = {
+            "job.id": str(run.job_id or ""),
+            "job.name": run.name,
+            "job.run_id": str(run.run_id),
+            "task.name": task.key,
+            "task.run_id": str(task.run_id),
+        }
+        parameters = {k: _replace_references(v, references) for k, v in notebook.get("base_parameters", {}).items()}
+        tags = {  # the notebook context of a job task (as `getContext().tags()` shows it on Databricks)
+            "jobId": str(run.job_id or ""),
+            "jobType": "NORMAL",
+            "multitaskParentRunId": str(run.run_id),
+            "runId": str(task.run_id),
+            "taskKey": task.key,
+        }
         try:
-            value = self.workspace.run(path, dict(notebook.get("base_parameters", {})), timeout_seconds or 0)
+            value = self.workspace.run(path, parameters, timeout_seconds or 0, context_tags=tags)
         except NotebookTimeoutError as e:
             return "TERMINATED", "TIMEDOUT", f"Task timed out: {e}", {}
         except Exception as e:
@@ -406,6 +427,12 @@ class JobsServer:
         text = str(value)
         output = {"result": text[:OUTPUT_CAP], "truncated": len(text) > OUTPUT_CAP}
         return "TERMINATED", "SUCCESS", "", {"notebook_output": output}
+
+
+def _replace_references(value: str, references: dict[str, str]) -> str:
+    """A parameter value with its dynamic value references (`{{job.run_id}}`…) replaced; an unknown one
+    is left as written, as Databricks leaves a malformed one."""
+    return re.sub(r"\{\{\s*([\w.]+)\s*\}\}", lambda m: references.get(m[1], m[0]), value)
 
 
 def _run_if(condition: str, upstream: list[str | None]) -> str | None:

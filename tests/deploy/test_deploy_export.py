@@ -51,7 +51,24 @@ def test_the_example_becomes_one_notebook_task_per_step_ordered_by_its_tables(tm
     storage = tmp_path / "storage"
     silver = tasks["silver_build_sales"]["notebook_task"]
     assert silver["notebook_path"] == f"/Users/{USER}/notebooks/silver/build_sales"
-    assert silver["base_parameters"] == {
+    # the widget by which the task's notebook records its run: the flow, the step, the run as references
+    assert json.loads(silver["base_parameters"]["dtflw_job"]) == {
+        "storage": f"file://{storage}",
+        "root_dir": "",
+        "flow": f"/Users/{USER}/notebooks/main",
+        "notebook": f"/Users/{USER}/notebooks/silver/build_sales",
+        "rel_path": "silver/build_sales",
+        "task": "silver_build_sales",
+        "tags": [],
+        "args": ["year"],
+        "inputs": ["Orders", "OrderItems", "Customers", "Products"],
+        "outputs": ["SalesOrderItems"],
+        "aliases": ["SalesLines"],
+        "formats": ["delta"],
+        "job_run": "{{job.run_id}}",
+        "task_run": "{{task.run_id}}",
+    }
+    assert {k: v for k, v in silver["base_parameters"].items() if k != "dtflw_job"} == {
         "year": "2023",
         "Orders_in": f"{storage}/notebooks/bronze/ingest_orders/Orders.parquet",
         "OrderItems_in": f"{storage}/notebooks/bronze/ingest_orders/OrderItems.parquet",
