@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from test_example_pipeline import BRONZE, GOLD, REPO, SAMPLE, assert_table, expected
 
 from dtflw.cli import main
+from dtflw.deploy.task_lineage import JOB_WIDGET
 from dtflw.deploy.tasks import planned_tasks
 from dtflw.errors import DeployError, NotebookFailedError, PipelineFileError
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
@@ -65,10 +66,13 @@ def test_the_file_plans_the_same_job_tasks_as_the_notebook(tmp_path, engine, sto
     from_notebook = planned_tasks(workspace, str(REPO / "notebooks/main.py"), {"year": "2023"})
     from_file = planned_tasks(workspace, str(PIPELINE), {"year": "2023"})
 
-    def shape(tasks):
-        return [(t.key, t.notebook_path, t.parameters, sorted(t.depends_on), t.notebook_file) for t in tasks]
+    def shape(tasks):  # the lineage widget names the orchestration: main or pipeline
+        widgets = [{k: v for k, v in t.parameters.items() if k != JOB_WIDGET} for t in tasks]
+        return [(t.key, t.notebook_path, w, sorted(t.depends_on), t.notebook_file) for t, w in zip(tasks, widgets)]
 
     assert shape(from_file) == shape(from_notebook)
+    orchestration = {json.loads(t.parameters[JOB_WIDGET])["flow"] for t in from_file}
+    assert orchestration == {f"/Users/{USER}/notebooks/pipeline"}
     assert [t.tags for t in from_file if t.tags] == [("report",)]
     assert list(storage.glob("notebooks/**/*.parquet")) == []  # planning ran nothing
 
