@@ -137,6 +137,13 @@ class DagFailedError(DtflwError):
         self.failures = failures
         self.not_run = not_run
 
+    @classmethod
+    def of(cls, failures: dict, not_run: list[str], what: str = "notebook(s)") -> DagFailedError:
+        """The error saying how many `what` failed, which did not run, and each failure as `name: Type: message`."""
+        lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
+        skipped = f"; not run: {', '.join(not_run)}" if not_run else ""
+        return cls(f"{len(failures)} {what} failed{skipped}:\n" + "\n".join(lines), failures=failures, not_run=not_run)
+
 
 class NotANotebookError(DtflwError, ValueError):
     """A file is not a notebook: wrong extension, not text, or a malformed .ipynb."""

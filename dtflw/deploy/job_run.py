@@ -87,15 +87,7 @@ def raise_failures(client, run) -> None:
         return
     failed = {k: e for k, e in errors.items() if not isinstance(e, NotebookSkippedError)}
     not_run = [k for k, e in errors.items() if isinstance(e, NotebookSkippedError)]
-    lines = [f"  {key}: {type(e).__name__}: {e}" for key, e in failed.items()]
-    raise DagFailedError(
-        f"{len(failed)} task(s) of run {run.run_id} failed"
-        + (f"; not run: {', '.join(not_run)}" if not_run else "")
-        + ":\n"
-        + "\n".join(lines),
-        failures=failed,
-        not_run=not_run,
-    )
+    raise DagFailedError.of(failed, not_run, what=f"task(s) of run {run.run_id}")
 
 
 def repair_failed(client, run_id: int, settings: dict) -> int:

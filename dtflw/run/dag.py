@@ -313,15 +313,7 @@ class Dag:
                 pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
         if failures:
             not_run = [label[s.index] for s in plan.steps if s.index in selected and s.index not in started]
-            lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
-            raise DagFailedError(
-                f"{len(failures)} notebook(s) failed"
-                + (f"; not run: {', '.join(not_run)}" if not_run else "")
-                + ":\n"
-                + "\n".join(lines),
-                failures=failures,
-                not_run=not_run,
-            )
+            raise DagFailedError.of(failures, not_run)
         return {label[s.index]: s.notebook.result for s in plan.steps if s.index in selected}
 
 
