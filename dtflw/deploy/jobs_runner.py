@@ -156,8 +156,8 @@ class JobsRunner:
             look, delay = self._pause(remote, look, delay)
             run = self._call(self.client.jobs.get_run, remote)
         task_run_id = run.tasks[0].run_id
-        output = self._call(self.client.jobs.get_run_output, task_run_id) if _ended(run.tasks[0]) else None
-        while output is None or not _ended(output.metadata):
+        output = self._call(self.client.jobs.get_run_output, task_run_id) if has_ended(run.tasks[0]) else None
+        while output is None or not has_ended(output.metadata):
             look, delay = self._pause(remote, look, delay)
             output = self._call(self.client.jobs.get_run_output, task_run_id)
         return run, output
@@ -225,17 +225,17 @@ def call_retrying(method, *args, retries: int = 5, backoff: float = 1.0, **kwarg
             attempt += 1
 
 
-def _ended(run) -> bool:
+def has_ended(run) -> bool:
     """Whether a run or task run is in a terminal life cycle state."""
     return bool(run.state and run.state.life_cycle_state and run.state.life_cycle_state.value in TERMINAL)
 
 
-def task_error(client, task, call=call_retrying) -> str | None:
+def task_error(client, task) -> str | None:
     """The error a task run's notebook raised, as runs/get-output reports it (None if it has none)."""
     if task.run_id is None:
         return None
     try:
-        return call(client.jobs.get_run_output, task.run_id).error
+        return call_retrying(client.jobs.get_run_output, task.run_id).error
     except Exception as e:  # the run failed before it had an output: its state message says why
         log.debug("No output for run %s: %s", task.run_id, e)
         return None
