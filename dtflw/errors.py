@@ -138,12 +138,11 @@ class DagFailedError(DtflwError):
         self.not_run = not_run
 
     @classmethod
-    def listing(cls, subject: str, failures: dict, not_run: list[str]) -> DagFailedError:
-        """The error of `failures` (name: error) of a DAG: `<count> <subject> failed; not run: …:`, then
-        a line a failure, `name: ErrorType: message`."""
+    def of(cls, failures: dict, not_run: list[str], what: str = "notebook(s)") -> DagFailedError:
+        """The error saying how many `what` failed, which did not run, and each failure as `name: Type: message`."""
         lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
-        head = f"{len(failures)} {subject} failed" + (f"; not run: {', '.join(not_run)}" if not_run else "")
-        return cls(head + ":\n" + "\n".join(lines), failures=failures, not_run=not_run)
+        skipped = f"; not run: {', '.join(not_run)}" if not_run else ""
+        return cls(f"{len(failures)} {what} failed{skipped}:\n" + "\n".join(lines), failures=failures, not_run=not_run)
 
 
 class NotANotebookError(DtflwError, ValueError):

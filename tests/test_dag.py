@@ -120,6 +120,7 @@ with flow.dag(workers=2):
     error = info.value.__cause__
     assert isinstance(error, DagFailedError)
     assert set(error.failures) == {"bad"} and error.not_run == ["c"]
+    assert str(error).startswith("1 notebook(s) failed; not run: c:\n  bad: NotebookFailedError: ")
     assert "broken notebook" in str(error)
     runs = events.by_name()
     assert runs["bad"].status == RunStatus.FAILED and "broken notebook" in runs["bad"].error

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from dtflw.deploy.jobs_runner import TERMINAL, call_retrying, task_error, task_failure
+from dtflw.deploy.jobs_runner import call_retrying, has_ended, task_error, task_failure
 from dtflw.errors import DagFailedError, DeployError, NotebookSkippedError
 from dtflw.selection import closure
 
@@ -63,7 +63,7 @@ def follow(client, run_id: int, on_change: Callable | None = None, poll: tuple[f
                 seen[task.task_key] = now
                 if on_change is not None:
                     on_change(task)
-        if run.state and run.state.life_cycle_state and run.state.life_cycle_state.value in TERMINAL:
+        if has_ended(run):
             return run
         time.sleep(delay)
         delay = min(longest, delay * 1.5)
@@ -88,7 +88,7 @@ def raise_failures(client, run) -> None:
         return
     failed = {k: e for k, e in errors.items() if not isinstance(e, NotebookSkippedError)}
     not_run = [k for k, e in errors.items() if isinstance(e, NotebookSkippedError)]
-    raise DagFailedError.listing(f"task(s) of run {run.run_id}", failed, not_run)
+    raise DagFailedError.of(failed, not_run, what=f"task(s) of run {run.run_id}")
 
 
 def repair_failed(client, run_id: int, settings: dict) -> int:

@@ -3,8 +3,11 @@
     runner = JobsRunner(WorkspaceClient(), base_path="/Users/me@x.com/project", compute=Compute("0101-abc"))
     runner.run("bronze/ingest", 3600, {"Orders_out": "abfss://…/Orders.parquet"})
 
-A `Runner` (see `dtflw.runtime.runner`): it submits the notebook, waits for its run to end and returns
-its exit value (read with `jobs/runs/get-output`, which gives at most the first 5 MB). Terminal states
+A `Runner` (see `dtflw.runtime.runner`): it submits the notebook, waits for its task to end and returns
+its exit value (read with `jobs/runs/get-output`, which gives at most the first 5 MB). It looks at the
+run once right away, for its task's run id; then it polls the task with `runs/get-output`, whose
+metadata holds the task's state: the answer that says the task ended carries its output (or error)
+too, so a task costs no more calls than its looks. Terminal states
 become dtflw errors naming the notebook, the task's error and the run page. databricks-sdk retries 429
 and 503 itself, waiting as `Retry-After` says; this runner retries 500 and 504 too, with backoff — a
 submission with the same idempotency token, so a retried submit never starts a second run. Ctrl-C in
@@ -97,14 +100,14 @@ class JobsRunner:
             with self._lock:
                 self._active[remote] = notebook
             try:
-                run = self._wait(remote)
+                run, output = self._wait(remote)
             except KeyboardInterrupt:
                 self._cancel(remote)
                 raise
             finally:
                 with self._lock:
                     self._active.pop(remote, None)
-            return self._outcome(run, notebook, timeout_seconds)
+            return self._outcome(run, output, notebook, timeout_seconds)
         except DatabricksError as e:
             code = f"{e.error_code}: " if e.error_code else ""
             raise NotebookFailedError(
@@ -143,18 +146,32 @@ class JobsRunner:
         return remote
 
     def _wait(self, remote: int):
-        """Look at the run after `poll[0]` seconds, then ever less often, until it has ended."""
-        delay, longest = self.poll
-        while True:
-            if self._cancelling.is_set():
-                self._cancel(remote)  # once; then wait for the run to end as cancelled
-                time.sleep(delay)
-            else:
-                self._cancelling.wait(delay)
+        """Wait for the run's task to end; return the run (as first seen: its id, its page) and the task's
+        output, whose metadata is the ended task. Each look is `poll[0]` s after the previous one began,
+        then ever less often, up to `poll[1]`."""
+        delay = self.poll[0]
+        look = time.monotonic()
+        run = self._call(self.client.jobs.get_run, remote)
+        while not run.tasks or run.tasks[0].run_id is None:  # the task is not listed yet
+            look, delay = self._pause(remote, look, delay)
             run = self._call(self.client.jobs.get_run, remote)
-            if run.state and run.state.life_cycle_state and run.state.life_cycle_state.value in TERMINAL:
-                return run
-            delay = min(longest, delay * 1.5)
+        task_run_id = run.tasks[0].run_id
+        output = self._call(self.client.jobs.get_run_output, task_run_id) if has_ended(run.tasks[0]) else None
+        while output is None or not has_ended(output.metadata):
+            look, delay = self._pause(remote, look, delay)
+            output = self._call(self.client.jobs.get_run_output, task_run_id)
+        return run, output
+
+    def _pause(self, remote: int, look: float, delay: float) -> tuple[float, float]:
+        """Wait until `delay` s after the last `look` began; return when the next look begins and the delay
+        after it. Once the runs are being cancelled, cancel this one first (once), then wait for it to end."""
+        pause = max(0.0, look + delay - time.monotonic())
+        if self._cancelling.is_set():
+            self._cancel(remote)
+            time.sleep(pause)
+        else:
+            self._cancelling.wait(pause)
+        return time.monotonic(), min(self.poll[1], delay * 1.5)
 
     def _cancel(self, remote: int) -> None:
         with self._lock:
@@ -171,13 +188,12 @@ class JobsRunner:
         return call_retrying(method, *args, retries=self.retries, backoff=self.backoff, **kwargs)
 
     # -- the outcome ----------------------------------------------------------------------------
-    def _outcome(self, run, notebook: str, timeout_seconds: int) -> str | None:
-        task = run.tasks[0] if run.tasks else run
+    def _outcome(self, run, output, notebook: str, timeout_seconds: int) -> str | None:
+        """The exit value of the ended task (`output.metadata`), or its dtflw error naming the run's page."""
         where = f"run {run.run_id}: {run.run_page_url}" if run.run_page_url else f"run {run.run_id}"
-        failure = task_failure(task, notebook, where, self._task_error, timeout_seconds)
+        failure = task_failure(output.metadata, notebook, where, lambda _: output.error, timeout_seconds)
         if failure is not None:
             raise failure
-        output = self._call(self.client.jobs.get_run_output, task.run_id)
         notebook_output = output.notebook_output
         if notebook_output is None:
             return None
@@ -190,10 +206,6 @@ class JobsRunner:
                 stacklevel=3,
             )
         return notebook_output.result
-
-    def _task_error(self, task) -> str | None:
-        """The error the task's notebook raised, as runs/get-output reports it."""
-        return task_error(self.client, task, self._call)
 
 
 def call_retrying(method, *args, retries: int = 5, backoff: float = 1.0, **kwargs):
@@ -213,12 +225,17 @@ def call_retrying(method, *args, retries: int = 5, backoff: float = 1.0, **kwarg
             attempt += 1
 
 
-def task_error(client, task, call=call_retrying) -> str | None:
+def has_ended(run) -> bool:
+    """Whether a run or task run is in a terminal life cycle state."""
+    return bool(run.state and run.state.life_cycle_state and run.state.life_cycle_state.value in TERMINAL)
+
+
+def task_error(client, task) -> str | None:
     """The error a task run's notebook raised, as runs/get-output reports it (None if it has none)."""
     if task.run_id is None:
         return None
     try:
-        return call(client.jobs.get_run_output, task.run_id).error
+        return call_retrying(client.jobs.get_run_output, task.run_id).error
     except Exception as e:  # the run failed before it had an output: its state message says why
         log.debug("No output for run %s: %s", task.run_id, e)
         return None

@@ -304,7 +304,7 @@ class Dag:
                 pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
         if failures:
             not_run = [label[s.index] for s in plan.steps if s.index in selected and s.index not in started]
-            raise DagFailedError.listing("notebook(s)", failures, not_run)
+            raise DagFailedError.of(failures, not_run)
         return {label[s.index]: s.notebook.result for s in plan.steps if s.index in selected}
 
 
