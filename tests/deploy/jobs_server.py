@@ -505,3 +505,25 @@ def _abandon(tasks) -> None:
     for task in tasks:
         if task.thread:
             give_up_working_directory(task.thread)
+
+
+def use_profile(jobs: JobsServer, folder, monkeypatch) -> None:
+    """Make a databricks config profile `local` for this server the only Databricks config in sight."""
+    config = folder / "databrickscfg"
+    config.write_text(f"[local]\nhost = {jobs.url}\ntoken = {jobs.token}\n")
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+
+
+def deploy_run(workspace, *extra, user="tester@example.com"):
+    """`dtflw deploy run p/main.py` of a test workspace through profile `local`."""
+    from click.testing import CliRunner
+
+    from dtflw.cli import main
+
+    arguments = [
+        "deploy", "run", str(workspace.root / "p/main.py"), "--profile", "local", "--poll", "0.02",
+        "--storage", str(workspace.storage_folder), "--user", user, *extra,
+    ]  # fmt: skip
+    return CliRunner().invoke(main, arguments, catch_exceptions=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from jobs_server import JobsServer
+from jobs_server import JobsServer, deploy_run, use_profile
 
 from dtflw.cli import main
 
@@ -38,20 +38,8 @@ def project(workspace, tmp_path, monkeypatch):
     workspace.write("p/step.py", COUNTED.format(log=str(log), fixed=str(fixed)))
     workspace.write("p/main.py", MAIN)
     with JobsServer(workspace.local) as jobs:
-        config = tmp_path / "databrickscfg"
-        config.write_text(f"[local]\nhost = {jobs.url}\ntoken = {jobs.token}\n")
-        for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+        use_profile(jobs, tmp_path, monkeypatch)
         yield workspace, jobs, log, fixed
-
-
-def deploy_run(workspace, *extra):
-    arguments = [
-        "deploy", "run", str(workspace.root / "p/main.py"), "--profile", "local", "--poll", "0.02",
-        "--storage", str(workspace.storage_folder), "--user", USER, *extra,
-    ]  # fmt: skip
-    return CliRunner().invoke(main, arguments, catch_exceptions=False)
 
 
 def calls(log) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.jobs import Run
-from jobs_server import JobsServer
+from jobs_server import JobsServer, deploy_run, use_profile
 
 from dtflw.cli import main
 from dtflw.deploy.run_lineage import REPLACED, close_job_run
@@ -55,20 +55,8 @@ def project(workspace, tmp_path, monkeypatch):
     workspace.write("p/use_b.py", WRITE.format(inputs='"B"', outputs='"C"', fixed=str(fixed)))
     workspace.write("p/main.py", MAIN)
     with JobsServer(workspace.local) as jobs:
-        config = tmp_path / "databrickscfg"
-        config.write_text(f"[local]\nhost = {jobs.url}\ntoken = {jobs.token}\n")
-        for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+        use_profile(jobs, tmp_path, monkeypatch)
         yield workspace, jobs, fixed
-
-
-def deploy_run(workspace, *extra):
-    arguments = [
-        "deploy", "run", str(workspace.root / "p/main.py"), "--profile", "local", "--poll", "0.02",
-        "--storage", str(workspace.storage_folder), "--user", USER, *extra,
-    ]  # fmt: skip
-    return CliRunner().invoke(main, arguments, catch_exceptions=False)
 
 
 def table(workspace, notebook: str, name: str) -> str:
