@@ -66,7 +66,7 @@ class Argument:
         widgets = runtime.dbutils.widgets
         values = {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}
         if not runtime.is_local or runtime.run_id is None:  # a notebook no local flow runs: maybe a job task
-            from dtflw.deploy.task_lineage import record_start
+            from dtflw.core.task_lineage import record_start
 
             record_start(runtime)
         return values

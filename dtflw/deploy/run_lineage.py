@@ -3,7 +3,7 @@
     run = follow(client, run_id)
     close_job_run(client, run)      # what `dtflw deploy run` does once the run has ended
 
-A task's notebook records its run as `running` when it starts (`dtflw.deploy.task_lineage`); it cannot
+A task's notebook records its run as `running` when it starts (`dtflw.core.task_lineage`); it cannot
 record its end, as a notebook on Databricks has no hook at its end. The Jobs API knows it: for every
 task of the run this writes the task's terminal state into its record — `succeeded` (with its
 outputs' states, schemas and row counts read now, and its run history recorded for lazy runs as a
@@ -20,8 +20,7 @@ import logging
 import time
 from dataclasses import replace
 
-from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED, task_error
-from dtflw.deploy.task_lineage import (
+from dtflw.core.task_lineage import (
     JOB_WIDGET,
     TaskIdentity,
     TaskRecorder,
@@ -29,6 +28,7 @@ from dtflw.deploy.task_lineage import (
     table_uses,
     task_document,
 )
+from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED, task_error
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.lineage.document import parse_document, runs_folder
 from dtflw.lineage.recorder import LineageRecorder

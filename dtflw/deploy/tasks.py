@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dtflw.deploy.task_lineage import JOB_WIDGET, job_widget
+from dtflw.core.task_lineage import JOB_WIDGET, job_widget
 from dtflw.errors import DeployError
 
 MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
@@ -83,7 +83,7 @@ def _run_options(nb) -> dict:
 
 def _parameters(nb, produced: set[str], key: str) -> dict[str, str]:
     """The widgets of a step, and `dtflw_job` by which its notebook records its run (see
-    `dtflw.deploy.task_lineage`); refuses secret arguments, which a job would store in plain text."""
+    `dtflw.core.task_lineage`); refuses secret arguments, which a job would store in plain text."""
     secret = {n for n, v in nb.get_args().items() if v in nb.secret_arg_values() | nb.ctx.secret_values}
     if secret:
         raise DeployError(

@@ -2,7 +2,8 @@
 
 Each flow run writes one JSON document, `<storage base>/<root_dir>/_dtflw/runs/<flow_run_id>.json`,
 replaced atomically as its notebooks run (a Databricks job run's flow is also in one document per task
-attempt, `<flow_run_id>.<task key>.<task run id>.json`: see `dtflw.deploy.task_lineage`). Format (version 1); times are seconds since the epoch:
+attempt, `<flow_run_id>.<task key>.<task run id>.json`: see `dtflw.core.task_lineage`). Format
+(version 1); times are seconds since the epoch:
 
 ```
 {

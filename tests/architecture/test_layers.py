@@ -17,8 +17,8 @@ FORBIDDEN = {
     "errors.py": ("dtflw.",),
     "selection.py": ("dtflw.run", "dtflw.runtime", "dtflw.local", "dtflw.core", "dtflw.lineage", "dtflw.storage"),
     "runtime": ("dtflw.run", "dtflw.local", "dtflw.core", "dtflw.cli"),
-    "core": ("dtflw.local", "dtflw.cli"),
-    "run": ("dtflw.local", "dtflw.cli"),
+    "core": ("dtflw.local", "dtflw.cli", "dtflw.deploy"),
+    "run": ("dtflw.local", "dtflw.cli", "dtflw.deploy"),
 }
 
 

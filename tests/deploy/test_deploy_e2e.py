@@ -15,9 +15,9 @@ from jobs_server import JobsServer
 from test_example_pipeline import BRONZE, GOLD, REPO, SAMPLE, assert_table, expected
 
 from dtflw.cli import main
+from dtflw.core.task_lineage import job_flow_run_id
 from dtflw.deploy.export import job_settings
 from dtflw.deploy.jobs_runner import JobsRunner
-from dtflw.deploy.task_lineage import job_flow_run_id
 from dtflw.deploy.tasks import planned_tasks
 from dtflw.events import RunStatus
 from dtflw.lineage import LineageGraph
