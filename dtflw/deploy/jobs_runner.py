@@ -73,6 +73,7 @@ class JobsRunner:
         self._cancelled: set[int] = set()
         self._lock = threading.Lock()
         self._cancelling = threading.Event()
+        self._output_while_running = True  # whether runs/get-output answers for a task still running
 
     @property
     def client(self):
@@ -159,8 +160,22 @@ class JobsRunner:
         output = self._call(self.client.jobs.get_run_output, task_run_id) if has_ended(run.tasks[0]) else None
         while output is None or not has_ended(output.metadata):
             look, delay = self._pause(remote, look, delay)
-            output = self._call(self.client.jobs.get_run_output, task_run_id)
+            output = self._look(remote, task_run_id)
         return run, output
+
+    def _look(self, remote: int, task_run_id: int):
+        """The task's output, whose metadata says whether it has ended (None: not yet). A workspace that
+        refuses the output of a task still running (400) is asked for the run first, from then on."""
+        if self._output_while_running:
+            from databricks.sdk.errors import BadRequest
+
+            try:
+                return self._call(self.client.jobs.get_run_output, task_run_id)
+            except BadRequest as e:
+                log.info("runs/get-output refused a running task (%s): looking at runs/get first", e)
+                self._output_while_running = False
+        run = self._call(self.client.jobs.get_run, remote)
+        return self._call(self.client.jobs.get_run_output, task_run_id) if has_ended(run.tasks[0]) else None
 
     def _pause(self, remote: int, look: float, delay: float) -> tuple[float, float]:
         """Wait until `delay` s after the last `look` began; return when the next look begins and the delay

@@ -79,6 +79,17 @@ def test_a_notebook_runs_remotely_with_its_widgets_and_returns_its_exit_value(se
     assert set(server.calls("runs/get-output")) == {200}  # then its output, polled until it says the task ended
 
 
+def test_a_workspace_refusing_the_output_of_a_running_task_is_asked_for_the_run_first(server, workspace):
+    workspace.write("p/slow.py", "import time\ntime.sleep(0.5)\ndbutils.notebook.exit('done')")
+    server.fail("runs/get-output", 400, "INVALID_PARAMETER_VALUE", "Output is only available once the run ended")
+    runner = runner_for(server)
+    assert runner.run("slow", 0, {}) == "done"
+    assert server.calls("runs/get-output") == [400, 200]  # refused while running; read once it had ended
+    assert len(server.calls("runs/get")) > 2
+    assert runner.run("echo", 0, {"x": "1"}) == "got 1"  # from then on: the run first, then its output
+    assert server.calls("runs/get-output") == [400, 200, 200]
+
+
 def test_a_failed_notebook_reports_its_error_and_run_page(server):
     with pytest.raises(NotebookFailedError) as caught:
         runner_for(server).run("../p/bad", 0, {})

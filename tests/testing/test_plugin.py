@@ -115,6 +115,30 @@ def test_an_orchestration_runs_whole_on_files_put_into_the_storage(project):
     project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+def test_a_pipeline_file_runs_as_an_orchestration_does(project):
+    project.makepyfile(make_numbers="import pandas as pd\npd.DataFrame({'n': [4, 5]}).to_parquet('numbers.parquet')\n")
+    project.runpython(project.path / "make_numbers.py")
+    (project.path / "nb" / "pipeline.yml").write_text(
+        "params: {factor: 3}\nsteps:\n  - notebook: double\n    args: {factor: '${factor}'}\n"
+        "    inputs: [{name: Numbers, file_path: raw/numbers.parquet}]\n    outputs: [Doubled]\n"
+    )
+    write_test(
+        project,
+        """
+        from dtflw.testing import assert_table_equal
+
+        def test_pipeline(dtflw, dtflw_secrets):
+            dtflw_secrets["app"] = {"token": "abc"}
+            dtflw.put("numbers.parquet", "raw/numbers.parquet")
+            result = dtflw.run_flow("nb/pipeline.yml", args={"factor": 4})
+            assert result.json["tables"]["Doubled"].endswith("/nb/double/Doubled.parquet")
+            assert_table_equal(dtflw.read_table(result.json["tables"]["Doubled"]), [(4, 16), (5, 20)])
+            assert result.lineage.latest_producer("Doubled").notebook_path.endswith("/nb/double")
+        """,
+    )
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
 def test_mistakes_in_a_test_get_errors_that_say_what_to_fix(project):
     write_test(
         project,
