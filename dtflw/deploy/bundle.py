@@ -65,11 +65,12 @@ def write_bundle(files: dict[str, dict], out_dir: str) -> list[str]:
     """Write the bundle's YAML files under `out_dir`; return their paths."""
     import yaml
 
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, where PyYAML has it: 10x faster
     written = []
     for relative, document in files.items():
         path = os.path.join(out_dir, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
-            yaml.safe_dump(document, f, sort_keys=False, allow_unicode=True, width=120)
+            yaml.dump(document, f, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
         written.append(path)
     return written
