@@ -21,6 +21,7 @@ databricks-connect ships its own pyspark: install `dtflw[databricks]` in an envi
 from __future__ import annotations
 
 import os
+import threading
 
 from dtflw.engines import ConnectEngine, Engine
 from dtflw.errors import DatabricksConfigError
@@ -58,6 +59,7 @@ class DatabricksEngine(ConnectEngine):
         self.serverless = serverless
         self._config = None
         self._dbutils = None
+        self._creating = threading.Lock()
 
     # -- configuration ------------------------------------------------------------------------
     def check(self):
@@ -137,6 +139,13 @@ class DatabricksEngine(ConnectEngine):
                 ) from None
 
     # -- sessions -----------------------------------------------------------------------------
+    def new_session(self):
+        """A session of its own for one notebook run, created one at a time: databricks-connect keeps the
+        session it creates in a cache and returns what the cache holds then, so two notebooks starting
+        Spark at once could get the same session, and the first to end would close it under the other."""
+        with self._creating:
+            return super().new_session()
+
     def _builder(self):
         from databricks.connect import DatabricksSession
 

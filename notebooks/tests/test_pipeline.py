@@ -49,6 +49,14 @@ def test_the_whole_pipeline_reports_the_kpis_of_a_year(dtflw, raw_files):
     assert {use.name for use in producer.inputs} == {"ProductRevenue", "RegionRevenue", "ShippingDelays"}
 
 
+def test_the_pipeline_file_writes_the_same_kpis(dtflw, raw_files):
+    result = dtflw.run_flow("notebooks/pipeline.yml", args={"year": 2024})  # main.py's steps, as YAML
+
+    kpis = {row.metric: (row.value, row.detail) for row in result.table("KpiReport").collect()}
+    assert kpis["total_revenue"] == (3874.65, "2024")
+    assert set(result.json["tables"]) >= {"SalesLines", "KpiReport", "CustomerSegments"}
+
+
 def test_build_sales_cleans_and_joins_the_orders_of_one_year(dtflw):
     spark, day = dtflw.spark, datetime.date
     orders = spark.createDataFrame(

@@ -79,4 +79,4 @@ def test_the_user_example_tests_pass_unchanged_through_databricks_connect(sail_u
         timeout=300,
     )
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "dtflw engine: databricks" in run.stdout and "2 passed" in run.stdout
+    assert "dtflw engine: databricks" in run.stdout and "3 passed" in run.stdout
