@@ -189,8 +189,8 @@ def _run_on_databricks(context, options: dict) -> None:
     """`dtflw run --on databricks`: `dtflw deploy run` with the options both know; refuses the others."""
     from dtflw.deploy.cli import run as deploy_run
 
-    local_only = {"lazy": "--lazy", "select": "--select", "exclude": "--exclude", "serverless": None}
-    given = [flag for name, flag in local_only.items() if flag and options[name]]
+    local_only = {"lazy": "--lazy", "select": "--select", "exclude": "--exclude"}
+    given = [flag for name, flag in local_only.items() if options[name]]
     if given or options["engine"] != "sail" or options["conf"]:
         given += ["--engine"] * (options["engine"] != "sail") + ["--conf"] * bool(options["conf"])
         raise click.UsageError(f"{', '.join(given)} apply to local runs only, not with --on databricks.")
@@ -210,7 +210,8 @@ def _run_on_databricks(context, options: dict) -> None:
 @main.command()
 @_runtime_options
 def plan(**options):
-    """Show what running SOURCE (a notebook or a pipeline file) would do — the DAG in levels, every path, lazy decisions — running nothing."""
+    """Show what running SOURCE (a notebook or a pipeline file) would do — the DAG in levels, every path,
+    lazy decisions — running nothing."""
     from dtflw.run.planning import Planner
 
     planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
@@ -353,7 +354,8 @@ def pipeline_schema(out):
 @pipeline_group.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def pipeline_check(files):
-    """Check pipeline FILES against the schema and each other's step names, running nothing."""
+    """Check pipeline FILES against their schema and for what it cannot say (unique step names, known
+    steps and params, no cycle), running nothing."""
     from dtflw.pipeline_files.loading import load_pipeline
 
     failed = False
