@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 
 from dtflw import init_args, init_flow
 from dtflw.errors import ArgumentError, DagError, PipelineFileError
 from dtflw.pipeline_files.chains import chain_edges
-from dtflw.pipeline_files.loading import PipelineFile
-
-_PARAM = re.compile(r"\$\{([^}]*)\}")
+from dtflw.pipeline_files.loading import PARAM_REFERENCE, PipelineFile
 
 
 def run_pipeline_file(pipeline: PipelineFile) -> str:
@@ -93,4 +90,4 @@ def _text(value) -> str:
 
 
 def _filled(text: str, params: dict[str, str]) -> str:
-    return _PARAM.sub(lambda m: params[m.group(1)], text)
+    return PARAM_REFERENCE.sub(lambda m: params[m.group(1)], text)

@@ -17,7 +17,7 @@ from dtflw.pipeline_files import SCHEMA_FILE
 from dtflw.pipeline_files.chains import chain_edges
 
 MAX_PROBLEMS = 10
-_PARAM = re.compile(r"\$\{([^}]*)\}")
+PARAM_REFERENCE = re.compile(r"\$\{([^}]*)\}")  # ${name}: a pipeline parameter in a value
 _PATTERN_MEANING = {  # a schema pattern → what it asks for, in words
     ">>": "a chain of step names such as 'load >> [clean, check] >> report'",
     "^[A-Za-z_][A-Za-z0-9_]*$": "a parameter name: letters, digits and _, not starting with a digit",
@@ -249,7 +249,7 @@ def _meaning_problems(pipeline: PipelineFile) -> list[tuple[Key, str]]:
 def _unknown_params(key: Key, value, params: dict) -> list[tuple[Key, str]]:
     if not isinstance(value, str):
         return []
-    unknown = [name for name in _PARAM.findall(value) if name not in params]
+    unknown = [name for name in PARAM_REFERENCE.findall(value) if name not in params]
     return [(key, f"${{{name}}} is not a parameter of the pipeline; declare it under `params:`") for name in unknown]
 
 
