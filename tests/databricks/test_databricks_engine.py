@@ -33,6 +33,13 @@ def write(root: pathlib.Path, rel: str, *cells: str) -> str:
     return str(path)
 
 
+def run_on_databricks(sail_url: str, root: pathlib.Path, storage: pathlib.Path, notebook: str = "nb.py"):
+    """Run `root/notebook` with the databricks engine (Spark on the Sail server) on `storage`; its exit value."""
+    with create_engine("databricks", url=sail_url) as engine:
+        settings = LocalSettings(user="tester@example.com", storage_url=str(storage))
+        return LocalWorkspace(str(root), engine, settings).run_file(str(root / notebook))
+
+
 def run_marker(tmp_path, engine):
     notebook = tmp_path / "ws" / "marker.py"
     notebook.parent.mkdir()
@@ -254,11 +261,7 @@ def test_volume_paths_go_through_the_files_api(workspace_api, sail_url, tmp_path
         dbutils.notebook.exit(json.dumps(found))
         """,
     )
-    with create_engine("databricks", url=sail_url) as engine:
-        workspace = LocalWorkspace(
-            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
-        )
-        result = json.loads(workspace.run_file(str(root / "nb.py")))
+    result = json.loads(run_on_databricks(sail_url, root, tmp_path / "s"))
     assert result == {
         "ls": [["empty/", 0], ["notes/", 0], ["raw/", 0]],
         "raw": ["/Volumes/main/sales/lake/raw/orders.csv"],
@@ -291,11 +294,7 @@ def test_volume_storage_is_the_workspace_s_and_checks_a_table_with_one_request(w
         dbutils.notebook.exit(json.dumps(found))
         """,
     )
-    with create_engine("databricks", url=sail_url) as engine:
-        workspace = LocalWorkspace(
-            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(tmp_path / "s"))
-        )
-        result = json.loads(workspace.run_file(str(root / "nb.py")))
+    result = json.loads(run_on_databricks(sail_url, root, tmp_path / "s"))
     assert result == {
         "storage": "WorkspaceVolumeStorage",
         "url": "/Volumes/main/sales/lake/analysis",
@@ -324,11 +323,7 @@ def test_workspace_secrets_and_the_token_never_reach_lineage(workspace_api, sail
     )
     write(root, "child.py", "dbutils.notebook.exit('child got ' + dbutils.widgets.get('password'))")
     storage = tmp_path / "storage"
-    with create_engine("databricks", url=sail_url) as engine:
-        workspace = LocalWorkspace(
-            str(root), engine, LocalSettings(user="tester@example.com", storage_url=str(storage))
-        )
-        assert workspace.run_file(str(root / "main.py")) == "child got pa55-w0rd-xyz"  # the notebook sees it
+    assert run_on_databricks(sail_url, root, storage, "main.py") == "child got pa55-w0rd-xyz"  # it sees it
     documents = [p.read_text() for p in storage.rglob("*.json")]
     assert documents, "lineage was recorded"
     assert not any("pa55-w0rd-xyz" in d or workspace_api.token in d for d in documents)

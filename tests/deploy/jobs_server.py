@@ -508,11 +508,10 @@ def _abandon(tasks) -> None:
 
 
 def use_profile(jobs: JobsServer, folder, monkeypatch) -> None:
-    """Make a databricks config profile `local` for this server the only Databricks config in sight."""
+    """Make a databricks config profile `local` for this server the Databricks config in sight (the deploy
+    tests' conftest removes any other)."""
     config = folder / "databrickscfg"
     config.write_text(f"[local]\nhost = {jobs.url}\ntoken = {jobs.token}\n")
-    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
 
 

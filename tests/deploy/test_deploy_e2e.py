@@ -38,12 +38,6 @@ PRODUCERS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_databricks_env(monkeypatch):
-    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def storage(tmp_path):
     folder = tmp_path / "storage"

@@ -43,12 +43,6 @@ dbutils.notebook.exit(str(n))
 """
 
 
-@pytest.fixture(autouse=True)
-def _no_databricks_env(monkeypatch):
-    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def server(workspace):
     workspace.write("p/echo.py", ECHO)

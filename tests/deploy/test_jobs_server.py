@@ -21,12 +21,6 @@ from jobs_server import JobsServer
 HOME = "/Users/tester@example.com"
 
 
-@pytest.fixture(autouse=True)
-def _no_databricks_env(monkeypatch):
-    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def jobs(workspace):
     workspace.write("p/ok.py", "import time\ntime.sleep(0.3)\ndbutils.notebook.exit('ok')")
