@@ -110,15 +110,22 @@ def _task_keys(names: list[str]) -> list[str]:
     keys: list[str] = []
     seen: set[str] = set()
     for name in names:
-        base = _NOT_IN_KEY.sub("_", name).strip("_")[:MAX_TASK_KEY] or "step"
-        key, n = base, 1
-        while key in seen:
-            n += 1
-            suffix = f"_{n}"
-            key = base[: MAX_TASK_KEY - len(suffix)] + suffix
+        key = unique_task_key(name, seen)
         seen.add(key)
         keys.append(key)
     return keys
+
+
+def unique_task_key(name: str, taken) -> str:
+    """The task key of a step named `name` (its notebook path as called) when the keys `taken` exist:
+    `p/ingest` → `p_ingest`, then `p_ingest_2`… The local runtime keys task values the same way."""
+    base = _NOT_IN_KEY.sub("_", name).strip("_")[:MAX_TASK_KEY] or "step"
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        suffix = f"_{n}"
+        key = base[: MAX_TASK_KEY - len(suffix)] + suffix
+    return key
 
 
 def planned_tasks(workspace, file_path: str, arguments: dict[str, str] | None = None) -> list[DeployTask]:

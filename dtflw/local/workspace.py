@@ -23,7 +23,9 @@ from dtflw.interrupts import CANCELLATION
 from dtflw.local.builtins import NotebookBuiltins
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
+from dtflw.local.file_namespaces import namespace_file_error, opening_namespaces, shell_with_namespaces
 from dtflw.local.imports import NotebookImports, give_up_working_directory, search_folders, working_directory
+from dtflw.local.namespaces import WorkspaceNamespaces
 from dtflw.local.redacted_output import redacted_output
 from dtflw.local.runner import LocalRunner
 from dtflw.local.secret_store import check_user_name, read_secrets_file
@@ -36,6 +38,7 @@ from dtflw.local.source import (
     split_sql_statements,
 )
 from dtflw.local.sql_widgets import run_sql
+from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
 from dtflw.pipeline_files import is_pipeline_file
 from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
 from dtflw.secrets import scrub
@@ -49,7 +52,7 @@ class LocalSettings:
     user: str | None = None  # default $DTFLW_USER, else the OS user
     storage_url: str | None = None  # what init_flow() uses without a storage
     dbfs_folder: str | None = None  # stands in for dbfs:/ (default ./.dtflw/dbfs)
-    volumes_folder: str | None = None  # stands in for /Volumes (default ./.dtflw/volumes)
+    volumes_folder: str | None = None  # stands in for /Volumes (default: `volumes` beside the DBFS folder)
     secrets_file: str | None = None  # JSON {scope: {key: value}} for dbutils.secrets
     environ: Mapping[str, str] | None = None  # where $DTFLW_SECRET_<SCOPE>_<KEY> are read (default os.environ)
 
@@ -64,9 +67,11 @@ class LocalWorkspace:
         self.user = check_user_name(settings.user or os.environ.get("DTFLW_USER") or getpass.getuser())
         self.home = f"/Users/{self.user}"
         self.storage_url = settings.storage_url
-        state = os.path.join(os.getcwd(), ".dtflw")
-        self.dbfs_folder = os.path.abspath(settings.dbfs_folder or os.path.join(state, "dbfs"))
-        self.volumes_folder = os.path.abspath(settings.volumes_folder or os.path.join(state, "volumes"))
+        dbfs = settings.dbfs_folder or os.path.join(os.getcwd(), ".dtflw", "dbfs")
+        self.namespaces = WorkspaceNamespaces.of(dbfs, settings.volumes_folder, self.root, self.user)
+        self.dbfs_folder = self.namespaces.dbfs_root
+        self.volumes_folder = self.namespaces.volumes_root
+        self.task_values = TaskValueStore()  # `dbutils.jobs.taskValues` set by the notebooks of this workspace's runs
         self.secrets_file = settings.secrets_file
         read_secrets_file(self.secrets_file)  # a missing or malformed file fails now, not when a secret is read
         self.environ = dict(os.environ if settings.environ is None else settings.environ)
@@ -193,8 +198,18 @@ class LocalWorkspace:
         workspace_path = normalize_workspace_path(path, posixpath.dirname(caller) if caller else self.home)
         file_path = self.notebook_file(workspace_path)
         _, source = self._source_of(file_path)
+        task_key = (context_tags or {}).get("taskKey")
+        if caller is not None and planner is None:  # a called notebook runs as the job task the export makes of it
+            task_key = self.task_values.task_key(caller, path)
         runtime = self.runtime_for(
-            workspace_path, arguments, None, run_id, planner=planner, selection=selection, context_tags=context_tags
+            workspace_path,
+            arguments,
+            None,
+            run_id,
+            planner=planner,
+            selection=selection,
+            context_tags=context_tags,
+            task_key=task_key,
         )
         if not timeout_seconds:
             return self._execute(runtime, source, file_path)
@@ -210,23 +225,34 @@ class LocalWorkspace:
         planner=None,
         selection=None,
         context_tags=None,
+        task_key: str | None = None,
     ) -> Runtime:
-        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`) and
-        its own Spark session (`session`, else one the engine opens when the notebook first uses Spark).
+        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`; task
+        values of job task `task_key`, none outside a task) and its own Spark session (`session`, else one the
+        engine opens when the notebook first uses Spark), which reads and writes the workspace's namespaces.
         A planned notebook gets no listeners: nothing it declares runs."""
         runner = LocalRunner(self, workspace_path)
         workspace_utils = getattr(self.engine, "workspace_utils", None)  # the databricks engine: its workspace's
         remote = workspace_utils(self.secret_values) if workspace_utils else None
         fs, secrets = remote or (
-            LocalFs(self.dbfs_folder, self.volumes_folder),
+            LocalFs(self.dbfs_folder, namespaces=self.namespaces),
             Secrets(self.environ, self.secrets_file, self.secret_values),
         )
+        namespaces = None if remote else self.namespaces  # on the databricks engine they are the workspace's
+        spark_factory = self.engine.new_session
+        if namespaces is not None:
+            from dtflw.local import spark_paths
+
+            sail = self.engine.name == "sail"
+            spark_factory = lambda: spark_paths.bind(self.engine.new_session(), namespaces, sail=sail)  # noqa: E731
+            session = spark_paths.bind(session, namespaces, sail=sail) if session is not None else None
         tags = {**(context_tags or {}), "user": self.user}
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
             notebook=NotebookUtils(runner, NotebookContext(workspace_path, tags)),
             fs=fs,
             secrets=secrets,
+            jobs=Jobs(TaskValues(self.task_values, task_key)),
         )
         options = RunOptions(
             force_lazy=self.options.force_lazy,
@@ -238,7 +264,7 @@ class LocalWorkspace:
         return Runtime(
             dbutils,
             session,
-            spark_factory=self.engine.new_session,
+            spark_factory=spark_factory,
             notebook_path=workspace_path,
             user=self.user,
             runner=runner,
@@ -246,6 +272,7 @@ class LocalWorkspace:
             job_type=tags.get("jobType"),
             dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ and /Volumes are then the workspace's
             volumes_folder=None if remote else self.volumes_folder,
+            namespaces=namespaces,
             run_id=run_id,
             secret_values=self.secret_values,
             display_html=displayHTML,
@@ -280,10 +307,13 @@ class LocalWorkspace:
         return outcome.get("value")
 
     def _execute(self, runtime: Runtime, source, file_path: str):
+        builtins = NotebookImports(search_folders(file_path, self.root)).builtins
+        if runtime.namespaces is not None:
+            builtins["open"] = opening_namespaces(builtins.get("open", open), runtime.namespaces)
         namespace = {
             "__name__": "__main__",
             "__file__": file_path,
-            "__builtins__": NotebookBuiltins(runtime, NotebookImports(search_folders(file_path, self.root)).builtins),
+            "__builtins__": NotebookBuiltins(runtime, builtins),
             "dbutils": runtime.dbutils,
             "display": display,
             "displayHTML": displayHTML,
@@ -325,9 +355,10 @@ class LocalWorkspace:
                 unavailable = unavailable_storage_error(e, runtime.notebook_path, where, known, cell.index, line)
                 if unavailable is not None:
                     raise unavailable from e
+                hint = namespace_file_error(e, runtime.namespaces)
                 raise NotebookFailedError(
                     f"Notebook '{runtime.notebook_path}' failed in cell {cell.index} at {file_path}:{line}: "
-                    f"{type(e).__name__}: {scrub(str(e), self.secret_values)}",
+                    f"{type(e).__name__}: {scrub(str(e), self.secret_values)}{hint}",
                     notebook_path=runtime.notebook_path,
                     cell=cell.index,
                     line=line,
@@ -347,7 +378,8 @@ class LocalWorkspace:
         elif cell.language == "run":
             self._run_included(cell, namespace, runtime, notebook_path)
         elif cell.language == "sh":
-            subprocess.run(cell.source, shell=True, check=True, cwd=os.path.dirname(file_path))
+            script = shell_with_namespaces(cell.source, runtime.namespaces) if runtime.namespaces else cell.source
+            subprocess.run(script, shell=True, check=True, cwd=os.path.dirname(file_path))
         elif cell.language == "fs":
             command, *args = cell.source.split()
             result = getattr(runtime.dbutils.fs, command)(*args)
