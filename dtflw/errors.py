@@ -205,6 +205,10 @@ class PathNotFoundError(DtflwError):
     """A path read does not exist: `[PATH_NOT_FOUND]` as on Databricks (Sail would return an empty DataFrame)."""
 
 
+class UnreadablePathError(DtflwError):
+    """A folder read holds no data files and no schema was given: `[UNABLE_TO_INFER_SCHEMA]` as on Databricks."""
+
+
 class TaskValueError(DtflwError, ValueError):
     """`dbutils.jobs.taskValues`: a key or value Databricks refuses, or a value no task set."""
 

@@ -16,7 +16,7 @@ import functools
 import os
 import re
 
-from dtflw.errors import EngineError, PathNotFoundError
+from dtflw.errors import EngineError, PathNotFoundError, UnreadablePathError
 from dtflw.local.namespaces import WorkspaceNamespaces
 from dtflw.local.source import _after_block_comment, _after_quoted
 from dtflw.storage.glob import glob_to_regex, has_glob, split_static_prefix
@@ -32,6 +32,7 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _QUOTED_PATH_AFTER = re.compile(r"(?:\bLOCATION|\bFROM|\bpath\s*=?|\bread_files\s*\()\s*$", re.IGNORECASE)
 _TABLE_OF_PATH = re.compile(r"\b\w+\s*\.\s*$")
 _READ_CONTEXT = re.compile(r"(?:\bFROM|\bJOIN)\s+\w+\s*\.\s*$", re.IGNORECASE)
+_INFERRED_FORMATS = ("parquet", "csv", "json", "orc", "xml", "avro")  # formats whose schema is read from the files
 _installed: list[bool] = []
 
 
@@ -50,13 +51,20 @@ def namespaces_of(session) -> WorkspaceNamespaces | None:
     return getattr(session, _BOUND, None)
 
 
-def path_not_found(path: str, local: str | None = None, namespaces: WorkspaceNamespaces | None = None):
-    """The error Databricks raises for a missing path (an AnalysisException, and a dtflw PathNotFoundError)."""
+def _analysis_error(base: type, message: str):
+    """An error that is both dtflw's `base` and pyspark's AnalysisException, as Databricks raises it."""
+    return _as_analysis_exception(base)(message=message)
+
+
+@functools.cache
+def _as_analysis_exception(base: type) -> type:
     from pyspark.errors import AnalysisException
 
-    class SparkPathNotFoundError(PathNotFoundError, AnalysisException):
-        """`[PATH_NOT_FOUND]` as Databricks raises it."""
+    return type(base.__name__, (base, AnalysisException), {"__doc__": base.__doc__, "__module__": __name__})
 
+
+def path_not_found(path: str, local: str | None = None, namespaces: WorkspaceNamespaces | None = None):
+    """The error Databricks raises for a missing path (an AnalysisException, and a dtflw PathNotFoundError)."""
     where = f" (locally {local})" if local and local != path else ""
     hint = ""
     if namespaces is not None and not _URL.match(path) and os.path.isabs(path):
@@ -64,7 +72,28 @@ def path_not_found(path: str, local: str | None = None, namespaces: WorkspaceNam
             f" On Databricks a path without a scheme is on the DBFS: write dbfs:{path} for the local DBFS root "
             f"({namespaces.dbfs_root})."
         )
-    return SparkPathNotFoundError(message=f"[PATH_NOT_FOUND] Path does not exist: {path}{where}. SQLSTATE: 42K03{hint}")
+    message = f"[PATH_NOT_FOUND] Path does not exist: {path}{where}. SQLSTATE: 42K03{hint}"
+    return _analysis_error(PathNotFoundError, message)
+
+
+def check_inferable(original, local, table_format: str | None, schema) -> None:
+    """`[UNABLE_TO_INFER_SCHEMA]` for a folder without data files read with no schema, as on Databricks (Sail
+    would return an empty DataFrame without columns). A Delta table's folder always has its log."""
+    fmt = (table_format or "parquet").lower()
+    if schema or fmt not in _INFERRED_FORMATS or not isinstance(local, str) or has_glob(local):
+        return
+    folder = re.sub(r"^file:(//)?(?=/)", "", local)
+    if not os.path.isdir(folder) or os.path.isdir(os.path.join(folder, "_delta_log")):
+        return
+    for _, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
+        if any(not f.startswith(("_", ".")) for f in files):
+            return
+    message = (
+        f"[UNABLE_TO_INFER_SCHEMA] Unable to infer schema for {fmt.capitalize()} at {original}. It must be specified "
+        f"manually. SQLSTATE: 42KD9 (the folder {folder} holds no data files)"
+    )
+    raise _analysis_error(UnreadablePathError, message)
 
 
 def translated(namespaces: WorkspaceNamespaces, path):
@@ -129,6 +158,10 @@ def _glob_matches(pattern: str) -> bool:
     return any(regex.match(p) for p in level)
 
 
+def _listed(paths) -> list:
+    return list(paths) if isinstance(paths, (list, tuple)) else [paths]
+
+
 def _bound_namespaces(handle) -> WorkspaceNamespaces | None:
     for attribute in _SESSION_ATTRIBUTES:
         found = namespaces_of(getattr(handle, attribute, None))
@@ -156,6 +189,11 @@ def _path_method(method, reads: bool):
             for key in ("path", "paths"):
                 if key in kwargs:
                     check_readable(namespaces, kwargs[key], keywords[key])
+            if method.__name__ == "load" and hasattr(self, "_format"):  # a Connect read: Sail gives no error itself
+                given = keywords.get("path", local[0] if local else None)
+                table_format = kwargs.get("format") or self._format
+                for original, one in zip(_listed(kwargs.get("path", paths[0] if paths else None)), _listed(given)):
+                    check_inferable(original, one, table_format, kwargs.get("schema") or self._schema)
         return method(self, *local, *args[positional:], **keywords)
 
     return with_namespaces

@@ -8,6 +8,7 @@ calling notebook, as `dbutils.notebook.run` does on Databricks.
 from __future__ import annotations
 
 import contextvars
+import functools
 import getpass
 import hashlib
 import os
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError, PipelineFileError
 from dtflw.interrupts import CANCELLATION
-from dtflw.local.builtins import NotebookBuiltins
+from dtflw.local.builtins import NotebookBuiltins, active_session_restored, made_active
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
 from dtflw.local.file_namespaces import namespace_file_error, opening_namespaces, shell_with_namespaces
@@ -243,8 +244,8 @@ class LocalWorkspace:
         if namespaces is not None:
             from dtflw.local import spark_paths
 
+            spark_factory = functools.partial(self._notebook_session, namespaces)
             sail = self.engine.name == "sail"
-            spark_factory = lambda: spark_paths.bind(self.engine.new_session(), namespaces, sail=sail)  # noqa: E731
             session = spark_paths.bind(session, namespaces, sail=sail) if session is not None else None
         tags = {**(context_tags or {}), "user": self.user}
         dbutils = LocalDbutils(
@@ -279,6 +280,15 @@ class LocalWorkspace:
             options=options,
             engine_credentials=getattr(self.engine, "add_credentials", None),
         )
+
+    def _notebook_session(self, namespaces: WorkspaceNamespaces):
+        """A new session for a notebook, active on its thread, reading and writing the workspace's namespaces
+        (and so does the engine's main session, which code that finds no active session gets)."""
+        from dtflw.local import spark_paths
+
+        sail = self.engine.name == "sail"
+        spark_paths.bind(self.engine.session, namespaces, sail=sail)
+        return made_active(spark_paths.bind(self.engine.new_session(), namespaces, sail=sail))
 
     def _execute_with_timeout(self, runtime: Runtime, source, file_path: str, timeout_seconds: int):
         outcome: dict = {}
@@ -324,6 +334,7 @@ class LocalWorkspace:
             working_directory(os.path.dirname(file_path)),
             CANCELLATION.running(runtime),
             redacted_output(self.secret_values),
+            active_session_restored(),
         ):
             try:
                 self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)

@@ -238,3 +238,48 @@ def test_chispa_data_written_to_dbfs_reads_back_identically(ws, engine):
     actual = session.read.parquet(str(ws.dbfs_folder / "FileStore/out/t"))
     expected = session.createDataFrame([(1, "a"), (2, "b")], "id long, name string")
     assert_df_equality(actual, expected, ignore_row_order=True)
+
+
+def test_a_folder_without_data_files_fails_to_infer_a_schema_as_on_databricks(ws):
+    (ws.dbfs_folder / "tmp/empty").mkdir(parents=True)
+    (ws.dbfs_folder / "tmp/empty/_SUCCESS").write_text("")
+    ws.write("p/nb.py", 'spark.read.parquet("dbfs:/tmp/empty").columns')
+    with pytest.raises(NotebookFailedError, match=r"\[UNABLE_TO_INFER_SCHEMA\] Unable to infer schema for Parquet"):
+        ws.run("p/nb.py")
+    ws.write(
+        "p/schema.py",
+        """
+        a = spark.read.schema("id long").parquet("dbfs:/tmp/empty").count()
+        b = spark.read.format("csv").load("dbfs:/tmp/empty", schema="id long").count()
+        spark.range(0).write.format("delta").mode("overwrite").save("dbfs:/tmp/empty_delta")
+        c = spark.read.format("delta").load("dbfs:/tmp/empty_delta").columns
+        dbutils.notebook.exit(f"{a}|{b}|{c}")
+        """,
+    )
+    assert ws.run("p/schema.py") == "0|0|['id']", "with a schema, or a Delta table, an empty read is right"
+
+
+def test_run_helpers_and_imported_modules_see_the_namespaces_too(ws):
+    _seed(ws.dbfs_folder, "FileStore/raw/people.csv")
+    (ws.root / "p").mkdir(parents=True, exist_ok=True)
+    (ws.root / "p/lake.py").write_text(
+        "from pyspark.sql import SparkSession\n\n"
+        "def rows(path):\n"
+        "    return SparkSession.builder.getOrCreate().read.csv(path, header=True).count()\n\n"
+        "def lines(path):\n"
+        "    with open(path) as f:\n"
+        "        return len(f.readlines())\n"
+    )
+    ws.write("p/setup.py", "def read_raw(name):\n    return spark.read.csv(f'dbfs:/FileStore/raw/{name}', header=True)")
+    ws.write(
+        "p/nb.py",
+        "# MAGIC %run ./setup",
+        """
+        import lake
+        a = read_raw("people.csv").count()
+        b = lake.rows("dbfs:/FileStore/raw/people.csv")
+        c = lake.lines("/dbfs/FileStore/raw/people.csv")
+        dbutils.notebook.exit(f"{a}{b}{c}")
+        """,
+    )
+    assert ws.run("p/nb.py") == "223"
