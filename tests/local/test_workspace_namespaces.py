@@ -265,7 +265,7 @@ def test_run_helpers_and_imported_modules_see_the_namespaces_too(ws):
     (ws.root / "p/lake.py").write_text(
         "from pyspark.sql import SparkSession\n\n"
         "def rows(path):\n"
-        "    return SparkSession.builder.getOrCreate().read.csv(path, header=True).count()\n\n"
+        "    return SparkSession.getActiveSession().read.csv(path, header=True).count()\n\n"
         "def lines(path):\n"
         "    with open(path) as f:\n"
         "        return len(f.readlines())\n"
