@@ -178,6 +178,9 @@ def _path_method(method, reads: bool):
         namespaces = _bound_namespaces(self)
         if namespaces is None:
             return method(self, *args, **kwargs)
+        if reads and method.__name__ == "load" and not args and "path" not in kwargs:
+            given = getattr(self, "_options", {})  # a Connect read; Sail ignores a `path` option and reads nothing
+            kwargs = {**kwargs, "path": given.pop("path")} if "path" in given else kwargs
         positional = len(args) if method.__name__ == "parquet" and reads else min(len(args), 1)
         if method.__name__ in ("saveAsTable", "toTable"):
             positional = 0  # a table name, not a path

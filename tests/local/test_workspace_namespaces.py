@@ -283,3 +283,25 @@ def test_run_helpers_and_imported_modules_see_the_namespaces_too(ws):
         """,
     )
     assert ws.run("p/nb.py") == "223"
+
+
+def test_path_options_lists_of_paths_and_sql_comments(ws, tmp_path):
+    _seed(ws.dbfs_folder, "FileStore/m/a.csv")
+    _seed(ws.dbfs_folder, "FileStore/m/b.csv")
+    ws.write(
+        "p/nb.py",
+        """
+        both = spark.read.csv(["dbfs:/FileStore/m/a.csv", "/dbfs/FileStore/m/b.csv"], header=True).count()
+        by_option = spark.read.format("csv").option("header", True).option("path", "dbfs:/FileStore/m/a.csv").load()
+        df = spark.range(2)
+        df.write.format("parquet").mode("overwrite").options(path="dbfs:/tmp/by_options").save()
+        df.write.format("parquet").mode("overwrite").option("path", "dbfs:/tmp/by_option").save()
+        n = spark.sql(
+            "-- reads 'dbfs:/tmp/by_options'\\n/* a `comment` */ SELECT count(*) AS n FROM parquet.`dbfs:/tmp/by_option`"
+        ).first().n
+        dbutils.notebook.exit(f"{both}|{by_option.count()}|{n}")
+        """,
+    )
+    assert ws.run("p/nb.py") == "4|2|2"
+    assert (ws.dbfs_folder / "tmp/by_options").is_dir() and (ws.dbfs_folder / "tmp/by_option").is_dir()
+    _no_dbfs_colon_folder(tmp_path)
