@@ -3,10 +3,11 @@
 On a cluster `/dbfs/…` (the DBFS FUSE mount), `/Volumes/…` and `/Workspace/…` are local folders to every
 library. Locally they would have to exist at the machine's root, which dtflw never creates. So:
 
-- `open()` in the notebook and in the modules it imports from the workspace maps them (`namespaces`);
+- `open()` in the notebook and in the modules it imports from the workspace maps them (`namespaces`), and
+  so do `os`, `pathlib`, `shutil` and pure-Python libraries, through `dtflw.local.fuse_paths`;
 - a `%sh` cell gets its namespace paths rewritten to the local folders before it runs;
-- `os`, `pathlib`, `shutil`, pandas and other libraries see the machine's real root, where these paths do
-  not exist: the error they raise is completed with what to do instead (never a silent difference).
+- native code (pyarrow, so pandas' parquet) sees the machine's real root, where these paths do not exist:
+  the error it raises is completed with what to do instead (never a silent difference).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import os
 import re
 
+from dtflw.errors import NamespacePathError
 from dtflw.local.namespaces import WorkspaceNamespaces
 
-_SHELL_PATH = re.compile(r"(?<![\w./:-])(/(?:dbfs|Volumes|Workspace)(?=/|\b)[^\s'\";|&<>()`$]*)")
+_FUSE_PATH = re.compile(r"(?<![\w./:-])(/(?:dbfs|Volumes|Workspace)(?=/|\b)[^\s'\";|&<>()`$]*)")
 
 
 def opening_namespaces(open_, namespaces: WorkspaceNamespaces):
@@ -41,7 +43,7 @@ def shell_with_namespaces(script: str, namespaces: WorkspaceNamespaces) -> str:
         found = namespaces.local_path(match.group(1))
         return match.group(1) if found is None else found
 
-    return _SHELL_PATH.sub(local, script)
+    return _FUSE_PATH.sub(local, script)
 
 
 def namespace_file_error(error: BaseException, namespaces: WorkspaceNamespaces | None) -> str:
@@ -49,13 +51,21 @@ def namespace_file_error(error: BaseException, namespaces: WorkspaceNamespaces |
     if namespaces is None:
         return ""
     for cause in _chain(error):
-        name = getattr(cause, "filename", None)
-        if isinstance(cause, OSError) and WorkspaceNamespaces.names_namespace(os.fsdecode(name or "")):
-            where = namespaces.local_path(os.fsdecode(name))
+        if not isinstance(cause, OSError):
+            continue
+        named = os.fsdecode(cause.filename) if isinstance(cause.filename, (str, bytes)) else ""
+        found = _FUSE_PATH.search(named or str(cause))  # native code names the path in its message only
+        try:
+            where = namespaces.local_path(found.group(1)) if found else None
+        except NamespacePathError:
+            where = None
+        if where is not None:
+            name = found.group(1)
             return (
-                f". Locally {os.fsdecode(name)} is the folder {where}: only open(), %sh, dbutils.fs and Spark map "
-                "/dbfs, /Volumes and /Workspace paths; os, pathlib, shutil and libraries such as pandas see the "
-                "machine's root, where they do not exist. Pass such a library an open() file, or read it with Spark."
+                f". Locally {name} is the folder {where}: Python's file functions (open, os, pathlib, "
+                "shutil) map /dbfs, /Volumes and /Workspace paths in the notebook's thread, but native code (pyarrow, "
+                "pandas' parquet) and threads started without the notebook's context see the machine's root, where "
+                "they do not exist. Pass such code an open() file or the local folder, or read it with Spark."
             )
     return ""
 

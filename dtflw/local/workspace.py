@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError, PipelineFileError
 from dtflw.interrupts import CANCELLATION
+from dtflw.local import fuse_paths
 from dtflw.local.builtins import NotebookBuiltins, active_session_restored, made_active
 from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
 from dtflw.local.display import display, displayHTML
@@ -320,6 +321,7 @@ class LocalWorkspace:
         builtins = NotebookImports(search_folders(file_path, self.root)).builtins
         if runtime.namespaces is not None:
             builtins["open"] = opening_namespaces(builtins.get("open", open), runtime.namespaces)
+            fuse_paths.install()
         namespace = {
             "__name__": "__main__",
             "__file__": file_path,

@@ -4,6 +4,7 @@ missing path fails with PATH_NOT_FOUND instead of giving an empty DataFrame."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -164,24 +165,48 @@ def test_sail_refuses_a_table_path_it_would_ignore(ws):
         ws.run("p/nb.py")
 
 
-def test_python_open_maps_namespaces_and_other_libraries_fail_clearly(ws):
+def test_python_file_access_sees_the_fuse_paths_as_on_a_cluster(ws):
     _seed(ws.dbfs_folder, "FileStore/cfg.json", '{"k": 1}')
+    _seed(ws.local.volumes_folder, "main/raw/files/people.csv")
     ws.write(
         "p/nb.py",
         """
-        import json, pathlib
+        import glob, json, os, pathlib, shutil
+        import pandas as pd
         with open("/dbfs/FileStore/cfg.json") as f:
             k = json.load(f)["k"]
-        with open(pathlib.Path("/dbfs/FileStore/o.txt"), "w") as f:
-            f.write("ok")
-        dbutils.notebook.exit(str(k))
+        pathlib.Path("/dbfs/FileStore/out").mkdir(parents=True, exist_ok=True)
+        pathlib.Path("/dbfs/FileStore/out/o.txt").write_text("ok")
+        shutil.copy("/Volumes/main/raw/files/people.csv", "/dbfs/FileStore/out/people.csv")
+        df = pd.read_csv("/dbfs/FileStore/out/people.csv")
+        df.to_csv("/Volumes/main/raw/files/copy.csv", index=False)
+        seen = [
+            os.path.exists("/dbfs/FileStore/cfg.json"),
+            os.path.exists("/dbfs/FileStore/none"),
+            sorted(os.listdir("/dbfs/FileStore/out")),
+            sorted(glob.glob("/Volumes/main/raw/files/*.csv")),
+            len(df),
+        ]
+        dbutils.notebook.exit(json.dumps([k, *seen]))
         """,
     )
-    assert ws.run("p/nb.py") == "1"
-    assert (ws.dbfs_folder / "FileStore/o.txt").read_text() == "ok"
-    ws.write("p/os.py", "import os\nos.listdir('/dbfs/FileStore')")
-    with pytest.raises(NotebookFailedError, match=r"Locally /dbfs/FileStore is the folder .*only open\(\), %sh"):
-        ws.run("p/os.py")
+    assert json.loads(ws.run("p/nb.py")) == [
+        1,
+        True,
+        False,
+        ["o.txt", "people.csv"],
+        ["/Volumes/main/raw/files/copy.csv", "/Volumes/main/raw/files/people.csv"],
+        2,
+    ]
+    assert (ws.dbfs_folder / "FileStore/out/o.txt").read_text() == "ok"
+    assert os.path.exists(os.path.join(ws.local.volumes_folder, "main/raw/files/copy.csv"))
+    assert not os.path.exists("/dbfs"), "nothing is made at the machine's root"
+
+
+def test_native_code_on_fuse_paths_fails_saying_what_to_do(ws):
+    ws.write("p/nb.py", "import pyarrow.parquet as pq\npq.read_table('/dbfs/FileStore/none.parquet')")
+    with pytest.raises(NotebookFailedError, match=r"Locally /dbfs/FileStore/none.parquet is the folder .*native code"):
+        ws.run("p/nb.py")
 
 
 def test_dbutils_fs_maps_dbfs_volumes_under_the_volumes_root(ws):
