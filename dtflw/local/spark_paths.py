@@ -29,7 +29,8 @@ _PATH_KEYWORDS = ("path", "paths", "checkpointLocation")
 _READERS = ("load", "parquet", "csv", "json", "text", "orc", "xml")
 _WRITERS = ("save", "parquet", "csv", "json", "text", "orc", "xml", "saveAsTable", "start", "toTable")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_QUOTED_PATH_AFTER = re.compile(r"(?:\bLOCATION|\bFROM|\bpath\s*=?|\bread_files\s*\()\s*$", re.IGNORECASE)
+_QUOTED_PATH_AFTER = re.compile(r"(?:\bLOCATION|\bDIRECTORY|\bFROM|\bpath\s*=?|\bread_files\s*\()\s*$", re.IGNORECASE)
+_PATH_TABLE_NAME = re.compile(r"^\s*(\w+)\s*\.\s*`(.*)`\s*$", re.DOTALL)
 _TABLE_OF_PATH = re.compile(r"\b\w+\s*\.\s*$")
 _READ_CONTEXT = re.compile(r"(?:\bFROM|\bJOIN)\s+\w+\s*\.\s*$", re.IGNORECASE)
 _INFERRED_FORMATS = ("parquet", "csv", "json", "orc", "xml", "avro")  # formats whose schema is read from the files
@@ -224,6 +225,22 @@ def _options_method(method):
     return with_namespaces
 
 
+def _table_method(method):
+    """`table("parquet.\\`dbfs:/…\\`")`: a path table name read from the namespaces."""
+
+    @functools.wraps(method)
+    def with_namespaces(self, tableName, *args, **kwargs):  # noqa: N803 - pyspark's name
+        namespaces = _bound_namespaces(self) or namespaces_of(self)
+        found = _PATH_TABLE_NAME.match(tableName) if namespaces is not None and isinstance(tableName, str) else None
+        if found and (found.group(2).startswith("/") or namespaces.names_namespace(found.group(2))):
+            local = translated(namespaces, found.group(2))
+            check_readable(namespaces, found.group(2), local)
+            tableName = f"{found.group(1)}.`{local}`"  # noqa: N806
+        return method(self, tableName, *args, **kwargs)
+
+    return with_namespaces
+
+
 def _sql_method(method):
     @functools.wraps(method)
     def with_namespaces(self, sqlQuery, *args, **kwargs):  # noqa: N803 - pyspark's name
@@ -263,4 +280,6 @@ def _install() -> None:
                     setattr(cls, name, _path_method(vars(cls)[name], reads))
             cls.option = _option_method(vars(cls)["option"])
             cls.options = _options_method(vars(cls)["options"])
+        readwriter.DataFrameReader.table = _table_method(readwriter.DataFrameReader.table)
         session.SparkSession.sql = _sql_method(session.SparkSession.sql)
+        session.SparkSession.table = _table_method(session.SparkSession.table)

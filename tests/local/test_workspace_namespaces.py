@@ -124,10 +124,11 @@ def test_sql_reads_and_writes_namespace_paths(ws, tmp_path):
         spark.sql("CREATE TABLE located USING parquet LOCATION 'dbfs:/tmp/t'")
         m = spark.sql("SELECT count(*) AS n FROM located").first().n
         literal = spark.sql("SELECT 'dbfs:/tmp/t' AS p").first().p
-        dbutils.notebook.exit(f"{n}|{m}|{literal}")
+        by_name = spark.table("parquet.`dbfs:/tmp/t`").count() + spark.read.table("parquet.`/dbfs/tmp/t`").count()
+        dbutils.notebook.exit(f"{n}|{m}|{literal}|{by_name}")
         """,
     )
-    assert ws.run("p/nb.py") == "3|3|dbfs:/tmp/t", "a plain string literal stays as written"
+    assert ws.run("p/nb.py") == "3|3|dbfs:/tmp/t|6", "a plain string literal stays as written"
     ws.write("p/missing.py", "spark.sql('SELECT * FROM parquet.`dbfs:/tmp/none`').collect()")
     with pytest.raises(NotebookFailedError, match="PATH_NOT_FOUND"):
         ws.run("p/missing.py")
