@@ -34,6 +34,7 @@ _PATH_TABLE_NAME = re.compile(r"^\s*(\w+)\s*\.\s*`(.*)`\s*$", re.DOTALL)
 _TABLE_OF_PATH = re.compile(r"\b\w+\s*\.\s*$")
 _READ_CONTEXT = re.compile(r"(?:\bFROM|\bJOIN)\s+\w+\s*\.\s*$", re.IGNORECASE)
 _INFERRED_FORMATS = ("parquet", "csv", "json", "orc", "xml", "avro")  # formats whose schema is read from the files
+DBFS_ROOT_FOLDERS = ("FileStore", "mnt", "databricks-datasets", "user")  # first folders of DBFS paths, never local
 _installed: list[bool] = []
 
 
@@ -68,10 +69,11 @@ def path_not_found(path: str, local: str | None = None, namespaces: WorkspaceNam
     """The error Databricks raises for a missing path (an AnalysisException, and a dtflw PathNotFoundError)."""
     where = f" (locally {local})" if local and local != path else ""
     hint = ""
-    if namespaces is not None and not _URL.match(path) and os.path.isabs(path):
+    on_dbfs = namespaces is not None and not _URL.match(path) and os.path.isabs(path)
+    if on_dbfs and (path.split("/")[1] in DBFS_ROOT_FOLDERS or os.path.exists(namespaces.dbfs_root + path)):
         hint = (
-            f" On Databricks a path without a scheme is on the DBFS: write dbfs:{path} for the local DBFS root "
-            f"({namespaces.dbfs_root})."
+            f" On Databricks a path without a scheme is on the DBFS: write dbfs:{path} to read it from the local "
+            f"DBFS root ({namespaces.dbfs_root}) here and there."
         )
     message = f"[PATH_NOT_FOUND] Path does not exist: {path}{where}. SQLSTATE: 42K03{hint}"
     return _analysis_error(PathNotFoundError, message)

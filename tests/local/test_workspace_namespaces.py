@@ -74,6 +74,11 @@ def test_a_missing_path_fails_with_path_not_found_never_an_empty_dataframe(ws, t
     ws.write("p/local.py", f'spark.read.parquet("{tmp_path}/missing.parquet")')
     with pytest.raises(NotebookFailedError, match="PATH_NOT_FOUND"):
         ws.run("p/local.py")
+    ws.write("p/bare.py", 'spark.read.csv("/FileStore/raw.csv")')
+    with pytest.raises(
+        NotebookFailedError, match="path without a scheme is on the DBFS: write dbfs:/FileStore/raw.csv"
+    ):
+        ws.run("p/bare.py")
     ws.write("p/glob.py", 'spark.read.csv("dbfs:/FileStore/none/*.csv")')
     with pytest.raises(NotebookFailedError, match="PATH_NOT_FOUND"):
         ws.run("p/glob.py")
