@@ -1,7 +1,7 @@
 """`dbutils.jobs.taskValues` in a local run, with Databricks' semantics.
 
 A notebook run by another one (a flow step, `dbutils.notebook.run`) runs as the job task the Jobs export
-makes of it, keyed as `dtflw.deploy.tasks` keys it — its path as called, `p/ingest` → `p_ingest`, a second
+makes of it, keyed as the Jobs export (`dtflw.deploy.tasks`) keys it — its path as called, `p/ingest` → `p_ingest`, a second
 run of the same path under one caller `p_ingest_2` — so a later notebook reads
 `taskValues.get(taskKey="p_ingest", key=…)` locally as in the job. The top notebook is no task (a job has
 no orchestration notebook): like a notebook run outside a job, its `set` stores nothing and its `get`
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 
+from dtflw.core.names import unique_task_key
 from dtflw.errors import MissingDebugValueError, TaskValueError
 
 MAX_VALUE_BYTES = 48 * 1024
@@ -31,8 +32,6 @@ class TaskValueStore:
 
     def task_key(self, caller: str, called_path: str) -> str:
         """The task key of the notebook `caller` runs as `called_path` (unique per caller, in start order)."""
-        from dtflw.deploy.tasks import unique_task_key
-
         with self._lock:
             taken = self._keys_given.setdefault(caller, set())
             key = unique_task_key(called_path, taken)
