@@ -118,11 +118,15 @@ def test_notebooks_read_and_write_the_databricks_namespaces_on_jvm_spark(jvm_ws,
         n = spark.sql("SELECT count(*) AS n FROM parquet.`/dbfs/tmp/people`").first().n
         with open("/dbfs/FileStore/raw/people.csv") as f:
             lines = len(f.readlines())
-        dbutils.notebook.exit(f"{n}|{lines}")
+        stream = spark.readStream.format("text").load("dbfs:/FileStore/raw").writeStream.format("parquet")
+        stream.option("checkpointLocation", "dbfs:/tmp/cp").trigger(availableNow=True).start("dbfs:/tmp/lines")
+        spark.streams.awaitAnyTermination()
+        streamed = spark.read.parquet("dbfs:/tmp/lines").count()
+        dbutils.notebook.exit(f"{n}|{lines}|{streamed}")
         """,
     )
-    assert workspace.run_file(str(root / "p/nb.py")) == "2|3"
-    assert (tmp_path / "dbfs/tmp/people").is_dir()
+    assert workspace.run_file(str(root / "p/nb.py")) == "2|3|3"
+    assert (tmp_path / "dbfs/tmp/people").is_dir() and (tmp_path / "dbfs/tmp/cp").is_dir()
     write("p/missing.py", 'spark.read.csv("dbfs:/FileStore/none.csv")')
     with pytest.raises(NotebookFailedError, match=r"\[PATH_NOT_FOUND\] Path does not exist: dbfs:/FileStore/none.csv"):
         workspace.run_file(str(root / "p/missing.py"))

@@ -336,3 +336,32 @@ def test_path_options_lists_of_paths_and_sql_comments(ws, tmp_path):
     assert ws.run("p/nb.py") == "4|2|2"
     assert (ws.dbfs_folder / "tmp/by_options").is_dir() and (ws.dbfs_folder / "tmp/by_option").is_dir()
     _no_dbfs_colon_folder(tmp_path)
+
+
+def test_the_remote_engine_maps_the_namespaces_too(tmp_path, engine, monkeypatch):
+    from testkit import notebook_source
+
+    from dtflw.engines import create_engine
+    from dtflw.local.workspace import LocalSettings, LocalWorkspace
+
+    monkeypatch.chdir(tmp_path)
+    engine.session  # noqa: B018 - the Sail server is up; the remote engine reaches it by its sc:// URL
+    _seed(tmp_path / "dbfs", "FileStore/raw/people.csv")
+    notebook = tmp_path / "ws/p/nb.py"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text(
+        notebook_source(
+            """
+            spark.read.csv("dbfs:/FileStore/raw/people.csv", header=True).write.parquet("dbfs:/tmp/people")
+            try:
+                spark.read.parquet("dbfs:/tmp/none")
+            except Exception as e:
+                dbutils.notebook.exit(str(spark.read.parquet("/dbfs/tmp/people").count()) + str(e)[:16])
+            """
+        )
+    )
+    with create_engine("remote", url=engine.url) as remote:
+        settings = LocalSettings(user="r@x.y", storage_url=str(tmp_path / "s"), dbfs_folder=str(tmp_path / "dbfs"))
+        result = LocalWorkspace(str(tmp_path / "ws"), remote, settings).run_file(str(notebook))
+    assert result == "2[PATH_NOT_FOUND]"
+    _no_dbfs_colon_folder(tmp_path)
