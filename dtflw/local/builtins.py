@@ -43,8 +43,8 @@ def _starting_spark_on_pyspark(import_, runtime):
 
 def made_active(session):
     """`session`, made the active Spark Connect session of this thread, as a notebook's `spark` is on
-    Databricks: `SparkSession.getActiveSession()` and `builder.getOrCreate()` in its modules answer it.
-    (A classic session answers them through the JVM; there pyspark wraps it anew each time.)"""
+    Databricks: `SparkSession.getActiveSession()` in its modules answers it. (A classic session is found
+    through the JVM, where pyspark wraps it anew each time.)"""
     connect = sys.modules.get("pyspark.sql.connect.session")
     if connect is not None and isinstance(session, connect.SparkSession):
         connect.SparkSession._active_session.session = session

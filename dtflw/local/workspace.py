@@ -241,13 +241,7 @@ class LocalWorkspace:
             Secrets(self.environ, self.secrets_file, self.secret_values),
         )
         namespaces = None if remote else self.namespaces  # on the databricks engine they are the workspace's
-        spark_factory = self.engine.new_session
-        if namespaces is not None:
-            from dtflw.local import spark_paths
-
-            spark_factory = functools.partial(self._notebook_session, namespaces)
-            sail = self.engine.name == "sail"
-            session = spark_paths.bind(session, namespaces, sail=sail) if session is not None else None
+        session, spark_factory = self._sessions(session, namespaces)
         tags = {**(context_tags or {}), "user": self.user}
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
@@ -281,6 +275,16 @@ class LocalWorkspace:
             options=options,
             engine_credentials=getattr(self.engine, "add_credentials", None),
         )
+
+    def _sessions(self, session, namespaces: WorkspaceNamespaces | None):
+        """A notebook's session (if given) and the factory of a new one, both reading `namespaces`."""
+        if namespaces is None:
+            return session, self.engine.new_session
+        if session is not None:
+            from dtflw.local import spark_paths
+
+            session = spark_paths.bind(session, namespaces, sail=self.engine.name == "sail")
+        return session, functools.partial(self._notebook_session, namespaces)
 
     def _notebook_session(self, namespaces: WorkspaceNamespaces):
         """A new session for a notebook, active on its thread, reading and writing the workspace's namespaces
