@@ -27,6 +27,11 @@ _FILE_SCHEME = re.compile(r"^file:(//)?(?=/)")
 _NAMESPACE_START = re.compile(r"^(?:dbfs:|file:/|/dbfs(?:/|$)|/Volumes(?:/|$)|/Workspace(?:/|$))")
 
 
+def without_file_scheme(path: str) -> str:
+    """`file:/x` and `file:///x` as the local path `/x`; any other path as it is."""
+    return _FILE_SCHEME.sub("", path)
+
+
 def default_volumes_root(dbfs_root: str) -> str:
     """The volumes root next to a DBFS root: `<dbfs root's parent>/volumes` (`.dtflw/dbfs` → `.dtflw/volumes`)."""
     return os.path.join(os.path.dirname(os.path.abspath(dbfs_root).rstrip(os.sep)), "volumes")
@@ -69,7 +74,7 @@ class WorkspaceNamespaces:
             if _under(rest, VOLUMES):
                 return self._inside(self.volumes_root, rest[len(VOLUMES) :], path)
             return self._inside(self.dbfs_root, rest, path)
-        rest = _FILE_SCHEME.sub("", path)
+        rest = without_file_scheme(path)
         if _under(rest, DBFS_FUSE):
             return self._inside(self.dbfs_root, rest[len(DBFS_FUSE) :], path)
         if _under(rest, VOLUMES):

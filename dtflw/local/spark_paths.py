@@ -17,7 +17,7 @@ import os
 import re
 
 from dtflw.errors import EngineError, PathNotFoundError, UnreadablePathError
-from dtflw.local.namespaces import WorkspaceNamespaces
+from dtflw.local.namespaces import WorkspaceNamespaces, without_file_scheme
 from dtflw.local.source import _after_block_comment, _after_quoted
 from dtflw.storage.glob import glob_to_regex, has_glob, split_static_prefix
 
@@ -85,7 +85,7 @@ def check_inferable(original, local, table_format: str | None, schema) -> None:
     fmt = (table_format or "parquet").lower()
     if schema or fmt not in _INFERRED_FORMATS or not isinstance(local, str) or has_glob(local):
         return
-    folder = re.sub(r"^file:(//)?(?=/)", "", local)
+    folder = without_file_scheme(local)
     if not os.path.isdir(folder) or os.path.isdir(os.path.join(folder, "_delta_log")):
         return
     for _, dirs, files in os.walk(folder):
@@ -117,7 +117,7 @@ def check_readable(namespaces: WorkspaceNamespaces, original, local) -> None:
         return
     if not isinstance(local, str) or (_URL.match(local) and not local.startswith("file:")):
         return
-    plain = re.sub(r"^file:(//)?(?=/)", "", local)
+    plain = without_file_scheme(local)
     if not (_glob_matches(plain) if has_glob(plain) else os.path.exists(plain)):
         raise path_not_found(original, local, namespaces)
 
