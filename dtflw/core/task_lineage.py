@@ -69,6 +69,8 @@ class TaskIdentity:
     formats: tuple[str, ...]
     job_run: str = ""
     task_run: str = ""
+    source: str = ""  # the notebook source's fingerprint at export: lazy runs after this one see edits
+    optional: tuple[str, ...] = ()  # optional inputs: "" when absent as the task runs
 
     @classmethod
     def parse(cls, text: str) -> TaskIdentity:
@@ -79,6 +81,8 @@ class TaskIdentity:
             **{k: tuple(str(v) for v in d.get(k) or ()) for k in lists},
             job_run=str(d.get("job_run") or ""),
             task_run=str(d.get("task_run") or ""),
+            source=str(d.get("source") or ""),
+            optional=tuple(str(v) for v in d.get("optional") or ()),
         )
 
     @property
@@ -90,9 +94,9 @@ class TaskIdentity:
         return task_run_record_id(self.job_run, self.task_run)
 
 
-def job_widget(nb, task_key: str) -> str:
-    """The `dtflw_job` widget of step `nb` exported as task `task_key` (compact JSON, no nested object:
-    `}}` only ever closes a dynamic value reference)."""
+def job_widget(nb, task_key: str, source: str | None = None) -> str:
+    """The `dtflw_job` widget of step `nb` exported as task `task_key`, whose notebook source has the
+    fingerprint `source` (compact JSON, no nested object: `}}` only ever closes a dynamic value reference)."""
     storage = nb.ctx.storage
     outputs = nb.get_outputs()
     fields = {
@@ -111,6 +115,11 @@ def job_widget(nb, task_key: str) -> str:
         "job_run": JOB_RUN_REFERENCE,
         "task_run": TASK_RUN_REFERENCE,
     }
+    if source:
+        fields["source"] = source
+    optional = [name for name, table in nb.get_inputs().items() if table.is_optional]
+    if optional:
+        fields["optional"] = optional
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -181,6 +190,21 @@ def record_start(runtime) -> None:
             _record(runtime, identity)
     except Exception as e:  # recording must never fail the notebook
         log.warning("dtflw lineage: could not record this job task's run: %s", _scrubbed(e, runtime))
+
+
+def absent_optional_inputs(runtime, paths: dict[str, str]) -> set[str]:
+    """The optional inputs of this job task (by name, of `paths`) whose tables are absent now: a job has no
+    orchestration notebook to find them absent as the step starts, so the task does."""
+    try:
+        text = runtime.dbutils.widgets.get(JOB_WIDGET)
+    except Exception:  # no such widget: not a task of an exported job
+        return set()
+    identity = TaskIdentity.parse(text) if text else None
+    names = [n for n in (identity.optional if identity else ()) if paths.get(n)]
+    if not names:
+        return set()
+    storage = open_storage(identity, runtime.storage_environment())
+    return {name for name in names if not storage.exists(paths[name])}
 
 
 def _identity(runtime) -> TaskIdentity | None:

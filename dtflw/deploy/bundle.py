@@ -31,8 +31,10 @@ def bundle_files(
     compute: Compute | None = None,
     tags: dict[str, str] | None = None,
     host: str | None = None,
+    parameters=(),
 ) -> dict[str, dict]:
-    """{relative file path: YAML document} of the bundle that `write_bundle` writes under `out_dir`."""
+    """{relative file path: YAML document} of the bundle that `write_bundle` writes under `out_dir`.
+    Each job parameter's default is a bundle variable of its name, so a target (or `--var`) sets it."""
     missing = [t.key for t in tasks if not t.notebook_file]
     if missing:
         raise DeployError(f"No local notebook file is known for task(s) {missing}; a bundle needs the sources.")
@@ -43,11 +45,16 @@ def bundle_files(
     def relative(task: DeployTask) -> str:
         return os.path.relpath(task.notebook_file, resource_dir).replace(os.sep, "/")
 
-    job = job_settings(tasks, name, compute, tags, notebook_path=relative)
+    variables = {p.name: {"description": f"Job parameter {p.name}", "default": p.default} for p in parameters}
+    job = job_settings(tasks, name, compute, tags, notebook_path=relative, parameters=parameters)
+    for parameter in job.get("parameters", []):
+        parameter["default"] = "${var." + parameter["name"] + "}"
     for task in job["tasks"]:
         del task["notebook_task"]["source"]  # the bundle's synced files are the workspace's
     workspace = {"host": host} if host else {}
     config: dict = {"bundle": {"name": key}, "include": [f"{RESOURCES}/*.yml"]}
+    if variables:
+        config["variables"] = variables
     root = os.path.relpath(os.path.abspath(notebooks_root), out_dir).replace(os.sep, "/")
     if root == ".." or root.startswith("../"):
         config["sync"] = {"paths": [".", root]}

@@ -43,12 +43,16 @@ def job_settings(
     compute: Compute | None = None,
     tags: dict[str, str] | None = None,
     notebook_path=None,
+    parameters=(),
 ) -> dict:
-    """Jobs API 2.2 job settings for `tasks`. Step tags become job tags (value ""), merged with `tags`.
+    """Jobs API 2.2 job settings for `tasks`. Step tags become job tags (value ""), merged with `tags`;
+    `parameters` (`JobParameter`s) are the job's parameters.
 
     `notebook_path(task)` gives each task's notebook path (default: its workspace path)."""
     compute = compute or Compute()
     settings: dict = {"name": name, "max_concurrent_runs": 1}
+    if parameters:
+        settings["parameters"] = [p.as_dict() for p in parameters]
     job_tags = _job_tags(tasks, tags or {})
     if job_tags:
         settings["tags"] = job_tags

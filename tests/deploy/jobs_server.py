@@ -6,9 +6,11 @@ errors as `{"error_code", "message"}` (400 INVALID_PARAMETER_VALUE, 403 PERMISSI
 ENDPOINT_NOT_FOUND, 429 with Retry-After, 500); a run goes PENDING → RUNNING → TERMINATED (or
 INTERNAL_ERROR; a task not run is SKIPPED) with a result state; tasks start when their `depends_on`
 have ended and their `run_if` holds; task `max_retries`/`min_retry_interval_millis`/`timeout_seconds`
-(each attempt a task run of its own). A notebook task gets its `base_parameters` with the dynamic value
-references `{{job.id}}`, `{{job.name}}`, `{{job.run_id}}`, `{{task.name}}`, `{{task.run_id}}` replaced,
-and the notebook context tags of a job task (`jobType`, `multitaskParentRunId`, `runId`, `taskKey`).
+(each attempt a task run of its own). A job's `parameters` take their values from `run-now`'s
+`job_parameters` (else their defaults; `runs/get` shows them as `job_parameters`) and are pushed down
+to every notebook task, winning over a base parameter of the same name. A notebook task gets its
+`base_parameters` with the dynamic value references `{{job.id}}`, `{{job.name}}`, `{{job.run_id}}`,
+`{{task.name}}`, `{{task.run_id}}`, `{{job.parameters.<name>}}` replaced, and the notebook context tags of a job task (`jobType`, `multitaskParentRunId`, `runId`, `taskKey`).
 Tests talk to it through the real databricks-sdk client. `fail(...)` makes the next calls of an
 endpoint answer an error; `internal_error(notebook)` makes a notebook's task end in INTERNAL_ERROR.
 """
@@ -93,6 +95,7 @@ class Run:
         self.start, self.end = _now(), 0
         self.cancelled = threading.Event()
         self.repairs: list[dict] = []
+        self.parameters: list[dict] = []  # the job's parameters of this run: {name, default, value}
 
     def as_dict(self) -> dict:
         state = {"life_cycle_state": self.life, "state_message": self.message, "user_cancelled_or_timedout": False}
@@ -113,6 +116,8 @@ class Run:
         }
         if self.job_id is not None:
             out["job_id"] = self.job_id
+        if self.parameters:
+            out["job_parameters"] = self.parameters
         return out
 
 
@@ -218,8 +223,14 @@ class JobsServer:
         job = self.jobs.get(body.get("job_id"))
         if job is None:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Job {body.get('job_id')} does not exist.")
+        given = body.get("job_parameters") or {}
+        defined = {p["name"]: p.get("default", "") for p in job.get("parameters", [])}
+        unknown = sorted(set(given) - set(defined))
+        if unknown:
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Job parameters {unknown} are not defined in the job.")
+        parameters = [{"name": n, "default": d, "value": given.get(n, d)} for n, d in defined.items()]
         with self._lock:
-            run = self._start(job["name"], "JOB_RUN", job["tasks"], job_id=body["job_id"])
+            run = self._start(job["name"], "JOB_RUN", job["tasks"], job_id=body["job_id"], parameters=parameters)
         return {"run_id": run.run_id, "number_in_job": run.run_id}
 
     def _checked_tasks(self, body: dict) -> list[dict]:
@@ -242,13 +253,14 @@ class JobsServer:
                 raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Invalid run_if: {task['run_if']}")
         return tasks
 
-    def _start(self, name: str, run_type: str, tasks: list[dict], job_id=None) -> Run:
+    def _start(self, name: str, run_type: str, tasks: list[dict], job_id=None, parameters=()) -> Run:
         run_id = next(self._ids)
         task_runs = []
         for spec in tasks:
             task_id = next(self._ids)
             task_runs.append(TaskRun(task_id, spec, f"{self.url}/#job/run/{run_id}/task/{task_id}"))
         run = Run(run_id, name, run_type, task_runs, f"{self.url}/#job/run/{run_id}", job_id)
+        run.parameters = list(parameters)
         self.runs[run_id] = run
         for task in task_runs:
             self.task_runs[task.run_id] = (run, task)
@@ -400,8 +412,10 @@ class JobsServer:
             "job.run_id": str(run.run_id),
             "task.name": task.key,
             "task.run_id": str(task.run_id),
+            **{f"job.parameters.{p['name']}": p["value"] for p in run.parameters},
         }
         parameters = {k: _replace_references(v, references) for k, v in notebook.get("base_parameters", {}).items()}
+        parameters.update({p["name"]: p["value"] for p in run.parameters})  # pushed down: a job parameter wins
         tags = {  # the notebook context of a job task (as `getContext().tags()` shows it on Databricks)
             "jobId": str(run.job_id or ""),
             "jobType": "NORMAL",
@@ -432,7 +446,7 @@ class JobsServer:
 def _replace_references(value: str, references: dict[str, str]) -> str:
     """A parameter value with its dynamic value references (`{{job.run_id}}`…) replaced; an unknown one
     is left as written, as Databricks leaves a malformed one."""
-    return re.sub(r"\{\{\s*([\w.]+)\s*\}\}", lambda m: references.get(m[1], m[0]), value)
+    return re.sub(r"\{\{\s*([\w.-]+)\s*\}\}", lambda m: references.get(m[1], m[0]), value)
 
 
 def _run_if(condition: str, upstream: list[str | None]) -> str | None:
@@ -522,7 +536,18 @@ def deploy_run(workspace, *extra, user="tester@example.com"):
     from dtflw.cli import main
 
     arguments = [
-        "deploy", "run", str(workspace.root / "p/main.py"), "--profile", "local", "--poll", "0.02",
-        "--storage", str(workspace.storage_folder), "--user", user, *extra,
-    ]  # fmt: skip
+        "deploy",
+        "run",
+        str(workspace.root / "p/main.py"),
+        "--profile",
+        "local",
+        "--poll",
+        "0.02",
+        "--storage",
+        str(workspace.storage_folder),
+        "--user",
+        user,
+        "--allow-local-storage",
+        *extra,
+    ]  # fmt: skip  (the Jobs API stand-in runs its tasks on this machine: a local storage reaches them)
     return CliRunner().invoke(main, arguments, catch_exceptions=False)
