@@ -32,6 +32,7 @@ def bundle_files(
     tags: dict[str, str] | None = None,
     host: str | None = None,
     parameters=(),
+    operations=None,
 ) -> dict[str, dict]:
     """{relative file path: YAML document} of the bundle that `write_bundle` writes under `out_dir`.
     Each job parameter's default is a bundle variable of its name, so a target (or `--var`) sets it."""
@@ -46,7 +47,10 @@ def bundle_files(
         return os.path.relpath(task.notebook_file, resource_dir).replace(os.sep, "/")
 
     variables = {p.name: {"description": f"Job parameter {p.name}", "default": p.default} for p in parameters}
-    job = job_settings(tasks, name, compute, tags, notebook_path=relative, parameters=parameters)
+    job = job_settings(tasks, name, compute, tags, notebook_path=relative, parameters=parameters, operations=operations)
+    acl = job.pop("access_control_list", None)
+    if acl:  # a bundle's job resource names its permissions `permissions`, each with a `level`
+        job["permissions"] = [{"level": e.pop("permission_level"), **e} for e in acl]
     for parameter in job.get("parameters", []):
         parameter["default"] = "${var." + parameter["name"] + "}"
     for task in job["tasks"]:

@@ -85,6 +85,14 @@ def _planned(options: dict):
     return planned, name, compute, _pairs(options["tags"], "--tag")
 
 
+def _deploy_section(path: str) -> dict | None:
+    """The `deploy:` section of a pipeline file (None for a notebook)."""
+    from dtflw.pipeline_files import is_pipeline_file
+    from dtflw.pipeline_files.loading import load_pipeline
+
+    return load_pipeline(path).data.get("deploy") if is_pipeline_file(path) else None
+
+
 def _source_name(path: str) -> str:
     from dtflw.pipeline_files import is_pipeline_file
     from dtflw.pipeline_files.loading import load_pipeline
@@ -102,20 +110,49 @@ def _fail(e: DtflwError):
 @click.option("--format", "fmt", required=True, type=click.Choice(FORMATS), help="Job settings JSON or a bundle.")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder to write to (job: stdout without --out).")
 @click.option("--host", help="Workspace URL of the bundle's targets.")
-def export(fmt, out, host, **options):
+@click.option("--schedule", "cron", metavar="CRON", help="Quartz cron schedule, e.g. '0 0 6 * * ?'.")
+@click.option("--timezone", help="Time zone of the schedule (default UTC).")
+@click.option("--email-on-failure", multiple=True, metavar="ADDRESS", help="Email when a run fails.")
+@click.option("--email-on-success", multiple=True, metavar="ADDRESS", help="Email when a run succeeds.")
+@click.option("--webhook-on-failure", multiple=True, metavar="ID", help="Notification destination id on failure.")
+@click.option("--max-concurrent-runs", type=int, help="Runs of the job at a time (default 1).")
+@click.option("--run-as", metavar="PRINCIPAL", help="User name (with @) or service principal application id.")
+@click.option("--max-duration", "max_duration_seconds", type=int, metavar="SECONDS", help="Health rule: run time.")
+@click.option("--queue/--no-queue", default=None, help="Queue runs when concurrency limits are reached.")
+@click.option(
+    "--permission",
+    "permission_pairs",
+    multiple=True,
+    metavar="LEVEL=KIND:NAME",
+    help="Job permission, e.g. CAN_MANAGE_RUN=group:analysts (KIND: user, group, sp).",
+)
+def export(fmt, out, host, cron, timezone, permission_pairs, **options):
     """Export the steps of an orchestration notebook or a pipeline file, SOURCE (planned as `dtflw plan`
     does, running none), as Jobs API 2.2 job settings (`--format job`) or an Asset Bundle (`--format
     bundle --out DIR`)."""
     from dtflw.deploy.bundle import bundle_files, write_bundle
     from dtflw.deploy.export import job_settings, to_json
+    from dtflw.deploy.operations import Operations
 
     if fmt == "bundle" and not out:
         raise click.UsageError("--format bundle needs --out DIR.")
+    operation_keys = ("email_on_failure", "email_on_success", "webhook_on_failure")
+    operation_keys += ("max_concurrent_runs", "run_as", "max_duration_seconds", "queue")
+    given = {key: options.pop(key) for key in operation_keys}
     try:
+        permissions: dict[str, list[str]] = {}
+        for pair in permission_pairs:
+            level, _, principal = pair.partition("=")
+            permissions.setdefault(level, []).append(principal)
+        operations = Operations.of(
+            _deploy_section(options["notebook"]), cron=cron, timezone=timezone, permissions=permissions, **given
+        )
         planned, name, compute, tags = _planned(options)
         tasks = planned.tasks
         if fmt == "job":
-            text = to_json(job_settings(tasks, name, compute, tags, parameters=planned.parameters))
+            text = to_json(
+                job_settings(tasks, name, compute, tags, parameters=planned.parameters, operations=operations)
+            )
             if not out:
                 click.echo(text, nl=False)
                 return
@@ -125,7 +162,9 @@ def export(fmt, out, host, **options):
                 f.write(text)
             written = [path]
         else:
-            files = bundle_files(tasks, name, out, planned.notebooks_root, compute, tags, host, planned.parameters)
+            files = bundle_files(
+                tasks, name, out, planned.notebooks_root, compute, tags, host, planned.parameters, operations
+            )
             written = write_bundle(files, out)
     except DtflwError as e:
         _fail(e)

@@ -44,13 +44,17 @@ def job_settings(
     tags: dict[str, str] | None = None,
     notebook_path=None,
     parameters=(),
+    operations=None,
 ) -> dict:
     """Jobs API 2.2 job settings for `tasks`. Step tags become job tags (value ""), merged with `tags`;
-    `parameters` (`JobParameter`s) are the job's parameters.
+    `parameters` (`JobParameter`s) are the job's parameters; `operations` (`Operations`) its schedule,
+    notifications, run-as, health, queue and permissions (`access_control_list`, as jobs/create takes it).
 
     `notebook_path(task)` gives each task's notebook path (default: its workspace path)."""
     compute = compute or Compute()
     settings: dict = {"name": name, "max_concurrent_runs": 1}
+    if operations is not None:
+        settings.update(operations.job_settings())
     if parameters:
         settings["parameters"] = [p.as_dict() for p in parameters]
     job_tags = _job_tags(tasks, tags or {})
@@ -59,6 +63,8 @@ def job_settings(
     if compute.new_cluster:
         settings["job_clusters"] = [{"job_cluster_key": JOB_CLUSTER_KEY, "new_cluster": compute.new_cluster}]
     settings["tasks"] = [_task(t, compute, notebook_path(t) if notebook_path else t.notebook_path) for t in tasks]
+    if operations is not None and operations.permissions:
+        settings["access_control_list"] = operations.access_control_list()
     return settings
 
 
