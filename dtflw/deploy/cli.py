@@ -105,54 +105,86 @@ def _fail(e: DtflwError):
     sys.exit(1)
 
 
+def _operation_options(command):
+    """How the job is operated (`dtflw.deploy.operations`): options win over a pipeline file's `deploy:`."""
+    options = [
+        click.option("--schedule", "cron", metavar="CRON", help="Quartz cron schedule, e.g. '0 0 6 * * ?'."),
+        click.option("--timezone", help="Time zone of the schedule (default UTC)."),
+        click.option("--email-on-failure", multiple=True, metavar="ADDRESS", help="Email when a run fails."),
+        click.option("--email-on-success", multiple=True, metavar="ADDRESS", help="Email when a run succeeds."),
+        click.option("--webhook-on-failure", multiple=True, metavar="ID", help="Notification destination on failure."),
+        click.option("--max-concurrent-runs", type=int, help="Runs of the job at a time (default 1)."),
+        click.option("--run-as", metavar="PRINCIPAL", help="User name (with @) or service principal application id."),
+        click.option("--max-duration", "max_duration_seconds", type=int, metavar="SECONDS", help="Health rule."),
+        click.option("--queue/--no-queue", default=None, help="Queue runs when concurrency limits are reached."),
+        click.option(
+            "--permission",
+            "permission_pairs",
+            multiple=True,
+            metavar="LEVEL=KIND:NAME",
+            help="Job permission, e.g. CAN_MANAGE_RUN=group:analysts (KIND: user, group, sp).",
+        ),
+        click.option(
+            "--package",
+            default=None,
+            help="pip requirement of dtflw that tasks on a cluster install (default: dtflw==<this version>; '' for none).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+_OPERATION_KEYS = ("cron", "timezone", "email_on_failure", "email_on_success", "webhook_on_failure")
+_OPERATION_KEYS += ("max_concurrent_runs", "run_as", "max_duration_seconds", "queue", "permission_pairs")
+
+
+def _planned_settings(options: dict):
+    """Plan the source for export and build its job settings: (settings, planned export, name, compute, tags,
+    operations, package). `options` loses the operation options."""
+    from dtflw.deploy.export import job_settings
+    from dtflw.deploy.operations import Operations
+    from dtflw.version import __version__
+
+    given = {key: options.pop(key) for key in _OPERATION_KEYS}
+    package = options.pop("package")
+    permissions: dict[str, list[str]] = {}
+    for pair in given.pop("permission_pairs"):
+        level, _, principal = pair.partition("=")
+        permissions.setdefault(level, []).append(principal)
+    operations = Operations.of(_deploy_section(options["notebook"]), permissions=permissions, **given)
+    planned, name, compute, tags = _planned(options)
+    package = f"dtflw=={__version__}" if package is None else package
+    settings = job_settings(
+        planned.tasks, name, compute, tags, parameters=planned.parameters, operations=operations, package=package
+    )
+    return settings, planned, name, compute, tags, operations, package
+
+
 @deploy.command("export")
 @_flow_options
+@_operation_options
 @click.option("--format", "fmt", required=True, type=click.Choice(FORMATS), help="Job settings JSON or a bundle.")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder to write to (job: stdout without --out).")
 @click.option("--host", help="Workspace URL of the bundle's targets.")
-@click.option("--schedule", "cron", metavar="CRON", help="Quartz cron schedule, e.g. '0 0 6 * * ?'.")
-@click.option("--timezone", help="Time zone of the schedule (default UTC).")
-@click.option("--email-on-failure", multiple=True, metavar="ADDRESS", help="Email when a run fails.")
-@click.option("--email-on-success", multiple=True, metavar="ADDRESS", help="Email when a run succeeds.")
-@click.option("--webhook-on-failure", multiple=True, metavar="ID", help="Notification destination id on failure.")
-@click.option("--max-concurrent-runs", type=int, help="Runs of the job at a time (default 1).")
-@click.option("--run-as", metavar="PRINCIPAL", help="User name (with @) or service principal application id.")
-@click.option("--max-duration", "max_duration_seconds", type=int, metavar="SECONDS", help="Health rule: run time.")
-@click.option("--queue/--no-queue", default=None, help="Queue runs when concurrency limits are reached.")
-@click.option(
-    "--permission",
-    "permission_pairs",
-    multiple=True,
-    metavar="LEVEL=KIND:NAME",
-    help="Job permission, e.g. CAN_MANAGE_RUN=group:analysts (KIND: user, group, sp).",
-)
-def export(fmt, out, host, cron, timezone, permission_pairs, **options):
-    """Export the steps of an orchestration notebook or a pipeline file, SOURCE (planned as `dtflw plan`
-    does, running none), as Jobs API 2.2 job settings (`--format job`) or an Asset Bundle (`--format
-    bundle --out DIR`)."""
+@click.option("--target", help="Bundle target the --var values are for (default: the variables' defaults).")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Bundle variable (a job parameter).")
+def export(fmt, out, host, target, variables, **options):
+    """Export the steps of an orchestration notebook or a pipeline file, SOURCE, as Jobs API 2.2 job settings
+    (`--format job`) or an Asset Bundle (`--format bundle --out DIR`). Planning runs no step, starts no
+    Spark and reads or writes no storage."""
+    from dtflw.cli import _pairs
     from dtflw.deploy.bundle import bundle_files, write_bundle
-    from dtflw.deploy.export import job_settings, to_json
-    from dtflw.deploy.operations import Operations
+    from dtflw.deploy.export import to_json
 
     if fmt == "bundle" and not out:
         raise click.UsageError("--format bundle needs --out DIR.")
-    operation_keys = ("email_on_failure", "email_on_success", "webhook_on_failure")
-    operation_keys += ("max_concurrent_runs", "run_as", "max_duration_seconds", "queue")
-    given = {key: options.pop(key) for key in operation_keys}
+    if fmt == "job" and (target or variables):
+        raise click.UsageError("--target and --var are for --format bundle.")
     try:
-        permissions: dict[str, list[str]] = {}
-        for pair in permission_pairs:
-            level, _, principal = pair.partition("=")
-            permissions.setdefault(level, []).append(principal)
-        operations = Operations.of(
-            _deploy_section(options["notebook"]), cron=cron, timezone=timezone, permissions=permissions, **given
-        )
-        planned, name, compute, tags = _planned(options)
-        tasks = planned.tasks
+        settings, planned, name, compute, tags, operations, package = _planned_settings(options)
         if fmt == "job":
-            text = to_json(
-                job_settings(tasks, name, compute, tags, parameters=planned.parameters, operations=operations)
-            )
+            text = to_json(settings)
             if not out:
                 click.echo(text, nl=False)
                 return
@@ -163,12 +195,54 @@ def export(fmt, out, host, cron, timezone, permission_pairs, **options):
             written = [path]
         else:
             files = bundle_files(
-                tasks, name, out, planned.notebooks_root, compute, tags, host, planned.parameters, operations
+                planned.tasks,
+                name,
+                out,
+                planned.notebooks_root,
+                compute,
+                tags,
+                host,
+                planned.parameters,
+                operations,
+                package=package,
+                target=target,
+                variables=_pairs(variables, "--var"),
             )
             written = write_bundle(files, out)
     except DtflwError as e:
         _fail(e)
-    click.echo(f"{len(tasks)} task(s) exported: " + ", ".join(written), err=True)
+    click.echo(f"{len(planned.tasks)} task(s) exported: " + ", ".join(written), err=True)
+
+
+@deploy.command("diff")
+@_flow_options
+@_operation_options
+@click.option("--profile", help="Databricks config profile (default: unified auth — env vars, ~/.databrickscfg).")
+@click.option("--job-id", type=int, help="The job to compare with (default: the one job of the same name).")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when deploying would change the job (as `git diff`).")
+def diff(profile, job_id, exit_code, **options):
+    """Show what deploying SOURCE would change in the workspace's existing job: a unified diff of its settings
+    now and the planned ones (nothing is changed)."""
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.errors import DatabricksError
+
+    from dtflw.deploy.diff import find_job, settings_diff
+
+    try:
+        settings, planned, name, *_ = _planned_settings(options)
+        client = WorkspaceClient(profile=profile) if profile else WorkspaceClient()
+        job = find_job(client, name, job_id)
+    except DtflwError as e:
+        _fail(e)
+    except (DatabricksError, ValueError) as e:
+        click.echo(f"✖ Databricks: {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
+    if job is None:
+        click.echo(f"No job named {name!r} in {client.config.host}: deploying creates it ({len(planned.tasks)} tasks).")
+        sys.exit(1 if exit_code else 0)
+    lines = settings_diff(job.settings.as_dict(), settings, f"job {job.job_id}")
+    click.echo("\n".join(lines) if lines else f"Job {job.job_id} ({name!r}) is up to date: deploying changes nothing.")
+    sys.exit(1 if exit_code and lines else 0)
 
 
 @deploy.command("run")
@@ -198,6 +272,7 @@ def run(profile, repair, poll, params, **options):
     )
     from dtflw.deploy.parameters import resolve
     from dtflw.deploy.run_lineage import close_job_run
+    from dtflw.version import __version__
 
     console = Console(stderr=True)
     known_runs = os.path.abspath(LAST_RUNS)  # here, whatever folder a notebook later runs in
@@ -212,7 +287,7 @@ def run(profile, repair, poll, params, **options):
             verb = "Repairing" if run_id == previous else "Re-submitted the failed tasks of"
             console.print(f"{verb} run {previous}" + ("" if run_id == previous else f" as run {run_id}"))
         else:
-            settings = job_settings(tasks, name, compute, tags)
+            settings = job_settings(tasks, name, compute, tags, package=f"dtflw=={__version__}")
             run_id = submit_flow(client, settings)
             console.print(f"Submitted {len(tasks)} task(s) of '{name}' as run {run_id}", highlight=False)
         remember_run(name, host, run_id, settings, known_runs)

@@ -45,10 +45,13 @@ def job_settings(
     notebook_path=None,
     parameters=(),
     operations=None,
+    package: str | None = None,
 ) -> dict:
     """Jobs API 2.2 job settings for `tasks`. Step tags become job tags (value ""), merged with `tags`;
     `parameters` (`JobParameter`s) are the job's parameters; `operations` (`Operations`) its schedule,
     notifications, run-as, health, queue and permissions (`access_control_list`, as jobs/create takes it).
+    `package` (a pip requirement, e.g. `dtflw==1.0.0`) is installed as a library by tasks on a cluster;
+    on serverless a notebook installs it itself (`%pip install dtflw`): notebook tasks take no environment.
 
     `notebook_path(task)` gives each task's notebook path (default: its workspace path)."""
     compute = compute or Compute()
@@ -63,6 +66,9 @@ def job_settings(
     if compute.new_cluster:
         settings["job_clusters"] = [{"job_cluster_key": JOB_CLUSTER_KEY, "new_cluster": compute.new_cluster}]
     settings["tasks"] = [_task(t, compute, notebook_path(t) if notebook_path else t.notebook_path) for t in tasks]
+    if package and not compute.is_serverless:
+        for task in settings["tasks"]:
+            task["libraries"] = [{"pypi": {"package": package}}]
     if operations is not None and operations.permissions:
         settings["access_control_list"] = operations.access_control_list()
     return settings

@@ -1,7 +1,7 @@
 """A local stand-in for the Databricks Jobs REST API 2.2, running each notebook task with the local runtime.
 
 The Jobs API has no local counterpart, so this server follows its documented shapes: `jobs/create`,
-`jobs/run-now`, `jobs/runs/submit`, `jobs/runs/get`, `jobs/runs/get-output`, `jobs/runs/cancel`;
+`jobs/get`, `jobs/list` (by `name`), `jobs/reset`, `jobs/run-now`, `jobs/runs/submit`, `jobs/runs/get`, `jobs/runs/get-output`, `jobs/runs/cancel`;
 errors as `{"error_code", "message"}` (400 INVALID_PARAMETER_VALUE, 403 PERMISSION_DENIED, 404
 ENDPOINT_NOT_FOUND, 429 with Retry-After, 500); a run goes PENDING → RUNNING → TERMINATED (or
 INTERNAL_ERROR; a task not run is SKIPPED) with a result state; tasks start when their `depends_on`
@@ -194,6 +194,9 @@ class JobsServer:
             ("POST", "runs/repair"): self._repair,
             ("POST", "create"): self._create,
             ("POST", "run-now"): self._run_now,
+            ("GET", "get"): self._get_job,
+            ("GET", "list"): self._list_jobs,
+            ("POST", "reset"): self._reset_job,
         }
         route = routes.get((method, endpoint))
         if route is None:
@@ -218,6 +221,31 @@ class JobsServer:
             job_id = next(self._ids)
             self.jobs[job_id] = body
         return {"job_id": job_id}
+
+    def _job(self, job_id) -> dict:
+        try:
+            return self.jobs[int(job_id)]
+        except (KeyError, TypeError, ValueError):
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Job {job_id} does not exist.") from None
+
+    def _as_job(self, job_id: int) -> dict:
+        settings = {k: v for k, v in self._job(job_id).items() if k != "access_control_list"}
+        return {"job_id": job_id, "creator_user_name": "tester@example.com", "created_time": 0, "settings": settings}
+
+    def _get_job(self, query: dict) -> dict:
+        self._job(query.get("job_id"))
+        return self._as_job(int(query["job_id"]))
+
+    def _list_jobs(self, query: dict) -> dict:
+        name = query.get("name")
+        found = [self._as_job(i) for i, job in sorted(self.jobs.items()) if name in (None, job.get("name"))]
+        return {"jobs": found, "has_more": False} if found else {"has_more": False}
+
+    def _reset_job(self, body: dict) -> dict:
+        self._job(body.get("job_id"))
+        self._checked_tasks(body.get("new_settings") or {})
+        self.jobs[int(body["job_id"])] = body["new_settings"]
+        return {}
 
     def _run_now(self, body: dict) -> dict:
         job = self.jobs.get(body.get("job_id"))

@@ -9,10 +9,10 @@ import os
 import pathlib
 import subprocess
 import sys
-import textwrap
 
 import pytest
 from click.testing import CliRunner
+from conftest import write
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.jobs import JobSettings, RunResultState
 from jobs_server import JobsServer
@@ -28,43 +28,6 @@ from dtflw.local.workspace import LocalSettings, LocalWorkspace
 REPO = pathlib.Path(__file__).resolve().parents[2]
 USER = "deployer@example.com"
 LAKE = "abfss://lake@acct.dfs.core.windows.net/retail"
-CALLEE = """# Databricks notebook source
-from dtflw import init_args, init_outputs
-
-name = init_args("name")["name"].value
-with open({marker!r}, "a") as f:
-    f.write(name + "\\n")
-dbutils.notebook.exit(name)
-"""
-
-
-def write(path: pathlib.Path, text: str) -> pathlib.Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-@pytest.fixture
-def project(tmp_path):
-    """p/main.py: an orchestration notebook that writes to DBFS and its storage before declaring a step."""
-    marker = tmp_path / "callee-ran.txt"
-    write(tmp_path / "p/step.py", CALLEE.format(marker=str(marker)))
-    main_py = write(
-        tmp_path / "p/main.py",
-        """\
-        # Databricks notebook source
-        from dtflw import init_args, init_flow
-
-        args = init_args({"year": "2024", "region": "north"})
-        dbutils.fs.put("dbfs:/marker.txt", "planned", True)
-        flow = init_flow()
-        if not flow.ctx.storage.exists("raw/orders.csv"):
-            flow.ctx.storage.write_text("raw/orders.csv", "id\\n1\\n")
-        flow.notebook("step").args({"name": args["region"].value, "year": args["year"].value}).output("A").run()
-        flow.notebook("step").args({"name": "b", "year": "2023"}).input("A").run()
-        """,
-    )
-    return tmp_path, main_py, marker
 
 
 def export_in_a_process(tmp_path, *arguments, env=None):
@@ -86,8 +49,8 @@ def export_in_a_process(tmp_path, *arguments, env=None):
     )
 
 
-def test_export_runs_no_step_starts_no_spark_and_reads_or_writes_no_storage(project):
-    tmp_path, main_py, marker = project
+def test_export_runs_no_step_starts_no_spark_and_reads_or_writes_no_storage(orchestration):
+    tmp_path, main_py, marker = orchestration
     done = export_in_a_process(tmp_path, str(main_py), "--format", "job", "--storage", LAKE, "--user", USER)
     assert done.returncode == 0, done.stderr
     assert "PYSPARK False" in done.stderr  # no Spark engine, not even its client library
@@ -103,8 +66,8 @@ def test_export_runs_no_step_starts_no_spark_and_reads_or_writes_no_storage(proj
     assert str(tmp_path) not in done.stdout and os.getcwd() not in done.stdout  # nothing of this machine
 
 
-def test_a_dbfs_storage_stays_dbfs_in_the_export(project):
-    tmp_path, main_py, _ = project
+def test_a_dbfs_storage_stays_dbfs_in_the_export(orchestration):
+    tmp_path, main_py, _ = orchestration
     done = export_in_a_process(tmp_path, str(main_py), "--format", "job", "--storage", "dbfs:/lake", "--user", USER)
     assert done.returncode == 0, done.stderr
     settings = json.loads(done.stdout)
@@ -114,8 +77,8 @@ def test_a_dbfs_storage_stays_dbfs_in_the_export(project):
     assert str(tmp_path) not in done.stdout
 
 
-def test_a_notebook_that_uses_spark_while_planned_is_refused_naming_what_it_asked_for(project):
-    tmp_path, main_py, _ = project
+def test_a_notebook_that_uses_spark_while_planned_is_refused_naming_what_it_asked_for(orchestration):
+    tmp_path, main_py, _ = orchestration
     main_py.write_text(main_py.read_text().replace("flow = init_flow()", "flow = init_flow()\nspark.range(3).count()"))
     done = export_in_a_process(tmp_path, str(main_py), "--format", "job", "--storage", LAKE, "--user", USER)
     assert done.returncode == 1 and done.stdout == ""
@@ -124,8 +87,8 @@ def test_a_notebook_that_uses_spark_while_planned_is_refused_naming_what_it_aske
 
 
 @pytest.mark.parametrize("storage", ["./here", "file:///tmp/lake"])
-def test_a_storage_of_this_machine_is_refused_saying_what_to_pass(project, storage):
-    tmp_path, main_py, _ = project
+def test_a_storage_of_this_machine_is_refused_saying_what_to_pass(orchestration, storage):
+    tmp_path, main_py, _ = orchestration
     result = CliRunner().invoke(
         main,
         ["deploy", "export", str(main_py), "--format", "job", "--out", str(tmp_path / "out"), "--storage", storage],
@@ -178,8 +141,8 @@ def test_a_parameter_a_step_passes_another_value_under_is_renamed_so_pushdown_ca
         resolve(rendered, parameters, {"yeer": "1"})
 
 
-def test_a_job_run_now_for_another_year_and_deploy_run_with_a_param_use_it(project, engine, monkeypatch):
-    tmp_path, main_py, marker = project
+def test_a_job_run_now_for_another_year_and_deploy_run_with_a_param_use_it(orchestration, engine, monkeypatch):
+    tmp_path, main_py, marker = orchestration
     storage = tmp_path / "storage"
     planned = plan_export(str(main_py), storage_url=str(storage), user=USER, allow_local_storage=True)
     settings = job_settings(planned.tasks, "params", parameters=planned.parameters)
