@@ -41,6 +41,7 @@ from dtflw.lineage.recorder import LineageRecorder
 log = logging.getLogger("dtflw")
 
 JOB_WIDGET = "dtflw_job"
+EXIT_TASK_VALUE = "dtflw_exit"  # the task value a job task's exit value is handed over in (to later tasks)
 JOB_RUN_REFERENCE = "{{job.run_id}}"
 TASK_RUN_REFERENCE = "{{task.run_id}}"
 JOB_RUN_TAGS = ("multitaskParentRunId", "jobRunId")  # notebook context tags, where references were not replaced
@@ -71,6 +72,7 @@ class TaskIdentity:
     task_run: str = ""
     source: str = ""  # the notebook source's fingerprint at export: lazy runs after this one see edits
     optional: tuple[str, ...] = ()  # optional inputs: "" when absent as the task runs
+    exit_value: str = ""  # a task value to set from the notebook's exit value: later tasks read it
 
     @classmethod
     def parse(cls, text: str) -> TaskIdentity:
@@ -83,6 +85,7 @@ class TaskIdentity:
             task_run=str(d.get("task_run") or ""),
             source=str(d.get("source") or ""),
             optional=tuple(str(v) for v in d.get("optional") or ()),
+            exit_value=str(d.get("exit_value") or ""),
         )
 
     @property
@@ -186,20 +189,39 @@ def record_start(runtime) -> None:
             return
         _seen.add(runtime)
         identity = _identity(runtime)
+        if identity is not None and identity.exit_value:
+            _hand_over_exit_value(runtime, identity.exit_value)
+        identity = _with_run_ids(identity, runtime) if identity is not None else None
         if identity is not None:
             _record(runtime, identity)
     except Exception as e:  # recording must never fail the notebook
         log.warning("dtflw lineage: could not record this job task's run: %s", _scrubbed(e, runtime))
 
 
+def _hand_over_exit_value(runtime, key: str) -> None:
+    """From now on, the notebook's `dbutils.notebook.exit(value)` first sets task value `key` to `value`."""
+    notebook = runtime.dbutils.notebook
+    exit_notebook = notebook.exit
+
+    def exit(value: str = ""):
+        runtime.dbutils.jobs.taskValues.set(key=key, value=value)
+        exit_notebook(value)
+
+    try:
+        notebook.exit = exit
+    except (AttributeError, TypeError) as e:
+        log.warning(
+            "dtflw: this task's exit value cannot be handed to later tasks (%s); set it yourself with "
+            "dbutils.jobs.taskValues.set(%r, value) before dbutils.notebook.exit(value).",
+            e,
+            key,
+        )
+
+
 def absent_optional_inputs(runtime, paths: dict[str, str]) -> set[str]:
     """The optional inputs of this job task (by name, of `paths`) whose tables are absent now: a job has no
     orchestration notebook to find them absent as the step starts, so the task does."""
-    try:
-        text = runtime.dbutils.widgets.get(JOB_WIDGET)
-    except Exception:  # no such widget: not a task of an exported job
-        return set()
-    identity = TaskIdentity.parse(text) if text else None
+    identity = _identity(runtime)
     names = [n for n in (identity.optional if identity else ()) if paths.get(n)]
     if not names:
         return set()
@@ -208,14 +230,16 @@ def absent_optional_inputs(runtime, paths: dict[str, str]) -> set[str]:
 
 
 def _identity(runtime) -> TaskIdentity | None:
-    widgets = runtime.dbutils.widgets
+    """What the notebook's `dtflw_job` widget says, if it is a task of an exported job."""
     try:
-        text = widgets.get(JOB_WIDGET)
+        text = runtime.dbutils.widgets.get(JOB_WIDGET)
     except Exception:  # no such widget: not a task of an exported job
         return None
-    if not text:
-        return None
-    identity = TaskIdentity.parse(text)
+    return TaskIdentity.parse(text) if text else None
+
+
+def _with_run_ids(identity: TaskIdentity, runtime) -> TaskIdentity | None:
+    """`identity` with its job and task run ids resolved, or None outside a job run."""
     job_run = _resolved(identity.job_run, runtime, JOB_RUN_TAGS)
     task_run = _resolved(identity.task_run, runtime, TASK_RUN_TAGS)
     if not job_run or not task_run:

@@ -81,8 +81,11 @@ def to_json(settings: dict) -> str:
 
 def _task(task: DeployTask, compute: Compute, notebook_path: str) -> dict:
     out: dict = {"task_key": task.key}
-    if task.tags:
-        out["description"] = ("dtflw step; tags: " + ", ".join(task.tags))[:MAX_DESCRIPTION]
+    described = [f"step '{task.step_name}'"] * bool(task.step_name) + ["tags: " + ", ".join(task.tags)] * bool(
+        task.tags
+    )
+    if described:
+        out["description"] = ("dtflw " + "; ".join(described))[:MAX_DESCRIPTION]
     if task.depends_on:
         out["depends_on"] = [{"task_key": key} for key in task.depends_on]
     out["notebook_task"] = {"notebook_path": notebook_path, "source": "WORKSPACE"}

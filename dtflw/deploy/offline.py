@@ -20,12 +20,25 @@ SECRET_PLACEHOLDER = "[REDACTED:{scope}/{key}]"
 
 
 class Offline:
-    """What an export's planning did not perform, in order (`skipped`): one line each."""
+    """What an export's planning did not perform, in order (`skipped`): one line each; and the stand-ins for
+    exit values it handed out (`exits`: token → (flow number, step index)), with the checks made on them
+    (`checks`: (step, steps declared by then))."""
 
-    def __init__(self):
+    def __init__(self, declared=lambda: 0):
         self.skipped: list[str] = []
+        self.exits: dict[str, tuple[int, int]] = {}
+        self.checks: list[tuple[str, int]] = []
+        self._declared = declared  # how many steps the flows have declared so far
         self._lock = threading.Lock()
-        self.secret_values: set[str] = set()
+
+    def exit_value(self, flow: int, index: int, step: str) -> PlannedExitValue:
+        """The stand-in for the exit value of step `index` of flow `flow`."""
+        token = f"{{{{dtflw.exit.{flow}.{index}}}}}"
+        self.exits[token] = (flow, index)
+        return PlannedExitValue(token, step, self)
+
+    def exit_value_checked(self, step: str) -> None:
+        self.checks.append((step, self._declared()))
 
     def note(self, what: str) -> None:
         if "/_dtflw/" in what:  # dtflw's own bookkeeping (run history, keys), not the notebook's doing
@@ -206,3 +219,60 @@ class PlannedStorage(Storage):
             f"The orchestration notebook writes table {self.get_abs_path(path)} while it is planned for export; an "
             "export writes nothing. Write it in a step notebook."
         )
+
+
+class PlannedExitValue(str):
+    """What a step's `.run()` (and a DAG step's `result`) gives while the flow is planned for export: a stand-in
+    for its exit value, known only when the job runs.
+
+    Passed on as is (in a later step's arguments, even within a longer string) it becomes a task value the job
+    hands over. Computing with it cannot be exported: comparing, parsing, indexing or iterating it raises an
+    `ExportPlanningError` naming the step. Its truth value is False, as an exit value kept from no earlier run
+    would be; `Offline` notes the check, and `plan_export` refuses a flow that declares steps after one."""
+
+    def __new__(cls, token: str, step: str, offline: Offline):
+        value = super().__new__(cls, token)
+        value._step, value._offline = step, offline
+        return value
+
+    def __bool__(self) -> bool:
+        self._offline.exit_value_checked(self._step)
+        return False
+
+    def _refused(self, what: str):
+        raise ExportPlanningError(
+            f"The orchestration notebook uses the exit value of step '{self._step}' ({what}) while it is planned "
+            "for export: in a job, a step's exit value is known only when the job runs, and dtflw exports no "
+            "computation on it (no condition_task, no for_each_task over it). Pass it as is to a later step's "
+            "arguments (it becomes a task value), or let that step read what it needs from a table."
+        )
+
+    __hash__ = str.__hash__
+
+
+def _refusing(what: str):
+    def method(self, *args, **kwargs):
+        self._refused(what)
+
+    return method
+
+
+for _name, _what in {
+    "__eq__": "==",
+    "__ne__": "!=",
+    "__lt__": "<",
+    "__le__": "<=",
+    "__gt__": ">",
+    "__ge__": ">=",
+    "__contains__": "in",
+    "__iter__": "iterated",
+    "__getitem__": "indexed",
+    "__len__": "len()",
+    "__int__": "int()",
+    "__float__": "float()",
+    "startswith": "json.loads or .startswith()",
+    **{m: f".{m}()" for m in ("endswith", "split", "rsplit", "splitlines", "strip", "lstrip")},
+    **{m: f".{m}()" for m in ("rstrip", "lower", "upper", "replace", "find", "index", "partition", "isdigit")},
+    **{m: f".{m}()" for m in ("isnumeric", "isdecimal", "encode", "casefold", "count", "removeprefix")},
+}.items():
+    setattr(PlannedExitValue, _name, _refusing(_what))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from dtflw.deploy.exit_values import with_task_values
 from dtflw.deploy.offline import Offline, OfflineEngine
 from dtflw.deploy.parameters import JobParameter, parameterize
 from dtflw.deploy.tasks import DeployTask, tasks_from_plans
@@ -43,7 +44,8 @@ def plan_export(
     if storage_url and not allow_local_storage:
         _refuse_local(storage_url)
     source = os.path.abspath(source)
-    offline, planner = Offline(), Planner()
+    offline = Offline(declared=lambda: planner.declared)
+    planner = Planner(planned_result=offline.exit_value)
     workspace = LocalWorkspace(
         workspace_root or os.path.dirname(os.path.dirname(source)),
         OfflineEngine(offline),
@@ -62,10 +64,24 @@ def plan_export(
     if not allow_local_storage:
         for storage in storages:
             _refuse_local(storage.url)
-    tasks = tasks_from_plans(planner.plans(), notebook_file=workspace.notebook_file)
+    _refuse_choices(offline, planner.declared)
+    plans = planner.plans()
+    tasks = with_task_values(tasks_from_plans(plans, notebook_file=workspace.notebook_file), offline.exits, plans)
     widgets = planner.dags[0].ctx.runtime.dbutils.widgets.getAll()
     tasks, parameters = parameterize(tasks, storages[0].url, widgets)
     return PlannedExport(tasks, parameters, list(offline.skipped), workspace.root)
+
+
+def _refuse_choices(offline: Offline, declared: int) -> None:
+    """A step declared after the flow looked at an exit value may depend on it: a job cannot choose so."""
+    for step, declared_then in offline.checks:
+        if declared_then < declared:
+            raise ExportPlanningError(
+                f"The orchestration notebook checks the exit value of step '{step}' and declares "
+                f"{declared - declared_then} step(s) after that: a job cannot choose its steps by an exit value "
+                "when it runs (dtflw exports no condition_task). Declare those steps whatever the value, or pass "
+                "the value to a step as an argument and let it decide."
+            )
 
 
 def _refuse_local(url: str) -> None:

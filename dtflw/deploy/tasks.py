@@ -28,6 +28,7 @@ class DeployTask:
     timeout_seconds: int = 0
     tags: tuple[str, ...] = ()
     notebook_file: str | None = None  # the local source file, for bundles
+    step_name: str | None = None  # a pipeline file's step name
 
 
 def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
@@ -60,6 +61,7 @@ def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
                     depends_on=depends,
                     **_run_options(nb),
                     tags=tuple(nb.get_tags()),
+                    step_name=nb.get_step_name(),
                     notebook_file=notebook_file(nb.abs_path) if notebook_file else None,
                 )
             )

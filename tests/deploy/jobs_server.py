@@ -10,7 +10,8 @@ have ended and their `run_if` holds; task `max_retries`/`min_retry_interval_mill
 `job_parameters` (else their defaults; `runs/get` shows them as `job_parameters`) and are pushed down
 to every notebook task, winning over a base parameter of the same name. A notebook task gets its
 `base_parameters` with the dynamic value references `{{job.id}}`, `{{job.name}}`, `{{job.run_id}}`,
-`{{task.name}}`, `{{task.run_id}}`, `{{job.parameters.<name>}}` replaced, and the notebook context tags of a job task (`jobType`, `multitaskParentRunId`, `runId`, `taskKey`).
+`{{task.name}}`, `{{task.run_id}}`, `{{job.parameters.<name>}}`, `{{tasks.<key>.values.<name>}}` (task values
+set by earlier tasks of the run; a task whose reference finds none fails) replaced, and the notebook context tags of a job task (`jobType`, `multitaskParentRunId`, `runId`, `taskKey`).
 Tests talk to it through the real databricks-sdk client. `fail(...)` makes the next calls of an
 endpoint answer an error; `internal_error(notebook)` makes a notebook's task end in INTERNAL_ERROR.
 """
@@ -430,6 +431,14 @@ class JobsServer:
                 self.task_runs[task.run_id] = (run, task)
             time.sleep(spec.get("min_retry_interval_millis", 0) / 1000)
 
+    def _task_value(self, task_key: str, name: str) -> str:
+        """A task value set by an earlier task (a string as is, another value as JSON); LookupError if none."""
+        found = self.workspace.task_values.find(task_key, name)
+        if found is None:
+            raise LookupError(f"Task value '{name}' of task '{task_key}' was not set: cannot resolve the reference.")
+        value = json.loads(found)
+        return value if isinstance(value, str) else found
+
     def _run_notebook(self, notebook: dict, timeout_seconds: int, run: Run, task: TaskRun) -> tuple:
         path = notebook["notebook_path"]
         if path in self._broken:
@@ -442,7 +451,13 @@ class JobsServer:
             "task.run_id": str(task.run_id),
             **{f"job.parameters.{p['name']}": p["value"] for p in run.parameters},
         }
-        parameters = {k: _replace_references(v, references) for k, v in notebook.get("base_parameters", {}).items()}
+        try:
+            parameters = {
+                k: _replace_references(v, references, self._task_value)
+                for k, v in notebook.get("base_parameters", {}).items()
+            }
+        except LookupError as e:
+            return "INTERNAL_ERROR", "FAILED", str(e), {}
         parameters.update({p["name"]: p["value"] for p in run.parameters})  # pushed down: a job parameter wins
         tags = {  # the notebook context of a job task (as `getContext().tags()` shows it on Databricks)
             "jobId": str(run.job_id or ""),
@@ -471,10 +486,17 @@ class JobsServer:
         return "TERMINATED", "SUCCESS", "", {"notebook_output": output}
 
 
-def _replace_references(value: str, references: dict[str, str]) -> str:
-    """A parameter value with its dynamic value references (`{{job.run_id}}`…) replaced; an unknown one
-    is left as written, as Databricks leaves a malformed one."""
-    return re.sub(r"\{\{\s*([\w.-]+)\s*\}\}", lambda m: references.get(m[1], m[0]), value)
+def _replace_references(value: str, references: dict[str, str], task_value=None) -> str:
+    """A parameter value with its dynamic value references (`{{job.run_id}}`…, `{{tasks.<key>.values.<name>}}`)
+    replaced; an unknown one is left as written, as Databricks leaves a malformed one."""
+
+    def replaced(match) -> str:
+        task = re.fullmatch(r"tasks\.([\w-]+)\.values\.([\w.-]+)", match[1])
+        if task and task_value is not None:
+            return task_value(task[1], task[2])
+        return references.get(match[1], match[0])
+
+    return re.sub(r"\{\{\s*([\w.-]+)\s*\}\}", replaced, value)
 
 
 def _run_if(condition: str, upstream: list[str | None]) -> str | None:

@@ -112,7 +112,7 @@ def test_retries_timeout_tags_repeated_notebooks_and_a_second_flow(workspace):
     a, b1, b2, c = settings["tasks"]
     assert [t["task_key"] for t in settings["tasks"]] == ["a", "b", "b_2", "c"]
     assert (a["max_retries"], a["min_retry_interval_millis"], a["timeout_seconds"]) == (2, 1500, 600)
-    assert a["description"] == "dtflw step; tags: daily, bronze"
+    assert a["description"] == "dtflw tags: daily, bronze"
     assert "max_retries" not in b1 and "timeout_seconds" not in b1
     assert b1["depends_on"] == b2["depends_on"] == [{"task_key": "a"}]
     assert b2["notebook_task"]["base_parameters"]["again"] == "true"

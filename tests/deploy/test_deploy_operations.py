@@ -110,3 +110,11 @@ def test_a_deploy_section_with_an_unknown_key_is_named_by_file_and_line(pipeline
     result = export(str(pipeline), "--format", "job")
     assert result.exit_code == 1
     assert ":8: deploy.queu: unknown key 'queu' (did you mean 'queue'?)" in result.stderr
+
+
+def test_a_pipeline_steps_name_appears_in_its_task(pipeline):
+    pipeline.write_text(
+        PIPELINE.replace("{notebook: step, outputs: [A]}", "{notebook: step, name: load, outputs: [A]}")
+    )
+    settings = json.loads(export(str(pipeline), "--format", "job").stdout)
+    assert settings["tasks"][0]["description"] == "dtflw step 'load'"
