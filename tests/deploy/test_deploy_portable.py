@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import write
 from databricks.sdk import WorkspaceClient
@@ -199,3 +201,21 @@ def test_an_optional_input_is_found_absent_or_present_by_the_task_as_it_runs(tmp
         write(storage / "raw/x.csv", "a\n1\n")
         assert client.jobs.run_now(job.job_id).result().state.result_state == RunResultState.SUCCESS
     assert marker.read_text().splitlines() == ["''", repr(f"{storage}/raw/x.csv")]
+
+
+def test_the_readmes_export_commands_work_verbatim_on_a_fresh_clone(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index("# needs no workspace and no credentials:") :].split("```")[0]
+    commands = [line for line in block.splitlines()[1:] if line.startswith("dtflw ")][:3]
+    assert len(commands) == 3 and all(" deploy export " in c for c in commands)
+    shutil.copytree(REPO / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("__pycache__"))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "DTFLW_", "DATABRICKS_"))}
+    environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environ.get("PATH", "")
+    for command in commands:
+        done = subprocess.run(command, shell=True, cwd=tmp_path, env=environ, capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stderr)
+    settings = json.loads((tmp_path / "retail.job.json").read_text())
+    assert len(settings["tasks"]) == 9 and str(tmp_path) not in json.dumps(settings)
+    config = yaml.safe_load((tmp_path / "deploy/databricks.yml").read_text())
+    assert config["targets"]["prod"]["variables"] == {"storage": "dbfs:/prod/retail"}
+    assert not (tmp_path / ".dtflw").exists()  # nothing ran, nothing was written beside the exports
