@@ -15,6 +15,7 @@ from dtflw.deploy.tasks import DeployTask
 from dtflw.errors import DeployError
 
 RESOURCES = "resources"
+CLUSTER_VARIABLE = "cluster_id"  # the existing cluster of the tasks, a bundle variable
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]+")
 
 
@@ -68,12 +69,18 @@ def bundle_files(
         job["permissions"] = [{"level": e.pop("permission_level"), **e} for e in acl]
     for parameter in job.get("parameters", []):
         parameter["default"] = "${var." + parameter["name"] + "}"
+    cluster = compute.existing_cluster_id if compute else None
     for task in job["tasks"]:
         del task["notebook_task"]["source"]  # the bundle's synced files are the workspace's
+        if cluster:
+            task["existing_cluster_id"] = "${var." + CLUSTER_VARIABLE + "}"  # a target may run on another
     config: dict = {"bundle": {"name": key}, "include": [f"{RESOURCES}/*.yml"]}
-    defaults = {p.name: p.default for p in parameters}
+    defaults = {p.name: p.default for p in parameters} | ({CLUSTER_VARIABLE: cluster} if cluster else {})
     if defaults:
-        config["variables"] = {n: {"description": f"Job parameter {n}", "default": v} for n, v in defaults.items()}
+        config["variables"] = {
+            n: {"description": "Cluster of the tasks" if n == CLUSTER_VARIABLE else f"Job parameter {n}", "default": v}
+            for n, v in defaults.items()
+        }
     root = os.path.relpath(os.path.abspath(notebooks_root), out_dir).replace(os.sep, "/")
     if root == ".." or root.startswith("../"):
         config["sync"] = {"paths": [".", root]}

@@ -47,6 +47,22 @@ def test_variables_are_set_per_target_and_an_earlier_targets_values_are_kept(orc
     assert deploy("export", *common, "--target", "staging", "--var", "region=x").exit_code == 1
 
 
+def test_a_target_runs_on_its_own_cluster(orchestration, tmp_path):
+    _, main_py, _ = orchestration
+    out = tmp_path / "bundle"
+    common = [str(main_py), "--format", "bundle", "--out", str(out), "--storage", LAKE, "--user", USER]
+    result = deploy(
+        "export", *common, "--existing-cluster-id", "0101-dev", "--target", "prod", "--var", "cluster_id=0202-prod"
+    )
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((out / "databricks.yml").read_text())
+    assert config["variables"]["cluster_id"]["default"] == "0101-dev"
+    assert config["targets"]["prod"]["variables"] == {"cluster_id": "0202-prod"}
+    job = yaml.safe_load((out / "resources/main.job.yml").read_text())["resources"]["jobs"]["main"]
+    assert {t["existing_cluster_id"] for t in job["tasks"]} == {"${var.cluster_id}"}
+    assert "cluster_id" not in {p["name"] for p in job["parameters"]}  # a bundle variable, not a job parameter
+
+
 def test_tasks_on_a_cluster_install_dtflw_and_serverless_tasks_do_not(orchestration):
     _, main_py, _ = orchestration
     common = [str(main_py), "--format", "job", "--storage", LAKE, "--user", USER]
