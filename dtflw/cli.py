@@ -85,6 +85,7 @@ def _runtime_options(command):
         click.option(
             "--traceback", "show_traceback", is_flag=True, help="On failure, show the whole Python traceback."
         ),
+        click.option("--allow-local-storage", is_flag=True, hidden=True),  # --on databricks: a local Jobs stand-in
     ]
     for option in reversed(options):
         command = option(command)
@@ -195,12 +196,19 @@ def _run_on_databricks(context, options: dict) -> None:
     """`dtflw run --on databricks`: `dtflw deploy run` with the options both know; refuses the others."""
     from dtflw.deploy.cli import run as deploy_run
 
-    local_only = {"lazy": "--lazy", "select": "--select", "exclude": "--exclude", "volumes_root": "--volumes-root"}
+    local_only = {
+        "lazy": "--lazy",
+        "select": "--select",
+        "exclude": "--exclude",
+        "volumes_root": "--volumes-root",
+        "dbfs_root": "--dbfs-root",
+        "secrets_file": "--secrets-file",
+    }
     given = [flag for name, flag in local_only.items() if options[name]]
     if given or options["engine"] != "sail" or options["conf"]:
         given += ["--engine"] * (options["engine"] != "sail") + ["--conf"] * bool(options["conf"])
         raise click.UsageError(f"{', '.join(given)} apply to local runs only, not with --on databricks.")
-    shared = ("notebook", "storage", "workspace_root", "user", "dbfs_root", "args", "secrets_file", "profile")
+    shared = ("notebook", "storage", "workspace_root", "user", "args", "profile", "allow_local_storage")
     context.invoke(
         deploy_run,
         **{name: options[name] for name in shared},
@@ -208,6 +216,7 @@ def _run_on_databricks(context, options: dict) -> None:
         name=None,
         new_cluster=None,
         tags=(),
+        params=(),
         repair=False,
         poll=1.0,
     )

@@ -185,6 +185,14 @@ class DeployError(DtflwError, ValueError):
     """A flow cannot be exported or submitted as a Databricks job as declared (e.g. a secret argument)."""
 
 
+class ExportPlanningError(DeployError):
+    """An orchestration notebook planned for export asked for what an export never does (Spark, a table read)."""
+
+
+class LocalStorageExportError(DeployError):
+    """A flow whose storage exists only on this machine cannot be exported as a job."""
+
+
 class NotebookCancelledError(NotebookFailedError):
     """A notebook's remote run was cancelled (by a user, a timeout of the whole run, or Ctrl-C)."""
 

@@ -262,3 +262,16 @@ def test_the_file_names_its_storage_and_a_step_the_builder_refuses(workspace, tm
     )
     with pytest.raises(PipelineFileError, match=r"twice.yml:3: steps\[1\]: Outputs 'B' .* and 'A' .* overlap"):
         workspace.run("p/twice.yml")
+
+
+def test_dtflw_plan_shows_a_steps_name_beside_its_notebook(tmp_path):
+    from click.testing import CliRunner
+
+    from dtflw.cli import main
+
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/step.py").write_text("# Databricks notebook source\ndbutils.notebook.exit('ok')\n")
+    (tmp_path / "p/pipe.yml").write_text("steps:\n  - {notebook: step, name: load, outputs: [A]}\n")
+    result = CliRunner().invoke(main, ["plan", str(tmp_path / "p/pipe.yml"), "--storage", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert "/p/step (step 'load')  [runs: not lazy]" in result.stdout

@@ -86,6 +86,15 @@ class Input(_Path):
     NAME_SUFFIX = INPUT_SUFFIX
     _SHARED_GETTER = "get_inputs"
 
+    @classmethod
+    def create(cls, *arguments) -> dict[str, Argument]:
+        """As `Argument.create`; in a job task, an optional input absent now is empty, as a flow passes it."""
+        from dtflw.core.task_lineage import absent_optional_inputs
+
+        values = super().create(*arguments)
+        absent = absent_optional_inputs(current_runtime(), {n: v.value for n, v in values.items()})
+        return {n: cls(n, "") if n in absent else v for n, v in values.items()}
+
 
 class Output(_Path):
     """An output path (widget `<name>_out`)."""

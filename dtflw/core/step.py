@@ -48,6 +48,7 @@ class LazyNotebook:
         self._outputs: dict[str, AliasedOutputTable] = {}
         self._last_run_result = None
         self._tags: tuple[str, ...] = ()
+        self._step_name: str | None = None
         self._after: tuple[LazyNotebook, ...] = ()
         self._retries = 0
         self._backoff = 1.0
@@ -162,6 +163,16 @@ class LazyNotebook:
 
     def get_tags(self) -> tuple[str, ...]:
         return self._tags
+
+    def named(self, name: str) -> LazyNotebook:
+        """Name the step (a pipeline file's step `name`): shown with the notebook in plans and exported jobs."""
+        if not isinstance(name, str) or not name.strip():
+            raise ArgumentError(f"The step name of notebook '{self._rel_path}' must be a non-empty string.")
+        self._step_name = name
+        return self
+
+    def get_step_name(self) -> str | None:
+        return self._step_name
 
     def after(self, *notebooks: LazyNotebook) -> LazyNotebook:
         """Run this step after `notebooks` in a DAG, though they share no table."""

@@ -41,6 +41,7 @@ from dtflw.lineage.recorder import LineageRecorder
 log = logging.getLogger("dtflw")
 
 JOB_WIDGET = "dtflw_job"
+EXIT_TASK_VALUE = "dtflw_exit"  # the task value a job task's exit value is handed over in (to later tasks)
 JOB_RUN_REFERENCE = "{{job.run_id}}"
 TASK_RUN_REFERENCE = "{{task.run_id}}"
 JOB_RUN_TAGS = ("multitaskParentRunId", "jobRunId")  # notebook context tags, where references were not replaced
@@ -69,6 +70,9 @@ class TaskIdentity:
     formats: tuple[str, ...]
     job_run: str = ""
     task_run: str = ""
+    source: str = ""  # the notebook source's fingerprint at export: lazy runs after this one see edits
+    optional: tuple[str, ...] = ()  # optional inputs: "" when absent as the task runs
+    exit_value: str = ""  # a task value to set from the notebook's exit value: later tasks read it
 
     @classmethod
     def parse(cls, text: str) -> TaskIdentity:
@@ -79,6 +83,9 @@ class TaskIdentity:
             **{k: tuple(str(v) for v in d.get(k) or ()) for k in lists},
             job_run=str(d.get("job_run") or ""),
             task_run=str(d.get("task_run") or ""),
+            source=str(d.get("source") or ""),
+            optional=tuple(str(v) for v in d.get("optional") or ()),
+            exit_value=str(d.get("exit_value") or ""),
         )
 
     @property
@@ -90,9 +97,9 @@ class TaskIdentity:
         return task_run_record_id(self.job_run, self.task_run)
 
 
-def job_widget(nb, task_key: str) -> str:
-    """The `dtflw_job` widget of step `nb` exported as task `task_key` (compact JSON, no nested object:
-    `}}` only ever closes a dynamic value reference)."""
+def job_widget(nb, task_key: str, source: str | None = None) -> str:
+    """The `dtflw_job` widget of step `nb` exported as task `task_key`, whose notebook source has the
+    fingerprint `source` (compact JSON, no nested object: `}}` only ever closes a dynamic value reference)."""
     storage = nb.ctx.storage
     outputs = nb.get_outputs()
     fields = {
@@ -111,6 +118,11 @@ def job_widget(nb, task_key: str) -> str:
         "job_run": JOB_RUN_REFERENCE,
         "task_run": TASK_RUN_REFERENCE,
     }
+    if source:
+        fields["source"] = source
+    optional = [name for name, table in nb.get_inputs().items() if table.is_optional]
+    if optional:
+        fields["optional"] = optional
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -177,21 +189,57 @@ def record_start(runtime) -> None:
             return
         _seen.add(runtime)
         identity = _identity(runtime)
+        if identity is not None and identity.exit_value:
+            _hand_over_exit_value(runtime, identity.exit_value)
+        identity = _with_run_ids(identity, runtime) if identity is not None else None
         if identity is not None:
             _record(runtime, identity)
     except Exception as e:  # recording must never fail the notebook
         log.warning("dtflw lineage: could not record this job task's run: %s", _scrubbed(e, runtime))
 
 
-def _identity(runtime) -> TaskIdentity | None:
-    widgets = runtime.dbutils.widgets
+def _hand_over_exit_value(runtime, key: str) -> None:
+    """From now on, the notebook's `dbutils.notebook.exit(value)` first sets task value `key` to `value`."""
+    notebook = runtime.dbutils.notebook
+    exit_notebook = notebook.exit
+
+    def exit(value: str = ""):
+        runtime.dbutils.jobs.taskValues.set(key=key, value=value)
+        exit_notebook(value)
+
     try:
-        text = widgets.get(JOB_WIDGET)
+        notebook.exit = exit
+    except (AttributeError, TypeError) as e:
+        log.warning(
+            "dtflw: this task's exit value cannot be handed to later tasks (%s); set it yourself with "
+            "dbutils.jobs.taskValues.set(%r, value) before dbutils.notebook.exit(value).",
+            e,
+            key,
+        )
+
+
+def absent_optional_inputs(runtime, paths: dict[str, str]) -> set[str]:
+    """The optional inputs of this job task (by name, of `paths`) whose tables are absent now: a job has no
+    orchestration notebook to find them absent as the step starts, so the task does."""
+    identity = _identity(runtime)
+    names = [n for n in (identity.optional if identity else ()) if paths.get(n)]
+    if not names:
+        return set()
+    storage = open_storage(identity, runtime.storage_environment())
+    return {name for name in names if not storage.exists(paths[name])}
+
+
+def _identity(runtime) -> TaskIdentity | None:
+    """What the notebook's `dtflw_job` widget says, if it is a task of an exported job."""
+    try:
+        text = runtime.dbutils.widgets.get(JOB_WIDGET)
     except Exception:  # no such widget: not a task of an exported job
         return None
-    if not text:
-        return None
-    identity = TaskIdentity.parse(text)
+    return TaskIdentity.parse(text) if text else None
+
+
+def _with_run_ids(identity: TaskIdentity, runtime) -> TaskIdentity | None:
+    """`identity` with its job and task run ids resolved, or None outside a job run."""
     job_run = _resolved(identity.job_run, runtime, JOB_RUN_TAGS)
     task_run = _resolved(identity.task_run, runtime, TASK_RUN_TAGS)
     if not job_run or not task_run:

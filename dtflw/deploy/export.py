@@ -43,18 +43,34 @@ def job_settings(
     compute: Compute | None = None,
     tags: dict[str, str] | None = None,
     notebook_path=None,
+    parameters=(),
+    operations=None,
+    package: str | None = None,
 ) -> dict:
-    """Jobs API 2.2 job settings for `tasks`. Step tags become job tags (value ""), merged with `tags`.
+    """Jobs API 2.2 job settings for `tasks`. Step tags become job tags (value ""), merged with `tags`;
+    `parameters` (`JobParameter`s) are the job's parameters; `operations` (`Operations`) its schedule,
+    notifications, run-as, health, queue and permissions (`access_control_list`, as jobs/create takes it).
+    `package` (a pip requirement, e.g. `dtflw==1.0.0`) is installed as a library by tasks on a cluster;
+    on serverless a notebook installs it itself (`%pip install dtflw`): notebook tasks take no environment.
 
     `notebook_path(task)` gives each task's notebook path (default: its workspace path)."""
     compute = compute or Compute()
     settings: dict = {"name": name, "max_concurrent_runs": 1}
+    if operations is not None:
+        settings.update(operations.job_settings())
+    if parameters:
+        settings["parameters"] = [p.as_dict() for p in parameters]
     job_tags = _job_tags(tasks, tags or {})
     if job_tags:
         settings["tags"] = job_tags
     if compute.new_cluster:
         settings["job_clusters"] = [{"job_cluster_key": JOB_CLUSTER_KEY, "new_cluster": compute.new_cluster}]
     settings["tasks"] = [_task(t, compute, notebook_path(t) if notebook_path else t.notebook_path) for t in tasks]
+    if package and not compute.is_serverless:
+        for task in settings["tasks"]:
+            task["libraries"] = [{"pypi": {"package": package}}]
+    if operations is not None and operations.permissions:
+        settings["access_control_list"] = operations.access_control_list()
     return settings
 
 
@@ -65,8 +81,11 @@ def to_json(settings: dict) -> str:
 
 def _task(task: DeployTask, compute: Compute, notebook_path: str) -> dict:
     out: dict = {"task_key": task.key}
-    if task.tags:
-        out["description"] = ("dtflw step; tags: " + ", ".join(task.tags))[:MAX_DESCRIPTION]
+    described = [f"step '{task.step_name}'"] * bool(task.step_name) + ["tags: " + ", ".join(task.tags)] * bool(
+        task.tags
+    )
+    if described:
+        out["description"] = ("dtflw " + "; ".join(described))[:MAX_DESCRIPTION]
     if task.depends_on:
         out["depends_on"] = [{"task_key": key} for key in task.depends_on]
     out["notebook_task"] = {"notebook_path": notebook_path, "source": "WORKSPACE"}

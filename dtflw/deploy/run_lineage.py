@@ -48,7 +48,7 @@ def close_job_run(client, run, storage_env=None) -> int:
             if identity is None:
                 continue
             storage = open_storage(identity, storage_env)
-            written += _close_task(client, storage, identity, task)
+            written += _close_task(client, storage, identity, task, run)
             flows.setdefault((identity.storage, identity.root_dir), (storage, identity))
         except Exception as e:  # a storage error, a widget edited by hand: the records stay open
             log.warning(
@@ -63,23 +63,31 @@ def close_job_run(client, run, storage_env=None) -> int:
     return written
 
 
-def _identity_of(task, run) -> TaskIdentity | None:
+def task_parameters(task, run) -> dict[str, str]:
+    """A task's notebook parameters, with the job run's parameters (`{{job.parameters.x}}`) filled in."""
+    from dtflw.deploy.parameters import filled
+
     parameters = (task.notebook_task.base_parameters or {}) if task.notebook_task else {}
-    text = parameters.get(JOB_WIDGET)
+    values = {p.name: p.value if p.value is not None else p.default for p in run.job_parameters or ()}
+    return filled(parameters, values)
+
+
+def _identity_of(task, run) -> TaskIdentity | None:
+    text = task_parameters(task, run).get(JOB_WIDGET)
     if not text or task.run_id is None:
         return None
     identity = TaskIdentity.parse(text)
     return replace(identity, job_run=str(run.run_id), task_run=str(task.run_id))
 
 
-def _close_task(client, storage, identity: TaskIdentity, task) -> int:
+def _close_task(client, storage, identity: TaskIdentity, task, job_run) -> int:
     written = _close_replaced_attempts(storage, identity)
     document = task_document(storage, identity)
     flow, run = _read(storage, document)
     status, reason = _terminal(task)
     if run is not None and run.status != RunStatus.RUNNING:
         return written  # closed before
-    parameters = task.notebook_task.base_parameters or {}
+    parameters = task_parameters(task, job_run)
     if run is None:  # never started, or ended before its notebook recorded itself
         inputs, outputs = table_uses(storage, identity, lambda name: parameters.get(name, ""))
         if status == RunStatus.SKIPPED:
@@ -107,7 +115,7 @@ def _close_task(client, storage, identity: TaskIdentity, task) -> int:
             use.state = storage.table_state(use.path)
             use.format = use.format or use.state.format
     if status == RunStatus.SUCCEEDED:
-        _record_history(storage, run)
+        _record_history(storage, run, identity.source or None)
     _write(storage, document, flow, run)
     return written + 1
 
@@ -142,8 +150,9 @@ def _terminal(task) -> tuple[RunStatus, str | None]:
     return RunStatus.FAILED, (result or life).lower() or None
 
 
-def _record_history(storage, run: NotebookRun) -> None:
-    """The run history a flow keeps for a successful run, so that a lazy run of the flow skips the step."""
+def _record_history(storage, run: NotebookRun, source: str | None) -> None:
+    """The run history a flow keeps for a successful run, so that a lazy run of the flow skips the step
+    (unless its notebook `source`, as exported, was edited since)."""
     from dtflw.incremental import Fingerprint, RunHistory
     from dtflw.state_key import storage_key
 
@@ -151,7 +160,7 @@ def _record_history(storage, run: NotebookRun) -> None:
     if not outputs:
         return
     versions = {u.name: u.state.identity if u.state and u.state.exists else "" for u in run.inputs}
-    fingerprint = Fingerprint.of(None, run.args, versions, storage_key(storage))
+    fingerprint = Fingerprint.of(source, run.args, versions, storage_key(storage))
     RunHistory(storage).record(run.notebook_path, outputs, fingerprint, run.run_id)
 
 

@@ -28,6 +28,7 @@ class DeployTask:
     timeout_seconds: int = 0
     tags: tuple[str, ...] = ()
     notebook_file: str | None = None  # the local source file, for bundles
+    step_name: str | None = None  # a pipeline file's step name
 
 
 def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
@@ -47,7 +48,6 @@ def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
     previous_sinks: list[str] = []
     offset = 0
     for plan in plans:
-        produced = {o.abs_file_path for s in plan.steps for o in s.notebook.get_outputs().values()}
         has_children = {d for s in plan.steps for d in s.deps}
         for step in plan.steps:
             nb = step.notebook
@@ -57,10 +57,11 @@ def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
                 DeployTask(
                     key=key,
                     notebook_path=nb.abs_path,
-                    parameters=_parameters(nb, produced, key),
+                    parameters=_parameters(nb, key),
                     depends_on=depends,
                     **_run_options(nb),
                     tags=tuple(nb.get_tags()),
+                    step_name=nb.get_step_name(),
                     notebook_file=notebook_file(nb.abs_path) if notebook_file else None,
                 )
             )
@@ -79,7 +80,7 @@ def _run_options(nb) -> dict:
     }
 
 
-def _parameters(nb, produced: set[str], key: str) -> dict[str, str]:
+def _parameters(nb, key: str) -> dict[str, str]:
     """The widgets of a step, and `dtflw_job` by which its notebook records its run (see
     `dtflw.core.task_lineage`); refuses secret arguments, which a job would store in plain text."""
     secret = {n for n, v in nb.get_args().items() if v in nb.secret_arg_values() | nb.ctx.secret_values}
@@ -89,17 +90,14 @@ def _parameters(nb, produced: set[str], key: str) -> dict[str, str]:
             "stored and shown in plain text. Let the notebook read the secret itself with "
             "dbutils.secrets.get(scope, key), and pass the scope and key as arguments instead."
         )
-    widgets = nb.widget_arguments()
-    for name, table in nb.get_inputs().items():
-        path = table.abs_file_path
-        if table.is_optional and path and path not in produced and not table.is_present():
-            widgets[f"{name}_in"] = ""  # absent now: the step would get "" if the flow ran now
+    widgets = nb.widget_arguments()  # an optional input keeps its path: the task finds it absent (`init_inputs`)
     if JOB_WIDGET in widgets:
         raise DeployError(
             f"Notebook '{nb.rel_path}' has an argument named '{JOB_WIDGET}', the widget by which a job task records "
             "its lineage; rename the argument."
         )
-    widgets[JOB_WIDGET] = job_widget(nb, key)
+    source_of = getattr(nb.ctx.runner, "source_fingerprint", None)
+    widgets[JOB_WIDGET] = job_widget(nb, key, source_of(nb.rel_path) if source_of else None)
     return widgets
 
 

@@ -256,6 +256,7 @@ class LocalWorkspace:
             planner=planner,
             listeners=[] if planner else self.options.listeners,
             default_storage_url=self.storage_url,
+            storage_view=self.options.storage_view,
         )
         return Runtime(
             dbutils,

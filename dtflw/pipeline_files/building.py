@@ -73,6 +73,8 @@ def _step(flow, spec: dict, params: dict[str, str]):
             alias=table.get("alias"),
             format=table.get("format"),
         )
+    if spec.get("name"):
+        nb.named(spec["name"])
     if spec.get("tags"):
         nb.tags(*spec["tags"])
     retries = spec.get("retries")

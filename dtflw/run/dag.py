@@ -103,6 +103,7 @@ class Dag:
         exclude: str | None = None,
         planning: bool = False,
         executor: Executor | None = None,
+        planned_result=None,
     ):
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
             raise ArgumentError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}.")
@@ -113,6 +114,7 @@ class Dag:
         self.steps: list[Step] = []
         self.planning = planning  # `dtflw plan`: collect every step of the flow, never run
         self.executor = executor  # runs the steps; default: a pool of `workers` threads
+        self._planned_result = planned_result  # planning: (step index, name) → the step's result meanwhile
         self._producers: dict[str, tuple[Step, object]] = {}  # output alias (its name unless aliased) → (step, output)
         self._writers: dict[str, Step] = {}  # output path → step
         self._nested = NestedPaths()  # output paths, to refuse one inside another
@@ -174,6 +176,8 @@ class Dag:
         self.steps.append(step)
         if self.planning:  # `flow["T"]` is the path the step will publish
             self._ctx.publish_tables({o.alias: o.abs_file_path for o in outputs}, notebook.abs_path)
+            if self._planned_result is not None:
+                notebook.record_result(self._planned_result(step.index, step.name))
         return step
 
     @staticmethod

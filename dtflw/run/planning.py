@@ -11,16 +11,24 @@ from dtflw.run.task import StepTask
 class Planner:
     """Collects the steps of every flow opened while an orchestration notebook is planned."""
 
-    def __init__(self, lazy: bool = False, select: str | None = None, exclude: str | None = None):
+    def __init__(self, lazy: bool = False, select: str | None = None, exclude: str | None = None, planned_result=None):
         self.lazy = lazy
         self.select = select
         self.exclude = exclude
         self.dags: list[Dag] = []
+        self._planned_result = planned_result  # (flow number, step index, step name) → what `.run()` returns
 
     def collector_for(self, ctx) -> Dag:
-        dag = Dag(ctx, planning=True)
+        result = self._planned_result
+        number = len(self.dags)
+        dag = Dag(ctx, planning=True, planned_result=(lambda i, name: result(number, i, name)) if result else None)
         self.dags.append(dag)
         return dag
+
+    @property
+    def declared(self) -> int:
+        """Steps declared so far, in every flow."""
+        return sum(len(dag.steps) for dag in self.dags)
 
     def render(self) -> str:
         """The plan as text: levels of steps; per step its args, tables and lazy decision."""
@@ -61,7 +69,8 @@ class Planner:
             verdict, runs = ("skips: " if skip else "runs: ") + reason, not skip
         if runs:
             will_run.add(step.index)
-        lines = [f"{nb.abs_path}  [{verdict}]"]
+        named = f" (step '{nb.get_step_name()}')" if nb.get_step_name() else ""
+        lines = [f"{nb.abs_path}{named}  [{verdict}]"]
         lines += [f"  arg    {k} = {v}" for k, v in nb.redacted_args().items()]
         lines += [f"  input  {n} ← {i.abs_file_path or '(optional, absent)'}" for n, i in nb.get_inputs().items()]
         lines += [f"  output {o.alias} → {o.abs_file_path}" for o in nb.get_outputs().values()]

@@ -1,14 +1,17 @@
 """A local stand-in for the Databricks Jobs REST API 2.2, running each notebook task with the local runtime.
 
 The Jobs API has no local counterpart, so this server follows its documented shapes: `jobs/create`,
-`jobs/run-now`, `jobs/runs/submit`, `jobs/runs/get`, `jobs/runs/get-output`, `jobs/runs/cancel`;
+`jobs/get`, `jobs/list` (by `name`), `jobs/reset`, `jobs/run-now`, `jobs/runs/submit`, `jobs/runs/get`, `jobs/runs/get-output`, `jobs/runs/cancel`;
 errors as `{"error_code", "message"}` (400 INVALID_PARAMETER_VALUE, 403 PERMISSION_DENIED, 404
 ENDPOINT_NOT_FOUND, 429 with Retry-After, 500); a run goes PENDING → RUNNING → TERMINATED (or
 INTERNAL_ERROR; a task not run is SKIPPED) with a result state; tasks start when their `depends_on`
 have ended and their `run_if` holds; task `max_retries`/`min_retry_interval_millis`/`timeout_seconds`
-(each attempt a task run of its own). A notebook task gets its `base_parameters` with the dynamic value
-references `{{job.id}}`, `{{job.name}}`, `{{job.run_id}}`, `{{task.name}}`, `{{task.run_id}}` replaced,
-and the notebook context tags of a job task (`jobType`, `multitaskParentRunId`, `runId`, `taskKey`).
+(each attempt a task run of its own). A job's `parameters` take their values from `run-now`'s
+`job_parameters` (else their defaults; `runs/get` shows them as `job_parameters`) and are pushed down
+to every notebook task, winning over a base parameter of the same name. A notebook task gets its
+`base_parameters` with the dynamic value references `{{job.id}}`, `{{job.name}}`, `{{job.run_id}}`,
+`{{task.name}}`, `{{task.run_id}}`, `{{job.parameters.<name>}}`, `{{tasks.<key>.values.<name>}}` (task values
+set by earlier tasks of the run; a task whose reference finds none fails) replaced, and the notebook context tags of a job task (`jobType`, `multitaskParentRunId`, `runId`, `taskKey`).
 Tests talk to it through the real databricks-sdk client. `fail(...)` makes the next calls of an
 endpoint answer an error; `internal_error(notebook)` makes a notebook's task end in INTERNAL_ERROR.
 """
@@ -93,6 +96,7 @@ class Run:
         self.start, self.end = _now(), 0
         self.cancelled = threading.Event()
         self.repairs: list[dict] = []
+        self.parameters: list[dict] = []  # the job's parameters of this run: {name, default, value}
 
     def as_dict(self) -> dict:
         state = {"life_cycle_state": self.life, "state_message": self.message, "user_cancelled_or_timedout": False}
@@ -113,6 +117,8 @@ class Run:
         }
         if self.job_id is not None:
             out["job_id"] = self.job_id
+        if self.parameters:
+            out["job_parameters"] = self.parameters
         return out
 
 
@@ -189,6 +195,9 @@ class JobsServer:
             ("POST", "runs/repair"): self._repair,
             ("POST", "create"): self._create,
             ("POST", "run-now"): self._run_now,
+            ("GET", "get"): self._get_job,
+            ("GET", "list"): self._list_jobs,
+            ("POST", "reset"): self._reset_job,
         }
         route = routes.get((method, endpoint))
         if route is None:
@@ -214,12 +223,43 @@ class JobsServer:
             self.jobs[job_id] = body
         return {"job_id": job_id}
 
+    def _job(self, job_id) -> dict:
+        try:
+            return self.jobs[int(job_id)]
+        except (KeyError, TypeError, ValueError):
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Job {job_id} does not exist.") from None
+
+    def _as_job(self, job_id: int) -> dict:
+        settings = {k: v for k, v in self._job(job_id).items() if k != "access_control_list"}
+        return {"job_id": job_id, "creator_user_name": "tester@example.com", "created_time": 0, "settings": settings}
+
+    def _get_job(self, query: dict) -> dict:
+        self._job(query.get("job_id"))
+        return self._as_job(int(query["job_id"]))
+
+    def _list_jobs(self, query: dict) -> dict:
+        name = query.get("name")
+        found = [self._as_job(i) for i, job in sorted(self.jobs.items()) if name in (None, job.get("name"))]
+        return {"jobs": found, "has_more": False} if found else {"has_more": False}
+
+    def _reset_job(self, body: dict) -> dict:
+        self._job(body.get("job_id"))
+        self._checked_tasks(body.get("new_settings") or {})
+        self.jobs[int(body["job_id"])] = body["new_settings"]
+        return {}
+
     def _run_now(self, body: dict) -> dict:
         job = self.jobs.get(body.get("job_id"))
         if job is None:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Job {body.get('job_id')} does not exist.")
+        given = body.get("job_parameters") or {}
+        defined = {p["name"]: p.get("default", "") for p in job.get("parameters", [])}
+        unknown = sorted(set(given) - set(defined))
+        if unknown:
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Job parameters {unknown} are not defined in the job.")
+        parameters = [{"name": n, "default": d, "value": given.get(n, d)} for n, d in defined.items()]
         with self._lock:
-            run = self._start(job["name"], "JOB_RUN", job["tasks"], job_id=body["job_id"])
+            run = self._start(job["name"], "JOB_RUN", job["tasks"], job_id=body["job_id"], parameters=parameters)
         return {"run_id": run.run_id, "number_in_job": run.run_id}
 
     def _checked_tasks(self, body: dict) -> list[dict]:
@@ -242,13 +282,14 @@ class JobsServer:
                 raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Invalid run_if: {task['run_if']}")
         return tasks
 
-    def _start(self, name: str, run_type: str, tasks: list[dict], job_id=None) -> Run:
+    def _start(self, name: str, run_type: str, tasks: list[dict], job_id=None, parameters=()) -> Run:
         run_id = next(self._ids)
         task_runs = []
         for spec in tasks:
             task_id = next(self._ids)
             task_runs.append(TaskRun(task_id, spec, f"{self.url}/#job/run/{run_id}/task/{task_id}"))
         run = Run(run_id, name, run_type, task_runs, f"{self.url}/#job/run/{run_id}", job_id)
+        run.parameters = list(parameters)
         self.runs[run_id] = run
         for task in task_runs:
             self.task_runs[task.run_id] = (run, task)
@@ -390,6 +431,14 @@ class JobsServer:
                 self.task_runs[task.run_id] = (run, task)
             time.sleep(spec.get("min_retry_interval_millis", 0) / 1000)
 
+    def _task_value(self, task_key: str, name: str) -> str:
+        """A task value set by an earlier task (a string as is, another value as JSON); LookupError if none."""
+        found = self.workspace.task_values.find(task_key, name)
+        if found is None:
+            raise LookupError(f"Task value '{name}' of task '{task_key}' was not set: cannot resolve the reference.")
+        value = json.loads(found)
+        return value if isinstance(value, str) else found
+
     def _run_notebook(self, notebook: dict, timeout_seconds: int, run: Run, task: TaskRun) -> tuple:
         path = notebook["notebook_path"]
         if path in self._broken:
@@ -400,8 +449,16 @@ class JobsServer:
             "job.run_id": str(run.run_id),
             "task.name": task.key,
             "task.run_id": str(task.run_id),
+            **{f"job.parameters.{p['name']}": p["value"] for p in run.parameters},
         }
-        parameters = {k: _replace_references(v, references) for k, v in notebook.get("base_parameters", {}).items()}
+        try:
+            parameters = {
+                k: _replace_references(v, references, self._task_value)
+                for k, v in notebook.get("base_parameters", {}).items()
+            }
+        except LookupError as e:
+            return "INTERNAL_ERROR", "FAILED", str(e), {}
+        parameters.update({p["name"]: p["value"] for p in run.parameters})  # pushed down: a job parameter wins
         tags = {  # the notebook context of a job task (as `getContext().tags()` shows it on Databricks)
             "jobId": str(run.job_id or ""),
             "jobType": "NORMAL",
@@ -429,10 +486,17 @@ class JobsServer:
         return "TERMINATED", "SUCCESS", "", {"notebook_output": output}
 
 
-def _replace_references(value: str, references: dict[str, str]) -> str:
-    """A parameter value with its dynamic value references (`{{job.run_id}}`…) replaced; an unknown one
-    is left as written, as Databricks leaves a malformed one."""
-    return re.sub(r"\{\{\s*([\w.]+)\s*\}\}", lambda m: references.get(m[1], m[0]), value)
+def _replace_references(value: str, references: dict[str, str], task_value=None) -> str:
+    """A parameter value with its dynamic value references (`{{job.run_id}}`…, `{{tasks.<key>.values.<name>}}`)
+    replaced; an unknown one is left as written, as Databricks leaves a malformed one."""
+
+    def replaced(match) -> str:
+        task = re.fullmatch(r"tasks\.([\w-]+)\.values\.([\w.-]+)", match[1])
+        if task and task_value is not None:
+            return task_value(task[1], task[2])
+        return references.get(match[1], match[0])
+
+    return re.sub(r"\{\{\s*([\w.-]+)\s*\}\}", replaced, value)
 
 
 def _run_if(condition: str, upstream: list[str | None]) -> str | None:
@@ -522,7 +586,18 @@ def deploy_run(workspace, *extra, user="tester@example.com"):
     from dtflw.cli import main
 
     arguments = [
-        "deploy", "run", str(workspace.root / "p/main.py"), "--profile", "local", "--poll", "0.02",
-        "--storage", str(workspace.storage_folder), "--user", user, *extra,
-    ]  # fmt: skip
+        "deploy",
+        "run",
+        str(workspace.root / "p/main.py"),
+        "--profile",
+        "local",
+        "--poll",
+        "0.02",
+        "--storage",
+        str(workspace.storage_folder),
+        "--user",
+        user,
+        "--allow-local-storage",
+        *extra,
+    ]  # fmt: skip  (the Jobs API stand-in runs its tasks on this machine: a local storage reaches them)
     return CliRunner().invoke(main, arguments, catch_exceptions=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -52,7 +53,9 @@ def test_the_example_becomes_one_notebook_task_per_step_ordered_by_its_tables(tm
     silver = tasks["silver_build_sales"]["notebook_task"]
     assert silver["notebook_path"] == f"/Users/{USER}/notebooks/silver/build_sales"
     # the widget by which the task's notebook records its run: the flow, the step, the run as references
-    assert json.loads(silver["base_parameters"]["dtflw_job"]) == {
+    identity = json.loads(silver["base_parameters"]["dtflw_job"])
+    assert re.fullmatch(r"[0-9a-f]{16}", identity.pop("source"))  # the notebook source's fingerprint
+    assert identity == {
         "storage": f"file://{storage}",
         "root_dir": "",
         "flow": f"/Users/{USER}/notebooks/main",
@@ -78,8 +81,10 @@ def test_the_example_becomes_one_notebook_task_per_step_ordered_by_its_tables(tm
     }
     gold = tasks["gold_revenue_by_product"]["notebook_task"]["base_parameters"]
     assert gold["SalesOrderItems_in"] == silver["base_parameters"]["SalesOrderItems_out"]
-    # an optional input absent at export time is passed as "", as the flow would pass it now
-    assert tasks["bronze_ingest_customers"]["notebook_task"]["base_parameters"]["CustomerOverrides_in"] == ""
+    # an optional input keeps its path: the task's `init_inputs` gives "" if it is absent as the task runs
+    customers = tasks["bronze_ingest_customers"]["notebook_task"]["base_parameters"]
+    assert customers["CustomerOverrides_in"] == f"{storage}/raw/customer_overrides.csv"
+    assert json.loads(customers["dtflw_job"])["optional"] == ["CustomerOverrides"]
     assert settings["tags"] == {"team": "bi"}
     assert all("existing_cluster_id" not in t and "job_cluster_key" not in t for t in tasks.values())  # serverless
 
@@ -107,7 +112,7 @@ def test_retries_timeout_tags_repeated_notebooks_and_a_second_flow(workspace):
     a, b1, b2, c = settings["tasks"]
     assert [t["task_key"] for t in settings["tasks"]] == ["a", "b", "b_2", "c"]
     assert (a["max_retries"], a["min_retry_interval_millis"], a["timeout_seconds"]) == (2, 1500, 600)
-    assert a["description"] == "dtflw step; tags: daily, bronze"
+    assert a["description"] == "dtflw tags: daily, bronze"
     assert "max_retries" not in b1 and "timeout_seconds" not in b1
     assert b1["depends_on"] == b2["depends_on"] == [{"task_key": "a"}]
     assert b2["notebook_task"]["base_parameters"]["again"] == "true"
@@ -205,7 +210,8 @@ def cli(*arguments):
 
 
 def test_the_command_prints_job_json_or_writes_a_bundle(tmp_path):
-    common = [str(REPO / "notebooks/main.py"), "--storage", str(tmp_path / "storage"), "--user", USER]
+    common = [str(REPO / "notebooks/main.py"), "--storage", "abfss://lake@acct.dfs.core.windows.net/retail"]
+    common += ["--user", USER]
     printed = cli(*common, "--format", "job", "--tag", "team=bi", "--existing-cluster-id", "0101-abc")
     assert printed.exit_code == 0, printed.output
     settings = json.loads(printed.stdout)

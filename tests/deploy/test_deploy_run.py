@@ -103,7 +103,7 @@ def test_run_on_databricks_submits_a_pipeline_file_as_one_run(project):
     )
     arguments = [
         "run", str(workspace.root / "p/pipeline.yml"), "--on", "databricks", "--profile", "local",
-        "--storage", str(workspace.storage_folder), "--user", USER,
+        "--storage", str(workspace.storage_folder), "--user", USER, "--allow-local-storage",
     ]  # fmt: skip
     result = CliRunner().invoke(main, arguments, catch_exceptions=False)
     assert result.exit_code == 0, result.output

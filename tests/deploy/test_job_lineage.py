@@ -204,6 +204,25 @@ def test_a_successful_deployed_run_keeps_the_run_history_a_lazy_local_run_skips_
     ]
 
 
+def test_a_notebook_edited_after_a_deployed_run_runs_again_in_a_lazy_local_run(project):
+    """The export put each notebook's source fingerprint in its task's `dtflw_job`: the deployed run's
+    history says which source it ran, so an edit since is seen."""
+    workspace, jobs, fixed = project
+    fixed.touch()
+    assert deploy_run(workspace).exit_code == 0
+    edited = workspace.root / "p/use_b.py"
+    edited.write_text(edited.read_text() + "\n# edited after the deployed run\n")
+    workspace.local.options.force_lazy = True
+    workspace.run("p/main.py")
+    storage = LocalStorage(str(workspace.storage_folder))
+    local = [r for r in LineageGraph.load(storage).runs.values() if r.flow_run_id not in {*jobs_flow_ids(jobs)}]
+    assert sorted((r.rel_path, r.status, r.reason) for r in local) == [
+        ("make_a", RunStatus.SKIPPED, "up to date"),
+        ("make_b", RunStatus.SKIPPED, "up to date"),
+        ("use_b", RunStatus.SUCCEEDED, "notebook source changed"),
+    ]
+
+
 def jobs_flow_ids(jobs) -> list[str]:
     return [job_flow_run_id(str(run_id)) for run_id in jobs.runs]
 
