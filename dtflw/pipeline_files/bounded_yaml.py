@@ -20,6 +20,7 @@ class BoundedLoader(yaml.SafeLoader):
     def __init__(self, stream):
         super().__init__(stream)
         self._sizes: dict[int, int] = {}  # id of a node composed → its node count, aliases expanded
+        self._total = 0  # nodes of the document so far, aliases expanded
         self._depth = 0
 
     def compose_node(self, parent, index):
@@ -28,7 +29,9 @@ class BoundedLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
             if id(node) not in self._sizes:  # its anchor is still being composed
                 raise YamlBoundError(problem=f"alias *{event.anchor} is inside its own anchor", problem_mark=event.start_mark)
+            self._count(self._sizes[id(node)], event)
             return node
+        self._count(1, event)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise YamlBoundError(problem=f"nested more than {MAX_DEPTH} deep", problem_mark=event.start_mark)
@@ -36,14 +39,16 @@ class BoundedLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
-        size = 1 + sum(self._sizes[id(child)] for child in _children(node))
-        if size > MAX_NODES:
+        self._sizes[id(node)] = 1 + sum(self._sizes[id(child)] for child in _children(node))
+        return node
+
+    def _count(self, nodes: int, event) -> None:
+        self._total += nodes
+        if self._total > MAX_NODES:
             raise YamlBoundError(
                 problem=f"more than {MAX_NODES} values once its aliases (*name) are expanded",
                 problem_mark=event.start_mark,
             )
-        self._sizes[id(node)] = size
-        return node
 
 
 def _children(node) -> list:
