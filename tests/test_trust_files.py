@@ -92,8 +92,14 @@ def test_an_aef_file_that_is_not_utf8_names_the_file_and_the_byte(tmp_path):
 @pytest.mark.parametrize(
     "text, wanted",
     [
-        ("steps: [{notebook: x}]\n1: one\n", r":2: top level: a key must be text, and YAML reads '1' as a number; quote it"),
-        ("steps:\n  - notebook: x\n    args: {on: 1}\n", r":3: steps\[0\]\.args: a key must be text, and YAML reads 'on' as true or false"),
+        (
+            "steps: [{notebook: x}]\n1: one\n",
+            r":2: top level: a key must be text, and YAML reads '1' as a number; quote it",
+        ),
+        (
+            "steps:\n  - notebook: x\n    args: {on: 1}\n",
+            r":3: steps\[0\]\.args: a key must be text, and YAML reads 'on' as true or false",
+        ),
         ("steps: [{notebook: x}]\nwhen: 2024-13-45\n", r"not valid YAML: month must be in 1\.\.12"),
         ("steps: [{notebook: !!python/object/apply:os.system [ls]}]\n", r":1: not valid YAML: could not determine"),
         ("steps: [{notebook: x}]\n? [a, b]\n: c\n", r":2: not valid YAML: found unhashable key"),

@@ -28,7 +28,9 @@ class BoundedLoader(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             node = super().compose_node(parent, index)
             if id(node) not in self._sizes:  # its anchor is still being composed
-                raise YamlBoundError(problem=f"alias *{event.anchor} is inside its own anchor", problem_mark=event.start_mark)
+                raise YamlBoundError(
+                    problem=f"alias *{event.anchor} is inside its own anchor", problem_mark=event.start_mark
+                )
             self._count(self._sizes[id(node)], event)
             return node
         self._count(1, event)

@@ -179,7 +179,9 @@ def _index_lines(node, key: Key, lines: dict, problems: list[str], path: str) ->
         for key_node, value_node in node.value:
             name = key_node.value
             if key_node.tag not in (_TEXT_TAG, _MERGE_TAG):
-                problems.append(f"{path}:{key_node.start_mark.line + 1}: {_dotted(key) or 'top level'}: {_not_text(key_node)}")
+                problems.append(
+                    f"{path}:{key_node.start_mark.line + 1}: {_dotted(key) or 'top level'}: {_not_text(key_node)}"
+                )
                 continue
             if name in seen:
                 problems.append(f"{path}:{key_node.start_mark.line + 1}: {_dotted(key + (name,))}: given twice")
