@@ -78,6 +78,11 @@ def _runtime_options(command):
         ),
         click.option("--exclude", help="Steps not to run (same syntax as --select)."),
         click.option(
+            "--strict",
+            is_flag=True,
+            help="An argument a notebook never declares nor reads (a misspelt --arg or .args name) is an error.",
+        ),
+        click.option(
             "--traceback", "show_traceback", is_flag=True, help="On failure, show the whole Python traceback."
         ),
     ]
@@ -118,6 +123,7 @@ def _workspace(options: dict, listeners=(), planner=None):
             exclude=options["exclude"],
             planner=planner,
             listeners=list(listeners),
+            strict=options["strict"],
         ),
     )
     return engine, workspace, notebook
@@ -189,7 +195,7 @@ def _run_on_databricks(context, options: dict) -> None:
     """`dtflw run --on databricks`: `dtflw deploy run` with the options both know; refuses the others."""
     from dtflw.deploy.cli import run as deploy_run
 
-    local_only = {"lazy": "--lazy", "select": "--select", "exclude": "--exclude"}
+    local_only = {"lazy": "--lazy", "select": "--select", "exclude": "--exclude", "strict": "--strict"}
     given = [flag for name, flag in local_only.items() if options[name]]
     if given or options["engine"] != "sail" or options["conf"]:
         given += ["--engine"] * (options["engine"] != "sail") + ["--conf"] * bool(options["conf"])

@@ -101,6 +101,7 @@ class NotebookTester:
         user: str = "tester@example.com",
     ):
         from dtflw.local.workspace import LocalSettings, LocalWorkspace
+        from dtflw.runtime import RunOptions
 
         self.engine = engine
         self.secrets = {scope: dict(keys) for scope, keys in (secrets or {}).items()}
@@ -117,6 +118,7 @@ class NotebookTester:
                 secrets_file=self._secrets_file,
                 environ={},  # secrets come from `secrets` only: a test never depends on the developer's shell
             ),
+            RunOptions(strict=True),  # an argument a notebook never reads fails the test (`dtflw run --strict`)
         )
         self._storage = None
 
