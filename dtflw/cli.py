@@ -123,7 +123,7 @@ def _workspace(options: dict, listeners=(), planner=None):
             exclude=options["exclude"],
             planner=planner,
             listeners=list(listeners),
-            strict=options["strict"],
+            strict=options.get("strict", False),  # `dtflw deploy` plans without it
         ),
     )
     return engine, workspace, notebook

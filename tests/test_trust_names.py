@@ -53,7 +53,9 @@ def test_an_argument_the_callee_never_reads_is_a_warning_with_the_close_name(wor
     workspace.write("p/year.py", YEAR)
     workspace.write("p/main.py", CALLS_YEAR)
     assert workspace.run("p/main.py") == "2000"  # the argument had no effect: the warning says so
-    assert 'Notebook \'/Users/tester@example.com/p/year\': argument "yr" is passed but never declared nor read' in names()
+    assert (
+        "Notebook '/Users/tester@example.com/p/year': argument \"yr\" is passed but never declared nor read" in names()
+    )
     assert 'did you mean "year"?' in names()
 
 
@@ -82,7 +84,9 @@ def test_what_counts_as_read_table_widgets_the_job_widget_getall_sql_and_getargu
 
 
 def test_a_misspelt_arg_of_dtflw_run_and_plan(workspace):
-    workspace.write("p/main.py", 'dbutils.widgets.text("year", "2000")\ndbutils.notebook.exit(dbutils.widgets.get("year"))')
+    workspace.write(
+        "p/main.py", 'dbutils.widgets.text("year", "2000")\ndbutils.notebook.exit(dbutils.widgets.get("year"))'
+    )
 
     arguments = [str(workspace.root / "p/main.py"), "--storage", str(workspace.storage_folder), "--arg", "yaer=2024"]
 
@@ -107,7 +111,9 @@ def test_a_misspelt_arg_of_dtflw_run_and_plan(workspace):
 
 def test_a_pipeline_file_param_misspelt_on_the_command_line(workspace, names):
     workspace.write("p/year.py", YEAR)
-    (workspace.root / "p/pipeline.yml").write_text("params: {year: 2000}\nsteps:\n  - notebook: year\n    args: {year: '${year}'}\n")
+    (workspace.root / "p/pipeline.yml").write_text(
+        "params: {year: 2000}\nsteps:\n  - notebook: year\n    args: {year: '${year}'}\n"
+    )
     workspace.run("p/pipeline.yml", {"yaer": "2024"})
     assert 'argument "yaer" is passed but never declared nor read (did you mean "year"?)' in names()
 
@@ -129,21 +135,41 @@ def test_init_inputs_of_a_name_the_caller_did_not_pass_names_both_at_that_call(w
 def test_init_outputs_and_init_args_too(workspace):
     workspace.write("p/out.py", 'from dtflw import init_outputs\ninit_outputs("Count")')
     workspace.write("p/arg.py", 'from dtflw import init_args\ninit_args("year")')
-    with pytest.raises(NotebookFailedError, match=r"asks for output 'Count'.*it passed output 'Counts' \(widget 'Counts_out'\)"):
+    with pytest.raises(
+        NotebookFailedError, match=r"asks for output 'Count'.*it passed output 'Counts' \(widget 'Counts_out'\)"
+    ):
         workspace.local.run("p/out", {"Counts_out": "/o"})
-    with pytest.raises(NotebookFailedError, match=r"asks for argument 'year'.*it passed argument 'yr' \(widget 'yr'\)"):
-        workspace.local.run("p/arg", {"yr": "2024", "T_in": "/t"})
+    with pytest.raises(
+        NotebookFailedError, match=r"asks for argument 'year'.*it passed argument 'years' \(widget 'years'\)"
+    ):
+        workspace.local.run("p/arg", {"years": "2024", "T_in": "/t"})
+
+
+def test_a_name_only_somewhat_close_is_a_warning_not_an_error(workspace, names):
+    workspace.write(
+        "p/arg.py",
+        'from dtflw import init_args\ndate = init_args("run_date")["run_date"].value\n'
+        'dbutils.notebook.exit(date + dbutils.widgets.get("run_mode"))',
+    )
+    assert workspace.local.run("p/arg", {"run_mode": "full", "T_in": "/t"}) == "full"  # an optional arg, not a typo
+    assert "asks for argument 'run_date' (widget 'run_date'), which its caller did not pass" in names()
 
 
 def test_a_notebook_run_by_hand_reads_empty_as_in_0_6(workspace, names):
-    workspace.write("p/trips.py", 'from dtflw import init_inputs, init_args\ndbutils.notebook.exit(repr(init_inputs("Trip")["Trip"].value + init_args("year")["year"].value))')
+    workspace.write(
+        "p/trips.py",
+        'from dtflw import init_inputs, init_args\ndbutils.notebook.exit(repr(init_inputs("Trip")["Trip"].value + init_args("year")["year"].value))',
+    )
     assert workspace.local.run("p/trips", {}) == "''"
     assert workspace.local.run("p/trips", {"yr": "1"}) == "''"  # no table widget: not run by a flow
     assert 'argument "yr"' in names() and "asks for" not in names()
 
 
 def test_under_a_flow_a_name_with_no_close_match_warns_and_reads_empty(workspace, names):
-    workspace.write("p/trips.py", 'from dtflw import init_inputs\ndbutils.notebook.exit(repr(init_inputs("Weather", "Trips")["Weather"].value))')
+    workspace.write(
+        "p/trips.py",
+        'from dtflw import init_inputs\ndbutils.notebook.exit(repr(init_inputs("Weather", "Trips")["Weather"].value))',
+    )
     assert workspace.local.run("p/trips", {"Trips_in": "/t"}) == "''"
     assert "asks for input 'Weather' (widget 'Weather_in'), which its caller did not pass; it reads as \"\"" in names()
 
@@ -164,7 +190,9 @@ def test_the_pytest_kit_fails_a_test_whose_args_the_notebook_never_reads(engine,
     (root / "nb/year.py").write_text("# Databricks notebook source\n" + YEAR)
     tester = NotebookTester(engine, str(root), "file://" + str(tmp_path / "storage"), str(tmp_path / "state"))
     assert tester.run_notebook("nb/year", args={"year": 2024}).exit_value == "2024"
-    with pytest.raises(WidgetNameError, match='"yr" is passed but never declared nor read \\(did you mean "year"\\?\\)'):
+    with pytest.raises(
+        WidgetNameError, match='"yr" is passed but never declared nor read \\(did you mean "year"\\?\\)'
+    ):
         tester.run_notebook("nb/year", args={"yr": 2024})
     with pytest.raises(WidgetNameError, match='"yaer"'):
         tester.run_flow("nb/year", args={"yaer": 2024})

@@ -62,9 +62,10 @@ class Argument:
         if len(arguments) == 1 and isinstance(arguments[0], dict):
             defaults = {name: str(value) for name, value in arguments[0].items()}
         else:
-            from dtflw.core.widget_names import check_asked
+            if runtime.is_local:  # a cluster's dbutils does not tell what was passed
+                from dtflw.core.widget_names import check_asked
 
-            check_asked(runtime.notebook_path, widgets, cls.NAME_SUFFIX, arguments)
+                check_asked(runtime.notebook_path, widgets, cls.NAME_SUFFIX, arguments)
             defaults = {name: "" for name in arguments}
             defaults.update(cls._get_shared_values(runtime))
         values = {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}

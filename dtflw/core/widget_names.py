@@ -23,6 +23,8 @@ from dtflw.errors import WidgetNameError
 log = logging.getLogger("dtflw")
 _TABLE_SUFFIXES = (INPUT_SUFFIX, OUTPUT_SUFFIX)
 _KINDS = {INPUT_SUFFIX: "input", OUTPUT_SUFFIX: "output", "": "argument"}
+MISSPELT = 0.8  # difflib's ratio from which a name passed is the one asked, misspelt: Trips/Trip, trips/Trip
+# (below it, a warning: run_mode/run_date and input_path/output_path are 0.75, and may well both be meant)
 
 
 def check_unused_arguments(notebook: str, widgets, strict: bool) -> None:
@@ -40,7 +42,7 @@ def check_unused_arguments(notebook: str, widgets, strict: bool) -> None:
 
 def check_asked(notebook: str, widgets, suffix: str, names) -> None:
     """Before `init_inputs(*names)` (suffix `_in`), `init_outputs` (`_out`) or `init_args` (""): each name its
-    caller did not pass is an error when the caller passed a close one, else a warning (under a flow)."""
+    caller did not pass is an error when the caller passed one `MISSPELT`-close, else a warning (under a flow)."""
     passed = getattr(widgets, "passed_names", None)
     if passed is None:  # a cluster's dbutils: what was passed is not known
         return
@@ -52,7 +54,7 @@ def check_asked(notebook: str, widgets, suffix: str, names) -> None:
     for name in names:
         if name + suffix in passed or name + suffix in asked:
             continue
-        close = difflib.get_close_matches(name, sorted(others), n=1)
+        close = difflib.get_close_matches(name, sorted(others), n=1, cutoff=MISSPELT)
         if close:
             raise WidgetNameError(
                 f"Notebook '{notebook}' asks for {kind} '{name}' (widget '{name + suffix}'), which its caller did not "
@@ -60,11 +62,12 @@ def check_asked(notebook: str, widgets, suffix: str, names) -> None:
                 "in the notebook."
             )
         log.warning(
-            "dtflw: Notebook '%s' asks for %s '%s' (widget '%s'), which its caller did not pass; it reads as \"\".",
+            "dtflw: Notebook '%s' asks for %s '%s' (widget '%s'), which its caller did not pass%s; it reads as \"\".",
             notebook,
             kind,
             name,
             name + suffix,
+            _hint(name, others),
         )
 
 

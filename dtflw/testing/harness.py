@@ -1,8 +1,9 @@
 """Run a user's notebooks in tests: one notebook with given inputs, or a whole orchestration.
 
 `NotebookTester` is what the `dtflw` pytest fixture hands a test. It runs notebooks of a workspace
-folder on a Spark engine exactly as `dtflw run` does, on a throwaway storage and DBFS root, and
-gives back exit values, output tables as DataFrames and the lineage dtflw recorded.
+folder on a Spark engine exactly as `dtflw run --strict` does, on a throwaway storage and DBFS root, and
+gives back exit values, output tables as DataFrames and the lineage dtflw recorded. As under `--strict`,
+an argument a notebook never declares nor reads fails the run with a `WidgetNameError`.
 """
 
 from __future__ import annotations
