@@ -113,6 +113,20 @@ def test_values_yaml_cannot_make_are_problems_of_the_file(tmp_path, text, wanted
         load_pipeline(str(path))
 
 
+@pytest.mark.parametrize(
+    "text, wanted",
+    [
+        ('{"steps": [{"notebook": "x"}], "big": ' + "9" * 5000 + "}", r"not valid JSON: Exceeds the limit"),
+        ('{"steps": [{"notebook": "x"}], "x": [' + ", ".join(["0"] * 100_001) + "]}", r":1: not valid JSON: more than"),
+    ],
+)
+def test_json_values_past_the_bounds(tmp_path, text, wanted):
+    path = tmp_path / "odd.json"
+    path.write_text(text)
+    with pytest.raises(PipelineFileError, match=wanted):
+        load_pipeline(str(path))
+
+
 def test_a_huge_value_is_shown_short(tmp_path):
     path = tmp_path / "huge.yml"
     path.write_text(f"steps: {'x' * 100_000}\nworkers: [{', '.join(['1'] * 10_000)}]\n")

@@ -1,6 +1,6 @@
 """Names that do not match between a caller and its notebook.
 
-Two checks, where the widgets tell what was passed (the local runtime; a cluster's dbutils does not):
+Two checks, on the local runtime, whose widgets tell what was passed (a cluster's dbutils does not):
 - at the end of a run, an argument passed that the notebook never declared nor read: a warning naming it
   and the closest name the notebook did use (an error under `--strict` and in the pytest kit). Table
   widgets (`<T>_in`, `<T>_out`) and `dtflw_job` count as known: a notebook may leave a table unread.
@@ -43,10 +43,7 @@ def check_unused_arguments(notebook: str, widgets, strict: bool) -> None:
 def check_asked(notebook: str, widgets, suffix: str, names) -> None:
     """Before `init_inputs(*names)` (suffix `_in`), `init_outputs` (`_out`) or `init_args` (""): each name its
     caller did not pass is an error when the caller passed one `MISSPELT`-close, else a warning (under a flow)."""
-    passed = getattr(widgets, "passed_names", None)
-    if passed is None:  # a cluster's dbutils: what was passed is not known
-        return
-    passed, asked = passed(), widgets.asked_names()
+    passed, asked = widgets.passed_names(), widgets.asked_names()
     if not any(n.endswith(_TABLE_SUFFIXES) for n in passed):  # run by hand, not by a flow: as in 0.6
         return
     kind = _KINDS[suffix]

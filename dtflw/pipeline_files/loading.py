@@ -161,7 +161,7 @@ def _parse_json(path: str, text: str) -> tuple[object, dict, list[str]]:
         node = yaml.compose(text, Loader=BoundedLoader)
     except YamlBoundError as e:
         return None, {}, [f"{path}:{e.problem_mark.line + 1}: not valid JSON: {e.problem}"]
-    except (yaml.YAMLError, ValueError):
+    except yaml.YAMLError:
         return data, lines, []  # no line numbers, then
     problems: list[str] = []
     if node is not None:
