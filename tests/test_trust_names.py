@@ -118,6 +118,23 @@ def test_a_pipeline_file_param_misspelt_on_the_command_line(workspace, names):
     assert 'argument "yaer" is passed but never declared nor read (did you mean "year"?)' in names()
 
 
+def test_under_strict_a_pipeline_file_refuses_a_misspelt_param_before_any_step_runs(make_workspace):
+    workspace = make_workspace(strict=True)
+    workspace.write(
+        "p/year.py", YEAR.replace("dbutils.notebook.exit", "open('ran', 'w').close() or dbutils.notebook.exit")
+    )
+    (workspace.root / "p/pipeline.yml").write_text(
+        "params: {year: 2000}\nsteps:\n  - notebook: year\n    args: {year: '${year}'}\n"
+    )
+    with pytest.raises(NotebookFailedError) as failed:
+        workspace.run("p/pipeline.yml", {"yaer": "2024"})
+    assert isinstance(failed.value.__cause__, WidgetNameError)
+    assert 'argument "yaer" is passed but never declared nor read (did you mean "year"?)' in str(failed.value)
+    assert not (workspace.root / "p/ran").exists()
+    assert '"year": "2024"' in workspace.run("p/pipeline.yml", {"year": "2024"})
+    assert (workspace.root / "p/ran").exists()
+
+
 def test_init_inputs_of_a_name_the_caller_did_not_pass_names_both_at_that_call(workspace):
     workspace.write("p/make.py", MAKES_TRIPS)
     workspace.write("p/trips.py", TRIPS)

@@ -235,6 +235,7 @@ class LocalWorkspace:
             planner=planner,
             listeners=[] if planner else self.options.listeners,
             default_storage_url=self.storage_url,
+            strict=self.options.strict,
         )
         return Runtime(
             dbutils,
