@@ -104,11 +104,11 @@ class Widgets:
             return optional
 
     def getAll(self) -> dict[str, str]:  # noqa: N802 - dbutils' name
-        values = self.values()
+        values = self.all_values()
         self._asked.update(values)
         return values
 
-    def values(self) -> dict[str, str]:
+    def all_values(self) -> dict[str, str]:
         """Every widget's value, as `getAll` gives them, without counting them as read."""
         values = {name: w.default for name, w in self._widgets.items()}
         values.update(self._arguments)

@@ -328,7 +328,7 @@ class LocalWorkspace:
                 raise
             except Exception as e:
                 line = _line_in(e, file_path) or cell.first_line
-                where, given = f"cell {cell.index} at {file_path}:{line}", runtime.dbutils.widgets.values().values()
+                where, given = f"cell {cell.index} at {file_path}:{line}", runtime.dbutils.widgets.all_values().values()
                 known = [*given, self.storage_url]
                 unavailable = unavailable_storage_error(e, runtime.notebook_path, where, known, cell.index, line)
                 if unavailable is not None:

@@ -20,8 +20,14 @@ from dtflw.pipeline_files.chains import chain_edges
 MAX_PROBLEMS = 10
 MAX_PROBLEM_LENGTH = 200  # characters of one problem: ten of them and the header stay under 2 KB
 _TEXT_TAG, _MERGE_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"
-_KINDS = {"int": "a number", "float": "a number", "bool": "true or false", "null": "null", "timestamp": "a date"}
-_KINDS["binary"] = "bytes"
+_KINDS = {  # what YAML reads an unquoted key as, by its tag
+    "int": "a number",
+    "float": "a number",
+    "bool": "true or false",
+    "null": "null",
+    "timestamp": "a date",
+    "binary": "bytes",
+}
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 60
 PARAM_REFERENCE = re.compile(r"\$\{([^}]*)\}")  # ${name}: a pipeline parameter in a value
