@@ -83,6 +83,11 @@ def _runtime_options(command):
         ),
         click.option("--exclude", help="Steps not to run (same syntax as --select)."),
         click.option(
+            "--strict",
+            is_flag=True,
+            help="An argument a notebook never declares nor reads (a misspelt --arg or .args name) is an error.",
+        ),
+        click.option(
             "--traceback", "show_traceback", is_flag=True, help="On failure, show the whole Python traceback."
         ),
         click.option("--allow-local-storage", is_flag=True, hidden=True),  # --on databricks: a local Jobs stand-in
@@ -125,6 +130,7 @@ def _workspace(options: dict, listeners=(), planner=None):
             exclude=options["exclude"],
             planner=planner,
             listeners=list(listeners),
+            strict=options["strict"],
         ),
     )
     return engine, workspace, notebook
@@ -200,6 +206,7 @@ def _run_on_databricks(context, options: dict) -> None:
         "lazy": "--lazy",
         "select": "--select",
         "exclude": "--exclude",
+        "strict": "--strict",
         "volumes_root": "--volumes-root",
         "dbfs_root": "--dbfs-root",
         "secrets_file": "--secrets-file",

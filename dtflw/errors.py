@@ -19,6 +19,11 @@ class ArgumentError(DtflwError, ValueError):
     """A notebook argument is malformed, not convertible to a string, or collides with a widget."""
 
 
+class WidgetNameError(ArgumentError):
+    """A name passed and a name asked for do not match: a notebook asks for an input, output or argument its
+    caller did not pass while passing one close to it, or (under `--strict`) was passed one it never reads."""
+
+
 class OverlappingOutputsError(ArgumentError):
     """Two outputs' paths overlap, one inside the other: writing the outer one would delete the inner one."""
 

@@ -58,12 +58,16 @@ class Argument:
     def create(cls, *arguments) -> dict[str, Argument]:
         """`create("a", "b")` or `create({"a": default})`: read the widgets into a dict by name."""
         runtime = current_runtime()
+        widgets = runtime.dbutils.widgets
         if len(arguments) == 1 and isinstance(arguments[0], dict):
             defaults = {name: str(value) for name, value in arguments[0].items()}
         else:
+            if runtime.is_local:  # a cluster's dbutils does not tell what was passed
+                from dtflw.core.widget_names import check_asked
+
+                check_asked(runtime.notebook_path, widgets, cls.NAME_SUFFIX, arguments)
             defaults = {name: "" for name in arguments}
             defaults.update(cls._get_shared_values(runtime))
-        widgets = runtime.dbutils.widgets
         values = {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}
         if not runtime.is_local or runtime.run_id is None:  # a notebook no local flow runs: maybe a job task
             from dtflw.core.task_lineage import record_start

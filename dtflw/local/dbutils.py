@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import shutil
@@ -46,11 +47,22 @@ class _Widget:
 
 
 class Widgets:
-    """Widgets of one run: passed arguments override defaults and survive `removeAll`."""
+    """Widgets of one run: passed arguments override defaults and survive `removeAll`. It remembers which
+    were passed and which the notebook declared or read, for `dtflw.core.widget_names`."""
 
     def __init__(self, arguments: dict[str, str]):
         self._arguments = dict(arguments)
         self._widgets: dict[str, _Widget] = {}
+        self._passed = frozenset(arguments)
+        self._asked: set[str] = set()  # declared (text, dropdown…) or read (get, getArgument, getAll)
+
+    def passed_names(self) -> frozenset[str]:
+        """The widgets passed to this run (its caller's arguments), not those `%run` adds."""
+        return self._passed
+
+    def asked_names(self) -> frozenset[str]:
+        """The widgets the notebook declared or read so far (`getAll` reads every one)."""
+        return frozenset(self._asked)
 
     def _define(self, kind, name, default_value, choices=(), label=None) -> None:
         choices = tuple(str(c) for c in choices)
@@ -59,6 +71,7 @@ class Widgets:
             raise ArgumentError(
                 f"Default {default_value!r} of widget '{name}' is not among its choices {list(choices)}."
             )
+        self._asked.add(name)
         if name not in self._widgets:
             self._widgets[name] = _Widget(kind, str(default_value), label or name, choices)
 
@@ -75,11 +88,16 @@ class Widgets:
         self._define("multiselect", name, defaultValue, choices, label)
 
     def get(self, name: str) -> str:
+        self._asked.add(name)
         if name in self._arguments:
             return self._arguments[name]
         if name in self._widgets:
             return self._widgets[name].default
-        raise WidgetNotDefinedError(f"No input widget named '{name}' is defined; define it with dbutils.widgets.text.")
+        close = difflib.get_close_matches(name, sorted(self._passed - self._asked), n=1)
+        hint = f' (an argument "{close[0]}" was passed: did you mean "{name}"?)' if close else ""
+        raise WidgetNotDefinedError(
+            f"No input widget named '{name}' is defined{hint}; define it with dbutils.widgets.text."
+        )
 
     def getArgument(self, name: str, optional: str = None) -> str:  # noqa: N802 - dbutils' name
         try:
@@ -88,6 +106,12 @@ class Widgets:
             return optional
 
     def getAll(self) -> dict[str, str]:  # noqa: N802 - dbutils' name
+        values = self.all_values()
+        self._asked.update(values)
+        return values
+
+    def all_values(self) -> dict[str, str]:
+        """Every widget's value, as `getAll` gives them, without counting them as read."""
         values = {name: w.default for name, w in self._widgets.items()}
         values.update(self._arguments)
         return values

@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dtflw.core.widget_names import check_unused_arguments
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError, PipelineFileError
 from dtflw.interrupts import CANCELLATION
 from dtflw.local import fuse_paths
@@ -257,6 +258,7 @@ class LocalWorkspace:
             listeners=[] if planner else self.options.listeners,
             default_storage_url=self.storage_url,
             storage_view=self.options.storage_view,
+            strict=self.options.strict,
         )
         return Runtime(
             dbutils,
@@ -344,11 +346,10 @@ class LocalWorkspace:
             active_session_restored(),
         ):
             try:
-                self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
+                value = self._run_to_exit(source, namespace, runtime, file_path)
+                check_unused_arguments(runtime.notebook_path, runtime.dbutils.widgets, self.options.strict)
                 failed = False
-            except NotebookExit as done:
-                failed = False
-                return done.value
+                return value
             except BaseException as e:  # Ctrl-C, or an error because the run was interrupted: cancelled
                 cancelled = isinstance(e, KeyboardInterrupt) or CANCELLATION.requested
                 raise
@@ -357,6 +358,13 @@ class LocalWorkspace:
                     flow.end(failed=failed, cancelled=cancelled)
                 if runtime.spark_started:
                     _stop_session(runtime.spark)
+
+    def _run_to_exit(self, source, namespace: dict, runtime: Runtime, file_path: str):
+        """Run the notebook's cells; its exit value (None without `dbutils.notebook.exit`)."""
+        try:
+            self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
+        except NotebookExit as done:
+            return done.value
         return None
 
     def _run_cells(self, cells, namespace: dict, runtime: Runtime, file_path: str, notebook_path: str) -> None:
@@ -368,7 +376,7 @@ class LocalWorkspace:
                 raise
             except Exception as e:
                 line = _line_in(e, file_path) or cell.first_line
-                where, given = f"cell {cell.index} at {file_path}:{line}", runtime.dbutils.widgets.getAll().values()
+                where, given = f"cell {cell.index} at {file_path}:{line}", runtime.dbutils.widgets.all_values().values()
                 known = [*given, self.storage_url]
                 unavailable = unavailable_storage_error(e, runtime.notebook_path, where, known, cell.index, line)
                 if unavailable is not None:

@@ -89,7 +89,7 @@ def _step(step: dict, notebooks_dir: str, level_id: str, name: str) -> dict:
     spec: dict = {"name": name, "notebook": posixpath.join(notebooks_dir, step["JOB_NAME"])}
     spec["tags"] = [f"level_{level_id}"]
     minutes = str(step.get("ASYNC_TIMEOUT_LOOP_IN_MINUTES", "")).strip()
-    if minutes.isdigit() and int(minutes):
+    if minutes.isdecimal() and int(minutes):
         spec["timeout"] = int(minutes) * 60
     return spec
 
@@ -101,10 +101,12 @@ def _args(properties, fail) -> dict:
             properties = json.loads(properties)
         except json.JSONDecodeError as e:
             fail(f"not a JSON object: {e.msg}")
+        except (RecursionError, ValueError) as e:  # nested past Python's stack; a number of thousands of digits
+            fail(f"not a JSON object: {e}")
     if not isinstance(properties, dict):
         fail("not a JSON object")
     return {
-        str(k): v if isinstance(v, str | int | float | bool) else json.dumps(v)
+        str(k): v if isinstance(v, str | int | float | bool) else json.dumps(v, default=str)
         for k, v in properties.items()
         if v is not None
     }

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from dtflw import init_args, init_flow
+from dtflw.core.widget_names import check_unused_arguments
 from dtflw.errors import ArgumentError, DagError, PipelineFileError
 from dtflw.pipeline_files.chains import chain_edges
 from dtflw.pipeline_files.loading import PARAM_REFERENCE, PipelineFile
+from dtflw.runtime import current_runtime
 
 
 def run_pipeline_file(pipeline: PipelineFile) -> str:
@@ -15,6 +17,7 @@ def run_pipeline_file(pipeline: PipelineFile) -> str:
     a JSON object of each step's exit value and the path of each table published."""
     defaults = {name: _text(value) for name, value in pipeline.data.get("params", {}).items()}
     params = {name: arg.value for name, arg in init_args(defaults).items()}
+    _check_arguments_now()
     with init_flow(pipeline.data.get("storage")) as flow:
         steps = build_steps(pipeline, flow, params)
         dag = flow.dag(workers=pipeline.data.get("workers", 4))
@@ -28,6 +31,14 @@ def run_pipeline_file(pipeline: PipelineFile) -> str:
         return json.dumps(
             {"steps": {name: nb.result for name, nb in steps.items()}, "tables": {t: flow[t] for t in published}}
         )
+
+
+def _check_arguments_now() -> None:
+    """Under `--strict`, an argument that is no parameter fails the run now, before any step runs: a pipeline
+    reads its parameters and nothing else (without it, the warning comes at the end of the run)."""
+    runtime = current_runtime()
+    if runtime.is_local and runtime.options.strict:
+        check_unused_arguments(runtime.notebook_path, runtime.dbutils.widgets, strict=True)
 
 
 def build_steps(pipeline: PipelineFile, flow, params: dict[str, str]) -> dict:

@@ -10,6 +10,7 @@ import graphlib
 import json
 import os
 import re
+import reprlib
 from dataclasses import dataclass
 
 from dtflw.errors import PipelineFileError
@@ -17,6 +18,18 @@ from dtflw.pipeline_files import SCHEMA_FILE
 from dtflw.pipeline_files.chains import chain_edges
 
 MAX_PROBLEMS = 10
+MAX_PROBLEM_LENGTH = 200  # characters of one problem: ten of them and the header stay under 2 KB
+_TEXT_TAG, _MERGE_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"
+_KINDS = {  # what YAML reads an unquoted key as, by its tag
+    "int": "a number",
+    "float": "a number",
+    "bool": "true or false",
+    "null": "null",
+    "timestamp": "a date",
+    "binary": "bytes",
+}
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
 PARAM_REFERENCE = re.compile(r"\$\{([^}]*)\}")  # ${name}: a pipeline parameter in a value
 _PATTERN_MEANING = {  # a schema pattern → what it asks for, in words
     ">>": "a chain of step names such as 'load >> [clean, check] >> report'",
@@ -62,7 +75,7 @@ def load_pipeline(path: str) -> PipelineFile:
         found.sort(key=lambda problem: _line(lines, problem[0]))
         problems = [f"{where_in(path, lines, key)}: {message}" for key, message in found]
     if problems:
-        shown = problems[:MAX_PROBLEMS] + (
+        shown = [_clipped(problem) for problem in problems[:MAX_PROBLEMS]] + (
             [f"… and {len(problems) - MAX_PROBLEMS} more"] if problems[MAX_PROBLEMS:] else []
         )
         raise PipelineFileError(
@@ -89,27 +102,44 @@ def read_document(path: str) -> tuple[object, dict, list[str]]:
     except ImportError as e:
         raise PipelineFileError(f"Reading pipeline file {path} needs {e.name}: pip install 'dtflw[pipelines]'.") from e
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            content = f.read()
     except OSError as e:
         raise PipelineFileError(f"File {path!r} cannot be read: {e.strerror or e}.") from e
+    text = _utf8_text(path, content)
     return _parse_json(path, text) if path.lower().endswith(".json") else _parse_yaml(path, text)
+
+
+def _utf8_text(path: str, content: bytes) -> str:
+    """The file's text; a file that is not UTF-8 is refused, naming the first byte that is not."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = content.count(b"\n", 0, e.start) + 1
+        raise PipelineFileError(
+            f"File {path!r} is not UTF-8 text: byte 0x{content[e.start]:02x} at offset {e.start} (line {line}) "
+            "does not decode; save the file as UTF-8."
+        ) from None
 
 
 def _parse_yaml(path: str, text: str) -> tuple[object, dict, list[str]]:
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    from dtflw.pipeline_files.bounded_yaml import BoundedLoader
+
+    loader = None
     try:
+        loader = BoundedLoader(text)  # it refuses characters YAML does not take (a NUL…) at once
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        return None, {}, [f"{path}:{mark.line + 1 if mark else '?'}: not valid YAML: {e.problem or e}"]
-    except yaml.YAMLError as e:
-        return None, {}, [f"{path}: not valid YAML: {e}"]
+        return None, {}, [f"{path}:{mark.line + 1 if mark else '?'}: not valid YAML: {_clipped(e.problem or e)}"]
+    except (yaml.YAMLError, ValueError) as e:  # ValueError: a date, number or tag's value YAML cannot make
+        return None, {}, [f"{path}: not valid YAML: {_clipped(e)}"]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict = {}
     problems: list[str] = []
     if node is not None:
@@ -120,13 +150,23 @@ def _parse_yaml(path: str, text: str) -> tuple[object, dict, list[str]]:
 def _parse_json(path: str, text: str) -> tuple[object, dict, list[str]]:
     import yaml
 
+    from dtflw.pipeline_files.bounded_yaml import MAX_DEPTH, BoundedLoader, YamlBoundError
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         return None, {}, [f"{path}:{e.lineno}: not valid JSON: {e.msg}"]
+    except RecursionError:  # nested past Python's stack
+        return None, {}, [f"{path}: not valid JSON: nested more than {MAX_DEPTH} deep"]
+    except ValueError as e:  # a number of thousands of digits
+        return None, {}, [f"{path}: not valid JSON: {_clipped(e)}"]
+    if _depth(data) > MAX_DEPTH:
+        return None, {}, [f"{path}: not valid JSON: nested more than {MAX_DEPTH} deep"]
     lines: dict = {}
     try:  # JSON is YAML: its nodes give the lines
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=BoundedLoader)
+    except YamlBoundError as e:
+        return None, {}, [f"{path}:{e.problem_mark.line + 1}: not valid JSON: {e.problem}"]
     except yaml.YAMLError:
         return data, lines, []  # no line numbers, then
     problems: list[str] = []
@@ -144,6 +184,11 @@ def _index_lines(node, key: Key, lines: dict, problems: list[str], path: str) ->
         seen: set = set()
         for key_node, value_node in node.value:
             name = key_node.value
+            if key_node.tag not in (_TEXT_TAG, _MERGE_TAG):
+                problems.append(
+                    f"{path}:{key_node.start_mark.line + 1}: {_dotted(key) or 'top level'}: {_not_text(key_node)}"
+                )
+                continue
             if name in seen:
                 problems.append(f"{path}:{key_node.start_mark.line + 1}: {_dotted(key + (name,))}: given twice")
             seen.add(name)
@@ -152,6 +197,33 @@ def _index_lines(node, key: Key, lines: dict, problems: list[str], path: str) ->
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _index_lines(item, key + (index,), lines, problems, path)
+
+
+def _not_text(key_node) -> str:
+    """Why a key YAML reads as something else than text (`on:` is true, `1:` a number) is refused."""
+    kind = _KINDS.get(key_node.tag.rsplit(":", 1)[-1], key_node.tag)  # a scalar: a list or mapping is unhashable
+    return f"a key must be text, and YAML reads {_shown(key_node.value)} as {kind}; quote it"
+
+
+def _depth(value) -> int:
+    """How deep lists and mappings nest in `value` (without recursion: it may nest thousands deep)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            pending += [(item, depth + 1) for item in (value.values() if isinstance(value, dict) else value)]
+    return deepest
+
+
+def _shown(value) -> str:
+    """A value as a message shows it: its repr, cut short."""
+    return _REPR.repr(value)
+
+
+def _clipped(message) -> str:
+    text = str(message)
+    return text if len(text) <= MAX_PROBLEM_LENGTH else text[: MAX_PROBLEM_LENGTH - 1] + "…"
 
 
 def _dates_as_text(value):
@@ -181,7 +253,7 @@ def _describe(error) -> tuple[Key, str]:
         if closer:  # the value took a branch's shape (an object, say) and is wrong inside it
             return _describe(max(closer, key=lambda e: len(e.absolute_path)))
         kinds = " or ".join(dict.fromkeys(_kind(e.schema) for e in error.context))
-        return key, f"must be {kinds}, not {value!r}"
+        return key, f"must be {kinds}, not {_shown(value)}"
     if error.validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         unknown = [k for k in value if k not in allowed]
@@ -195,9 +267,9 @@ def _describe(error) -> tuple[Key, str]:
         return key, f"missing key '{missing[0]}'"
     if error.validator == "pattern":
         meaning = _PATTERN_MEANING.get(error.validator_value, f"text matching {error.validator_value}")
-        return key, f"{value!r} is not {meaning}"
+        return key, f"{_shown(value)} is not {meaning}"
     if error.validator == "type":
-        return key, f"must be {_kind(error.schema)}, not {value!r}"
+        return key, f"must be {_kind(error.schema)}, not {_shown(value)}"
     return key, error.message
 
 

@@ -48,6 +48,7 @@ class RunOptions:
     listeners: list = field(default_factory=list)  # extra FlowListeners for every flow opened
     default_storage_url: str | None = None  # `--storage`: what init_flow() uses without a storage
     storage_view: Any = None  # export: how a flow sees its storage (`dtflw.deploy.offline`: no I/O)
+    strict: bool = False  # `--strict`: an argument a notebook never reads is an error, not a warning
 
 
 class Runtime:

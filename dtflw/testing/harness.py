@@ -1,8 +1,9 @@
 """Run a user's notebooks in tests: one notebook with given inputs, or a whole orchestration.
 
 `NotebookTester` is what the `dtflw` pytest fixture hands a test. It runs notebooks of a workspace
-folder on a Spark engine exactly as `dtflw run` does, on a throwaway storage and DBFS root, and
-gives back exit values, output tables as DataFrames and the lineage dtflw recorded.
+folder on a Spark engine exactly as `dtflw run --strict` does, on a throwaway storage and DBFS root, and
+gives back exit values, output tables as DataFrames and the lineage dtflw recorded. As under `--strict`,
+an argument a notebook never declares nor reads fails the run with a `WidgetNameError`.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class NotebookTester:
         user: str = "tester@example.com",
     ):
         from dtflw.local.workspace import LocalSettings, LocalWorkspace
+        from dtflw.runtime import RunOptions
 
         self.engine = engine
         self.secrets = {scope: dict(keys) for scope, keys in (secrets or {}).items()}
@@ -117,6 +119,7 @@ class NotebookTester:
                 secrets_file=self._secrets_file,
                 environ={},  # secrets come from `secrets` only: a test never depends on the developer's shell
             ),
+            RunOptions(strict=True),  # an argument a notebook never reads fails the test (`dtflw run --strict`)
         )
         self._storage = None
 
