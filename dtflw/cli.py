@@ -86,7 +86,7 @@ def _runtime_options(command):
     return command
 
 
-def _workspace(options: dict, listeners=(), planner=None):
+def _workspace(options: dict, listeners=(), planner=None, leases=None):
     from dtflw.engines import create_engine
     from dtflw.local.workspace import LocalSettings, LocalWorkspace
     from dtflw.runtime import RunOptions
@@ -118,6 +118,7 @@ def _workspace(options: dict, listeners=(), planner=None):
             exclude=options["exclude"],
             planner=planner,
             listeners=list(listeners),
+            leases=leases,
         ),
     )
     return engine, workspace, notebook
@@ -153,14 +154,14 @@ def run(context, wait_for_storage, where, **options):
     from dtflw.interrupts import CANCELLATION
     from dtflw.progress import ProgressPrinter
     from dtflw.secrets import scrub
-    from dtflw.storage.lease import holding
+    from dtflw.storage.lease import RunLeases
 
     console = Console(stderr=True)
     printer = ProgressPrinter(console)
     secrets: set[str] = set()  # the values revealed while running: never printed
     try:
-        with holding(default_storage_url(options["storage"]), new_run_id(), wait_for_storage):
-            engine, workspace, notebook = _workspace(options, listeners=[printer])
+        with RunLeases(new_run_id(), wait_for_storage) as leases:  # taken by each storage's first flow
+            engine, workspace, notebook = _workspace(options, listeners=[printer], leases=leases)
             secrets = workspace.secret_values
             with engine, CANCELLATION.signals_handled():
                 try:

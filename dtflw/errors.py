@@ -81,6 +81,10 @@ class StorageBusyError(StorageError):
     """Another run holds the storage's lease; the message names it (host, pid, run id, since)."""
 
 
+class StorageLeaseError(StorageError):
+    """A storage's lease file cannot be used: a folder stands in its place, or it cannot be opened."""
+
+
 class RuntimeNotFoundError(DtflwError):
     """Neither a Databricks notebook nor a local dtflw runtime is active."""
 

@@ -234,6 +234,7 @@ class LocalWorkspace:
             planner=planner,
             listeners=[] if planner else self.options.listeners,
             default_storage_url=self.storage_url,
+            leases=self.options.leases,
         )
         return Runtime(
             dbutils,

@@ -47,6 +47,7 @@ class RunOptions:
     planner: Any = None  # `dtflw plan`: flows collect their steps instead of running them
     listeners: list = field(default_factory=list)  # extra FlowListeners for every flow opened
     default_storage_url: str | None = None  # `--storage`: what init_flow() uses without a storage
+    leases: Any = None  # `dtflw run`: the run's `RunLeases`, taken by init_flow() for each storage it opens
 
 
 class Runtime:

@@ -1,5 +1,9 @@
 """A lease per storage: one `dtflw run` writes a storage at a time.
 
+A run takes the lease of a storage the first time one of its flows opens it (`init_flow`, whether
+the storage came from `--storage` or from the notebook) and holds it until the run ends
+(`RunLeases`); a storage this run already holds is taken again at once (nested notebooks, DAG steps).
+
 Two runs writing the same tables at once fail with misleading errors (a table read while the other
 run rewrites it, Delta commits that conflict). The run holding the lease is named to the one that
 waits: host, pid, run id and since when. A holder that died gives the lease up by itself:
@@ -22,7 +26,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from dtflw.errors import StorageBusyError
+from dtflw.errors import StorageBusyError, StorageLeaseError
 
 LEASE_FILE = "_dtflw/lease"
 LEASE_SECONDS = 15  # Azure's shortest lease: how long a dead holder keeps the storage
@@ -60,6 +64,11 @@ class Lease:
     def __init__(self, where: str, run_id: str):
         self.where = where
         self.holder = Holder.me(run_id)
+
+    @property
+    def key(self) -> str:
+        """What the lease locks, the same for every storage object naming it."""
+        raise NotImplementedError
 
     def held(self, wait: float = 0.0) -> Lease:
         """Take the lease, waiting up to `wait` seconds for another run to give it up."""
@@ -99,11 +108,25 @@ class FileLease(Lease):
         self._path = path
         self._fd: int | None = None
 
+    @property
+    def key(self) -> str:
+        return os.path.realpath(self._path)
+
+    def _open(self) -> int:
+        try:
+            os.makedirs(os.path.dirname(self._path), exist_ok=True)
+            return os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            kind = "a folder" if os.path.isdir(self._path) else f"unusable ({e.strerror or e})"
+            raise StorageLeaseError(
+                f"The lease of storage {self.where} cannot be taken: {self._path} is {kind}. It must be a file "
+                "that dtflw creates: remove what stands in its place (no run keeps anything there)."
+            ) from None
+
     def _try_acquire(self) -> Holder | bool | None:
         import fcntl
 
-        os.makedirs(os.path.dirname(self._path), exist_ok=True)
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -134,6 +157,10 @@ class BlobLease(Lease):
         self._lease = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+
+    @property
+    def key(self) -> str:
+        return self._blob.url.split("?", 1)[0]
 
     def _try_acquire(self) -> Holder | bool | None:
         from azure.core.exceptions import HttpResponseError, ResourceExistsError
@@ -187,14 +214,41 @@ def lease_for(storage, run_id: str) -> Lease | None:
     return None
 
 
-@contextlib.contextmanager
-def holding(storage_url: str, run_id: str, wait: float = 0.0):
-    """Hold the lease of the storage at `storage_url` (if it has one) while the block runs."""
-    from dtflw.storage import from_url
+class RunLeases:
+    """The leases of one run: a storage's is taken the first time a flow of the run opens it, waiting up
+    to `wait` seconds for another run to give it up, and held until the run ends (`with RunLeases(...)`).
+    A storage this run holds already is taken again at once, from any thread."""
 
-    lease = lease_for(from_url(storage_url), run_id)
-    if lease is None:
-        yield None
-        return
-    with lease.held(wait):
-        yield lease
+    def __init__(self, run_id: str, wait: float = 0.0):
+        self.run_id = run_id
+        self.wait = wait
+        self._held: dict[str, Lease] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, storage) -> Lease | None:
+        """The lease of `storage`, taken now unless this run holds it already (None: it has none)."""
+        lease = lease_for(storage, self.run_id)
+        if lease is None:
+            return None
+        with self._lock:
+            lock = self._locks.setdefault(lease.key, threading.Lock())
+        with lock:  # one thread takes a storage; the others find it held
+            held = self._held.get(lease.key)
+            if held is None:
+                held = self._held[lease.key] = lease.held(self.wait)
+            return held
+
+    def release(self) -> None:
+        """Give back every lease of the run, the last taken first."""
+        with self._lock:
+            leases, self._held = list(self._held.values()), {}
+        for lease in reversed(leases):
+            with contextlib.suppress(Exception):  # a lease that cannot be given back expires or dies with us
+                lease.release()
+
+    def __enter__(self) -> RunLeases:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
