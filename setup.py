@@ -29,6 +29,7 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     packages=find_packages(include=["dtflw", "dtflw.*"]),
+    py_modules=["_dtflw_cli"],  # the command's entry point: handles Ctrl-C before the package imports
     package_data={"dtflw.pipeline_files": ["pipeline.schema.json"]},
     python_requires=">=3.10",
     install_requires=CLI,
@@ -43,7 +44,7 @@ setup(
         "test-databricks": DATABRICKS + AZURE + LINEAGE + PIPELINES + TEST,
     },
     entry_points={
-        "console_scripts": ["dtflw=dtflw.cli:main"],
+        "console_scripts": ["dtflw=_dtflw_cli:main"],
         "pytest11": ["dtflw = dtflw.testing.plugin"],
     },
     classifiers=[

@@ -35,7 +35,21 @@ def default_storage_url(storage: str | None) -> str:
     return url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:|/", url) else "file://" + os.path.abspath(url)
 
 
-@click.group()
+class _Command(click.Group):
+    """The `dtflw` group: Ctrl-C in any command ends it with one line and exit 130, never a traceback
+    (click's own answer is "Aborted!" and exit 1); a command that cleans up on `KeyboardInterrupt`
+    (`deploy run` cancels its job runs) has done so first."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            from dtflw.interrupts import exit_interrupted
+
+            exit_interrupted()
+
+
+@click.group(cls=_Command)
 @click.version_option(package_name="dtflw")
 def main():
     """dtflw: chain Databricks notebooks into dataflow pipelines, on Databricks or locally."""
@@ -152,6 +166,7 @@ def run(context, wait_for_storage, where, **options):
         return
     from dtflw.events import new_run_id
     from dtflw.interrupts import CANCELLATION
+    from dtflw.lineage.abandoned import close_abandoned_runs
     from dtflw.progress import ProgressPrinter
     from dtflw.secrets import scrub
     from dtflw.storage.lease import RunLeases
@@ -160,7 +175,8 @@ def run(context, wait_for_storage, where, **options):
     printer = ProgressPrinter(console)
     secrets: set[str] = set()  # the values revealed while running: never printed
     try:
-        with RunLeases(new_run_id(), wait_for_storage) as leases:  # taken by each storage's first flow
+        leases = RunLeases(new_run_id(), wait_for_storage, on_abandoned=close_abandoned_runs)
+        with leases:  # each storage's is taken by the first flow to open it
             engine, workspace, notebook = _workspace(options, listeners=[printer], leases=leases)
             secrets = workspace.secret_values
             with engine, CANCELLATION.signals_handled():

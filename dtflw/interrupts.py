@@ -30,6 +30,7 @@ UNWIND_SECONDS = 1.5  # how long notebook threads get to end their flows themsel
 POLL_SECONDS = 0.1
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CANCELLED_ERROR = "cancelled: the run was interrupted"
+INTERRUPTED_LINE = "✖ Interrupted (SIGINT).\n".encode()  # the same line as `_dtflw_cli`'s
 
 
 class NotebookCancelled(KeyboardInterrupt):  # noqa: N818 - a KeyboardInterrupt, so `except Exception` lets it pass
@@ -156,6 +157,17 @@ class Cancellation:
 
 
 CANCELLATION = Cancellation()
+
+
+def exit_interrupted() -> None:
+    """End the process after a Ctrl-C outside a run's notebooks (imports, setup, other commands): one
+    line, exit 130; a second Ctrl-C meanwhile changes nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os.write(2, INTERRUPTED_LINE)
+    os._exit(128 + signal.SIGINT)
 
 
 class OpenRuns(FlowListener):

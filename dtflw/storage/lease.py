@@ -64,6 +64,7 @@ class Lease:
     def __init__(self, where: str, run_id: str):
         self.where = where
         self.holder = Holder.me(run_id)
+        self.abandoned: Holder | None = None  # a holder that died with the lease: found when taking it
 
     @property
     def key(self) -> str:
@@ -132,10 +133,8 @@ class FileLease(Lease):
         except BlockingIOError:
             text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
             os.close(fd)
-            try:
-                return Holder.parse(json.loads(text)) or True
-            except ValueError:  # the holder is just writing its name
-                return True
+            return _parsed(text) or True  # unknown: the holder is just writing its name
+        self.abandoned = _parsed(os.pread(fd, 4096, 0).decode("utf-8", "replace"))  # a release empties it
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(asdict(self.holder)).encode(), 0)
         self._fd = fd
@@ -176,6 +175,7 @@ class BlobLease(Lease):
                 raise
             metadata = self._blob.get_blob_properties().metadata or {}
             return Holder.parse(metadata) or True
+        self.abandoned = Holder.parse(self._blob.get_blob_properties().metadata or {})  # a release empties it
         self._blob.set_blob_metadata({k: str(v) for k, v in asdict(self.holder).items()}, lease=self._lease)
         self._renewer = threading.Thread(target=self._renew, name=f"dtflw lease {self.where}", daemon=True)
         self._renewer.start()
@@ -214,14 +214,25 @@ def lease_for(storage, run_id: str) -> Lease | None:
     return None
 
 
+def _parsed(text: str) -> Holder | None:
+    """The holder a lease file names (None: empty or unreadable)."""
+    try:
+        fields = json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
+    return Holder.parse(fields) if isinstance(fields, dict) else None
+
+
 class RunLeases:
     """The leases of one run: a storage's is taken the first time a flow of the run opens it, waiting up
     to `wait` seconds for another run to give it up, and held until the run ends (`with RunLeases(...)`).
-    A storage this run holds already is taken again at once, from any thread."""
+    A storage this run holds already is taken again at once, from any thread. `on_abandoned(storage, holder)`
+    is called when a lease is taken from a holder that died holding it."""
 
-    def __init__(self, run_id: str, wait: float = 0.0):
+    def __init__(self, run_id: str, wait: float = 0.0, on_abandoned=None):
         self.run_id = run_id
         self.wait = wait
+        self._on_abandoned = on_abandoned
         self._held: dict[str, Lease] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -237,6 +248,8 @@ class RunLeases:
             held = self._held.get(lease.key)
             if held is None:
                 held = self._held[lease.key] = lease.held(self.wait)
+                if held.abandoned is not None and self._on_abandoned is not None:
+                    self._on_abandoned(storage, held.abandoned)
             return held
 
     def release(self) -> None:
