@@ -100,7 +100,7 @@ def _runtime_options(command):
     return command
 
 
-def _workspace(options: dict, listeners=(), planner=None, leases=None):
+def _workspace(options: dict, listeners=(), planner=None, leases=None, environ=None):
     from dtflw.engines import create_engine
     from dtflw.local.workspace import LocalSettings, LocalWorkspace
     from dtflw.runtime import RunOptions
@@ -125,6 +125,7 @@ def _workspace(options: dict, listeners=(), planner=None, leases=None):
             storage_url=default_storage_url(options["storage"]),
             dbfs_folder=options["dbfs_root"],
             secrets_file=options["secrets_file"],
+            environ=environ,
         ),
         RunOptions(
             force_lazy=options["lazy"],
@@ -159,11 +160,19 @@ def _workspace(options: dict, listeners=(), planner=None, leases=None):
 def run(context, wait_for_storage, where, **options):
     """Run an orchestration notebook (a Databricks source .py/.sql or .ipynb) or a pipeline file
     (.yml/.json), SOURCE, with the local runtime, or on Databricks with `--on databricks`."""
-    from rich.console import Console
-
     if where == "databricks":
         _run_on_databricks(context, options)
         return
+    from dtflw.secrets import url_credentials
+
+    with _output_redacted(url_credentials(os.environ.get("DATABRICKS_HOST"))) as output:
+        _run_locally(options, wait_for_storage, output)
+
+
+def _run_locally(options: dict, wait_for_storage: float, output) -> None:
+    """`dtflw run`: the notebook with the local runtime, its output redacted by `output` (`RedactedFds`)."""
+    from rich.console import Console
+
     from dtflw.events import new_run_id
     from dtflw.interrupts import CANCELLATION
     from dtflw.lineage.abandoned import close_abandoned_runs
@@ -173,12 +182,13 @@ def run(context, wait_for_storage, where, **options):
 
     console = Console(stderr=True)
     printer = ProgressPrinter(console)
-    secrets: set[str] = set()  # the values revealed while running: never printed
+    secrets = output.secrets  # the values revealed while running: never printed
     try:
         leases = RunLeases(new_run_id(), wait_for_storage, on_abandoned=close_abandoned_runs)
-        with leases:  # each storage's is taken by the first flow to open it
-            engine, workspace, notebook = _workspace(options, listeners=[printer], leases=leases)
-            secrets = workspace.secret_values
+        with leases, _secrets_kept_from_environment() as environ:  # a lease is taken by its storage's first flow
+            engine, workspace, notebook = _workspace(options, listeners=[printer], leases=leases, environ=environ)
+            workspace.secret_values |= secrets
+            secrets = output.secrets = workspace.secret_values
             with engine, CANCELLATION.signals_handled():
                 try:
                     result = CANCELLATION.run(workspace.run_file, notebook, _pairs(options["args"], "--arg"))
@@ -200,6 +210,42 @@ def run(context, wait_for_storage, where, **options):
         console.print(f"Lineage written under {where}", highlight=False, soft_wrap=True)
     if result is not None:
         click.echo(scrub(result, secrets))
+
+
+@contextlib.contextmanager
+def _output_redacted(secrets: set[str]):
+    """Within the block, whatever reaches the process's stdout and stderr (subprocesses too) is scrubbed of
+    `secrets` (the block's `.secrets`, which may be replaced); an unexpected error's traceback as well."""
+    from dtflw.interrupts import CANCELLATION
+    from dtflw.local.redacted_fds import RedactedFds
+    from dtflw.secrets import scrub
+
+    output = RedactedFds(secrets)
+    CANCELLATION.exit_hooks.append(output.close)  # a forced exit shows what is on its way first
+    try:
+        yield output
+    except Exception as e:  # a bug: its traceback shows scrubbed, before the descriptors are given back
+        import traceback
+
+        sys.stderr.write(scrub("".join(traceback.format_exception(e)), output.secrets))
+        raise SystemExit(1) from None
+    finally:
+        CANCELLATION.exit_hooks.remove(output.close)
+        output.close()
+
+
+@contextlib.contextmanager
+def _secrets_kept_from_environment():
+    """The environment with the `DTFLW_SECRET_*` variables, which leave `os.environ` within the block: the
+    notebook's `dbutils.secrets` reads them, its code and `%sh` cells never see them."""
+    from dtflw.local.dbutils import SECRET_VARIABLE_PREFIX
+
+    environ = dict(os.environ)
+    hidden = {name: os.environ.pop(name) for name in environ if name.startswith(SECRET_VARIABLE_PREFIX)}
+    try:
+        yield environ
+    finally:
+        os.environ.update(hidden)
 
 
 def _run_on_databricks(context, options: dict) -> None:

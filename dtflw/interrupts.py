@@ -42,6 +42,7 @@ class Cancellation:
 
     def __init__(self):
         self.signal: int | None = None  # the first signal received
+        self.exit_hooks: list = []  # called before a forced exit (output still on its way is shown)
         self._running: dict[int, tuple[threading.Thread, object]] = {}
 
     @property
@@ -153,6 +154,9 @@ class Cancellation:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        for hook in list(self.exit_hooks):
+            with contextlib.suppress(Exception):
+                hook()
         os._exit(self.exit_code)
 
 

@@ -99,3 +99,17 @@ def display_url(url: str) -> str:
     if not parts.scheme or not host:
         return "<URL without host>"
     return f"{parts.scheme}://{host}{port}"
+
+
+def url_credentials(url: str | None) -> set[str]:
+    """The credentials in a URL's user-info (`https://user:token@host`): the user-info and the password,
+    or the user name when it stands alone (`https://token@host`); none without user-info."""
+    try:
+        parts = urlsplit(str(url or ""))
+        userinfo = parts.netloc.rpartition("@")[0]
+        password, username = parts.password, parts.username
+    except ValueError:
+        return set()
+    if not userinfo:
+        return set()
+    return {userinfo, password} if password else {userinfo, username or userinfo}

@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError, PipelineFileError
 from dtflw.interrupts import CANCELLATION
 from dtflw.local.builtins import NotebookBuiltins
-from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
+from dtflw.local.dbutils import (
+    SECRET_VARIABLE_PREFIX,
+    LocalDbutils,
+    LocalFs,
+    NotebookContext,
+    NotebookExit,
+    NotebookUtils,
+    Secrets,
+    Widgets,
+)
 from dtflw.local.display import display, displayHTML
 from dtflw.local.imports import NotebookImports, give_up_working_directory, search_folders, working_directory
 from dtflw.local.redacted_output import redacted_output
@@ -348,7 +357,8 @@ class LocalWorkspace:
         elif cell.language == "run":
             self._run_included(cell, namespace, runtime, notebook_path)
         elif cell.language == "sh":
-            subprocess.run(cell.source, shell=True, check=True, cwd=os.path.dirname(file_path))
+            environ = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_VARIABLE_PREFIX)}
+            subprocess.run(cell.source, shell=True, check=True, cwd=os.path.dirname(file_path), env=environ)
         elif cell.language == "fs":
             command, *args = cell.source.split()
             result = getattr(runtime.dbutils.fs, command)(*args)
