@@ -10,11 +10,11 @@ CLI = ["click>=8.1", "rich>=13"]
 DATABRICKS = ["databricks-connect>=16.1", "databricks-sdk>=0.46"]
 DEPLOY = ["databricks-sdk>=0.45", "pyyaml>=6"]  # Jobs API 2.2 (more than 100 tasks) from 0.45
 PIPELINES = ["pyyaml>=6", "jsonschema>=4"]  # pipeline files: YAML, checked against their JSON Schema
-TEST = [
-    "pytest>=8",
+TESTING = ["pytest>=8", "chispa>=0.10"]  # users' notebook tests: the pytest plugin and table assertions
+TEST = [  # our own development: the suite, coverage, lint
+    *TESTING,
     "pytest-cov>=5",
     "pytest-timeout>=2.3",
-    "chispa>=0.10",
     "jsonschema>=4",
     "ruff>=0.6",
     "hypothesis>=6",
@@ -40,6 +40,7 @@ setup(
         "databricks": DATABRICKS,
         "deploy": DEPLOY + PIPELINES,
         "pipelines": PIPELINES,
+        "testing": TESTING,
         "test": LOCAL + AZURE + LINEAGE + DEPLOY + PIPELINES + TEST,
         "test-databricks": DATABRICKS + AZURE + LINEAGE + PIPELINES + TEST,
     },

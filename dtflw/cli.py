@@ -224,6 +224,8 @@ def _output_redacted(secrets: set[str]):
     CANCELLATION.exit_hooks.append(output.close)  # a forced exit shows what is on its way first
     try:
         yield output
+    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):  # click's to tell
+        raise
     except Exception as e:  # a bug: its traceback shows scrubbed, before the descriptors are given back
         import traceback
 
