@@ -97,3 +97,48 @@ def test_after_a_forced_second_ctrl_c_the_next_run_records_the_abandoned_flow_ca
     ((rel_path, status, error),) = [(r["rel_path"], r["status"], r["error"]) for r in abandoned["notebook_runs"]]
     assert (rel_path, status) == ("stubborn", "cancelled")
     assert f"(pid {first.pid} on " in error and "ended without closing this run" in error
+
+
+def lineage_document(run_id: str, started: float, status: str, runs=()) -> str:
+    notebook_runs = [
+        {"run_id": f"{run_id}-{i}", "flow_run_id": run_id, "notebook_path": "/Users/u/p/nb", "rel_path": "nb",
+         "status": s, "started": started, "ended": None if s == "running" else started + 1, "error": None}
+        for i, s in enumerate(runs)
+    ]  # fmt: skip
+    flow = {"run_id": run_id, "notebook_path": "/Users/u/p/main", "storage_url": "", "root_dir": "",
+            "started": started, "ended": None if status == "running" else started + 1, "status": status}  # fmt: skip
+    return json.dumps({"format": "dtflw-lineage", "version": 1, "flow_run": flow, "notebook_runs": notebook_runs})
+
+
+def test_taking_the_lease_a_dead_run_left_ends_its_running_flows_cancelled_and_nothing_else(tmp_path):
+    from dtflw.lineage.abandoned import close_abandoned_runs
+    from dtflw.storage.base import FolderStorage
+    from dtflw.storage.lease import RunLeases
+
+    runs = tmp_path / "_dtflw" / "runs"
+    runs.mkdir(parents=True)
+    dead = {"host": "h", "pid": 4242, "run_id": "dead-run", "since": 1000.0}
+    (tmp_path / "_dtflw" / "lease").write_text(json.dumps(dead))  # what a run killed holding the lease leaves
+    (runs / "mine.json").write_text(lineage_document("mine", 1010.0, "running", ["running", "succeeded"]))
+    (runs / "older.json").write_text(lineage_document("older", 900.0, "running", ["running"]))
+    (runs / "done.json").write_text(lineage_document("done", 1020.0, "succeeded", ["succeeded"]))
+    (runs / "broken.json").write_text('{"format": "dtflw-lin')
+    closed = []
+    with RunLeases("next", on_abandoned=lambda s, h: closed.append(close_abandoned_runs(s, h))) as leases:
+        leases.hold(FolderStorage(str(tmp_path)))
+        leases.hold(FolderStorage(str(tmp_path)))  # held already: nothing to close again
+    assert closed == [["mine"]]
+    mine = json.loads((runs / "mine.json").read_text())
+    assert mine["flow_run"]["status"] == "cancelled" and mine["flow_run"]["ended"] > 1010
+    assert [(r["status"], r["error"]) for r in mine["notebook_runs"]] == [
+        (
+            "cancelled",
+            "cancelled: run dead-run (pid 4242 on h, since 1970-01-01 00:16:40 UTC) ended without closing this run",
+        ),
+        ("succeeded", None),
+    ]
+    assert json.loads((runs / "older.json").read_text())["flow_run"]["status"] == "running", "not the dead run's"
+    assert json.loads((runs / "done.json").read_text())["flow_run"]["status"] == "succeeded"
+    with RunLeases("after", on_abandoned=lambda s, h: closed.append(h)) as leases:
+        leases.hold(FolderStorage(str(tmp_path)))
+    assert closed == [["mine"]], "a lease given back names no dead holder"
