@@ -163,9 +163,7 @@ def run(context, wait_for_storage, where, **options):
     if where == "databricks":
         _run_on_databricks(context, options)
         return
-    from dtflw.secrets import url_credentials
-
-    with _output_redacted(url_credentials(os.environ.get("DATABRICKS_HOST"))) as output:
+    with _output_redacted() as output:
         _run_locally(options, wait_for_storage, output)
 
 
@@ -213,14 +211,15 @@ def _run_locally(options: dict, wait_for_storage: float, output) -> None:
 
 
 @contextlib.contextmanager
-def _output_redacted(secrets: set[str]):
+def _output_redacted():
     """Within the block, whatever reaches the process's stdout and stderr (subprocesses too) is scrubbed of
-    `secrets` (the block's `.secrets`, which may be replaced); an unexpected error's traceback as well."""
+    the block's `.secrets` (at first the credentials in $DATABRICKS_HOST; the run then gives it its set of
+    secrets revealed); an unexpected error's traceback as well."""
     from dtflw.interrupts import CANCELLATION
     from dtflw.local.redacted_fds import RedactedFds
-    from dtflw.secrets import scrub
+    from dtflw.secrets import scrub, url_credentials
 
-    output = RedactedFds(secrets)
+    output = RedactedFds(url_credentials(os.environ.get("DATABRICKS_HOST")))
     CANCELLATION.exit_hooks.append(output.close)  # a forced exit shows what is on its way first
     try:
         yield output
@@ -280,16 +279,19 @@ def plan(**options):
     from dtflw.run.planning import Planner
 
     planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
-    try:
-        engine, workspace, notebook = _workspace(options, planner=planner)
-        with engine, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
-            workspace.run_file(notebook, _pairs(options["args"], "--arg"))
-    except DtflwError as e:
-        from rich.console import Console
+    with _output_redacted() as output:  # the orchestration code runs: what it prints is redacted too
+        try:
+            engine, workspace, notebook = _workspace(options, planner=planner)
+            workspace.secret_values |= output.secrets
+            output.secrets = workspace.secret_values
+            with engine, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
+                workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+        except DtflwError as e:
+            from rich.console import Console
 
-        _report_failure(Console(stderr=True), e, options["show_traceback"])
-        sys.exit(1)
-    click.echo(planner.render())
+            _report_failure(Console(stderr=True), e, options["show_traceback"], output.secrets)
+            sys.exit(1)
+        click.echo(planner.render())
 
 
 def _print_summary(console, printer) -> None:

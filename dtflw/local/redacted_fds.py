@@ -86,9 +86,10 @@ class _Pump:
             os.close(self._target)
 
     def _run(self) -> None:
+        poller = select.poll()  # not select(): any descriptor number
+        poller.register(self._read, select.POLLIN)
         while True:
-            waiting = IDLE_SECONDS if self._pending else None
-            if not select.select([self._read], [], [], waiting)[0]:
+            if not poller.poll(IDLE_SECONDS * 1000 if self._pending else None):
                 self._emit(_safe_cut(self._pending, len(self._pending), self._texts()))
                 continue
             try:
