@@ -146,7 +146,7 @@ def _workspace(options: dict, listeners=(), planner=None, leases=None, environ=N
     type=click.FloatRange(min=0),
     default=0,
     metavar="SECONDS",
-    help="Wait this long for another run using the storage to end (default: fail at once, naming it).",
+    help="Wait this long for another run using a storage this run opens to end (default: fail at once, naming it).",
 )
 @click.option(
     "--on",
