@@ -90,3 +90,15 @@ def test_the_blocker_blocks(project):
     env = {**os.environ, "PYTHONPATH": str(project / "blocker"), "DTFLW_TEST_BLOCK": "yaml"}
     done = subprocess.run([sys.executable, "-c", "import yaml"], env=env, capture_output=True, text=True)
     assert "ModuleNotFoundError: No module named 'yaml'" in done.stderr
+
+
+def test_an_import_missing_within_an_extra_is_told_as_that_extra():
+    from dtflw.errors import MissingExtraError
+    from dtflw.extras import extra, require
+
+    told = r"Reading X needs the Python package 'nowhere_pkg'.*dtflw\[azure\]"
+    with pytest.raises(MissingExtraError, match=told), extra("azure", "Reading X"):
+        import nowhere_pkg  # noqa: F401
+    with pytest.raises(ImportError, match=r"'nowhere_pkg\.sub'.*dtflw\[deploy\]"):  # still an ImportError
+        require("deploy", "dtflw deploy", "json", "nowhere_pkg.sub")
+    require("deploy", "dtflw deploy", "json")
