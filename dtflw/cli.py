@@ -71,6 +71,11 @@ def _runtime_options(command):
         ),
         click.option("--dbfs-root", type=click.Path(file_okay=False), help="Local folder standing in for dbfs:/."),
         click.option(
+            "--volumes-root",
+            type=click.Path(file_okay=False),
+            help="Local folder standing in for /Volumes (default: `volumes` beside the DBFS root).",
+        ),
+        click.option(
             "--workspace-root",
             type=click.Path(file_okay=False),
             help="Folder mapped to /Users/<user> (default: the parent of the notebook's folder).",
@@ -124,6 +129,7 @@ def _workspace(options: dict, listeners=(), planner=None, leases=None, environ=N
             user=options["user"],
             storage_url=default_storage_url(options["storage"]),
             dbfs_folder=options["dbfs_root"],
+            volumes_folder=options.get("volumes_root"),
             secrets_file=options["secrets_file"],
             environ=environ,
         ),
@@ -253,7 +259,7 @@ def _run_on_databricks(context, options: dict) -> None:
     """`dtflw run --on databricks`: `dtflw deploy run` with the options both know; refuses the others."""
     from dtflw.deploy.cli import run as deploy_run
 
-    local_only = {"lazy": "--lazy", "select": "--select", "exclude": "--exclude"}
+    local_only = {"lazy": "--lazy", "select": "--select", "exclude": "--exclude", "volumes_root": "--volumes-root"}
     given = [flag for name, flag in local_only.items() if options[name]]
     if given or options["engine"] != "sail" or options["conf"]:
         given += ["--engine"] * (options["engine"] != "sail") + ["--conf"] * bool(options["conf"])

@@ -203,3 +203,23 @@ class NotebookSkippedError(NotebookFailedError):
 
 class PipelineFileError(DtflwError, ValueError):
     """A pipeline file is malformed: names the file, the line and the key."""
+
+
+class NamespacePathError(DtflwError, ValueError):
+    """A Databricks path (`dbfs:/`, `/dbfs`, `/Volumes`, `/Workspace`) the local runtime cannot map to a folder."""
+
+
+class PathNotFoundError(DtflwError):
+    """A path read does not exist: `[PATH_NOT_FOUND]` as on Databricks (Sail would return an empty DataFrame)."""
+
+
+class UnreadablePathError(DtflwError):
+    """A folder read holds no data files and no schema was given: `[UNABLE_TO_INFER_SCHEMA]` as on Databricks."""
+
+
+class TaskValueError(DtflwError, ValueError):
+    """`dbutils.jobs.taskValues`: a key or value Databricks refuses, or a value no task set."""
+
+
+class MissingDebugValueError(TaskValueError, TypeError):
+    """`dbutils.jobs.taskValues.get` outside a job without a `debugValue` (a TypeError, as on Databricks)."""

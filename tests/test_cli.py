@@ -171,3 +171,21 @@ def test_plan_explains_a_notebook_changed_after_it_ran(project):
         result.stderr
     )
     assert "flow.notebook('producer')" in result.stderr
+
+
+def test_volumes_root_is_where_volume_paths_live(workspace, tmp_path):
+    volumes = tmp_path / "elsewhere"
+    (volumes / "main/raw/files").mkdir(parents=True)
+    (volumes / "main/raw/files/n.csv").write_text("n\n1\n2\n")
+    workspace.write("p/nb.py", "dbutils.notebook.exit(str(spark.read.csv('/Volumes/main/raw/files/n.csv').count()))")
+    arguments = [
+        "run",
+        str(workspace.root / "p/nb.py"),
+        "--dbfs-root",
+        str(tmp_path / "d"),
+        "--volumes-root",
+        str(volumes),
+    ]
+    result = CliRunner().invoke(main, arguments, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("3")

@@ -7,7 +7,7 @@ from chispa import assert_df_equality
 from testkit import LONG_SPARK_QUERY, notebook_source, notebook_thread_ends
 
 from dtflw.engines import JvmEngine, create_engine
-from dtflw.errors import EngineError, NotebookTimeoutError, SchemaMismatchError
+from dtflw.errors import EngineError, NotebookFailedError, NotebookTimeoutError, SchemaMismatchError
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
 
 pytestmark = [pytest.mark.jvm, pytest.mark.slow]
@@ -103,3 +103,30 @@ def test_a_timeout_cancels_the_notebooks_jobs_and_keeps_the_shared_context(jvm_w
     assert notebook_thread_ends("/Users/jvm/p/busy"), "its jobs were cancelled, so the notebook ended"
     assert jvm.session.sparkContext.statusTracker().getActiveJobsIds() == []
     assert jvm.session.range(3).count() == 3, "the engine's SparkContext is still up"
+
+
+def test_notebooks_read_and_write_the_databricks_namespaces_on_jvm_spark(jvm_ws, tmp_path):
+    workspace, write, root, _ = jvm_ws
+    raw = tmp_path / "dbfs/FileStore/raw/people.csv"
+    raw.parent.mkdir(parents=True)
+    raw.write_text("id,name\n1,a\n2,b\n")
+    write(
+        "p/nb.py",
+        """
+        df = spark.read.csv("dbfs:/FileStore/raw/people.csv", header=True)
+        df.write.mode("overwrite").parquet("dbfs:/tmp/people")
+        n = spark.sql("SELECT count(*) AS n FROM parquet.`/dbfs/tmp/people`").first().n
+        with open("/dbfs/FileStore/raw/people.csv") as f:
+            lines = len(f.readlines())
+        stream = spark.readStream.format("text").load("dbfs:/FileStore/raw").writeStream.format("parquet")
+        stream.option("checkpointLocation", "dbfs:/tmp/cp").trigger(availableNow=True).start("dbfs:/tmp/lines")
+        spark.streams.awaitAnyTermination()
+        streamed = spark.read.parquet("dbfs:/tmp/lines").count()
+        dbutils.notebook.exit(f"{n}|{lines}|{streamed}")
+        """,
+    )
+    assert workspace.run_file(str(root / "p/nb.py")) == "2|3|3"
+    assert (tmp_path / "dbfs/tmp/people").is_dir() and (tmp_path / "dbfs/tmp/cp").is_dir()
+    write("p/missing.py", 'spark.read.csv("dbfs:/FileStore/none.csv")')
+    with pytest.raises(NotebookFailedError, match=r"\[PATH_NOT_FOUND\] Path does not exist: dbfs:/FileStore/none.csv"):
+        workspace.run_file(str(root / "p/missing.py"))

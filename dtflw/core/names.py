@@ -1,4 +1,4 @@
-"""Validation of the names users give: tables, arguments, notebook paths."""
+"""Validation of the names users give: tables, arguments, notebook paths; the job task keys made of them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dtflw.errors import InvalidNotebookPathError, InvalidTableNameError
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _CONTROL = re.compile(r"[\x00-\x1f]")
+MAX_TASK_KEY = 100  # Jobs API 2.2
+_NOT_IN_KEY = re.compile(r"[^A-Za-z0-9_-]+")  # the API checks [\w-] as Java does: ASCII only
 
 
 def check_table_name(name, role: str, notebook: str) -> str:
@@ -30,3 +32,15 @@ def check_notebook_path(path) -> str:
     if _CONTROL.search(path) or path != path.strip():
         raise InvalidNotebookPathError(f"Notebook path {path!r} has whitespace at its ends or control characters.")
     return path
+
+
+def unique_task_key(name: str, taken) -> str:
+    """The task key of a step named `name` (its notebook path as called) when the keys `taken` exist:
+    `p/ingest` → `p_ingest`, then `p_ingest_2`… The local runtime keys task values the same way."""
+    base = _NOT_IN_KEY.sub("_", name).strip("_")[:MAX_TASK_KEY] or "step"
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        suffix = f"_{n}"
+        key = base[: MAX_TASK_KEY - len(suffix)] + suffix
+    return key

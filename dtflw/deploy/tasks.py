@@ -6,15 +6,13 @@ once, at export time — input paths resolved to their producers, absent optiona
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from dtflw.core.names import unique_task_key
 from dtflw.core.task_lineage import JOB_WIDGET, job_widget
 from dtflw.errors import DeployError
 
 MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
-MAX_TASK_KEY = 100
-_NOT_IN_KEY = re.compile(r"[^A-Za-z0-9_-]+")  # the API checks [\w-] as Java does: ASCII only
 
 
 @dataclass
@@ -110,12 +108,7 @@ def _task_keys(names: list[str]) -> list[str]:
     keys: list[str] = []
     seen: set[str] = set()
     for name in names:
-        base = _NOT_IN_KEY.sub("_", name).strip("_")[:MAX_TASK_KEY] or "step"
-        key, n = base, 1
-        while key in seen:
-            n += 1
-            suffix = f"_{n}"
-            key = base[: MAX_TASK_KEY - len(suffix)] + suffix
+        key = unique_task_key(name, seen)
         seen.add(key)
         keys.append(key)
     return keys

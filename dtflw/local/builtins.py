@@ -10,6 +10,8 @@ functions such as `F.udf` look for the active session.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import sys
 
 
 class NotebookBuiltins(dict):
@@ -37,3 +39,26 @@ def _starting_spark_on_pyspark(import_, runtime):
         return module
 
     return import_starting_spark
+
+
+def made_active(session):
+    """`session`, made the active Spark Connect session of this thread, as a notebook's `spark` is on
+    Databricks: `SparkSession.getActiveSession()` in its modules answers it. (A classic session is found
+    through the JVM, where pyspark wraps it anew each time.)"""
+    connect = sys.modules.get("pyspark.sql.connect.session")
+    if connect is not None and isinstance(session, connect.SparkSession):
+        connect.SparkSession._active_session.session = session
+    return session
+
+
+@contextlib.contextmanager
+def active_session_restored():
+    """Within the block a notebook may make its session active; the one active before is active after."""
+    connect = sys.modules.get("pyspark.sql.connect.session")
+    before = getattr(connect.SparkSession._active_session, "session", None) if connect else None
+    try:
+        yield
+    finally:
+        connect = sys.modules.get("pyspark.sql.connect.session")
+        if connect is not None:
+            connect.SparkSession._active_session.session = before

@@ -9,7 +9,9 @@ import shutil
 from dataclasses import dataclass
 
 from dtflw.errors import ArgumentError, DtflwError
+from dtflw.local.namespaces import WorkspaceNamespaces
 from dtflw.local.secret_store import SECRETS_FILE_OPTION, read_secrets_file
+from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
 
 
 class NotebookExit(BaseException):  # noqa: N818 - like Databricks, not an error; escapes `except Exception`
@@ -196,24 +198,21 @@ DBFS_ROOT_FOLDERS = ("FileStore", "mnt", "tmp", "user")
 
 
 class LocalFs:
-    """`dbutils.fs` over local folders: `dbfs:/` (and bare `/x`), `/Volumes/`, `file:/`."""
+    """`dbutils.fs` over local folders: `dbfs:/` (and a bare `/x`), `/Volumes/`, `file:/` (`file:/Workspace/…`
+    is the workspace root), as `namespaces` maps them."""
 
-    def __init__(self, dbfs_folder: str, volumes_folder: str | None = None):
-        self._dbfs = dbfs_folder.rstrip("/")
-        self._volumes = (volumes_folder or os.path.join(dbfs_folder, "Volumes")).rstrip("/")
+    def __init__(self, dbfs_folder: str, volumes_folder: str | None = None, *, namespaces=None):
+        self._namespaces = namespaces or WorkspaceNamespaces.of(dbfs_folder, volumes_folder)
+        self._dbfs = self._namespaces.dbfs_root.rstrip("/")
 
     def local_path(self, path: str) -> str:
-        """The local file behind a dbutils path."""
-        if path.startswith("file:"):
-            return "/" + path[len("file:") :].lstrip("/")
-        if path.startswith("/Volumes/"):
-            return self._volumes + path[len("/Volumes") :]
-        if path.startswith("dbfs:"):
-            path = path[len("dbfs:") :]
-        return self._dbfs + "/" + path.lstrip("/")
+        """The local file behind a dbutils path; a path without a scheme is on the DBFS, as on Databricks."""
+        if path.startswith(("dbfs:", "file:", "/Volumes/")) or path == "/Volumes":
+            return self._namespaces.local_path(path)
+        return self._namespaces.local_path("dbfs:/" + path.lstrip("/"))
 
     def _dbfs_path(self, local: str, original: str) -> str:
-        if original.startswith(("file:", "/Volumes/")):
+        if original.startswith(("file:", "/Volumes", "dbfs:/Volumes")):
             return original.rstrip("/")
         return "dbfs:/" + os.path.relpath(local, self._dbfs).replace(os.sep, "/").lstrip("./")
 
@@ -354,8 +353,9 @@ class LocalDbutils:
 
     lists_cloud_storage = False  # its `fs` maps dbfs:/ and /Volumes to folders; it cannot list Azure
 
-    def __init__(self, widgets: Widgets, notebook: NotebookUtils, fs: LocalFs, secrets: Secrets):
+    def __init__(self, widgets: Widgets, notebook: NotebookUtils, fs: LocalFs, secrets: Secrets, jobs: Jobs = None):
         self.widgets = widgets
         self.notebook = notebook
         self.fs = fs
         self.secrets = secrets
+        self.jobs = jobs or Jobs(TaskValues(TaskValueStore(), None))

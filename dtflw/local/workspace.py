@@ -8,6 +8,7 @@ calling notebook, as `dbutils.notebook.run` does on Databricks.
 from __future__ import annotations
 
 import contextvars
+import functools
 import getpass
 import hashlib
 import os
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError, PipelineFileError
 from dtflw.interrupts import CANCELLATION
-from dtflw.local.builtins import NotebookBuiltins
+from dtflw.local import fuse_paths
+from dtflw.local.builtins import NotebookBuiltins, active_session_restored, made_active
 from dtflw.local.dbutils import (
     SECRET_VARIABLE_PREFIX,
     LocalDbutils,
@@ -32,7 +34,9 @@ from dtflw.local.dbutils import (
     Widgets,
 )
 from dtflw.local.display import display, displayHTML
+from dtflw.local.file_namespaces import namespace_file_error, opening_namespaces, shell_with_namespaces
 from dtflw.local.imports import NotebookImports, give_up_working_directory, search_folders, working_directory
+from dtflw.local.namespaces import WorkspaceNamespaces
 from dtflw.local.redacted_output import redacted_output
 from dtflw.local.runner import LocalRunner
 from dtflw.local.secret_store import check_user_name, read_secrets_file
@@ -45,6 +49,7 @@ from dtflw.local.source import (
     split_sql_statements,
 )
 from dtflw.local.sql_widgets import run_sql
+from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
 from dtflw.pipeline_files import is_pipeline_file
 from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
 from dtflw.secrets import scrub
@@ -58,7 +63,7 @@ class LocalSettings:
     user: str | None = None  # default $DTFLW_USER, else the OS user
     storage_url: str | None = None  # what init_flow() uses without a storage
     dbfs_folder: str | None = None  # stands in for dbfs:/ (default ./.dtflw/dbfs)
-    volumes_folder: str | None = None  # stands in for /Volumes (default ./.dtflw/volumes)
+    volumes_folder: str | None = None  # stands in for /Volumes (default: `volumes` beside the DBFS folder)
     secrets_file: str | None = None  # JSON {scope: {key: value}} for dbutils.secrets
     environ: Mapping[str, str] | None = None  # where $DTFLW_SECRET_<SCOPE>_<KEY> are read (default os.environ)
 
@@ -73,9 +78,11 @@ class LocalWorkspace:
         self.user = check_user_name(settings.user or os.environ.get("DTFLW_USER") or getpass.getuser())
         self.home = f"/Users/{self.user}"
         self.storage_url = settings.storage_url
-        state = os.path.join(os.getcwd(), ".dtflw")
-        self.dbfs_folder = os.path.abspath(settings.dbfs_folder or os.path.join(state, "dbfs"))
-        self.volumes_folder = os.path.abspath(settings.volumes_folder or os.path.join(state, "volumes"))
+        dbfs = settings.dbfs_folder or os.path.join(os.getcwd(), ".dtflw", "dbfs")
+        self.namespaces = WorkspaceNamespaces.of(dbfs, settings.volumes_folder, self.root, self.user)
+        self.dbfs_folder = self.namespaces.dbfs_root
+        self.volumes_folder = self.namespaces.volumes_root
+        self.task_values = TaskValueStore()  # `dbutils.jobs.taskValues` set by the notebooks of this workspace's runs
         self.secrets_file = settings.secrets_file
         read_secrets_file(self.secrets_file)  # a missing or malformed file fails now, not when a secret is read
         self.environ = dict(os.environ if settings.environ is None else settings.environ)
@@ -202,8 +209,18 @@ class LocalWorkspace:
         workspace_path = normalize_workspace_path(path, posixpath.dirname(caller) if caller else self.home)
         file_path = self.notebook_file(workspace_path)
         _, source = self._source_of(file_path)
+        task_key = (context_tags or {}).get("taskKey")
+        if caller is not None and planner is None:  # a called notebook runs as the job task the export makes of it
+            task_key = self.task_values.task_key(caller, path)
         runtime = self.runtime_for(
-            workspace_path, arguments, None, run_id, planner=planner, selection=selection, context_tags=context_tags
+            workspace_path,
+            arguments,
+            None,
+            run_id,
+            planner=planner,
+            selection=selection,
+            context_tags=context_tags,
+            task_key=task_key,
         )
         if not timeout_seconds:
             return self._execute(runtime, source, file_path)
@@ -219,23 +236,28 @@ class LocalWorkspace:
         planner=None,
         selection=None,
         context_tags=None,
+        task_key: str | None = None,
     ) -> Runtime:
-        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`) and
-        its own Spark session (`session`, else one the engine opens when the notebook first uses Spark).
+        """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`; task
+        values of job task `task_key`, none outside a task) and its own Spark session (`session`, else one the
+        engine opens when the notebook first uses Spark), which reads and writes the workspace's namespaces.
         A planned notebook gets no listeners: nothing it declares runs."""
         runner = LocalRunner(self, workspace_path)
         workspace_utils = getattr(self.engine, "workspace_utils", None)  # the databricks engine: its workspace's
         remote = workspace_utils(self.secret_values) if workspace_utils else None
         fs, secrets = remote or (
-            LocalFs(self.dbfs_folder, self.volumes_folder),
+            LocalFs(self.dbfs_folder, namespaces=self.namespaces),
             Secrets(self.environ, self.secrets_file, self.secret_values),
         )
+        namespaces = None if remote else self.namespaces  # on the databricks engine they are the workspace's
+        session, spark_factory = self._sessions(session, namespaces)
         tags = {**(context_tags or {}), "user": self.user}
         dbutils = LocalDbutils(
             widgets=Widgets(arguments),
             notebook=NotebookUtils(runner, NotebookContext(workspace_path, tags)),
             fs=fs,
             secrets=secrets,
+            jobs=Jobs(TaskValues(self.task_values, task_key)),
         )
         options = RunOptions(
             force_lazy=self.options.force_lazy,
@@ -248,7 +270,7 @@ class LocalWorkspace:
         return Runtime(
             dbutils,
             session,
-            spark_factory=self.engine.new_session,
+            spark_factory=spark_factory,
             notebook_path=workspace_path,
             user=self.user,
             runner=runner,
@@ -256,12 +278,32 @@ class LocalWorkspace:
             job_type=tags.get("jobType"),
             dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ and /Volumes are then the workspace's
             volumes_folder=None if remote else self.volumes_folder,
+            namespaces=namespaces,
             run_id=run_id,
             secret_values=self.secret_values,
             display_html=displayHTML,
             options=options,
             engine_credentials=getattr(self.engine, "add_credentials", None),
         )
+
+    def _sessions(self, session, namespaces: WorkspaceNamespaces | None):
+        """A notebook's session (if given) and the factory of a new one, both reading `namespaces`."""
+        if namespaces is None:
+            return session, self.engine.new_session
+        if session is not None:
+            from dtflw.local import spark_paths
+
+            session = spark_paths.bind(session, namespaces, sail=self.engine.name == "sail")
+        return session, functools.partial(self._notebook_session, namespaces)
+
+    def _notebook_session(self, namespaces: WorkspaceNamespaces):
+        """A new session for a notebook, active on its thread, reading and writing the workspace's namespaces
+        (and so does the engine's main session, which code that finds no active session gets)."""
+        from dtflw.local import spark_paths
+
+        sail = self.engine.name == "sail"
+        spark_paths.bind(self.engine.session, namespaces, sail=sail)
+        return made_active(spark_paths.bind(self.engine.new_session(), namespaces, sail=sail))
 
     def _execute_with_timeout(self, runtime: Runtime, source, file_path: str, timeout_seconds: int):
         outcome: dict = {}
@@ -290,10 +332,14 @@ class LocalWorkspace:
         return outcome.get("value")
 
     def _execute(self, runtime: Runtime, source, file_path: str):
+        builtins = NotebookImports(search_folders(file_path, self.root)).builtins
+        if runtime.namespaces is not None:
+            builtins["open"] = opening_namespaces(builtins.get("open", open), runtime.namespaces)
+            fuse_paths.install()
         namespace = {
             "__name__": "__main__",
             "__file__": file_path,
-            "__builtins__": NotebookBuiltins(runtime, NotebookImports(search_folders(file_path, self.root)).builtins),
+            "__builtins__": NotebookBuiltins(runtime, builtins),
             "dbutils": runtime.dbutils,
             "display": display,
             "displayHTML": displayHTML,
@@ -304,6 +350,7 @@ class LocalWorkspace:
             working_directory(os.path.dirname(file_path)),
             CANCELLATION.running(runtime),
             redacted_output(self.secret_values),
+            active_session_restored(),
         ):
             try:
                 self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
@@ -335,9 +382,10 @@ class LocalWorkspace:
                 unavailable = unavailable_storage_error(e, runtime.notebook_path, where, known, cell.index, line)
                 if unavailable is not None:
                     raise unavailable from e
+                hint = namespace_file_error(e, runtime.namespaces)
                 raise NotebookFailedError(
                     f"Notebook '{runtime.notebook_path}' failed in cell {cell.index} at {file_path}:{line}: "
-                    f"{type(e).__name__}: {scrub(str(e), self.secret_values)}",
+                    f"{type(e).__name__}: {scrub(str(e), self.secret_values)}{hint}",
                     notebook_path=runtime.notebook_path,
                     cell=cell.index,
                     line=line,
@@ -357,8 +405,9 @@ class LocalWorkspace:
         elif cell.language == "run":
             self._run_included(cell, namespace, runtime, notebook_path)
         elif cell.language == "sh":
+            script = shell_with_namespaces(cell.source, runtime.namespaces) if runtime.namespaces else cell.source
             environ = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_VARIABLE_PREFIX)}
-            subprocess.run(cell.source, shell=True, check=True, cwd=os.path.dirname(file_path), env=environ)
+            subprocess.run(script, shell=True, check=True, cwd=os.path.dirname(file_path), env=environ)
         elif cell.language == "fs":
             command, *args = cell.source.split()
             result = getattr(runtime.dbutils.fs, command)(*args)

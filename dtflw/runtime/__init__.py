@@ -75,6 +75,7 @@ class Runtime:
         display_html: Any = None,
         options: RunOptions | None = None,
         engine_credentials: Any = None,  # locally: hands a storage's credentials to the Spark engine
+        namespaces: Any = None,  # locally: where dbfs:/, /Volumes and /Workspace live (dtflw.local.namespaces)
     ):
         self.dbutils = dbutils
         self._spark = spark
@@ -91,6 +92,7 @@ class Runtime:
         self.display_html = display_html
         self.options = options or RunOptions()
         self.engine_credentials = engine_credentials
+        self.namespaces = namespaces
         self.flows: list = []  # flows opened by this notebook, ended when it finishes
 
     @property
