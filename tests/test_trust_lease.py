@@ -124,3 +124,20 @@ def test_a_lease_file_that_cannot_be_opened_is_a_typed_error(tmp_path):
     (tmp_path / "s" / "_dtflw" / "lease").mkdir()
     with pytest.raises(StorageLeaseError, match=r"lease of storage .* is a folder\. It must be a file"):
         RunLeases("run-1").hold(FolderStorage(str(tmp_path / "s")))
+
+
+@pytest.mark.parametrize(
+    "left",
+    ['{"host": "h", "pid": 1, "run_id": "r", "since": 1e308}', '{"host": "h", "pid": 1, "run_id": "r", "since": NaN}',
+     '[1, 2]', '{"pid": "x"}', "\u0000garbage"],
+)  # fmt: skip
+def test_a_lease_file_that_names_no_valid_holder_is_not_trusted(tmp_path, left):
+    (tmp_path / "_dtflw").mkdir()
+    (tmp_path / "_dtflw" / "lease").write_text(left)
+    dead = []
+    with RunLeases("run-1", on_abandoned=lambda storage, holder: dead.append(holder)) as leases:
+        assert leases.hold(FolderStorage(str(tmp_path))).holder.run_id == "run-1"
+        (tmp_path / "_dtflw" / "lease").write_text(left)  # as if the holder wrote that
+        with pytest.raises(StorageBusyError, match=r"in use by another run \(holder unknown\)"):
+            RunLeases("run-2").hold(FolderStorage(str(tmp_path)))
+    assert dead == [], "no dead holder is made up from it"

@@ -31,6 +31,7 @@ from dtflw.errors import StorageBusyError, StorageLeaseError
 LEASE_FILE = "_dtflw/lease"
 LEASE_SECONDS = 15  # Azure's shortest lease: how long a dead holder keeps the storage
 POLL_SECONDS = 0.2
+MAX_SINCE = 32503680000.0  # the year 3000: a lease file naming a later (or no finite) time is not a holder's
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,10 @@ class Holder:
     @classmethod
     def parse(cls, fields: dict) -> Holder | None:
         try:
-            return cls(str(fields["host"]), int(fields["pid"]), str(fields["run_id"]), float(fields["since"]))
-        except (KeyError, TypeError, ValueError):
+            holder = cls(str(fields["host"]), int(fields["pid"]), str(fields["run_id"]), float(fields["since"]))
+        except (KeyError, TypeError, ValueError, OverflowError):
             return None
+        return holder if 0 <= holder.since < MAX_SINCE else None  # a time a lease can have been taken at
 
 
 class Lease:
