@@ -151,13 +151,17 @@ class Cancellation:
 
     def exit(self) -> None:
         """End the process now with 128 + the signal: threads still in a notebook are abandoned."""
+        self.finish_output()
+        os._exit(self.exit_code)
+
+    def finish_output(self) -> None:
+        """Before a forced exit: flush Python's streams, and show the output still on its way."""
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
         for hook in list(self.exit_hooks):
             with contextlib.suppress(Exception):
                 hook()
-        os._exit(self.exit_code)
 
 
 CANCELLATION = Cancellation()
@@ -167,9 +171,7 @@ def exit_interrupted() -> None:
     """End the process after a Ctrl-C outside a run's notebooks (imports, setup, other commands): one
     line, exit 130; a second Ctrl-C meanwhile changes nothing."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
+    CANCELLATION.finish_output()
     os.write(2, INTERRUPTED_LINE)
     os._exit(128 + signal.SIGINT)
 

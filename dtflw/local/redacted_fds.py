@@ -39,9 +39,9 @@ class RedactedFds:
         for stream in {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}:
             with contextlib.suppress(Exception):
                 stream.flush()
-        for pump in self._pumps:
+        pumps, self._pumps = self._pumps, []  # closed once, even when a Ctrl-C cut the first close short
+        for pump in pumps:
             pump.close()
-        self._pumps = []
 
     def __enter__(self) -> RedactedFds:
         return self
