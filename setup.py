@@ -10,11 +10,11 @@ CLI = ["click>=8.1", "rich>=13"]
 DATABRICKS = ["databricks-connect>=16.1", "databricks-sdk>=0.46"]
 DEPLOY = ["databricks-sdk>=0.45", "pyyaml>=6"]  # Jobs API 2.2 (more than 100 tasks) from 0.45
 PIPELINES = ["pyyaml>=6", "jsonschema>=4"]  # pipeline files: YAML, checked against their JSON Schema
-TEST = [
-    "pytest>=8",
+TESTING = ["pytest>=8", "chispa>=0.10"]  # users' notebook tests: the pytest plugin and table assertions
+TEST = [  # our own development: the suite, coverage, lint
+    *TESTING,
     "pytest-cov>=5",
     "pytest-timeout>=2.3",
-    "chispa>=0.10",
     "jsonschema>=4",
     "ruff>=0.6",
     "hypothesis>=6",
@@ -29,6 +29,7 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     packages=find_packages(include=["dtflw", "dtflw.*"]),
+    py_modules=["_dtflw_cli"],  # the command's entry point: handles Ctrl-C before the package imports
     package_data={"dtflw.pipeline_files": ["pipeline.schema.json"]},
     python_requires=">=3.10",
     install_requires=CLI,
@@ -39,11 +40,12 @@ setup(
         "databricks": DATABRICKS,
         "deploy": DEPLOY + PIPELINES,
         "pipelines": PIPELINES,
+        "testing": TESTING,
         "test": LOCAL + AZURE + LINEAGE + DEPLOY + PIPELINES + TEST,
         "test-databricks": DATABRICKS + AZURE + LINEAGE + PIPELINES + TEST,
     },
     entry_points={
-        "console_scripts": ["dtflw=dtflw.cli:main"],
+        "console_scripts": ["dtflw=_dtflw_cli:main"],
         "pytest11": ["dtflw = dtflw.testing.plugin"],
     },
     classifiers=[

@@ -55,6 +55,8 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None,
         from dtflw.storage import from_url
 
         storage = from_url(storage, runtime.storage_environment())
+    if options.leases is not None and options.planner is None:  # one run writes a storage at a time
+        options.leases.hold(storage)
     if options.storage_view is not None:
         storage = options.storage_view(storage)
     if spark is not None:

@@ -35,7 +35,21 @@ def default_storage_url(storage: str | None) -> str:
     return url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:|/", url) else "file://" + os.path.abspath(url)
 
 
-@click.group()
+class _Command(click.Group):
+    """The `dtflw` group: Ctrl-C in any command ends it with one line and exit 130, never a traceback
+    (click's own answer is "Aborted!" and exit 1); a command that cleans up on `KeyboardInterrupt`
+    (`deploy run` cancels its job runs) has done so first."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            from dtflw.interrupts import exit_interrupted
+
+            exit_interrupted()
+
+
+@click.group(cls=_Command)
 @click.version_option(package_name="dtflw")
 def main():
     """dtflw: chain Databricks notebooks into dataflow pipelines, on Databricks or locally."""
@@ -97,7 +111,7 @@ def _runtime_options(command):
     return command
 
 
-def _workspace(options: dict, listeners=(), planner=None):
+def _workspace(options: dict, listeners=(), planner=None, leases=None, environ=None):
     from dtflw.engines import create_engine
     from dtflw.local.workspace import LocalSettings, LocalWorkspace
     from dtflw.runtime import RunOptions
@@ -123,6 +137,7 @@ def _workspace(options: dict, listeners=(), planner=None):
             dbfs_folder=options["dbfs_root"],
             volumes_folder=options.get("volumes_root"),
             secrets_file=options["secrets_file"],
+            environ=environ,
         ),
         RunOptions(
             force_lazy=options["lazy"],
@@ -131,6 +146,7 @@ def _workspace(options: dict, listeners=(), planner=None):
             planner=planner,
             listeners=list(listeners),
             strict=options["strict"],
+            leases=leases,
         ),
     )
     return engine, workspace, notebook
@@ -143,7 +159,7 @@ def _workspace(options: dict, listeners=(), planner=None):
     type=click.FloatRange(min=0),
     default=0,
     metavar="SECONDS",
-    help="Wait this long for another run using the storage to end (default: fail at once, naming it).",
+    help="Wait this long for another run using a storage this run opens to end (default: fail at once, naming it).",
 )
 @click.option(
     "--on",
@@ -157,24 +173,33 @@ def _workspace(options: dict, listeners=(), planner=None):
 def run(context, wait_for_storage, where, **options):
     """Run an orchestration notebook (a Databricks source .py/.sql or .ipynb) or a pipeline file
     (.yml/.json), SOURCE, with the local runtime, or on Databricks with `--on databricks`."""
-    from rich.console import Console
-
     if where == "databricks":
         _run_on_databricks(context, options)
         return
+    with _output_redacted() as output:
+        _run_locally(options, wait_for_storage, output)
+
+
+def _run_locally(options: dict, wait_for_storage: float, output) -> None:
+    """`dtflw run`: the notebook with the local runtime, its output redacted by `output` (`RedactedFds`)."""
+    from rich.console import Console
+
     from dtflw.events import new_run_id
     from dtflw.interrupts import CANCELLATION
+    from dtflw.lineage.abandoned import close_abandoned_runs
     from dtflw.progress import ProgressPrinter
     from dtflw.secrets import scrub
-    from dtflw.storage.lease import holding
+    from dtflw.storage.lease import RunLeases
 
     console = Console(stderr=True)
     printer = ProgressPrinter(console)
-    secrets: set[str] = set()  # the values revealed while running: never printed
+    secrets = output.secrets  # the values revealed while running: never printed
     try:
-        with holding(default_storage_url(options["storage"]), new_run_id(), wait_for_storage):
-            engine, workspace, notebook = _workspace(options, listeners=[printer])
-            secrets = workspace.secret_values
+        leases = RunLeases(new_run_id(), wait_for_storage, on_abandoned=close_abandoned_runs)
+        with leases, _secrets_kept_from_environment() as environ:  # a lease is taken by its storage's first flow
+            engine, workspace, notebook = _workspace(options, listeners=[printer], leases=leases, environ=environ)
+            workspace.secret_values |= secrets
+            secrets = output.secrets = workspace.secret_values
             with engine, CANCELLATION.signals_handled():
                 try:
                     result = CANCELLATION.run(workspace.run_file, notebook, _pairs(options["args"], "--arg"))
@@ -196,6 +221,45 @@ def run(context, wait_for_storage, where, **options):
         console.print(f"Lineage written under {where}", highlight=False, soft_wrap=True)
     if result is not None:
         click.echo(scrub(result, secrets))
+
+
+@contextlib.contextmanager
+def _output_redacted():
+    """Within the block, whatever reaches the process's stdout and stderr (subprocesses too) is scrubbed of
+    the block's `.secrets` (at first the credentials in $DATABRICKS_HOST; the run then gives it its set of
+    secrets revealed); an unexpected error's traceback as well."""
+    from dtflw.interrupts import CANCELLATION
+    from dtflw.local.redacted_fds import RedactedFds
+    from dtflw.secrets import scrub, url_credentials
+
+    output = RedactedFds(url_credentials(os.environ.get("DATABRICKS_HOST")))
+    CANCELLATION.exit_hooks.append(output.close)  # a forced exit shows what is on its way first
+    try:
+        yield output
+    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):  # click's to tell
+        raise
+    except Exception as e:  # a bug: its traceback shows scrubbed, before the descriptors are given back
+        import traceback
+
+        sys.stderr.write(scrub("".join(traceback.format_exception(e)), output.secrets))
+        raise SystemExit(1) from None
+    finally:
+        CANCELLATION.exit_hooks.remove(output.close)
+        output.close()
+
+
+@contextlib.contextmanager
+def _secrets_kept_from_environment():
+    """The environment with the `DTFLW_SECRET_*` variables, which leave `os.environ` within the block: the
+    notebook's `dbutils.secrets` reads them, its code and `%sh` cells never see them."""
+    from dtflw.local.dbutils import SECRET_VARIABLE_PREFIX
+
+    environ = dict(os.environ)
+    hidden = {name: os.environ.pop(name) for name in environ if name.startswith(SECRET_VARIABLE_PREFIX)}
+    try:
+        yield environ
+    finally:
+        os.environ.update(hidden)
 
 
 def _run_on_databricks(context, options: dict) -> None:
@@ -237,16 +301,19 @@ def plan(**options):
     from dtflw.run.planning import Planner
 
     planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
-    try:
-        engine, workspace, notebook = _workspace(options, planner=planner)
-        with engine, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
-            workspace.run_file(notebook, _pairs(options["args"], "--arg"))
-    except DtflwError as e:
-        from rich.console import Console
+    with _output_redacted() as output:  # the orchestration code runs: what it prints is redacted too
+        try:
+            engine, workspace, notebook = _workspace(options, planner=planner)
+            workspace.secret_values |= output.secrets
+            output.secrets = workspace.secret_values
+            with engine, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
+                workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+        except DtflwError as e:
+            from rich.console import Console
 
-        _report_failure(Console(stderr=True), e, options["show_traceback"])
-        sys.exit(1)
-    click.echo(planner.render())
+            _report_failure(Console(stderr=True), e, options["show_traceback"], output.secrets)
+            sys.exit(1)
+        click.echo(planner.render())
 
 
 def _print_summary(console, printer) -> None:

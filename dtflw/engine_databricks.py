@@ -248,5 +248,5 @@ def _require_packages() -> None:
     if not found:
         raise DatabricksConfigError(
             "The databricks engine needs databricks-sdk and databricks-connect: "
-            'pip install "dtflw[databricks]" (in an environment without pyspark).'
+            "pip install 'dtflw[databricks]' (in an environment without pyspark)."
         )

@@ -86,6 +86,14 @@ class StorageBusyError(StorageError):
     """Another run holds the storage's lease; the message names it (host, pid, run id, since)."""
 
 
+class StorageLeaseError(StorageError):
+    """A storage's lease file cannot be used: a folder stands in its place, or it cannot be opened."""
+
+
+class MissingExtraError(DtflwError, ModuleNotFoundError):
+    """An optional part of dtflw is not installed; the message names the `pip install 'dtflw[extra]'` to run."""
+
+
 class RuntimeNotFoundError(DtflwError):
     """Neither a Databricks notebook nor a local dtflw runtime is active."""
 

@@ -30,6 +30,7 @@ UNWIND_SECONDS = 1.5  # how long notebook threads get to end their flows themsel
 POLL_SECONDS = 0.1
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CANCELLED_ERROR = "cancelled: the run was interrupted"
+INTERRUPTED_LINE = "✖ Interrupted (SIGINT).\n".encode()  # the same line as `_dtflw_cli`'s
 
 
 class NotebookCancelled(KeyboardInterrupt):  # noqa: N818 - a KeyboardInterrupt, so `except Exception` lets it pass
@@ -41,6 +42,7 @@ class Cancellation:
 
     def __init__(self):
         self.signal: int | None = None  # the first signal received
+        self.exit_hooks: list = []  # called before a forced exit (output still on its way is shown)
         self._running: dict[int, tuple[threading.Thread, object]] = {}
 
     @property
@@ -149,13 +151,29 @@ class Cancellation:
 
     def exit(self) -> None:
         """End the process now with 128 + the signal: threads still in a notebook are abandoned."""
+        self.finish_output()
+        os._exit(self.exit_code)
+
+    def finish_output(self) -> None:
+        """Before a forced exit: flush Python's streams, and show the output still on its way."""
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        os._exit(self.exit_code)
+        for hook in list(self.exit_hooks):
+            with contextlib.suppress(Exception):
+                hook()
 
 
 CANCELLATION = Cancellation()
+
+
+def exit_interrupted() -> None:
+    """End the process after a Ctrl-C outside a run's notebooks (imports, setup, other commands): one
+    line, exit 130; a second Ctrl-C meanwhile changes nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    CANCELLATION.finish_output()
+    os.write(2, INTERRUPTED_LINE)
+    os._exit(128 + signal.SIGINT)
 
 
 class OpenRuns(FlowListener):

@@ -126,7 +126,7 @@ def test_a_selection_matching_nothing_fails_before_anything_runs(project):
     result = invoke(project, "run", "--select", "+Nowhere")
     assert result.exit_code == 1
     assert "SelectionError" in result.stderr and "'Nowhere' in '+Nowhere' matches no notebook or table" in result.stderr
-    assert written(project.storage_folder) == ["_dtflw/lease"]  # only the lease of the run: no table
+    assert written(project.storage_folder) == []  # planning takes no lease and writes no table
 
 
 def test_selection_applies_to_the_orchestration_notebook_not_to_the_notebooks_it_calls(project):
@@ -156,7 +156,7 @@ def test_a_notebook_that_cannot_be_planned_is_reported_for_a_selection(project):
     result = invoke(project, "run", "--select", "consumer")
     assert result.exit_code == 1
     assert "Planning for --select/--exclude failed" in result.stderr and "or None if none was" in result.stderr
-    assert written(project.storage_folder) == ["_dtflw/lease"]  # only the lease of the run: no table
+    assert written(project.storage_folder) == []  # planning takes no lease and writes no table
 
 
 def test_plan_explains_a_notebook_changed_after_it_ran(project):

@@ -30,4 +30,4 @@ def test_without_databricks_sdk_the_engine_says_what_to_install(monkeypatch):
     monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")
     with create_engine("databricks", cluster_id="c-1") as engine, pytest.raises(DatabricksConfigError) as raised:
         engine.session  # noqa: B018
-    assert 'pip install "dtflw[databricks]" (in an environment without pyspark)' in str(raised.value)
+    assert "pip install 'dtflw[databricks]' (in an environment without pyspark)" in str(raised.value)

@@ -20,7 +20,7 @@ from dtflw.lineage.recorder import LineageRecorder
 from dtflw.listeners import LoggingListener, WebhookNotifier
 from dtflw.local.dbutils import SecretNotFoundError
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
-from dtflw.secrets import _LEFT, _RIGHT, MIN_EMBEDDED, REDACTED, display_url, redact_args, scrub
+from dtflw.secrets import _BOUNDARY, _RIGHT, MIN_EMBEDDED, REDACTED, display_url, redact_args, scrub
 from dtflw.storage.local import LocalStorage
 
 RUN_ID = "0193a1b7-7c4e-7a77-8f07-7e7d7c7b7a77"
@@ -219,7 +219,7 @@ def occurrences(text: str, secret: str) -> int:
     """Leaks of `secret` in `text` as the policy defines them: anywhere if long, standing alone if short."""
     if len(secret) >= MIN_EMBEDDED:
         return text.count(secret)
-    return len(re.findall(f"{_LEFT}{re.escape(secret)}{_RIGHT}", text))
+    return len(re.findall(f"(?<![^{_BOUNDARY}]){re.escape(secret)}{_RIGHT}", text))
 
 
 @pytest.fixture

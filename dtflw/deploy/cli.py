@@ -18,6 +18,12 @@ FORMATS = ("job", "bundle")
 @click.group()
 def deploy():
     """Deploy a flow to Databricks: export it as a multi-task Job or an Asset Bundle, or run it there."""
+    from dtflw.extras import require
+
+    try:
+        require("deploy", "dtflw deploy", "databricks.sdk", "yaml")
+    except DtflwError as e:
+        _fail(e)
 
 
 def _flow_options(command):

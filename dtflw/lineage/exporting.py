@@ -6,6 +6,7 @@ import importlib
 import os
 
 from dtflw.errors import LineageFormatError
+from dtflw.extras import extra, require
 from dtflw.lineage.graph import LineageGraph
 
 FORMATS = {
@@ -15,6 +16,7 @@ FORMATS = {
     "dot": "dtflw.lineage.export_dot",
     "html": "dtflw.lineage.export_html",
 }
+NEEDS = {"json": ("orjson",), "openlineage": ("openlineage.client", "orjson")}  # of the `lineage` extra
 
 
 def export(
@@ -31,11 +33,13 @@ def export(
         raise LineageFormatError(f"Unknown lineage format {fmt!r}; use one of: {', '.join(FORMATS)}.")
     if select:
         graph = graph.select(select)
-    module = importlib.import_module(FORMATS[fmt])
-    if fmt == "openlineage" and out_path is None:
-        module.emit(graph, **options)
-        return None
-    text = module.render(graph, **options)
+    require("lineage", f"Lineage as {fmt}", *NEEDS.get(fmt, ()))
+    with extra("lineage", f"Lineage as {fmt}"):
+        module = importlib.import_module(FORMATS[fmt])
+        if fmt == "openlineage" and out_path is None:
+            module.emit(graph, **options)
+            return None
+        text = module.render(graph, **options)
     if out_path is None:
         return text
     folder = os.path.dirname(os.path.abspath(out_path))

@@ -25,6 +25,7 @@ import time
 from collections.abc import Collection
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, redact, scrub
+from dtflw.extras import extra
 
 log = logging.getLogger("dtflw")
 
@@ -202,11 +203,12 @@ def _configuration() -> tuple[tuple, str | None] | None:
 
 def _client(config_file: str | None):
     """openlineage-python's client configured the standard way (plus `config_file`, if given)."""
-    from openlineage.client import OpenLineageClient
-
+    with extra("lineage", "Sending OpenLineage events (OPENLINEAGE_URL or openlineage.yml is set)"):
+        from openlineage.client import OpenLineageClient
     if config_file is None:
         return OpenLineageClient()
-    import yaml
+    with extra("lineage", f"The OpenLineage configuration {config_file}"):
+        import yaml
 
     with open(config_file, encoding="utf-8") as f:
         return OpenLineageClient(config=yaml.safe_load(f) or {})

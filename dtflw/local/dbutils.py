@@ -325,6 +325,9 @@ class SecretScope:
     name: str
 
 
+SECRET_VARIABLE_PREFIX = "DTFLW_SECRET_"
+
+
 class Secrets:
     """`dbutils.secrets` from `DTFLW_SECRET_<SCOPE>_<KEY>` variables or a JSON file {scope: {key: value}}.
 
@@ -338,7 +341,7 @@ class Secrets:
 
     @staticmethod
     def env_name(scope: str, key: str) -> str:
-        return "DTFLW_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", f"{scope}_{key}").upper()
+        return SECRET_VARIABLE_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", f"{scope}_{key}").upper()
 
     def _from_file(self) -> dict:
         return read_secrets_file(self._file)

@@ -2,7 +2,8 @@
 
 While a notebook runs locally, `sys.stdout` and `sys.stderr` (where `print`, `display`, `df.show()`
 and the dtflw logger write) pass through a stream that holds back a partial line and scrubs each
-complete one with the policy of `dtflw.secrets`. Output of `%sh` cells (a subprocess) is not covered.
+complete one with the policy of `dtflw.secrets`. `dtflw run` also redacts at the process's file
+descriptors (`dtflw.local.redacted_fds`): `os.write`, `%sh` cells and other subprocesses are covered there.
 """
 
 from __future__ import annotations

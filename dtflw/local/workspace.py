@@ -24,7 +24,16 @@ from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTim
 from dtflw.interrupts import CANCELLATION
 from dtflw.local import fuse_paths
 from dtflw.local.builtins import NotebookBuiltins, active_session_restored, made_active
-from dtflw.local.dbutils import LocalDbutils, LocalFs, NotebookContext, NotebookExit, NotebookUtils, Secrets, Widgets
+from dtflw.local.dbutils import (
+    SECRET_VARIABLE_PREFIX,
+    LocalDbutils,
+    LocalFs,
+    NotebookContext,
+    NotebookExit,
+    NotebookUtils,
+    Secrets,
+    Widgets,
+)
 from dtflw.local.display import display, displayHTML
 from dtflw.local.file_namespaces import namespace_file_error, opening_namespaces, shell_with_namespaces
 from dtflw.local.imports import NotebookImports, give_up_working_directory, search_folders, working_directory
@@ -259,6 +268,7 @@ class LocalWorkspace:
             default_storage_url=self.storage_url,
             storage_view=self.options.storage_view,
             strict=self.options.strict,
+            leases=self.options.leases,
         )
         return Runtime(
             dbutils,
@@ -405,7 +415,8 @@ class LocalWorkspace:
             self._run_included(cell, namespace, runtime, notebook_path)
         elif cell.language == "sh":
             script = shell_with_namespaces(cell.source, runtime.namespaces) if runtime.namespaces else cell.source
-            subprocess.run(script, shell=True, check=True, cwd=os.path.dirname(file_path))
+            environ = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_VARIABLE_PREFIX)}
+            subprocess.run(script, shell=True, check=True, cwd=os.path.dirname(file_path), env=environ)
         elif cell.language == "fs":
             command, *args = cell.source.split()
             result = getattr(runtime.dbutils.fs, command)(*args)

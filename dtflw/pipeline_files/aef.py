@@ -14,6 +14,7 @@ import posixpath
 import re
 
 from dtflw.errors import PipelineFileError
+from dtflw.extras import extra
 from dtflw.pipeline_files.loading import Key, read_document, where_in
 
 _NOT_IN_NAME = re.compile(r"[\s\[\],>]+")
@@ -74,7 +75,8 @@ def import_aef(path: str, notebooks_dir: str = "") -> dict:
 
 def pipeline_text(document: dict, source: str) -> str:
     """The pipeline as YAML, with a header saying where it came from."""
-    import yaml
+    with extra("pipelines", "Writing a pipeline file"):
+        import yaml
 
     header = (
         f"# Imported by `dtflw import aef` from {posixpath.basename(source)}: LEVELs in sequence, THREADs of a\n"

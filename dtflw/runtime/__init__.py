@@ -49,6 +49,7 @@ class RunOptions:
     default_storage_url: str | None = None  # `--storage`: what init_flow() uses without a storage
     storage_view: Any = None  # export: how a flow sees its storage (`dtflw.deploy.offline`: no I/O)
     strict: bool = False  # `--strict`: an argument a notebook never reads is an error, not a warning
+    leases: Any = None  # `dtflw run`: the run's `RunLeases`, taken by init_flow() for each storage it opens
 
 
 class Runtime:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dtflw.errors import StorageCredentialsError, StorageError, StorageUnavailableError
+from dtflw.extras import extra, require
 from dtflw.storage.tables import FileInfo
 
 DEFAULT_DNS_SUFFIX = "core.windows.net"
@@ -118,6 +119,7 @@ def find_auth(
     environ: Mapping[str, str] | None = None,
 ) -> BlobAuth | None:
     """Credentials for `account` from the arguments, else from `environ`; None if there are none."""
+    require("azure", f"Azure storage account {account!r}", "azure.core", "azure.storage.blob")
     from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 
     env = environ or {}
@@ -224,7 +226,8 @@ class BlobFileSystem:
         timeout: float = 30.0,
         page_size: int = PAGE_SIZE,
     ):
-        from azure.storage.blob import ContainerClient, LinearRetry
+        with extra("azure", f"Azure storage container {container!r}"):
+            from azure.storage.blob import ContainerClient, LinearRetry
 
         logging.getLogger("urllib3.connectionpool").addFilter(_REDACTOR)
         self.auth = auth

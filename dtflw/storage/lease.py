@@ -1,5 +1,9 @@
 """A lease per storage: one `dtflw run` writes a storage at a time.
 
+A run takes the lease of a storage the first time one of its flows opens it (`init_flow`, whether
+the storage came from `--storage` or from the notebook) and holds it until the run ends
+(`RunLeases`); a storage this run already holds is taken again at once (nested notebooks, DAG steps).
+
 Two runs writing the same tables at once fail with misleading errors (a table read while the other
 run rewrites it, Delta commits that conflict). The run holding the lease is named to the one that
 waits: host, pid, run id and since when. A holder that died gives the lease up by itself:
@@ -22,11 +26,12 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from dtflw.errors import StorageBusyError
+from dtflw.errors import StorageBusyError, StorageLeaseError
 
 LEASE_FILE = "_dtflw/lease"
 LEASE_SECONDS = 15  # Azure's shortest lease: how long a dead holder keeps the storage
 POLL_SECONDS = 0.2
+MAX_SINCE = 32503680000.0  # the year 3000: a lease file naming a later (or no finite) time is not a holder's
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,10 @@ class Holder:
     @classmethod
     def parse(cls, fields: dict) -> Holder | None:
         try:
-            return cls(str(fields["host"]), int(fields["pid"]), str(fields["run_id"]), float(fields["since"]))
-        except (KeyError, TypeError, ValueError):
+            holder = cls(str(fields["host"]), int(fields["pid"]), str(fields["run_id"]), float(fields["since"]))
+        except (KeyError, TypeError, ValueError, OverflowError):
             return None
+        return holder if 0 <= holder.since < MAX_SINCE else None  # a time a lease can have been taken at
 
 
 class Lease:
@@ -60,6 +66,12 @@ class Lease:
     def __init__(self, where: str, run_id: str):
         self.where = where
         self.holder = Holder.me(run_id)
+        self.abandoned: Holder | None = None  # a holder that died with the lease: found when taking it
+
+    @property
+    def key(self) -> str:
+        """What the lease locks, the same for every storage object naming it."""
+        raise NotImplementedError
 
     def held(self, wait: float = 0.0) -> Lease:
         """Take the lease, waiting up to `wait` seconds for another run to give it up."""
@@ -99,20 +111,32 @@ class FileLease(Lease):
         self._path = path
         self._fd: int | None = None
 
+    @property
+    def key(self) -> str:
+        return os.path.realpath(self._path)
+
+    def _open(self) -> int:
+        try:
+            os.makedirs(os.path.dirname(self._path), exist_ok=True)
+            return os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            kind = "a folder" if os.path.isdir(self._path) else f"unusable ({e.strerror or e})"
+            raise StorageLeaseError(
+                f"The lease of storage {self.where} cannot be taken: {self._path} is {kind}. It must be a file "
+                "that dtflw creates: remove what stands in its place (no run keeps anything there)."
+            ) from None
+
     def _try_acquire(self) -> Holder | bool | None:
         import fcntl
 
-        os.makedirs(os.path.dirname(self._path), exist_ok=True)
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
             os.close(fd)
-            try:
-                return Holder.parse(json.loads(text)) or True
-            except ValueError:  # the holder is just writing its name
-                return True
+            return _parsed(text) or True  # unknown: the holder is just writing its name
+        self.abandoned = _parsed(os.pread(fd, 4096, 0).decode("utf-8", "replace"))  # a release empties it
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(asdict(self.holder)).encode(), 0)
         self._fd = fd
@@ -135,6 +159,10 @@ class BlobLease(Lease):
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
+    @property
+    def key(self) -> str:
+        return self._blob.url.split("?", 1)[0]
+
     def _try_acquire(self) -> Holder | bool | None:
         from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
@@ -149,6 +177,7 @@ class BlobLease(Lease):
                 raise
             metadata = self._blob.get_blob_properties().metadata or {}
             return Holder.parse(metadata) or True
+        self.abandoned = Holder.parse(self._blob.get_blob_properties().metadata or {})  # a release empties it
         self._blob.set_blob_metadata({k: str(v) for k, v in asdict(self.holder).items()}, lease=self._lease)
         self._renewer = threading.Thread(target=self._renew, name=f"dtflw lease {self.where}", daemon=True)
         self._renewer.start()
@@ -187,14 +216,54 @@ def lease_for(storage, run_id: str) -> Lease | None:
     return None
 
 
-@contextlib.contextmanager
-def holding(storage_url: str, run_id: str, wait: float = 0.0):
-    """Hold the lease of the storage at `storage_url` (if it has one) while the block runs."""
-    from dtflw.storage import from_url
+def _parsed(text: str) -> Holder | None:
+    """The holder a lease file names (None: empty or unreadable)."""
+    try:
+        fields = json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
+    return Holder.parse(fields) if isinstance(fields, dict) else None
 
-    lease = lease_for(from_url(storage_url), run_id)
-    if lease is None:
-        yield None
-        return
-    with lease.held(wait):
-        yield lease
+
+class RunLeases:
+    """The leases of one run: a storage's is taken the first time a flow of the run opens it, waiting up
+    to `wait` seconds for another run to give it up, and held until the run ends (`with RunLeases(...)`).
+    A storage this run holds already is taken again at once, from any thread. `on_abandoned(storage, holder)`
+    is called when a lease is taken from a holder that died holding it."""
+
+    def __init__(self, run_id: str, wait: float = 0.0, on_abandoned=None):
+        self.run_id = run_id
+        self.wait = wait
+        self._on_abandoned = on_abandoned
+        self._held: dict[str, Lease] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, storage) -> Lease | None:
+        """The lease of `storage`, taken now unless this run holds it already (None: it has none)."""
+        lease = lease_for(storage, self.run_id)
+        if lease is None:
+            return None
+        with self._lock:
+            lock = self._locks.setdefault(lease.key, threading.Lock())
+        with lock:  # one thread takes a storage; the others find it held
+            held = self._held.get(lease.key)
+            if held is None:
+                held = self._held[lease.key] = lease.held(self.wait)
+                if held.abandoned is not None and self._on_abandoned is not None:
+                    self._on_abandoned(storage, held.abandoned)
+            return held
+
+    def release(self) -> None:
+        """Give back every lease of the run, the last taken first."""
+        with self._lock:
+            leases, self._held = list(self._held.values()), {}
+        for lease in reversed(leases):
+            with contextlib.suppress(Exception):  # a lease that cannot be given back expires or dies with us
+                lease.release()
+
+    def __enter__(self) -> RunLeases:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

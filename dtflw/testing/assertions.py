@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dtflw.extras import extra
+
 
 def assert_table_equal(actual, expected, *, ignore_row_order: bool = True, ignore_nullable: bool = True, **options):
     """Assert two DataFrames hold the same rows and schema (chispa's `assert_df_equality`).
 
     `expected` may also be a list of tuples or dicts: it is made into a DataFrame with `actual`'s schema."""
-    from chispa import assert_df_equality
+    with extra("testing", "assert_table_equal"):
+        from chispa import assert_df_equality
 
     if isinstance(expected, list):
         expected = actual.sparkSession.createDataFrame(expected, actual.schema)
@@ -16,7 +19,8 @@ def assert_table_equal(actual, expected, *, ignore_row_order: bool = True, ignor
 
 def assert_approx_table_equal(actual, expected, precision: float, *, ignore_row_order: bool = True, **options):
     """Like `assert_table_equal`, with floating-point columns equal within `precision`."""
-    from chispa import assert_approx_df_equality
+    with extra("testing", "assert_approx_table_equal"):
+        from chispa import assert_approx_df_equality
 
     if isinstance(expected, list):
         expected = actual.sparkSession.createDataFrame(expected, actual.schema)

@@ -13,7 +13,7 @@ import pytest
 
 from dtflw.errors import StorageBusyError
 from dtflw.storage.azure import AzureStorage
-from dtflw.storage.lease import LEASE_SECONDS, lease_for
+from dtflw.storage.lease import LEASE_SECONDS, RunLeases, lease_for
 from storage_azure.azurite import ACCOUNT
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow]
@@ -40,9 +40,21 @@ def test_a_second_lease_names_the_holder_and_gets_the_storage_once_a_killed_hold
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     killed = time.monotonic()
-    with lease_for(storage, "second-run").held(wait=LEASE_SECONDS + 15):
+    with lease_for(storage, "second-run").held(wait=LEASE_SECONDS + 15) as lease:
         assert time.monotonic() - killed <= LEASE_SECONDS + 2
+        assert lease.abandoned.run_id == "holder-run" and lease.abandoned.pid == holder.pid, "the dead holder"
         props = storage.fs.container_client.get_blob_client("analysis/_dtflw/lease").get_blob_properties()
         assert props.metadata["run_id"] == "second-run" and props.lease.state == "leased"
-    with lease_for(storage, "third-run").held():  # given back at once
-        pass
+    with lease_for(storage, "third-run").held() as lease:  # given back at once
+        assert lease.abandoned is None, "a lease given back names no dead holder"
+
+
+def test_a_run_takes_an_azure_storage_it_holds_again(azurite, container):
+    storage = AzureStorage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
+    again = AzureStorage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
+    with RunLeases("run-1") as leases:
+        assert leases.hold(storage) is leases.hold(again)
+        with pytest.raises(StorageBusyError, match="in use by run run-1"):
+            RunLeases("run-2").hold(again)
+    with RunLeases("run-2") as leases:
+        assert leases.hold(again).holder.run_id == "run-2"

@@ -1,0 +1,16 @@
+"""The `dtflw` command's entry point, apart from the `dtflw` package so that it runs before the package's
+imports: a Ctrl-C while they run ends the command with one line and exit 130, as one during a run does."""
+
+import os
+import signal
+
+
+def main():
+    try:
+        from dtflw.cli import main as command
+
+        return command()
+    except KeyboardInterrupt:  # while importing: the command itself answers Ctrl-C once it runs
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.write(2, "✖ Interrupted (SIGINT).\n".encode())
+        os._exit(128 + signal.SIGINT)
