@@ -8,6 +8,7 @@ from dtflw.core.tables import AliasedOutputTable, InputTable
 from dtflw.core.widgets import as_widget_value, widget_map
 from dtflw.errors import ArgumentError, RuntimeNotFoundError
 from dtflw.events import redact
+from dtflw.expectations.spec import declare
 from dtflw.runtime.paths import project_relative_path
 from dtflw.storage.tables import check_apart
 
@@ -128,8 +129,23 @@ class LazyNotebook:
     def get_inputs(self) -> dict[str, InputTable]:
         return self._inputs
 
-    def output(self, name: str, cols: list = None, file_path: str = None, alias: str = None, format: str = None):
-        """Declare an output; its path derives from the notebook's path unless `file_path` is given."""
+    def output(
+        self,
+        name: str,
+        cols: list = None,
+        file_path: str = None,
+        alias: str = None,
+        format: str = None,
+        expect: dict = None,
+        expect_or_fail: dict = None,
+        expect_table: dict = None,
+    ):
+        """Declare an output; its path derives from the notebook's path unless `file_path` is given.
+
+        `expect` / `expect_or_fail`: {name: SQL boolean expression} its rows must meet (warn / fail the step);
+        `expect_table`: table rules (`unique`, `min_rows`, `max_rows`, `min_ratio_to_previous`), blocking unless
+        `on_violation: "warn"`. All are evaluated in one scan right after the notebook writes the table.
+        """
         self._check_open("output", name)
         check_table_name(name, "output", self._rel_path)
         if alias is not None:
@@ -145,8 +161,9 @@ class LazyNotebook:
                 storage.get_path_in_root_dir(storage.get_path_with_file_extension(relative, format))
             )
         fmt = format or storage.format_from_extension(path) or storage.table_format
+        expectations = declare(self._rel_path, name, expect, expect_or_fail, expect_table)
         check_apart(self._rel_path, name, path, self._outputs)
-        self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt)
+        self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt, expectations)
         return self
 
     def get_outputs(self) -> dict[str, AliasedOutputTable]:

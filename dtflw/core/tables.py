@@ -84,12 +84,15 @@ class InputTable:
 class OutputTable:
     """A named output, its absolute (logical) path, format and expected columns."""
 
-    def __init__(self, name: str, abs_file_path: str, cols: list | None, ctx, table_format: str | None = None):
+    def __init__(
+        self, name: str, abs_file_path: str, cols: list | None, ctx, table_format: str | None = None, expectations=()
+    ):
         self._name = name
         self._abs_file_path = abs_file_path
         self._cols = cols
         self._ctx = ctx
         self._format = table_format
+        self._expectations = tuple(expectations)
 
     @property
     def name(self) -> str:
@@ -106,6 +109,11 @@ class OutputTable:
     @property
     def table_format(self) -> str | None:
         return self._format
+
+    @property
+    def expectations(self) -> tuple:
+        """What the table's rows must meet (`dtflw.expectations.Expectation`s), checked after each write."""
+        return self._expectations
 
     def needs_eval(self) -> bool:
         """True if the table is not complete on the storage."""
@@ -143,6 +151,6 @@ class OutputTable:
 class AliasedOutputTable(OutputTable):
     """An output published under an alias (its file name still uses `name`)."""
 
-    def __init__(self, name, abs_file_path, cols, ctx, alias=None, table_format=None):
-        super().__init__(name, abs_file_path, cols, ctx, table_format)
+    def __init__(self, name, abs_file_path, cols, ctx, alias=None, table_format=None, expectations=()):
+        super().__init__(name, abs_file_path, cols, ctx, table_format, expectations)
         self.alias = alias or name

@@ -1,0 +1,153 @@
+"""Expectations on outputs: evaluated in one scan right after the notebook writes, recorded in lineage,
+warned about, and a failed blocking one fails the step, skips its dependents and is never lazily skipped."""
+
+from __future__ import annotations
+
+import pytest
+
+from dtflw.errors import ExpectationError, ExpectationFailedError, NotebookFailedError
+from dtflw.lineage import LineageGraph
+from dtflw.storage.base import FolderStorage
+
+CLEAN = """
+from dtflw import init_args, init_outputs
+bad = int(init_args({"bad": "0"})["bad"].value)
+rows = [(i, None if i < 1 else i, -1 if i < bad else 5) for i in range(10)]
+df = spark.createDataFrame(rows, "order_id int, id int, qty int")
+df.write.mode("overwrite").parquet(init_outputs("Orders")["Orders"].value)
+"""
+
+REPORT = """
+from dtflw import init_inputs, init_outputs
+spark.read.parquet(init_inputs("Orders")["Orders"].value).write.mode("overwrite").parquet(init_outputs("Report")["Report"].value)
+"""
+
+MAIN = """
+from dtflw import init_flow, init_args
+bad = init_args({"bad": "0"})["bad"].value
+flow = init_flow()
+flow.notebook("clean").args({"bad": bad}).output(
+    "Orders",
+    expect={"id_present": "id IS NOT NULL"},
+    expect_or_fail={"qty_positive": "qty > 0"},
+    expect_table={"unique": ["order_id"], "min_rows": 1},
+).run(is_lazy=True)
+flow.notebook("report").input("Orders").output("Report").run(is_lazy=True)
+"""
+
+
+@pytest.fixture
+def ws(make_workspace, decisions):
+    workspace = make_workspace(listeners=[decisions])
+    workspace.write("p/clean.py", CLEAN)
+    workspace.write("p/report.py", REPORT)
+    workspace.write("p/main.py", MAIN)
+    return workspace
+
+
+def _results(decisions, notebook="clean"):
+    run = [r for r in decisions.runs if r.notebook_path.endswith("/" + notebook)][-1]
+    return run, {r.name: r for r in run.expectations}
+
+
+def test_a_warn_expectation_is_counted_and_recorded_and_the_flow_goes_on(ws, decisions):
+    ws.run("p/main.py")
+    run, results = _results(decisions)
+    assert run.status.value == "succeeded"
+    assert (results["id_present"].failed, results["id_present"].passed) == (1, 9)
+    assert results["id_present"].action == "warn" and results["id_present"].expression == "id IS NOT NULL"
+    assert (results["qty_positive"].failed, results["unique"].failed, results["min_rows"].failed) == (0, 0, 0)
+    assert decisions.take()["report"][0] == "succeeded"
+    graph = LineageGraph.load(FolderStorage(str(ws.storage_folder)))
+    recorded = {r.name: r for r in graph.latest_producer("Orders").expectations}
+    assert recorded["id_present"].failed == 1 and recorded["qty_positive"].action == "fail"
+
+
+def test_a_failed_blocking_expectation_fails_the_step_skips_dependents_and_is_never_lazily_skipped(ws, decisions):
+    with pytest.raises(NotebookFailedError) as caught:
+        ws.run("p/main.py", {"bad": "2"})
+    error = caught.value.__cause__
+    while error is not None and not isinstance(error, ExpectationFailedError):
+        error = error.__cause__ or error.__context__
+    assert isinstance(error, ExpectationFailedError)
+    text = str(error)
+    assert "'/Users/tester@example.com/p/clean'" in text and "Orders.qty_positive (qty > 0, fail)" in text
+    assert "2 of 10 rows failed" in text and "failing row: {'order_id': '0', 'id': None, 'qty': '-1'}" in text
+    runs = decisions.take()
+    assert runs["clean"][0] == "failed" and "report" not in runs
+
+    with pytest.raises(NotebookFailedError):  # nothing changed: a lazy run still runs it, and fails again
+        ws.run("p/main.py", {"bad": "2"})
+    assert decisions.take()["clean"][0] == "failed"
+    assert (ws.storage_folder / "p/clean/Orders.parquet").is_dir()  # the table is kept as written
+
+    ws.run("p/main.py", {"bad": "0"})  # the data fixed: it passes, dependents run
+    runs = decisions.take()
+    assert runs["clean"][0] == "succeeded" and runs["report"][0] == "succeeded"
+
+
+def test_an_expression_naming_a_missing_column_is_a_typed_error_naming_the_expectation(ws, decisions):
+    ws.write("p/main.py", MAIN.replace("qty > 0", "qtyy > 0"))
+    with pytest.raises(NotebookFailedError) as caught:
+        ws.run("p/main.py")
+    text = str(caught.value)
+    assert "ExpectationError" in text or "Expectation 'qty_positive'" in text
+    assert "qtyy > 0" in text and "output 'Orders'" in text, text
+
+
+@pytest.mark.parametrize(
+    "kwargs, phrase",
+    [
+        ({"expect": {"a": 3}}, "must be a SQL boolean expression"),
+        ({"expect": ["id > 0"]}, "must map names to SQL boolean expressions"),
+        ({"expect_or_fail": {"a": "(id > 0"}}, "does not parse"),
+        ({"expect": {"1bad": "id > 0"}}, "Expectation name '1bad'"),
+        ({"expect": {"a": "id > 0"}, "expect_or_fail": {"a": "id < 9"}}, "more than once"),
+        ({"expect_table": {"uniq": ["id"]}}, "unknown rule(s) ['uniq']"),
+        ({"expect_table": {"min_rows": -1}}, "whole number of rows"),
+        ({"expect_table": {"min_ratio_to_previous": 0}}, "ratio such as 0.9"),
+        ({"expect_table": {"unique": []}}, "column name or a list"),
+        ({"expect_table": {"min_rows": 1, "on_violation": "drop"}}, "'warn' or 'fail'"),
+    ],
+)
+def test_a_malformed_expectation_is_refused_where_it_is_declared(runtime_at, tmp_path, kwargs, phrase):
+    from dtflw import init_flow
+
+    with runtime_at():
+        flow = init_flow(FolderStorage(str(tmp_path / "store")))
+        with pytest.raises(ExpectationError) as caught:
+            flow.notebook("clean").output("Orders", **kwargs)
+    assert phrase in str(caught.value) and "'Orders'" in str(caught.value) and "'clean'" in str(caught.value)
+
+
+def test_with_declared_columns_a_bad_expression_fails_before_the_notebook_runs(ws, decisions):
+    cols = '[("order_id", "int"), ("id", "int"), ("qty", "int")]'
+    ws.write("p/main.py", MAIN.replace('"Orders",\n', f'"Orders", cols={cols},\n').replace("qty > 0", "qty + 1"))
+    with pytest.raises(NotebookFailedError) as caught:
+        ws.run("p/main.py")
+    assert "Expectation 'qty_positive' (qty + 1)" in str(caught.value) and "is int, not boolean" in str(caught.value)
+    assert not (ws.storage_folder / "p/clean/Orders.parquet").exists()  # the notebook never ran
+
+
+def test_table_rules_unique_and_ratio_to_the_previous_version(ws, decisions):
+    ws.write(
+        "p/clean.py",
+        CLEAN.replace("for i in range(10)]", "for i in range(int(init_args({'n': '10'})['n'].value))]").replace(
+            "(i, None", "(i % 8, None"
+        ),
+    )
+    ws.write(
+        "p/main.py",
+        MAIN.replace('{"bad": bad}', '{"bad": "0", "n": init_args({"n": "10"})["n"].value}').replace(
+            '"min_rows": 1', '"min_ratio_to_previous": 0.9, "on_violation": "warn"'
+        ),
+    )
+    ws.run("p/main.py", {"n": "10"})
+    _, results = _results(decisions)
+    assert results["unique"].failed == 2 and results["unique"].action == "warn"
+    assert results["min_ratio_to_previous"].ok and "no previous version" in results["min_ratio_to_previous"].detail
+    ws.run("p/main.py", {"n": "8"})  # 8 rows after 10: below 90%
+    _, results = _results(decisions)
+    assert results["min_ratio_to_previous"].failed == 1  # needs 9
+    assert results["min_ratio_to_previous"].detail == "8 rows, previous 10 (needs >= 9)"
+    assert results["unique"].ok
