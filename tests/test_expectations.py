@@ -151,3 +151,48 @@ def test_table_rules_unique_and_ratio_to_the_previous_version(ws, decisions):
     assert results["min_ratio_to_previous"].failed == 1  # needs 9
     assert results["min_ratio_to_previous"].detail == "8 rows, previous 10 (needs >= 9)"
     assert results["unique"].ok
+
+
+def test_results_show_in_lineage_show_html_and_openlineage_validated_against_the_spec(ws, decisions):
+    import json
+
+    from lineage.olspec import SpecValidator, spec_dir
+
+    from dtflw.lineage.export_html import _data
+    from dtflw.lineage.export_openlineage import _client_facets, render
+    from dtflw.lineage.tree import show_tree
+
+    ws.run("p/main.py")  # id_present warns
+    with pytest.raises(NotebookFailedError):
+        ws.run("p/main.py", {"bad": "2"})  # qty_positive fails
+    graph = LineageGraph.load(FolderStorage(str(ws.storage_folder)))
+
+    tree = show_tree(graph)
+    assert "⚠ expect Orders.id_present (id IS NOT NULL, warn): 1 of 10 rows failed" in tree
+    assert "✖ expect Orders.qty_positive (qty > 0, fail): 2 of 10 rows failed" in tree
+    assert "✔ expect Orders.unique (unique(order_id), fail): 10 rows passed" in tree
+
+    orders = next(n for n in _data(graph)["nodes"] if n["kind"] == "table" and n["name"] == "Orders")
+    assert orders["quality"] == "failed" and "qty_positive (2 fail)" in orders["expectations"]
+    produced = [s for s in orders["seen"] if s["kind"] == "produced"]
+    assert produced[0]["status"] == "expectation id_present: 1 failed (warn)"
+
+    validator = SpecValidator(spec_dir() or pytest.skip("no OpenLineage 2-0-2 schemas here"))
+    events = [json.loads(line) for line in render(graph).splitlines()]
+    assert [e for e in events if validator.errors(e)] == []
+    checked = [
+        (e["eventType"], o["outputFacets"]["dataQualityAssertions"]["assertions"])
+        for e in events
+        for o in e.get("outputs", [])
+        if "dataQualityAssertions" in o.get("outputFacets", {})
+    ]
+    assert [kind for kind, _ in checked] == ["COMPLETE", "FAIL"]
+    complete, fail = (dict((a["assertion"], a["success"]) for a in found) for _, found in checked)
+    assert complete == {"id_present": False, "qty_positive": True, "unique": True, "min_rows": True}
+    assert fail["qty_positive"] is False
+    assert {"assertion": "unique", "success": True, "column": "order_id"} in checked[0][1]
+    facet = next(
+        o for e in events for o in e.get("outputs", []) if "dataQualityAssertions" in o.get("outputFacets", {})
+    )
+    client = _client_facets(facet["outputFacets"])["dataQualityAssertions"]
+    assert [(a.assertion, a.success) for a in client.assertions][0] == ("id_present", False)
