@@ -196,3 +196,39 @@ def test_results_show_in_lineage_show_html_and_openlineage_validated_against_the
     )
     client = _client_facets(facet["outputFacets"])["dataQualityAssertions"]
     assert [(a.assertion, a.success) for a in client.assertions][0] == ("id_present", False)
+
+
+PIPE = """\
+steps:
+  - notebook: clean
+    args: {bad: "${bad}"}
+    lazy: true
+    outputs:
+      - name: Orders
+        expect: {id_present: id IS NOT NULL}
+        expect_or_fail: {qty_positive: qty > 0}
+        expect_table: {unique: order_id, min_rows: 1}
+  - notebook: report
+    inputs: [Orders]
+    outputs: [Report]
+params: {bad: "0"}
+"""
+
+
+def test_a_pipeline_file_declares_expectations_under_an_output(ws, decisions):
+    from dtflw.errors import DagFailedError, PipelineFileError
+
+    (ws.root / "p/pipe.yml").write_text(PIPE)
+    ws.run("p/pipe.yml")
+    _, results = _results(decisions)
+    assert results["id_present"].failed == 1 and results["unique"].expression == "unique(order_id)"
+    decisions.take()
+    with pytest.raises(NotebookFailedError) as caught:
+        ws.run("p/pipe.yml", {"bad": "3"})
+    dag_failure = caught.value.__cause__
+    assert isinstance(dag_failure, DagFailedError) and "report" in dag_failure.not_run
+    assert isinstance(dag_failure.failures["clean"], ExpectationFailedError)
+    assert "3 of 10 rows failed" in str(dag_failure)
+    (ws.root / "p/bad.yml").write_text(PIPE.replace("min_rows: 1", "min_rows: -1"))
+    with pytest.raises(PipelineFileError, match=r"bad.yml:9: steps\[0\].outputs\[0\].expect_table.min_rows"):
+        ws.run("p/bad.yml")

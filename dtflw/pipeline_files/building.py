@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dtflw import init_args, init_flow
-from dtflw.errors import ArgumentError, DagError, PipelineFileError
+from dtflw.errors import ArgumentError, DagError, ExpectationError, PipelineFileError
 from dtflw.pipeline_files.chains import chain_edges
 from dtflw.pipeline_files.loading import PARAM_REFERENCE, PipelineFile
 
@@ -36,7 +36,7 @@ def build_steps(pipeline: PipelineFile, flow, params: dict[str, str]) -> dict:
     for index, spec in enumerate(pipeline.steps):
         try:
             steps[pipeline.step_name(index)] = _step(flow, spec, params)
-        except ArgumentError as e:  # what only the builder checks (e.g. two outputs on one path)
+        except (ArgumentError, ExpectationError) as e:  # what only the builder checks (e.g. two outputs on one path)
             raise PipelineFileError(f"{pipeline.where(('steps', index))}: {e}") from e
     for index, spec in enumerate(pipeline.steps):
         steps[pipeline.step_name(index)].after(*(steps[name] for name in spec.get("after", [])))
@@ -72,6 +72,9 @@ def _step(flow, spec: dict, params: dict[str, str]):
             file_path=table.get("file_path"),
             alias=table.get("alias"),
             format=table.get("format"),
+            expect=table.get("expect"),
+            expect_or_fail=table.get("expect_or_fail"),
+            expect_table=table.get("expect_table"),
         )
     if spec.get("tags"):
         nb.tags(*spec["tags"])
