@@ -232,3 +232,39 @@ def test_a_pipeline_file_declares_expectations_under_an_output(ws, decisions):
     (ws.root / "p/bad.yml").write_text(PIPE.replace("min_rows: 1", "min_rows: -1"))
     with pytest.raises(PipelineFileError, match=r"bad.yml:9: steps\[0\].outputs\[0\].expect_table.min_rows"):
         ws.run("p/bad.yml")
+
+
+def test_dtflw_run_warns_and_dtflw_check_evaluates_the_tables_there_now_without_running(ws, spark):
+    from click.testing import CliRunner
+
+    from dtflw.cli import main
+
+    def invoke(command, *extra):
+        arguments = [command, str(ws.root / "p/main.py"), "--storage", str(ws.storage_folder)]
+        arguments += ["--dbfs-root", str(ws.dbfs_folder), "--user", "tester@example.com", *extra]
+        return CliRunner().invoke(main, arguments, catch_exceptions=False)
+
+    ran = invoke("run")
+    assert ran.exit_code == 0, ran.output
+    assert "⚠ expectation Orders.id_present (id IS NOT NULL, warn): 1 of 10 rows failed" in ran.stderr
+
+    orders = ws.storage_folder / "p/clean/Orders.parquet"
+    stamp = sorted(p.stat().st_mtime_ns for p in orders.iterdir())
+    checked = invoke("check")
+    assert checked.exit_code == 0, checked.output
+    assert "⚠ Orders.id_present (id IS NOT NULL, warn): 1 of 10 rows failed" in checked.stdout
+    assert "✔ Orders.qty_positive (qty > 0, fail): 10 rows passed" in checked.stdout
+    assert sorted(p.stat().st_mtime_ns for p in orders.iterdir()) == stamp  # no notebook ran
+
+    rows = [(1, 1, -1), (1, 2, 5)]  # a manual change breaks it: a duplicate key and a negative qty
+    spark.createDataFrame(rows, "order_id int, id int, qty int").write.mode("overwrite").parquet(str(orders))
+    checked = invoke("check")
+    assert checked.exit_code == 1
+    assert "✖ Orders.qty_positive (qty > 0, fail): 1 of 2 rows failed" in checked.stdout
+    assert "✖ Orders.unique (unique(order_id), fail): 1 duplicate row(s) of 2" in checked.stdout
+
+    import shutil
+
+    shutil.rmtree(orders)
+    checked = invoke("check")
+    assert checked.exit_code == 1 and "✖ Orders: no complete table at" in checked.stdout

@@ -59,13 +59,13 @@ class StepExpectations:
         self.ctx.logger.log(line)
 
 
-def evaluate_step(step, previous_rows: dict | None = None) -> list[ExpectationResult]:
-    """The results of every expectation of `step`'s outputs, on the tables there now."""
+def evaluate_step(step, previous_rows: dict | None = None, only=None) -> list[ExpectationResult]:
+    """The results of every expectation of `step`'s outputs (`only` these, if given), on the tables there now."""
     ctx = step.ctx
     secrets = ctx.secret_values | step.secret_arg_values()
     results: list[ExpectationResult] = []
     for name, output in step.get_outputs().items():
-        if output.expectations:
+        if output.expectations and (only is None or name in only):
             df = ctx.storage.read_table(output.abs_file_path, output.table_format)
             previous = (previous_rows or {}).get(name)
             results += scan.evaluate(
