@@ -268,3 +268,13 @@ def test_dtflw_run_warns_and_dtflw_check_evaluates_the_tables_there_now_without_
     shutil.rmtree(orders)
     checked = invoke("check")
     assert checked.exit_code == 1 and "✖ Orders: no complete table at" in checked.stdout
+
+
+def test_a_jobs_export_refuses_expectations_with_a_typed_error(ws):
+    from dtflw.deploy.tasks import planned_tasks
+    from dtflw.errors import ExpectationsNotExportableError
+
+    with pytest.raises(ExpectationsNotExportableError) as caught:
+        planned_tasks(ws.local, str(ws.root / "p/main.py"))
+    assert "Notebook 'clean' declares expectations (Orders.id_present, Orders.qty_positive" in str(caught.value)
+    assert "dtflw check" in str(caught.value)
