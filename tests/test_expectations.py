@@ -278,3 +278,40 @@ def test_a_jobs_export_refuses_expectations_with_a_typed_error(ws):
         planned_tasks(ws.local, str(ws.root / "p/main.py"))
     assert "Notebook 'clean' declares expectations (Orders.id_present, Orders.qty_positive" in str(caught.value)
     assert "dtflw check" in str(caught.value)
+
+
+def test_a_stale_input_fails_the_step_before_its_notebook_runs(ws, decisions, spark):
+    import os
+    import time
+
+    raw = ws.storage_folder / "raw/orders.parquet"
+    spark.createDataFrame([(1, 1, 1)], "order_id int, id int, qty int").write.parquet(str(raw))
+    day_ago = time.time() - 86400
+    for file in raw.rglob("*"):
+        os.utime(file, (day_ago, day_ago))
+    main = 'from dtflw import init_flow\ninit_flow().notebook("report").input("Orders", file_path="raw/orders.parquet", max_age="{}").output("Report").run()'
+    ws.write("p/main.py", main.format("12h"))
+    with pytest.raises(NotebookFailedError, match=r"Input 'Orders' .* is stale: last written 24h ago, older than 12h"):
+        ws.run("p/main.py")
+    run, results = _results(decisions, "report")
+    assert run.status.value == "failed" and results["max_age"].failed == 1
+    assert not (ws.storage_folder / "p/report/Report.parquet").exists()  # the notebook never ran
+    ws.write("p/main.py", main.format("2d"))
+    ws.run("p/main.py")
+    run, results = _results(decisions, "report")
+    assert run.status.value == "succeeded" and results["max_age"].ok
+    assert results["max_age"].detail == "last written 24h ago"
+
+
+def test_max_age_is_checked_where_it_is_declared(runtime_at, tmp_path):
+    import datetime
+
+    from dtflw import init_flow
+
+    with runtime_at():
+        flow = init_flow(FolderStorage(str(tmp_path / "store")))
+        step = flow.notebook("clean").input("A", file_path="a", max_age=datetime.timedelta(hours=2))
+        assert step.get_inputs()["A"].max_age == 7200
+        assert flow.notebook("clean").input("A", file_path="a", max_age=90).get_inputs()["A"].max_age == 90
+        with pytest.raises(ExpectationError, match="max_age of input 'A' of notebook 'clean'"):
+            flow.notebook("clean").input("A", file_path="a", max_age="soon")

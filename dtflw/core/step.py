@@ -8,7 +8,7 @@ from dtflw.core.tables import AliasedOutputTable, InputTable
 from dtflw.core.widgets import as_widget_value, widget_map
 from dtflw.errors import ArgumentError, RuntimeNotFoundError
 from dtflw.events import redact
-from dtflw.expectations.spec import declare
+from dtflw.expectations.spec import declare, max_age_seconds
 from dtflw.runtime.paths import project_relative_path
 from dtflw.storage.tables import check_apart
 
@@ -97,9 +97,15 @@ class LazyNotebook:
         self._timeout = timeout
         return self
 
-    def input(self, name: str, file_path: str = None, source_table: str = None, is_optional: bool = False):
-        """Declare an input: a path on the storage, or the latest table published as `source_table or name`."""
+    def input(
+        self, name: str, file_path: str = None, source_table: str = None, is_optional: bool = False, max_age=None
+    ):
+        """Declare an input: a path on the storage, or the latest table published as `source_table or name`.
+
+        `max_age` (seconds, a timedelta, or '24h'): the input must have been written within it, else the step
+        fails before the notebook runs (`ExpectationFailedError`)."""
         self._check_open("input", name)
+        max_age = max_age_seconds(self._rel_path, name, max_age)
         check_table_name(name, "input", self._rel_path)
         if source_table is not None:
             check_table_name(source_table, "source table", self._rel_path)
@@ -111,7 +117,9 @@ class LazyNotebook:
             path = None if self.ctx.collector is not None else self.ctx.resolve_table(source, self.abs_path)
             if path is None and is_optional and self.ctx.collector is None:
                 path = ""  # as 0.6: an optional input nobody produced has the empty path
-        self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path, source=source)
+        self._inputs[name] = InputTable(
+            name, path, self.ctx, is_optional, notebook=self._rel_path, source=source, max_age=max_age
+        )
         return self
 
     def freeze(self, declared_as: str) -> None:

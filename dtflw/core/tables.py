@@ -11,9 +11,17 @@ class InputTable:
     """A named input with its absolute (logical) path; `None` if no producer was found."""
 
     def __init__(
-        self, name: str, abs_file_path: str | None, ctx, is_optional: bool = False, notebook: str = "", source=None
+        self,
+        name: str,
+        abs_file_path: str | None,
+        ctx,
+        is_optional: bool = False,
+        notebook: str = "",
+        source=None,
+        max_age: float | None = None,
     ):
         self._name = name
+        self._max_age = max_age
         self._source = source
         self._abs_file_path = abs_file_path
         self._ctx = ctx
@@ -40,6 +48,11 @@ class InputTable:
     @property
     def is_optional(self) -> bool:
         return self._is_optional
+
+    @property
+    def max_age(self) -> float | None:
+        """Seconds since its last write beyond which the input is stale and the step does not run (None: any)."""
+        return self._max_age
 
     @property
     def is_glob(self) -> bool:

@@ -150,6 +150,36 @@ def _expression(notebook: str, table: str, name: str, expression) -> str:
     return expression.strip()
 
 
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+
+
+def max_age_seconds(notebook: str, table: str, value) -> float | None:
+    """An input's freshness bound in seconds: a number of seconds, a `timedelta`, or text like '90m', '24h',
+    '7d'; None for none."""
+    if value is None:
+        return None
+    if hasattr(value, "total_seconds"):
+        value = value.total_seconds()
+    if isinstance(value, str) and _AGE.match(value):
+        number, unit = _AGE.match(value).groups()
+        value = float(number) * _AGE_UNITS[unit]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ExpectationError(
+            f"max_age of input '{table}' of notebook '{notebook}' must be seconds > 0, a timedelta, or text such as "
+            f"'90m', '24h' or '7d', not {value!r}."
+        )
+    return float(value)
+
+
+def age_text(seconds: float) -> str:
+    """`36h`, `90m`, `45s`: a duration as the largest unit that keeps it whole-ish."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
 def _table_rules(notebook: str, table: str, rules) -> list[Expectation]:
     items = dict(_mapping(notebook, table, rules, "expect_table"))
     action = items.pop(_ACTION_KEY, FAIL)

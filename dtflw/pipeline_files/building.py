@@ -62,6 +62,7 @@ def _step(flow, spec: dict, params: dict[str, str]):
             file_path=_filled(table["file_path"], params) if "file_path" in table else None,
             source_table=table.get("source_table"),
             is_optional=table.get("optional", False),
+            max_age=table.get("max_age"),
         )
     for table in spec.get("outputs", []):
         table = {"name": table} if isinstance(table, str) else table

@@ -6,11 +6,12 @@ run. The table stays as written (never lost, not published); a later lazy run ru
 from __future__ import annotations
 
 import logging
+import time
 
 from dtflw.errors import ExpectationFailedError
 from dtflw.events import NotebookRun, scrub
 from dtflw.expectations import scan
-from dtflw.expectations.spec import ExpectationResult
+from dtflw.expectations.spec import FAIL, ExpectationResult, age_text
 
 log = logging.getLogger("dtflw")
 
@@ -24,8 +25,10 @@ class StepExpectations:
         self.declared = {n: o.expectations for n, o in step.get_outputs().items() if o.expectations}
         self.previous_rows: dict[str, int | None] = {}
 
-    def before_run(self, out_states: dict) -> None:
-        """Check expressions against declared `cols`; count the rows of versions a ratio rule compares with."""
+    def before_run(self, out_states: dict, record: NotebookRun) -> None:
+        """Check the inputs' freshness, expressions against declared `cols`; count the rows of the versions a
+        ratio rule compares with."""
+        self._check_freshness(record)
         if not self.declared:
             return
         outputs = self.step.get_outputs()
@@ -36,11 +39,35 @@ class StepExpectations:
             if any(e.rule == "min_ratio_to_previous" for e in expectations):
                 self.previous_rows[name] = _row_count(self.ctx.storage, outputs[name], out_states.get(name))
 
+    def _check_freshness(self, record: NotebookRun) -> None:
+        """Raise `ExpectationFailedError` (recorded on `record`) if an input with `max_age` is older."""
+        now = time.time()
+        for name, table in self.step.get_inputs().items():
+            path = table.abs_file_path
+            if table.max_age is None or not path or table.is_glob:
+                continue
+            state = self.ctx.storage.table_state(path)
+            if not state.exists:
+                continue  # required inputs were checked; an absent optional one has no age
+            age = max(0.0, now - state.modified_ms / 1000)
+            stale = age > table.max_age
+            detail = f"last written {age_text(age)} ago" + (f", older than {age_text(table.max_age)}" if stale else "")
+            expression = f"age <= {age_text(table.max_age)}"
+            result = ExpectationResult(name, "max_age", expression, FAIL, int(not stale), int(stale), "max_age", detail)
+            record.expectations.append(result)
+            if stale:
+                raise ExpectationFailedError(
+                    f"Input '{name}' of notebook '{self.step.abs_path}' at '{path}' is stale: {detail}. The notebook "
+                    "did not run; run the input's producer, or raise its max_age.",
+                    notebook_path=self.step.abs_path,
+                    results=(result,),
+                )
+
     def after_write(self, record: NotebookRun) -> list[ExpectationResult]:
         """Evaluate every output's expectations, record them on `record`, warn about failed ones; raise
         `ExpectationFailedError` if a blocking one failed."""
         results = evaluate_step(self.step, self.previous_rows)
-        record.expectations = results
+        record.expectations = record.expectations + results
         for r in results:
             if not r.ok:
                 self._warn(r)

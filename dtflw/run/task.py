@@ -126,7 +126,7 @@ class StepTask:
         expectations = StepExpectations(step)
         try:
             check_writable(notebook, step.get_outputs(), out_states)
-            expectations.before_run(out_states)
+            expectations.before_run(out_states, record)
             runner = ctx.runner if ctx.runner is not None else DbutilsRunner()
             result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
             out_states = self._output_states()
