@@ -315,3 +315,22 @@ def test_max_age_is_checked_where_it_is_declared(runtime_at, tmp_path):
         assert flow.notebook("clean").input("A", file_path="a", max_age=90).get_inputs()["A"].max_age == 90
         with pytest.raises(ExpectationError, match="max_age of input 'A' of notebook 'clean'"):
             flow.notebook("clean").input("A", file_path="a", max_age="soon")
+
+
+def test_failing_rows_in_the_error_and_lineage_never_show_a_secret(ws, decisions):
+    ws.write(
+        "p/leak.py",
+        'from dtflw import init_args, init_outputs\ntoken = init_args("token")["token"].value\n'
+        'spark.createDataFrame([(token, -1)], "note string, qty int").write.mode("overwrite")'
+        '.parquet(init_outputs("Orders")["Orders"].value)',
+    )
+    ws.write(
+        "p/main.py",
+        'from dtflw import init_flow\ninit_flow().notebook("leak").args({"token": "tok-5ecret-value"}, secret=["token"])'
+        '.output("Orders", expect_or_fail={"qty_positive": "qty > 0"}).run()',
+    )
+    with pytest.raises(NotebookFailedError) as caught:
+        ws.run("p/main.py")
+    assert "failing row: {'note': '[REDACTED]', 'qty': '-1'}" in str(caught.value)
+    recorded = "".join(p.read_text() for p in (ws.storage_folder / "_dtflw").rglob("*.json"))
+    assert "qty_positive" in recorded and "tok-5ecret-value" not in recorded
