@@ -263,6 +263,10 @@ def test_dtflw_run_warns_and_dtflw_check_evaluates_the_tables_there_now_without_
     assert "✖ Orders.qty_positive (qty > 0, fail): 1 of 2 rows failed" in checked.stdout
     assert "✖ Orders.unique (unique(order_id), fail): 1 duplicate row(s) of 2" in checked.stdout
 
+    ws.write("p/main.py", MAIN.replace("qty > 0", "qtyy > 0"))
+    checked = invoke("check")
+    assert checked.exit_code == 1 and "✖ Expectation 'qty_positive' (qtyy > 0) of output 'Orders'" in checked.stdout
+
     import shutil
 
     shutil.rmtree(orders)
@@ -334,3 +338,30 @@ def test_failing_rows_in_the_error_and_lineage_never_show_a_secret(ws, decisions
     assert "failing row: {'note': '[REDACTED]', 'qty': '-1'}" in str(caught.value)
     recorded = "".join(p.read_text() for p in (ws.storage_folder / "_dtflw").rglob("*.json"))
     assert "qty_positive" in recorded and "tok-5ecret-value" not in recorded
+
+
+def test_the_scan_counts_table_rules_and_names_what_is_wrong(spark):
+    from dtflw.expectations import declare
+    from dtflw.expectations.scan import evaluate
+
+    df = spark.createDataFrame([(1, "a"), (1, None), (2, "b")], "k int, v string")
+    rules = declare("nb", "T", {"v_set": "v IS NOT NULL"}, None, {"max_rows": 2, "unique": ["k", "v"]})
+    found = {r.name: r for r in evaluate(df, "nb", "T", rules)}
+    assert (found["v_set"].failed, found["max_rows"].failed, found["unique"].failed) == (1, 1, 0)
+    assert found["max_rows"].detail == "3 rows, more than 2"
+    with pytest.raises(ExpectationError, match=r"'unique' of output 'T' of notebook 'nb' names column\(s\) \['x'\]"):
+        evaluate(df, "nb", "T", declare("nb", "T", expect_table={"unique": "x"}))
+    with pytest.raises(ExpectationError, match=r"Expectation 'n' \(k \+ 1\) .* is int, not boolean"):
+        evaluate(df, "nb", "T", declare("nb", "T", {"n": "k + 1"}))
+
+
+def test_a_lineage_document_with_malformed_expectations_is_reported_not_trusted(ws, decisions):
+    import json
+
+    ws.run("p/main.py")
+    (document,) = (ws.storage_folder / "_dtflw/runs").glob("*.json")
+    doc = json.loads(document.read_text())
+    doc["notebook_runs"][0]["expectations"][0]["failed"] = "many"
+    document.write_text(json.dumps(doc))
+    graph = LineageGraph.load(FolderStorage(str(ws.storage_folder)))
+    assert graph.runs == {} and "malformed counts of expectation 'id_present'" in graph.problems[0]

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 
 from dtflw.errors import ExpectationError
-from dtflw.expectations.spec import FAIL, MAX_SAMPLES, Expectation, ExpectationResult
+from dtflw.expectations.spec import MAX_SAMPLES, Expectation, ExpectationResult
 
 MAX_SAMPLE_TEXT = 200
 
@@ -152,7 +152,3 @@ def _first_line(error: Exception) -> str:
     text = str(error).strip().splitlines()
     line = text[0] if text else type(error).__name__
     return line if len(line) <= 400 else line[:400] + "…"
-
-
-def is_blocking(results) -> bool:
-    return any(r.action == FAIL and not r.ok for r in results)
