@@ -365,3 +365,25 @@ def test_a_lineage_document_with_malformed_expectations_is_reported_not_trusted(
     document.write_text(json.dumps(doc))
     graph = LineageGraph.load(FolderStorage(str(ws.storage_folder)))
     assert graph.runs == {} and "malformed counts of expectation 'id_present'" in graph.problems[0]
+
+
+@pytest.mark.chromium
+@pytest.mark.slow
+def test_the_html_report_outlines_a_table_that_failed_an_expectation(ws, decisions, tmp_path):
+    import re
+
+    from lineage.chromium import dump_dom, find_chromium, page_url
+
+    if find_chromium() is None:
+        pytest.skip("headless Chromium is not installed")
+    ws.run("p/main.py")
+    report = tmp_path / "lineage.html"
+    LineageGraph.load(FolderStorage(str(ws.storage_folder))).export("html", str(report))
+    dom, _ = dump_dom(page_url(str(report)))
+    assert re.findall(r'data-key="[^"]*/Orders.parquet"[^>]*data-quality="(\w+)"', dom) == ["warned"]
+    with pytest.raises(NotebookFailedError):
+        ws.run("p/main.py", {"bad": "2"})
+    LineageGraph.load(FolderStorage(str(ws.storage_folder))).export("html", str(report))
+    dom, _ = dump_dom(page_url(str(report)))
+    assert re.findall(r'data-key="[^"]*/Orders.parquet"[^>]*data-quality="(\w+)"', dom) == ["failed"]
+    assert len(re.findall(r"data-quality=", dom)) == 1  # Report passed nothing: no mark
