@@ -387,3 +387,12 @@ def test_the_html_report_outlines_a_table_that_failed_an_expectation(ws, decisio
     dom, _ = dump_dom(page_url(str(report)))
     assert re.findall(r'data-key="[^"]*/Orders.parquet"[^>]*data-quality="(\w+)"', dom) == ["failed"]
     assert len(re.findall(r"data-quality=", dom)) == 1  # Report passed nothing: no mark
+
+
+def test_a_failed_blocking_expectation_is_not_retried(ws, decisions, tmp_path):
+    log = tmp_path / "ran.log"
+    ws.write("p/clean.py", CLEAN + f"\nopen({str(log)!r}, 'a').write('ran\\n')")
+    ws.write("p/main.py", MAIN.replace(".run(is_lazy=True)", ".retries(2, backoff=0).run()", 1))
+    with pytest.raises(NotebookFailedError, match="qty_positive"):
+        ws.run("p/main.py", {"bad": "1"})
+    assert log.read_text() == "ran\n"

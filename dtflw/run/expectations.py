@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 import time
 
-from dtflw.errors import ExpectationFailedError
+from dtflw.errors import ExpectationError, ExpectationFailedError
 from dtflw.events import NotebookRun, scrub
 from dtflw.expectations import scan
 from dtflw.expectations.spec import FAIL, ExpectationResult, age_text
 
 log = logging.getLogger("dtflw")
+UNRETRIED_EXPECTATIONS = (ExpectationError, ExpectationFailedError)  # another attempt of the step cannot pass
 
 
 class StepExpectations:

@@ -17,8 +17,6 @@ from dtflw.errors import (
     ArgumentError,
     DagError,
     DtflwError,
-    ExpectationError,
-    ExpectationFailedError,
     InputNotFoundError,
     InvalidTableNameError,
     NotebookFailedError,
@@ -26,7 +24,7 @@ from dtflw.errors import (
 )
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, truncate
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
-from dtflw.run.expectations import StepExpectations
+from dtflw.run.expectations import UNRETRIED_EXPECTATIONS, StepExpectations
 from dtflw.runtime import activated, active_runtime
 from dtflw.runtime.dbutils_runner import DbutilsRunner
 from dtflw.state_key import storage_key
@@ -36,15 +34,8 @@ log = logging.getLogger("dtflw")
 
 NOT_SELECTED = "not selected"
 # errors of the step's own declaration: another attempt cannot succeed
-UNRETRIED = (
-    ArgumentError,
-    DagError,
-    ExpectationError,
-    ExpectationFailedError,
-    InputNotFoundError,
-    InvalidTableNameError,
-    UnresolvedInputError,
-)
+UNRETRIED = (ArgumentError, DagError, InputNotFoundError, InvalidTableNameError, UnresolvedInputError)
+UNRETRIED += UNRETRIED_EXPECTATIONS  # data that fails its expectations fails again until it is fixed
 
 
 class StepTask:
