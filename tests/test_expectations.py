@@ -396,3 +396,29 @@ def test_a_failed_blocking_expectation_is_not_retried(ws, decisions, tmp_path):
     with pytest.raises(NotebookFailedError, match="qty_positive"):
         ws.run("p/main.py", {"bad": "1"})
     assert log.read_text() == "ran\n"
+
+
+def test_a_delta_output_is_checked_and_compared_with_the_version_it_replaced(ws, decisions):
+    ws.write(
+        "p/clean.py",
+        'from dtflw import init_args, init_outputs\nn = int(init_args({"n": "10"})["n"].value)\n'
+        'spark.range(n).selectExpr("id AS order_id", "id + 1 AS qty").write.format("delta").mode("overwrite")'
+        '.save(init_outputs("Orders")["Orders"].value)',
+    )
+    ws.write(
+        "p/main.py",
+        'from dtflw import init_flow, init_args\nn = init_args({"n": "10"})["n"].value\n'
+        'init_flow().notebook("clean").args({"n": n}).output("Orders", format="delta", '
+        'expect_or_fail={"qty_positive": "qty > 0"}, expect_table={"min_ratio_to_previous": 0.9}).run()',
+    )
+    ws.run("p/main.py", {"n": "10"})
+    ws.run("p/main.py", {"n": "12"})
+    _, results = _results(decisions)
+    assert results["qty_positive"].passed == 12 and results["min_ratio_to_previous"].ok
+    with pytest.raises(
+        NotebookFailedError, match=r"Orders.min_ratio_to_previous .*: 5 rows, previous 12 \(needs >= 11\)"
+    ):
+        ws.run("p/main.py", {"n": "5"})
+    _, results = _results(decisions)
+    assert results["min_ratio_to_previous"].detail == "5 rows, previous 12 (needs >= 11)"
+    assert (ws.storage_folder / "p/clean/Orders.delta/_delta_log").is_dir()
