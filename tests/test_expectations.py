@@ -32,7 +32,7 @@ flow.notebook("clean").args({"bad": bad}).output(
     expect_or_fail={"qty_positive": "qty > 0"},
     expect_table={"unique": ["order_id"], "min_rows": 1},
 ).run(is_lazy=True)
-flow.notebook("report").input("Orders").output("Report").run(is_lazy=True)
+flow.notebook("report").input("Orders", max_age="30d").output("Report").run(is_lazy=True)
 """
 
 
@@ -247,6 +247,11 @@ def test_dtflw_run_warns_and_dtflw_check_evaluates_the_tables_there_now_without_
     ran = invoke("run")
     assert ran.exit_code == 0, ran.output
     assert "⚠ expectation Orders.id_present (id IS NOT NULL, warn): 1 of 10 rows failed" in ran.stderr
+
+    planned = invoke("plan").stdout
+    assert "  expect Orders.qty_positive: qty > 0 (fail)" in planned
+    assert "  expect Orders.unique: unique(order_id) (fail)" in planned
+    assert "  fresh  Orders within 30d" in planned
 
     orders = ws.storage_folder / "p/clean/Orders.parquet"
     stamp = sorted(p.stat().st_mtime_ns for p in orders.iterdir())
