@@ -316,6 +316,30 @@ def plan(**options):
         click.echo(planner.render())
 
 
+@main.command()
+@_runtime_options
+def check(**options):
+    """Evaluate the expectations SOURCE (a notebook or a pipeline file) declares on its outputs against the
+    tables there now, running no notebook; exits 1 if a blocking one fails or a table is missing."""
+    from dtflw.run.checking import check_planned
+    from dtflw.run.planning import Planner
+
+    planner = Planner(select=options["select"], exclude=options["exclude"])
+    try:
+        engine, workspace, notebook = _workspace(options, planner=planner)
+        with engine:
+            with contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the report
+                workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+            report = check_planned(planner.plans())
+    except DtflwError as e:
+        from rich.console import Console
+
+        _report_failure(Console(stderr=True), e, options["show_traceback"])
+        sys.exit(1)
+    click.echo("\n".join(report.lines()))
+    sys.exit(0 if report.passed else 1)
+
+
 def _print_summary(console, printer) -> None:
     """The summary of the notebooks that ran (none: nothing), wider than the terminal rather than cut."""
     from rich.console import Console

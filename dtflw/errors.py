@@ -236,3 +236,22 @@ class TaskValueError(DtflwError, ValueError):
 
 class MissingDebugValueError(TaskValueError, TypeError):
     """`dbutils.jobs.taskValues.get` outside a job without a `debugValue` (a TypeError, as on Databricks)."""
+
+
+class ExpectationError(DtflwError, ValueError):
+    """An expectation is malformed: a bad name or rule, an expression that does not parse, names a missing
+    column or is not boolean; names the notebook, the table and the expectation."""
+
+
+class ExpectationFailedError(DtflwError):
+    """A blocking expectation (`expect_or_fail`, a table rule) failed on a table a notebook wrote; names the
+    notebook, the table, the expectation, the count of failing rows, and a few of them."""
+
+    def __init__(self, message: str, notebook_path: str = "", results: tuple = ()):
+        super().__init__(message)
+        self.notebook_path = notebook_path
+        self.results = results
+
+
+class ExpectationsNotExportableError(DeployError):
+    """A flow declares expectations, which a Databricks job exported by dtflw does not evaluate yet."""

@@ -9,6 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
 
+from dtflw.expectations.spec import ExpectationResult
 from dtflw.secrets import REDACTED, redact_args  # noqa: F401 - REDACTED: its 0.x home
 from dtflw.secrets import scrub as scrub_text
 from dtflw.storage.tables import TableState
@@ -68,6 +69,7 @@ class NotebookRun:
     error: str | None = None
     source_fingerprint: str | None = None
     tags: tuple[str, ...] = ()
+    expectations: list[ExpectationResult] = field(default_factory=list)  # of its outputs, as evaluated
 
     @property
     def duration(self) -> float | None:

@@ -42,6 +42,7 @@ class ProgressPrinter(FlowListener):
         told = run.status in (RunStatus.RUNNING, RunStatus.SKIPPED)
         why = f" ({run.reason})" if run.reason and told else ""
         error = f"\n    {run.error}" if run.error else ""
+        error += "".join(f"\n    ⚠ expectation {r.describe()}" for r in run.expectations if not r.ok and not run.error)
         head = f"{mark} {word:<8}"
         if self._console.color_system:
             head = Style.parse(colour).render(head, color_system=self._console.color_system)

@@ -130,3 +130,24 @@ def test_notebooks_read_and_write_the_databricks_namespaces_on_jvm_spark(jvm_ws,
     write("p/missing.py", 'spark.read.csv("dbfs:/FileStore/none.csv")')
     with pytest.raises(NotebookFailedError, match=r"\[PATH_NOT_FOUND\] Path does not exist: dbfs:/FileStore/none.csv"):
         workspace.run_file(str(root / "p/missing.py"))
+
+
+def test_expectations_are_evaluated_on_jvm_spark_and_a_blocking_one_fails_the_step(jvm_ws):
+    from test_expectations import CLEAN, MAIN, REPORT
+
+    from dtflw.errors import NotebookFailedError
+    from dtflw.lineage import LineageGraph
+    from dtflw.storage.base import FolderStorage
+
+    workspace, write, root, store = jvm_ws
+    write("p/clean.py", CLEAN)
+    write("p/report.py", REPORT)
+    write("p/main.py", MAIN)
+    workspace.run_file(str(root / "p/main.py"), {})
+    results = {r.name: r for r in LineageGraph.load(FolderStorage(str(store))).latest_producer("Orders").expectations}
+    assert (results["id_present"].failed, results["qty_positive"].failed, results["unique"].failed) == (1, 0, 0)
+    with pytest.raises(NotebookFailedError, match=r"Orders.qty_positive \(qty > 0, fail\): 2 of 10 rows failed"):
+        workspace.run_file(str(root / "p/main.py"), {"bad": "2"})
+    write("p/main.py", MAIN.replace("qty > 0", "qty >"))
+    with pytest.raises(NotebookFailedError, match=r"ExpectationError: Expectation 'qty_positive' \(qty >\)"):
+        workspace.run_file(str(root / "p/main.py"), {})

@@ -8,6 +8,7 @@ from dtflw.core.tables import AliasedOutputTable, InputTable
 from dtflw.core.widgets import as_widget_value, widget_map
 from dtflw.errors import ArgumentError, RuntimeNotFoundError
 from dtflw.events import redact
+from dtflw.expectations.spec import declare, max_age_seconds
 from dtflw.runtime.paths import project_relative_path
 from dtflw.storage.tables import check_apart
 
@@ -97,9 +98,15 @@ class LazyNotebook:
         self._timeout = timeout
         return self
 
-    def input(self, name: str, file_path: str = None, source_table: str = None, is_optional: bool = False):
-        """Declare an input: a path on the storage, or the latest table published as `source_table or name`."""
+    def input(
+        self, name: str, file_path: str = None, source_table: str = None, is_optional: bool = False, max_age=None
+    ):
+        """Declare an input: a path on the storage, or the latest table published as `source_table or name`.
+
+        `max_age` (seconds, a timedelta, or '24h'): the input must have been written within it, else the step
+        fails before the notebook runs (`ExpectationFailedError`)."""
         self._check_open("input", name)
+        max_age = max_age_seconds(self._rel_path, name, max_age)
         check_table_name(name, "input", self._rel_path)
         if source_table is not None:
             check_table_name(source_table, "source table", self._rel_path)
@@ -111,7 +118,9 @@ class LazyNotebook:
             path = None if self.ctx.collector is not None else self.ctx.resolve_table(source, self.abs_path)
             if path is None and is_optional and self.ctx.collector is None:
                 path = ""  # as 0.6: an optional input nobody produced has the empty path
-        self._inputs[name] = InputTable(name, path, self.ctx, is_optional, notebook=self._rel_path, source=source)
+        self._inputs[name] = InputTable(
+            name, path, self.ctx, is_optional, notebook=self._rel_path, source=source, max_age=max_age
+        )
         return self
 
     def freeze(self, declared_as: str) -> None:
@@ -129,8 +138,23 @@ class LazyNotebook:
     def get_inputs(self) -> dict[str, InputTable]:
         return self._inputs
 
-    def output(self, name: str, cols: list = None, file_path: str = None, alias: str = None, format: str = None):
-        """Declare an output; its path derives from the notebook's path unless `file_path` is given."""
+    def output(
+        self,
+        name: str,
+        cols: list = None,
+        file_path: str = None,
+        alias: str = None,
+        format: str = None,
+        expect: dict = None,
+        expect_or_fail: dict = None,
+        expect_table: dict = None,
+    ):
+        """Declare an output; its path derives from the notebook's path unless `file_path` is given.
+
+        `expect` / `expect_or_fail`: {name: SQL boolean expression} its rows must meet (warn / fail the step);
+        `expect_table`: table rules (`unique`, `min_rows`, `max_rows`, `min_ratio_to_previous`), blocking unless
+        `on_violation: "warn"`. All are evaluated in one scan right after the notebook writes the table.
+        """
         self._check_open("output", name)
         check_table_name(name, "output", self._rel_path)
         if alias is not None:
@@ -146,8 +170,9 @@ class LazyNotebook:
                 storage.get_path_in_root_dir(storage.get_path_with_file_extension(relative, format))
             )
         fmt = format or storage.format_from_extension(path) or storage.table_format
+        expectations = declare(self._rel_path, name, expect, expect_or_fail, expect_table)
         check_apart(self._rel_path, name, path, self._outputs)
-        self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt)
+        self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt, expectations)
         return self
 
     def get_outputs(self) -> dict[str, AliasedOutputTable]:

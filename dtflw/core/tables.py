@@ -11,9 +11,17 @@ class InputTable:
     """A named input with its absolute (logical) path; `None` if no producer was found."""
 
     def __init__(
-        self, name: str, abs_file_path: str | None, ctx, is_optional: bool = False, notebook: str = "", source=None
+        self,
+        name: str,
+        abs_file_path: str | None,
+        ctx,
+        is_optional: bool = False,
+        notebook: str = "",
+        source=None,
+        max_age: float | None = None,
     ):
         self._name = name
+        self._max_age = max_age
         self._source = source
         self._abs_file_path = abs_file_path
         self._ctx = ctx
@@ -40,6 +48,11 @@ class InputTable:
     @property
     def is_optional(self) -> bool:
         return self._is_optional
+
+    @property
+    def max_age(self) -> float | None:
+        """Seconds since its last write beyond which the input is stale and the step does not run (None: any)."""
+        return self._max_age
 
     @property
     def is_glob(self) -> bool:
@@ -84,12 +97,15 @@ class InputTable:
 class OutputTable:
     """A named output, its absolute (logical) path, format and expected columns."""
 
-    def __init__(self, name: str, abs_file_path: str, cols: list | None, ctx, table_format: str | None = None):
+    def __init__(
+        self, name: str, abs_file_path: str, cols: list | None, ctx, table_format: str | None = None, expectations=()
+    ):
         self._name = name
         self._abs_file_path = abs_file_path
         self._cols = cols
         self._ctx = ctx
         self._format = table_format
+        self._expectations = tuple(expectations)
 
     @property
     def name(self) -> str:
@@ -106,6 +122,11 @@ class OutputTable:
     @property
     def table_format(self) -> str | None:
         return self._format
+
+    @property
+    def expectations(self) -> tuple:
+        """What the table's rows must meet (`dtflw.expectations.Expectation`s), checked after each write."""
+        return self._expectations
 
     def needs_eval(self) -> bool:
         """True if the table is not complete on the storage."""
@@ -143,6 +164,6 @@ class OutputTable:
 class AliasedOutputTable(OutputTable):
     """An output published under an alias (its file name still uses `name`)."""
 
-    def __init__(self, name, abs_file_path, cols, ctx, alias=None, table_format=None):
-        super().__init__(name, abs_file_path, cols, ctx, table_format)
+    def __init__(self, name, abs_file_path, cols, ctx, alias=None, table_format=None, expectations=()):
+        super().__init__(name, abs_file_path, cols, ctx, table_format, expectations)
         self.alias = alias or name

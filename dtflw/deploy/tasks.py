@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from dtflw.core.names import unique_task_key
 from dtflw.core.task_lineage import JOB_WIDGET, job_widget
-from dtflw.errors import DeployError
+from dtflw.errors import DeployError, ExpectationsNotExportableError
 
 MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
 
@@ -80,6 +80,17 @@ def _run_options(nb) -> dict:
     }
 
 
+def _refuse_expectations(nb) -> None:
+    """A job runs each notebook alone: nothing would evaluate its outputs' expectations after it writes."""
+    declared = [f"{n}.{e.name}" for n, o in nb.get_outputs().items() for e in o.expectations]
+    if declared:
+        raise ExpectationsNotExportableError(
+            f"Notebook '{nb.rel_path}' declares expectations ({', '.join(declared)}), which an exported job does "
+            "not evaluate yet: a job runs the notebook alone. Run the flow with `dtflw run` (or a notebook calling "
+            "it on a cluster), or drop the expectations from the export and run `dtflw check` after the job."
+        )
+
+
 def _parameters(nb, key: str) -> dict[str, str]:
     """The widgets of a step, and `dtflw_job` by which its notebook records its run (see
     `dtflw.core.task_lineage`); refuses secret arguments, which a job would store in plain text."""
@@ -90,6 +101,7 @@ def _parameters(nb, key: str) -> dict[str, str]:
             "stored and shown in plain text. Let the notebook read the secret itself with "
             "dbutils.secrets.get(scope, key), and pass the scope and key as arguments instead."
         )
+    _refuse_expectations(nb)
     widgets = nb.widget_arguments()  # an optional input keeps its path: the task finds it absent (`init_inputs`)
     if JOB_WIDGET in widgets:
         raise DeployError(

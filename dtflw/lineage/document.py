@@ -14,11 +14,13 @@ attempt, `<flow_run_id>.<task key>.<task run id>.json`: see `dtflw.core.task_lin
     {"run_id", "flow_run_id", "notebook_path", "rel_path", "args": {name: value}, "parent_run_id",
      "attempt", "status", "reason", "started", "ended", "exit_value", "error",
      "source_fingerprint", "tags": [..],
-     "inputs": [use, ..], "outputs": [use, ..]}
+     "inputs": [use, ..], "outputs": [use, ..], "expectations": [expectation, ..]}
   ]
 }
 use:   {"name", "path", "format", "alias", "schema": [[column, type], ..] | null, "row_count",
         "state": state | null}
+expectation: {"table", "name", "rule", "expression", "action": "warn" | "fail", "passed", "failed",
+        "detail", "samples": [{column: text}, ..]}   (failed: rows where the expression is false)
 state: {"exists", "format", "version", "last_operation", "file_count", "size_bytes",
         "modified_ms", "fingerprint", "table_id", "problem"}
 ```
@@ -30,6 +32,7 @@ from __future__ import annotations
 import json
 
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
+from dtflw.expectations.spec import ExpectationResult
 from dtflw.storage.tables import TableState
 
 FORMAT = "dtflw-lineage"
@@ -96,6 +99,7 @@ def run_to_dict(run: NotebookRun) -> dict:
         "tags": list(run.tags),
         "inputs": [use_to_dict(u) for u in run.inputs],
         "outputs": [use_to_dict(u) for u in run.outputs],
+        "expectations": [r.to_dict() for r in run.expectations],
     }
 
 
@@ -170,6 +174,7 @@ def _run(d: dict) -> NotebookRun:
         error=d.get("error"),
         source_fingerprint=d.get("source_fingerprint"),
         tags=tuple(str(t) for t in d.get("tags") or ()),
+        expectations=[ExpectationResult.from_dict(r) for r in d.get("expectations") or ()],
     )
 
 

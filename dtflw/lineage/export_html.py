@@ -108,6 +108,7 @@ def _nodes_and_links(graph: LineageGraph) -> dict:
         latest = graph.latest_seen(table.path)
         schema = latest.use.schema if latest is not None else None
         view = {"fill": TABLE_COLOURS[0], "stroke": TABLE_COLOURS[1], "detail": table_caption(graph, table)}
+        view.update(_quality(graph, graph.edges_of_table(table.path)))
         in_latest = any(e.run_id in latest_runs for e in graph.edges_of_table(table.path))
         nodes.append(
             {
@@ -133,6 +134,28 @@ def _nodes_and_links(graph: LineageGraph) -> dict:
         "nodes": nodes,
         "links": links,
     }
+
+
+def _quality(graph: LineageGraph, edges: list) -> dict:
+    """The table's data quality as its last checked write left it: `quality` "failed" (a blocking expectation
+    failed: red outline) or "warned" (a warn one: orange), with the failed expectations in the caption; {} if
+    every expectation passed or none was declared."""
+    for edge in sorted(edges, key=lambda e: graph.runs[e.run_id].ended or graph.runs[e.run_id].started, reverse=True):
+        results = [r for r in graph.runs[edge.run_id].expectations if r.table == edge.use.name]
+        if edge.kind == CONSUMED or not results:
+            continue
+        failed = [r for r in results if not r.ok]
+        if not failed:
+            return {}
+        blocking = any(r.action == "fail" for r in failed)
+        status = "failed" if blocking else "cancelled"  # cancelled's orange marks a warning
+        names = ", ".join(f"{r.name} ({r.failed:,} {r.action})" for r in failed)
+        return {
+            "quality": "failed" if blocking else "warned",
+            "stroke": STATUS_COLOURS[status][1],
+            "expectations": names,
+        }
+    return {}
 
 
 def _view(status: str, detail: str) -> dict:
@@ -181,5 +204,12 @@ def _seen(graph: LineageGraph, edge) -> dict:
         "version": edge.version,
         "rows": rows_text(edge.use.row_count),
         "size": f"{state.size_bytes:,} bytes" if state is not None and state.exists else "",
-        "status": "" if run.status.value == "succeeded" else f"run {run.status.value}",
+        "status": " · ".join(
+            ([] if run.status.value == "succeeded" else [f"run {run.status.value}"])
+            + [
+                f"expectation {r.name}: {r.failed:,} failed ({r.action})"
+                for r in run.expectations
+                if not r.ok and r.table == edge.use.name
+            ]
+        ),
     }

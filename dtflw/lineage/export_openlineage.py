@@ -51,6 +51,8 @@ SCHEMA_URLS = {
     "schema": _FACETS + "1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
     "outputStatistics": _FACETS
     + "1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
+    "dataQualityAssertions": _FACETS
+    + "1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet",
 }
 _AZURE = re.compile(r"^(?P<scheme>abfss|wasbs)://(?P<container>[^@/]+)@(?P<account>[^./]+)\.[^/]*/?(?P<path>.*)$")
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/]*)/?(?P<path>.*)$")
@@ -204,8 +206,10 @@ class _Writer:
         facets, inputs, declared = self._started.pop(run.run_id)
         outputs = b""
         if run.status == RunStatus.SUCCEEDED:
-            outputs = b",".join(dataset + self._statistics(e) for e, dataset in declared)
-        elif run.status == RunStatus.FAILED:
+            outputs = b",".join(dataset + self._statistics(e, run) for e, dataset in declared)
+        elif run.status == RunStatus.FAILED:  # a table that failed its expectations was written: say how
+            checked = {r.table for r in run.expectations}
+            outputs = b",".join(dataset + self._assertions(e, run) for e, dataset in declared if e.use.name in checked)
             error = _facet("errorMessage", message=run.error or "the notebook failed", programmingLanguage="python")
             facets = _joined(facets, b'"errorMessage":' + orjson.dumps(error))
         ended = max(run.ended or run.started, run.started)
@@ -297,15 +301,35 @@ class _Writer:
             self._datasets[key] = dataset
         return dataset
 
-    def _statistics(self, edge: Edge) -> bytes:
-        """`,"outputFacets":{...}}` closing an output dataset: what the run wrote."""
+    def _statistics(self, edge: Edge, run: NotebookRun) -> bytes:
+        """`,"outputFacets":{...}}` closing an output dataset: what the run wrote, and its expectations."""
         state = edge.use.state
         if state is None or not state.exists:
             return b"}"
         stats = {"size": state.size_bytes, "fileCount": state.file_count}
         if edge.use.row_count is not None:
             stats["rowCount"] = edge.use.row_count
-        return b',"outputFacets":{"outputStatistics":%s}}' % orjson.dumps(_facet("outputStatistics", **stats))
+        facets = {"outputStatistics": _facet("outputStatistics", **stats), **_quality(edge, run)}
+        return b',"outputFacets":%s}' % orjson.dumps(facets)
+
+    def _assertions(self, edge: Edge, run: NotebookRun) -> bytes:
+        """`,"outputFacets":{"dataQualityAssertions":...}}` of a table a failed run wrote."""
+        return b',"outputFacets":%s}' % orjson.dumps(_quality(edge, run))
+
+
+def _quality(edge: Edge, run: NotebookRun) -> dict:
+    """The `dataQualityAssertions` facet of an output's expectations (none: {}); a `unique` rule of one column
+    names it."""
+    results = [r for r in run.expectations if r.table == edge.use.name]
+    if not results:
+        return {}
+    assertions = []
+    for r in results:
+        assertion = {"assertion": r.name, "success": r.ok}
+        if r.rule == "unique" and r.expression.count(",") == 0:
+            assertion["column"] = r.expression[len("unique(") : -1]
+        assertions.append(assertion)
+    return {"dataQualityAssertions": _facet("dataQualityAssertions", assertions=assertions)}
 
 
 def _flow_outcome(flow: FlowRun, runs: list[NotebookRun]) -> tuple[RunStatus | None, float]:
@@ -370,6 +394,7 @@ def to_client_event(event: dict):
 
 def _client_facets(facets: dict) -> dict:
     from openlineage.client.facet_v2 import (
+        data_quality_assertions_dataset,
         error_message_run,
         execution_parameters_run,
         job_type_job,
@@ -426,6 +451,15 @@ def _client_facets(facets: dict) -> dict:
         ),
         "outputStatistics": lambda f: output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
             rowCount=f.get("rowCount"), size=f.get("size"), fileCount=f.get("fileCount"), producer=f["_producer"]
+        ),
+        "dataQualityAssertions": lambda f: data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+            assertions=[
+                data_quality_assertions_dataset.Assertion(
+                    assertion=a["assertion"], success=a["success"], column=a.get("column")
+                )
+                for a in f["assertions"]
+            ],
+            producer=f["_producer"],
         ),
     }
     return {key: builders[key](value) for key, value in facets.items()}

@@ -316,8 +316,9 @@ JS = r"""
       "data-index": i, "data-key": n.key, "data-kind": n.kind }, parent);
     var v = look(n);
     if (n.kind === "notebook") { g.setAttribute("data-status", v.status); }
+    if (n.quality) { g.setAttribute("data-quality", n.quality); }
     el("rect", { width: W, height: H, rx: n.kind === "table" ? 14 : 4, fill: v.fill, stroke: v.stroke }, g);
-    el("title", {}, g).textContent = n.key + "\n" + v.detail;
+    el("title", {}, g).textContent = n.key + "\n" + v.detail + (n.expectations ? "\nexpectations failed: " + n.expectations : "");
     if (detailed) {
       el("text", { x: 8, y: 17 }, g).textContent = clipStart(n.name, 25);  // the end of a path tells it apart
       el("text", { x: 8, y: 33, "class": "detail" }, g).textContent = clip(v.detail.replace(/\b([0-9a-f]{8})[0-9a-f]{4,}\b/, "$1"), 31);
@@ -381,6 +382,7 @@ JS = r"""
     field(details, "format", n.format);
     field(details, "names", n.names.join(", "));
     field(details, "aliases", n.aliases.join(", "));
+    if (n.expectations) { field(details, "expectations failed", n.expectations); }
     if (n.schema) {
       html("h3", "Schema", details);
       html("pre", n.schema.map(function (c) { return c[0] + " " + c[1]; }).join("\n"), details);

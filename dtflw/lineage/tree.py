@@ -37,6 +37,7 @@ def show_tree(graph: LineageGraph, select: str | None = None) -> str:
         details = [f"error: {_one_line(run.error)}"] if run.error else []
         details += [_use_line("←", e) for e in graph.inputs_of(run.run_id)]
         details += [_use_line("→", e) for e in graph.outputs_of(run.run_id)]
+        details += [_expectation_line(r) for r in run.expectations]
         children = nested.get(run.run_id, [])
         for i, detail in enumerate(details):
             last = i == len(details) - 1 and not children
@@ -82,6 +83,11 @@ def _use_line(arrow: str, edge) -> str:
     )
     alias = f" as {use.alias}" if use.alias and use.alias != use.name else ""
     return f"{arrow} {use.name}{alias}  {edge.table}" + (f"  ({facts})" if facts else "")
+
+
+def _expectation_line(result) -> str:
+    mark = "✔" if result.ok else ("✖" if result.action == "fail" else "⚠")
+    return f"{mark} expect {_one_line(result.describe())}"
 
 
 def _one_line(text: str | None, limit: int = 200) -> str:

@@ -6,7 +6,7 @@ import json
 
 from dtflw import init_args, init_flow
 from dtflw.core.widget_names import check_unused_arguments
-from dtflw.errors import ArgumentError, DagError, PipelineFileError
+from dtflw.errors import ArgumentError, DagError, ExpectationError, PipelineFileError
 from dtflw.pipeline_files.chains import chain_edges
 from dtflw.pipeline_files.loading import PARAM_REFERENCE, PipelineFile
 from dtflw.runtime import current_runtime
@@ -47,7 +47,7 @@ def build_steps(pipeline: PipelineFile, flow, params: dict[str, str]) -> dict:
     for index, spec in enumerate(pipeline.steps):
         try:
             steps[pipeline.step_name(index)] = _step(flow, spec, params)
-        except ArgumentError as e:  # what only the builder checks (e.g. two outputs on one path)
+        except (ArgumentError, ExpectationError) as e:  # what only the builder checks (e.g. two outputs on one path)
             raise PipelineFileError(f"{pipeline.where(('steps', index))}: {e}") from e
     for index, spec in enumerate(pipeline.steps):
         steps[pipeline.step_name(index)].after(*(steps[name] for name in spec.get("after", [])))
@@ -73,6 +73,7 @@ def _step(flow, spec: dict, params: dict[str, str]):
             file_path=_filled(table["file_path"], params) if "file_path" in table else None,
             source_table=table.get("source_table"),
             is_optional=table.get("optional", False),
+            max_age=table.get("max_age"),
         )
     for table in spec.get("outputs", []):
         table = {"name": table} if isinstance(table, str) else table
@@ -83,6 +84,9 @@ def _step(flow, spec: dict, params: dict[str, str]):
             file_path=table.get("file_path"),
             alias=table.get("alias"),
             format=table.get("format"),
+            expect=table.get("expect"),
+            expect_or_fail=table.get("expect_or_fail"),
+            expect_table=table.get("expect_table"),
         )
     if spec.get("name"):
         nb.named(spec["name"])

@@ -3,6 +3,7 @@ paths and what a lazy run would do — without running any notebook."""
 
 from __future__ import annotations
 
+from dtflw.expectations.spec import age_text
 from dtflw.run.dag import Dag
 from dtflw.run.selection import Selection, chosen_steps
 from dtflw.run.task import StepTask
@@ -74,6 +75,12 @@ class Planner:
         lines += [f"  arg    {k} = {v}" for k, v in nb.redacted_args().items()]
         lines += [f"  input  {n} ← {i.abs_file_path or '(optional, absent)'}" for n, i in nb.get_inputs().items()]
         lines += [f"  output {o.alias} → {o.abs_file_path}" for o in nb.get_outputs().values()]
+        lines += [
+            f"  expect {o.alias}.{e.name}: {e.expression} ({e.action})"
+            for o in nb.get_outputs().values()
+            for e in o.expectations
+        ]
+        lines += [f"  fresh  {n} within {age_text(i.max_age)}" for n, i in nb.get_inputs().items() if i.max_age]
         if step.deps:
             lines.append("  after  " + ", ".join(sorted(plan.steps[d].name for d in step.deps)))
         return lines

@@ -24,6 +24,7 @@ from dtflw.errors import (
 )
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, truncate
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
+from dtflw.run.expectations import UNRETRIED_EXPECTATIONS, StepExpectations
 from dtflw.runtime import activated, active_runtime
 from dtflw.runtime.dbutils_runner import DbutilsRunner
 from dtflw.state_key import storage_key
@@ -34,6 +35,7 @@ log = logging.getLogger("dtflw")
 NOT_SELECTED = "not selected"
 # errors of the step's own declaration: another attempt cannot succeed
 UNRETRIED = (ArgumentError, DagError, InputNotFoundError, InvalidTableNameError, UnresolvedInputError)
+UNRETRIED += UNRETRIED_EXPECTATIONS  # data that fails its expectations fails again until it is fixed
 
 
 class StepTask:
@@ -112,13 +114,16 @@ class StepTask:
         ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
         history.invalidate(*key, record.run_id)  # a run cut short never counts as a success
+        expectations = StepExpectations(step)
         try:
             check_writable(notebook, step.get_outputs(), out_states)
+            expectations.before_run(out_states, record)
             runner = ctx.runner if ctx.runner is not None else DbutilsRunner()
             result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
             out_states = self._output_states()
             for name, output in step.get_outputs().items():
                 output.validate(strict_validation, notebook, out_states[name])
+            expectations.after_write(record)
         except DtflwError as e:
             self._fail(record, e, out_states)
             raise

@@ -12,6 +12,7 @@ import json
 import os
 import posixpath
 import shutil
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,26 @@ class _ExitJson:
         if self.exit_value is None:
             raise NotebookTestError(f"Notebook '{self.notebook_path}' exited without a value; nothing to parse.")
         return json.loads(self.exit_value)
+
+
+def _expectations(runs) -> dict:
+    """{table: {expectation name: ExpectationResult}} as the newest of `runs` evaluating each table left them."""
+    found: dict[str, dict] = {}
+    for run in sorted(runs, key=lambda r: r.ended or r.started):
+        for table in {r.table for r in run.expectations}:
+            found[table] = {r.name: r for r in run.expectations if r.table == table}
+    return found
+
+
+def _check_expectations(notebook: str, outputs: dict, expectations: Mapping) -> None:
+    for name, declared in expectations.items():
+        unknown = set(declared) - {"expect", "expect_or_fail", "expect_table"}
+        if name not in outputs or unknown:
+            raise NotebookTestError(
+                f"expectations= of notebook '{notebook}': '{name}' must be one of its outputs ({', '.join(outputs)}) "
+                "and map expect / expect_or_fail / expect_table to what `.output()` takes"
+                + (f"; not {sorted(unknown)}." if unknown else ".")
+            )
 
 
 @dataclass
@@ -61,6 +82,11 @@ class NotebookResult(_ExitJson):
         """The `NotebookRun` lineage recorded for this notebook (status, inputs, outputs, timing)."""
         return self.lineage.latest_run(self.notebook_path)
 
+    @property
+    def expectations(self) -> dict:
+        """{output: {expectation: result}} of this run, e.g. `["Orders"]["qty_positive"].failed`."""
+        return _expectations([self.run])
+
 
 @dataclass
 class FlowResult(_ExitJson):
@@ -70,6 +96,7 @@ class FlowResult(_ExitJson):
     exit_value: str | None
     lineage: Any  # dtflw.lineage.LineageGraph
     _storage: Any = field(repr=False)
+    _started: float = field(default=0.0, repr=False)
 
     def path(self, table: str) -> str:
         """The path of the table a run of this flow last produced under `table` (a name or an alias)."""
@@ -83,6 +110,12 @@ class FlowResult(_ExitJson):
     def table(self, table: str):
         """A table the flow produced (by name or alias) as a DataFrame."""
         return self._storage.read_table(self.path(table))
+
+    @property
+    def expectations(self) -> dict:
+        """{table: {expectation: result}} as the last run writing each table evaluated them, e.g.
+        `["Orders"]["qty_positive"].failed`."""
+        return _expectations(r for r in self.lineage.runs.values() if r.started >= self._started)
 
 
 class NotebookTester:
@@ -182,10 +215,12 @@ class NotebookTester:
         inputs: Mapping[str, Any] | None = None,
         outputs: Iterable[str] | Mapping[str, str] = (),
         timeout: int = 0,
+        expectations: Mapping[str, Mapping] | None = None,
     ) -> NotebookResult:
         """Run one notebook as a flow step. `inputs` maps its input names to DataFrames (written to the
         storage first, as parquet; `(df, "delta")` as Delta) or paths; `outputs` lists its output names,
-        or maps them to a format ("delta").
+        or maps them to a format ("delta"); `expectations` maps output names to what `.output()` takes:
+        `{"Orders": {"expect_or_fail": {"qty_positive": "qty > 0"}}}`.
 
         The notebook gets the widgets a flow gives it (`<T>_in`, `<T>_out`, its args), so it is
         tested exactly as an orchestration calls it; a failure raises `NotebookFailedError`."""
@@ -193,6 +228,7 @@ class NotebookTester:
         from dtflw.runtime import activated
 
         formats = dict(outputs) if isinstance(outputs, Mapping) else dict.fromkeys(outputs)
+        _check_expectations(notebook, formats, expectations or {})
         rel_path = self._relative_notebook(notebook)
         self._write_secrets()
         with activated(self._driver_runtime()):
@@ -203,7 +239,7 @@ class NotebookTester:
             for name, table in (inputs or {}).items():
                 step.input(name, file_path=self._input_path(rel_path, name, table))
             for name, table_format in formats.items():
-                step.output(name, format=table_format)
+                step.output(name, format=table_format, **dict((expectations or {}).get(name, {})))
             failed = True
             try:
                 exit_value = step.run()
@@ -220,9 +256,10 @@ class NotebookTester:
         self._write_secrets()
         file_path = self._notebook_file(notebook)
         arguments = {k: str(v) for k, v in (args or {}).items()}
+        started = time.time()
         exit_value = self.workspace.run_file(file_path, arguments, timeout)
         return FlowResult(
-            self.workspace.workspace_path(file_path), exit_value, LineageGraph.load(self.storage), self.storage
+            self.workspace.workspace_path(file_path), exit_value, LineageGraph.load(self.storage), self.storage, started
         )
 
     # -- helpers ------------------------------------------------------------------------------

@@ -19,6 +19,15 @@ FORBIDDEN = {
     "runtime": ("dtflw.run", "dtflw.local", "dtflw.core", "dtflw.cli"),
     "core": ("dtflw.local", "dtflw.cli", "dtflw.deploy"),
     "run": ("dtflw.local", "dtflw.cli", "dtflw.deploy"),
+    "expectations": (
+        "dtflw.run",
+        "dtflw.runtime",
+        "dtflw.local",
+        "dtflw.core",
+        "dtflw.lineage",
+        "dtflw.storage",
+        "dtflw.cli",
+    ),
 }
 
 

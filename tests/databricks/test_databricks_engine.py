@@ -374,3 +374,33 @@ def test_notebooks_starting_spark_at_once_each_get_a_session_of_their_own(sail_u
     for session in others:
         session.stop()
     engine.stop()
+
+
+def test_expectations_are_evaluated_on_the_databricks_session(sail_url, tmp_path, monkeypatch):
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "none"))
+    root, storage = tmp_path / "ws", tmp_path / "s"
+    write(
+        root,
+        "clean.py",
+        "from dtflw import init_outputs\n"
+        "rows = [(1, 5), (2, -1), (3, -2)]\n"
+        "spark.createDataFrame(rows, 'order_id int, qty int').write.mode('overwrite')"
+        ".parquet(init_outputs('Orders')['Orders'].value)",
+    )
+    main = (
+        "from dtflw import init_flow\nflow = init_flow()\n"
+        "flow.notebook('clean').output('Orders', {}={{'qty_positive': 'qty > 0'}}).run()\n"
+        "dbutils.notebook.exit('done')"
+    )
+    write(root, "main.py", main.format("expect"))
+    assert run_on_databricks(sail_url, root, storage, "main.py") == "done"
+    from dtflw.lineage import LineageGraph
+    from dtflw.storage.base import FolderStorage
+
+    (result,) = LineageGraph.load(FolderStorage(str(storage))).latest_producer("Orders").expectations
+    assert (result.name, result.passed, result.failed, result.action) == ("qty_positive", 1, 2, "warn")
+    write(root, "main.py", main.format("expect_or_fail"))
+    with pytest.raises(NotebookFailedError, match=r"Orders.qty_positive \(qty > 0, fail\): 2 of 3 rows failed"):
+        run_on_databricks(sail_url, root, storage, "main.py")

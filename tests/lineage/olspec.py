@@ -32,6 +32,10 @@ class SpecValidator:
             with open(path) as f:
                 schema = json.load(f)
             resources.append((schema["$id"], Resource.from_contents(schema)))
+        core = next((r for uri, r in resources if uri.endswith("/2-0-2/OpenLineage.json")), None)
+        if core is not None:  # older facet schemas (DataQualityAssertions: 1-0-1) refer to an older core, whose
+            # base facets 2-0-2 keeps: validate them against the core we have
+            resources += [(f"https://openlineage.io/spec/{v}/OpenLineage.json", core) for v in ("1-0-1", "1-0-2")]
         self.ids = {uri for uri, _ in resources}
         self.registry = Registry().with_resources(resources)
         self.formats = jsonschema.FormatChecker()

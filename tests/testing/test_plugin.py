@@ -230,3 +230,37 @@ def test_storages_can_live_below_a_base_url_given_on_the_command_line(project, t
     )
     project.runpytest("-p", "no:cacheprovider", "--dtflw-storage", f"file://{base}/").assert_outcomes(passed=1)
     assert len(list(base.iterdir())) == 1
+
+
+def test_the_kit_asserts_on_expectations_of_a_notebook_and_of_a_flow(project):
+    write_test(
+        project,
+        """
+        import pytest
+        from dtflw.errors import ExpectationFailedError, NotebookTestError
+
+        def test_expectations(dtflw, dtflw_secrets):
+            dtflw_secrets["app"] = {"token": "s3cr3t"}
+            numbers = dtflw.spark.createDataFrame([(1,), (-2,), (-3,)], "n int")
+            result = dtflw.run_notebook(
+                "nb/double", inputs={"Numbers": numbers}, outputs=["Doubled"],
+                expectations={"Doubled": {"expect": {"positive": "doubled > 0"}, "expect_table": {"unique": "n"}}},
+            )
+            assert result.expectations["Doubled"]["positive"].failed == 2
+            assert result.expectations["Doubled"]["positive"].passed == 1
+            assert result.expectations["Doubled"]["unique"].ok
+            with pytest.raises(ExpectationFailedError) as failed:
+                dtflw.run_notebook(
+                    "nb/double", inputs={"Numbers": numbers}, outputs=["Doubled"],
+                    expectations={"Doubled": {"expect_or_fail": {"positive": "doubled > 0"}}},
+                )
+            assert failed.value.results[0].failed == 2 and "s3cr3t" not in str(failed.value)
+            with pytest.raises(NotebookTestError, match="'Other' must be one of its outputs"):
+                dtflw.run_notebook("nb/double", outputs=["Doubled"], expectations={"Other": {"expect": {}}})
+
+            dtflw.spark.createDataFrame([(1,), (2,)], "n int").write.parquet(dtflw.storage.get_abs_path("raw/numbers.parquet"))
+            flow = dtflw.run_flow("nb/main.py")
+            assert flow.expectations == {}
+        """,
+    )
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
