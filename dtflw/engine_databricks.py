@@ -89,8 +89,8 @@ class DatabricksEngine(ConnectEngine):
         return session
 
     def _builder(self):
-        if self.url:  # what DatabricksSession.builder.remote(url) does, without importing databricks-sdk
-            from pyspark.sql.connect.session import SparkSession
+        if self.url:  # what DatabricksSession.builder.remote(url) does, without importing databricks-sdk (~1 s)
+            from pyspark.sql import SparkSession
 
             return SparkSession.builder.remote(self.url)
         from databricks.connect import DatabricksSession

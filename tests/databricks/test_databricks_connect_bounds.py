@@ -190,3 +190,27 @@ def test_a_cluster_that_does_not_come_up_is_given_up_at_its_bound(workspace_api,
     workspace_api.start_polls = 10**6
     with pytest.raises(DatabricksUnreachableError, match=f"waiting for cluster '{CLUSTER}' to start after 1 s"):
         create_engine("databricks", cluster_id=CLUSTER, say=lambda m: None).check()
+
+
+def test_a_notebook_run_by_the_cli_may_ask_pyspark_s_builder_for_spark(sail_url, no_workspace, tmp_path):
+    """As on Databricks (and with DatabricksSession), `SparkSession.builder.getOrCreate()` gives a Connect
+    session — in a process of its own, where no session was made before."""
+    import subprocess
+    import sys
+
+    notebook = tmp_path / "ws" / "nb.py"
+    notebook.parent.mkdir()
+    notebook.write_text(
+        "# Databricks notebook source\nfrom pyspark.sql import SparkSession\n"
+        "dbutils.notebook.exit(str(SparkSession.builder.getOrCreate().range(4).count()))\n"
+    )
+    command = [sys.executable, "-m", "dtflw.cli", "run", str(notebook), "--engine", "databricks"]
+    run = subprocess.run(
+        command + ["--remote-url", sail_url, "--storage", str(tmp_path / "s")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "4"
