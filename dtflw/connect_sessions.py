@@ -18,38 +18,18 @@ import grpc
 from pyspark.sql.connect.client import ChannelBuilder
 
 
-class SharedChannel(grpc.Channel):
-    """A gRPC channel every session uses; closing it from a session does nothing."""
+class SharedChannel:
+    """The run's gRPC channel as each session sees it: all of `grpc.Channel` but `close()`, which does
+    nothing — a session ends, the channel stays for the others (`SessionFactory.close` closes it)."""
 
     def __init__(self, channel: grpc.Channel):
         self._channel = channel
 
-    def subscribe(self, *args, **kwargs):
-        return self._channel.subscribe(*args, **kwargs)
-
-    def unsubscribe(self, *args, **kwargs):
-        return self._channel.unsubscribe(*args, **kwargs)
-
-    def unary_unary(self, *args, **kwargs):
-        return self._channel.unary_unary(*args, **kwargs)
-
-    def unary_stream(self, *args, **kwargs):
-        return self._channel.unary_stream(*args, **kwargs)
-
-    def stream_unary(self, *args, **kwargs):
-        return self._channel.stream_unary(*args, **kwargs)
-
-    def stream_stream(self, *args, **kwargs):
-        return self._channel.stream_stream(*args, **kwargs)
+    def __getattr__(self, name: str):
+        return getattr(self._channel, name)
 
     def close(self) -> None:
-        """A session ends; the channel stays for the others (`SessionFactory.close` closes it)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+        pass
 
 
 class SessionChannelBuilder(ChannelBuilder):

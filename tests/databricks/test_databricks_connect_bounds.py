@@ -214,3 +214,34 @@ def test_a_notebook_run_by_the_cli_may_ask_pyspark_s_builder_for_spark(sail_url,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == "4"
+
+
+def test_each_serverless_session_sends_a_session_id_of_its_own():
+    """Serverless compute routes by the session id header: a notebook's session must not reuse the main one's."""
+    from pyspark.sql.connect.client import DefaultChannelBuilder
+
+    from dtflw.connect_sessions import SessionChannelBuilder, SharedChannel
+
+    template = DefaultChannelBuilder("sc://workspace.example:443/;x-databricks-session-id=abc;session_id=abc")
+    channel = SharedChannel(object())
+    made = [SessionChannelBuilder(template, channel) for _ in range(2)]
+    ids = [dict(b.metadata())["x-databricks-session-id"] for b in made]
+    assert [b.session_id for b in made] == ids and len(set(ids)) == 2 and "abc" not in ids
+    assert {b.host for b in made} == {"workspace.example"} and made[0].toChannel() is channel
+
+
+@pytest.mark.timeout(30)
+def test_compute_whose_spark_does_not_answer_is_told_and_given_up_at_the_bound(workspace_api, monkeypatch):
+    """The workspace answers, the cluster runs, but Spark Connect at the host never does (here: the fake
+    workspace speaks no gRPC): the engine says what it waits for and gives up at the bound."""
+    monkeypatch.setattr(databricks_check, "CONNECT_TIMEOUT_SECONDS", 2.0)
+    monkeypatch.setattr(databricks_check, "PROGRESS_AFTER_SECONDS", 0.5)
+    said = []
+    engine = create_engine("databricks", cluster_id=CLUSTER, say=said.append)
+    started = time.monotonic()
+    with pytest.raises(DatabricksUnreachableError) as raised:
+        engine.session  # noqa: B018
+    assert time.monotonic() - started < 10
+    assert f"Spark on cluster '{CLUSTER}' of http://127.0.0.1" in str(raised.value)
+    assert "accepts Databricks Connect" in str(raised.value) and workspace_api.token not in str(raised.value)
+    assert any(f"waiting for Spark on cluster '{CLUSTER}'" in m for m in said)
