@@ -256,8 +256,16 @@ def _probe(host: str, where: str) -> None:
 
 def _where(config, profile: str | None) -> str:
     """The host and where it came from, for messages."""
-    source = f"profile '{profile}'" if profile else config.profile and f"profile '{config.profile}'"
-    return f"{config.host} ({source or 'DATABRICKS_HOST'})"
+    import os
+
+    name = profile or config.profile
+    if name:
+        source = f"profile '{name}'"
+    elif os.environ.get("DATABRICKS_HOST"):
+        source = "DATABRICKS_HOST"
+    else:
+        source = f"the DEFAULT profile of {config.config_file or '~/.databrickscfg'}"
+    return f"{config.host} ({source})"
 
 
 def first_line(error: Exception) -> str:

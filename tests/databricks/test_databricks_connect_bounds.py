@@ -245,3 +245,16 @@ def test_compute_whose_spark_does_not_answer_is_told_and_given_up_at_the_bound(w
     assert f"Spark on cluster '{CLUSTER}' of http://127.0.0.1" in str(raised.value)
     assert "accepts Databricks Connect" in str(raised.value) and workspace_api.token not in str(raised.value)
     assert any(f"waiting for Spark on cluster '{CLUSTER}'" in m for m in said)
+
+
+@pytest.mark.timeout(20)
+def test_a_host_of_the_default_profile_is_named_as_such(monkeypatch, no_workspace, tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    profile = tmp_path / "databrickscfg"
+    profile.write_text(f"[DEFAULT]\nhost = https://127.0.0.1:{port}\ntoken = {TOKEN}\ncluster_id = {CLUSTER}\n")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(profile))
+    with pytest.raises(DatabricksUnreachableError) as raised:
+        create_engine("databricks").check()
+    assert f"https://127.0.0.1:{port} (the DEFAULT profile of {profile})" in str(raised.value)
+    assert TOKEN not in str(raised.value)
