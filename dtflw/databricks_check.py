@@ -3,7 +3,8 @@
 What needs no network comes first (auth settings, compute: errors at once). Then the workspace is asked —
 within `CONNECT_TIMEOUT_SECONDS`, each request within `REQUEST_TIMEOUT_SECONDS` — whether it accepts
 the credentials and knows the cluster; a host nobody listens at fails at once. A terminated cluster is
-started, and waited for up to `CLUSTER_START_TIMEOUT_SECONDS`. While it waits, the engine says what for
+started, and waited for up to `CLUSTER_START_TIMEOUT_SECONDS`; Spark's first answer on the compute for up
+to `SPARK_ANSWER_TIMEOUT_SECONDS`. While it waits, the engine says what for
 (after `PROGRESS_AFTER_SECONDS`, then every `PROGRESS_EVERY_SECONDS`); at a bound it gives up with a
 `DatabricksUnreachableError` naming the host, the profile and what to check. Tokens never appear.
 """
@@ -15,7 +16,8 @@ import time
 
 from dtflw.errors import DatabricksConfigError, DatabricksUnreachableError
 
-CONNECT_TIMEOUT_SECONDS = 30.0  # the workspace's answers about credentials and cluster; Spark's first answer
+CONNECT_TIMEOUT_SECONDS = 30.0  # the workspace's answers about credentials and cluster
+SPARK_ANSWER_TIMEOUT_SECONDS = 120.0  # Spark's first answer on the compute (serverless may be allocated first)
 REQUEST_TIMEOUT_SECONDS = 10.0  # one HTTP request to the workspace
 CLUSTER_START_TIMEOUT_SECONDS = 20 * 60.0  # a terminated cluster, started for the run
 PROGRESS_AFTER_SECONDS = 1.0
@@ -196,7 +198,7 @@ def spark_answers(session, config, waiting: Waiting) -> None:
     compute = f"cluster '{config.cluster_id}'" if config.cluster_id else "serverless compute"
     waiting.expect(
         f"Spark on {compute} of {config.host}",
-        CONNECT_TIMEOUT_SECONDS,
+        SPARK_ANSWER_TIMEOUT_SECONDS,
         f"check that {compute} runs and accepts Databricks Connect (its access mode), and your network",
     )
     session.version  # noqa: B018 - one round trip

@@ -234,7 +234,7 @@ def test_each_serverless_session_sends_a_session_id_of_its_own():
 def test_compute_whose_spark_does_not_answer_is_told_and_given_up_at_the_bound(workspace_api, monkeypatch):
     """The workspace answers, the cluster runs, but Spark Connect at the host never does (here: the fake
     workspace speaks no gRPC): the engine says what it waits for and gives up at the bound."""
-    monkeypatch.setattr(databricks_check, "CONNECT_TIMEOUT_SECONDS", 2.0)
+    monkeypatch.setattr(databricks_check, "SPARK_ANSWER_TIMEOUT_SECONDS", 2.0)
     monkeypatch.setattr(databricks_check, "PROGRESS_AFTER_SECONDS", 0.5)
     said = []
     engine = create_engine("databricks", cluster_id=CLUSTER, say=said.append)
