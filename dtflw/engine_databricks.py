@@ -2,7 +2,7 @@
 
 Spark is a databricks-connect `DatabricksSession` on a cluster or serverless compute: one connection per
 run, and a new Spark session on it per notebook run (temp views and conf stay private to a notebook, as on
-Databricks), made in microseconds (`dtflw.connect_sessions`). Host, auth and compute follow
+Databricks), made in milliseconds (`dtflw.connect_sessions`). Host, auth and compute follow
 databricks-sdk's unified config: `DATABRICKS_HOST`, `DATABRICKS_TOKEN`, OAuth, `~/.databrickscfg`
 profiles, `DATABRICKS_CLUSTER_ID`, `DATABRICKS_SERVERLESS_COMPUTE_ID`. They are checked — and the
 workspace asked whether it accepts them, a terminated cluster started — before any notebook runs, within
@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 
 from dtflw.engines import ConnectEngine, Engine, _install_display
 from dtflw.errors import DatabricksConfigError
 
 
 class DatabricksEngine(ConnectEngine):
-    """Spark on Databricks compute through databricks-connect; see the module docstring."""
+    """Spark on Databricks compute through databricks-connect; see the module docstring. `say` tells
+    what the engine waits for (default: a line on stderr)."""
 
     name = "databricks"
 
@@ -44,7 +46,7 @@ class DatabricksEngine(ConnectEngine):
         profile: str | None = None,
         cluster_id: str | None = None,
         serverless: bool = False,
-        say=None,
+        say: Callable[[str], None] | None = None,
     ):
         Engine.__init__(self, conf)
         self._user_conf = dict(conf or {})
@@ -81,7 +83,7 @@ class DatabricksEngine(ConnectEngine):
     # -- sessions -----------------------------------------------------------------------------
     def new_session(self):
         """A session of its own for one notebook run (a new server-side session: temp views and conf
-        are its own), over the run's one channel: made in microseconds, without databricks-connect's
+        are its own), over the run's one channel: made in milliseconds, without databricks-connect's
         session cache, so two notebooks starting at once never share one."""
         self.session  # noqa: B018 - the engine starts (checks, connects) before the first notebook session
         session = self._sessions.create()
