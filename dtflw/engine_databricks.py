@@ -1,19 +1,23 @@
 """The `databricks` engine: notebooks run in-process here, their Spark runs on Databricks compute.
 
-Spark is a databricks-connect `DatabricksSession` on a cluster or serverless compute, one session per
-notebook run (temp views stay private to a notebook, as on Databricks). Host, auth and compute follow
+Spark is a databricks-connect `DatabricksSession` on a cluster or serverless compute: one connection per
+run, and a new Spark session on it per notebook run (temp views and conf stay private to a notebook, as on
+Databricks), made in milliseconds (`dtflw.connect_sessions`). Host, auth and compute follow
 databricks-sdk's unified config: `DATABRICKS_HOST`, `DATABRICKS_TOKEN`, OAuth, `~/.databrickscfg`
 profiles, `DATABRICKS_CLUSTER_ID`, `DATABRICKS_SERVERLESS_COMPUTE_ID`. They are checked — and the
-workspace asked whether it accepts them — before any notebook runs; a problem is a
-`DatabricksConfigError` naming the setting to fix. Tokens never appear in its messages.
+workspace asked whether it accepts them, a terminated cluster started — before any notebook runs, within
+the bounds of `dtflw.databricks_check`, saying on stderr what it waits for; a problem is a
+`DatabricksConfigError` naming the setting to fix (`DatabricksUnreachableError` at a bound). Tokens never
+appear in its messages.
 
 `dbutils.fs` and `dbutils.secrets` of the notebooks are the workspace's (its DBFS API, as a cluster's
 `dbutils.fs` behaves: `dtflw.workspace_fs`; databricks-sdk's `WorkspaceClient().dbutils.secrets`), and so
 is `dbfs:/` storage; widgets and `dbutils.notebook.run/exit` stay local.
 
 An `sc://` URL (`url`, or `$SPARK_REMOTE`, which databricks-connect honours too) points Spark at any
-Spark Connect server instead of the compute — a local Sail server in tests. The workspace is then used
-for dbutils only when a host is configured.
+Spark Connect server instead of the compute — a local Sail server (`sail spark server`) to try it without
+a workspace. Its sessions are databricks-connect's Spark Connect client, as `DatabricksSession.builder
+.remote(url)` makes them. The workspace is then used for dbutils only when a host is configured.
 
 databricks-connect ships its own pyspark: install `dtflw[databricks]` in an environment without pyspark.
 """
@@ -21,24 +25,16 @@ databricks-connect ships its own pyspark: install `dtflw[databricks]` in an envi
 from __future__ import annotations
 
 import os
-import threading
+import sys
+from collections.abc import Callable
 
-from dtflw.engines import ConnectEngine, Engine
+from dtflw.engines import ConnectEngine, Engine, _install_display
 from dtflw.errors import DatabricksConfigError
-
-CHECK_TIMEOUT_SECONDS = 60  # how long the configuration check may retry the workspace (429s, 503s)
-AUTH_HINT = (
-    "set DATABRICKS_HOST and DATABRICKS_TOKEN (or another auth of databricks-sdk's unified config), "
-    "or pass --profile NAME for a profile of ~/.databrickscfg"
-)
-COMPUTE_HINT = (
-    "pass --cluster-id ID (or set DATABRICKS_CLUSTER_ID, or cluster_id in the profile), "
-    "or --serverless (DATABRICKS_SERVERLESS_COMPUTE_ID=auto)"
-)
 
 
 class DatabricksEngine(ConnectEngine):
-    """Spark on Databricks compute through databricks-connect; see the module docstring."""
+    """Spark on Databricks compute through databricks-connect; see the module docstring. `say` tells
+    what the engine waits for (default: a line on stderr)."""
 
     name = "databricks"
 
@@ -50,6 +46,7 @@ class DatabricksEngine(ConnectEngine):
         profile: str | None = None,
         cluster_id: str | None = None,
         serverless: bool = False,
+        say: Callable[[str], None] | None = None,
     ):
         Engine.__init__(self, conf)
         self._user_conf = dict(conf or {})
@@ -57,100 +54,49 @@ class DatabricksEngine(ConnectEngine):
         self.profile = profile
         self.cluster_id = cluster_id
         self.serverless = serverless
+        self._say = say or _tell
         self._config = None
         self._dbutils = None
-        self._creating = threading.Lock()
+        self._sessions = None
 
     # -- configuration ------------------------------------------------------------------------
     def check(self):
-        """Validate host, auth and compute, asking the workspace; returns the sdk `Config` (or None
-        when Spark goes to an sc:// server and no workspace is configured)."""
+        """Validate host, auth and compute, asking the workspace (within the bounds of
+        `dtflw.databricks_check`, saying what it waits for); returns the sdk `Config` (or None when Spark
+        goes to an sc:// server and no workspace is configured)."""
         if self._config is not None or (self.url and not self._workspace_configured()):
             return self._config
-        config = self._sdk_config()
-        if not self.url:
-            self._check_compute(config)
-        self._check_workspace(config)
-        self._config = config
-        return config
-
-    def _workspace_configured(self) -> bool:
-        return bool(self.profile or os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE"))
-
-    def _sdk_config(self):
         _require_packages()
-        from databricks.sdk.core import Config
+        import databricks.sdk  # noqa: F401 - imported here (~1 s), not in the bounded check
+
+        from dtflw.databricks_check import Waiting, WorkspaceCheck
 
         options = {"profile": self.profile, "cluster_id": self.cluster_id}
         if self.serverless:
             options["serverless_compute_id"] = "auto"
-        try:
-            return Config(
-                **{k: v for k, v in options.items() if v},
-                retry_timeout_seconds=CHECK_TIMEOUT_SECONDS,
-            )
-        except ValueError as e:
-            where = f"profile '{self.profile}'" if self.profile else "the environment"
-            raise DatabricksConfigError(
-                f"The databricks engine found no usable workspace configuration in {where}: "
-                f"{_first_line(e)}. To fix it, {AUTH_HINT}."
-            ) from None
+        self._config = Waiting(self._say).run(WorkspaceCheck(options, self.url).run)
+        return self._config
 
-    def _check_compute(self, config) -> None:
-        if config.cluster_id and config.serverless_compute_id:
-            raise DatabricksConfigError(
-                f"The databricks engine got both a cluster ({config.cluster_id}) and serverless compute: "
-                "pass only one of --cluster-id / DATABRICKS_CLUSTER_ID and --serverless / "
-                "DATABRICKS_SERVERLESS_COMPUTE_ID."
-            )
-        if not (config.cluster_id or config.serverless_compute_id):
-            raise DatabricksConfigError(f"The databricks engine has no compute to run Spark on: {COMPUTE_HINT}.")
-
-    def _check_workspace(self, config) -> None:
-        """One call for the credentials, one for the cluster: errors name the setting, never a token."""
-        from databricks.sdk import WorkspaceClient
-        from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied, Unauthenticated
-
-        client = WorkspaceClient(config=config)
-        try:
-            client.current_user.me()
-        except (Unauthenticated, PermissionDenied) as e:
-            raise DatabricksConfigError(
-                f"The workspace {config.host} refused the credentials ({config.auth_type or 'none'}): "
-                f"{_scrub(e, config)}. Fix DATABRICKS_TOKEN (or the profile's token/OAuth login)."
-            ) from None
-        except (DatabricksError, OSError) as e:
-            raise DatabricksConfigError(
-                f"The workspace {config.host} did not answer: {_scrub(e, config)}. Check DATABRICKS_HOST "
-                "(or the profile's host)."
-            ) from None
-        if config.cluster_id and not self.url:
-            try:
-                client.clusters.get(config.cluster_id)
-            except NotFound:
-                raise DatabricksConfigError(
-                    f"Cluster '{config.cluster_id}' does not exist in {config.host}: fix --cluster-id "
-                    "(or DATABRICKS_CLUSTER_ID, or cluster_id in the profile)."
-                ) from None
-            except DatabricksError as e:
-                raise DatabricksConfigError(
-                    f"Cluster '{config.cluster_id}' cannot be used: {_scrub(e, config)}. Fix --cluster-id "
-                    "(or DATABRICKS_CLUSTER_ID), or ask for permission to attach to it."
-                ) from None
+    def _workspace_configured(self) -> bool:
+        return bool(self.profile or os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE"))
 
     # -- sessions -----------------------------------------------------------------------------
     def new_session(self):
-        """A session of its own for one notebook run, created one at a time: databricks-connect keeps the
-        session it creates in a cache and returns what the cache holds then, so two notebooks starting
-        Spark at once could get the same session, and the first to end would close it under the other."""
-        with self._creating:
-            return super().new_session()
+        """A session of its own for one notebook run (a new server-side session: temp views and conf
+        are its own), over the run's one channel: made in milliseconds, without databricks-connect's
+        session cache, so two notebooks starting at once never share one."""
+        self.session  # noqa: B018 - the engine starts (checks, connects) before the first notebook session
+        session = self._sessions.create()
+        self._apply_conf(session)
+        return session
 
     def _builder(self):
+        if self.url:  # what DatabricksSession.builder.remote(url) does, without importing databricks-sdk (~1 s)
+            from pyspark.sql import SparkSession
+
+            return SparkSession.builder.remote(self.url)
         from databricks.connect import DatabricksSession
 
-        if self.url:
-            return DatabricksSession.builder.remote(self.url)
         return DatabricksSession.builder.sdkConfig(self.check())
 
     def preflight(self) -> None:
@@ -161,8 +107,26 @@ class DatabricksEngine(ConnectEngine):
         _require_packages()
 
     def _start(self):
+        """The main session, by databricks-connect (which validates cluster and client versions); the
+        notebooks' sessions copy its connection. On compute, Spark's first answer is awaited, bounded."""
+        from dtflw.connect_sessions import SessionFactory
+
         self.preflight()
-        return super()._start()
+        session = self._builder().create()
+        if not self.url:
+            from dtflw.databricks_check import Waiting, spark_answers
+
+            Waiting(self._say).run(lambda waiting: spark_answers(session, self.check(), waiting))
+        _install_display()
+        self._apply_conf(session)
+        self._sessions = SessionFactory(session.client._builder)
+        return session
+
+    def stop(self) -> None:
+        super().stop()
+        if self._sessions is not None:
+            self._sessions.close()
+            self._sessions = None
 
     def _session_conf(self) -> dict[str, str]:
         """Only what the user set: Databricks' own defaults already are ANSI SQL and UTC."""
@@ -226,15 +190,9 @@ def _check_reachable(url: str) -> None:
         ) from None
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-def _scrub(error: Exception, config) -> str:
-    """An SDK error's first line, without the token should the service have echoed it."""
-    text = _first_line(error)
-    token = getattr(config, "token", None)
-    return text.replace(token, "***") if token else text
+def _tell(message: str) -> None:
+    """What the engine waits for, on stderr (the run's output stays on stdout)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def _require_packages() -> None:

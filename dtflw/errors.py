@@ -178,6 +178,10 @@ class DatabricksConfigError(EngineError):
     """The `databricks` engine's configuration (host, auth, compute) is missing or refused; names the setting."""
 
 
+class DatabricksUnreachableError(DatabricksConfigError):
+    """The workspace or its compute did not answer within the engine's bound; names host, profile and what to check."""
+
+
 class EngineUnavailableError(EngineError):
     """An engine cannot start on this machine (e.g. delta-spark's jars cannot be resolved); names the way out."""
 

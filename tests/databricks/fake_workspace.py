@@ -1,7 +1,8 @@
 """A local stand-in for the Databricks workspace REST API (no local real one exists).
 
 It follows the documented request and response shapes of the endpoints dtflw's databricks engine
-touches — SCIM `Me`, `clusters/get`, `secrets/get|list|scopes/list`, DBFS `get-status`, `list`, `read`,
+touches — SCIM `Me`, `clusters/get|start` (a started cluster is PENDING for `start_polls` gets, then
+RUNNING), `secrets/get|list|scopes/list`, DBFS `get-status`, `list`, `read`,
 `create`/`add-block`/`close`, `put`, `move`, `mkdirs`, `delete`; the Files API of `/Volumes` (`GET|PUT|
 HEAD|DELETE /api/2.0/fs/files/…`, `GET|PUT|DELETE /api/2.0/fs/directories/…`) — and their errors: 401/403 with
 `PERMISSION_DENIED`, 404 `RESOURCE_DOES_NOT_EXIST`, 400 `RESOURCE_ALREADY_EXISTS`, and 429
@@ -28,6 +29,8 @@ class FakeWorkspace:
         self.token = token
         self.user = "tester@example.com"
         self.clusters = {"0123-456789-abcdefgh": "RUNNING"}
+        self.start_polls = 2  # `clusters/get` answers of a started cluster that still say PENDING
+        self.answer_after = 0.0  # seconds every API request waits before its answer (a slow workspace)
         self.secrets: dict[str, dict[str, str]] = {}
         self.forbidden_scopes: set[str] = set()
         self.files: dict[str, bytes] = {}  # dbfs path → content
@@ -37,6 +40,7 @@ class FakeWorkspace:
         self.requests: list[tuple[str, str, int]] = []
         self._throttled = 0
         self._handles: dict[int, tuple[str, bytearray]] = {}
+        self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server = None
 
@@ -85,6 +89,7 @@ class FakeWorkspace:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
+        time.sleep(self.answer_after)
         if url.path.startswith("/.well-known/"):
             return self._reply(request, method, url.path, 404, {"error_code": "NOT_FOUND", "message": "Not found"})
         if request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -128,7 +133,20 @@ class FakeWorkspace:
         cluster = params.get("cluster_id", "")
         if cluster not in self.clusters:
             return 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Cluster {cluster} does not exist"}
-        return 200, {"cluster_id": cluster, "state": self.clusters[cluster], "spark_version": "17.3.x-scala2.13"}
+        state = self.clusters[cluster]
+        if state == "PENDING":
+            self._pending[cluster] = self._pending.get(cluster, self.start_polls) - 1
+            self.clusters[cluster] = "RUNNING" if self._pending[cluster] < 0 else state
+        return 200, {"cluster_id": cluster, "state": state, "spark_version": "17.3.x-scala2.13"}
+
+    def _api_2_1_clusters_start(self, params):
+        """Starts a TERMINATED cluster (PENDING, then RUNNING); in any other state nothing happens."""
+        cluster = params.get("cluster_id", "")
+        if cluster not in self.clusters:
+            return 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Cluster {cluster} does not exist"}
+        if self.clusters[cluster] == "TERMINATED":
+            self.clusters[cluster] = "PENDING"
+        return 200, {}
 
     # -- secrets --------------------------------------------------------------------------------
     def _scope(self, scope: str):
