@@ -77,6 +77,10 @@ class StorageUnavailableError(StorageError):
     """The storage service did not answer after retries."""
 
 
+class MissingExtraError(StorageError, ImportError):
+    """A storage needs an optional extra that is not installed (e.g. `dtflw[aws]`); names the pip command."""
+
+
 class StorageBusyError(StorageError):
     """Another run holds the storage's lease; the message names it (host, pid, run id, since)."""
 

@@ -279,7 +279,9 @@ class XmlApiProxy:
         source = request.headers.get("x-goog-copy-source")
         if source:
             src_bucket, src_name = self._split("/" + unquote(source).lstrip("/"))
-            target = f"/storage/v1/b/{src_bucket}/o/{quote(src_name, safe='')}/copyTo/b/{bucket}/o/{quote(name, safe='')}"
+            target = (
+                f"/storage/v1/b/{src_bucket}/o/{quote(src_name, safe='')}/copyTo/b/{bucket}/o/{quote(name, safe='')}"
+            )
             status, _, out = self._forward("POST", target + "?" + query.lstrip("&"), {}, b"")
         else:
             target = f"/upload/storage/v1/b/{bucket}/o?uploadType=media&name={quote(name, safe='')}{query}"
@@ -320,4 +322,3 @@ class XmlApiProxy:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(body)
-
