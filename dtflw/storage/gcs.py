@@ -135,6 +135,8 @@ class GcsFileSystem(ObjectFileSystem):
         self.retries = retries
         options = ClientOptions(api_endpoint=auth.endpoint) if auth.endpoint else None
         self._client = storage.Client(project=auth.project, credentials=auth.credentials, client_options=options)
+        if getattr(self._client, "_bucket_metadata_cache", None) is not None:  # 3.x: a background bucket GET,
+            self._client._bucket_metadata_cache = None  # only to label trace spans; not a request per check
         self._bucket = self._client.bucket(bucket)
         backoff = max(retry_backoff, 0.01)  # retries of 429/5xx and dropped connections, within a bounded wait
         self._call = {

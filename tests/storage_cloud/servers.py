@@ -322,3 +322,55 @@ class XmlApiProxy:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(body)
+
+
+class FaultServer:
+    """A loopback HTTP server that answers every request with one error, counting the requests (a service
+    that denies, throttles or fails, as S3 and GCS answer then)."""
+
+    def __init__(self, status: int, body: bytes, content_type: str):
+        self.count = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.count += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_HEAD = do_PUT = do_POST = do_DELETE = do_GET
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+
+    @classmethod
+    def s3(cls, status: int, code: str) -> FaultServer:
+        body = f"<?xml version='1.0'?><Error><Code>{code}</Code><Message>{code}</Message></Error>".encode()
+        return cls(status, body, "application/xml")
+
+    @classmethod
+    def gcs(cls, status: int, reason: str) -> FaultServer:
+        body = json.dumps({"error": {"code": status, "message": reason, "errors": [{"reason": reason}]}}).encode()
+        return cls(status, body, "application/json")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FaultServer:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
