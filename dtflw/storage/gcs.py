@@ -98,16 +98,31 @@ def find_auth(
     credentials_file = credentials_file or env.get("GOOGLE_APPLICATION_CREDENTIALS")
     try:
         if credentials_file:
-            found, found_project = google.auth.load_credentials_from_file(credentials_file, scopes=SCOPES)
+            found, found_project = _from_file(credentials_file)
             return GcsAuth(project or found_project, None, "credentials file", found, credentials_file)
         found, found_project = google.auth.default(scopes=SCOPES)
-    except DefaultCredentialsError as e:
-        detail = f" ({str(e).splitlines()[0][:200]})" if credentials_file else ""
+    except (DefaultCredentialsError, OSError, ValueError) as e:
+        detail = f" ({type(e).__name__}: {str(e).splitlines()[0][:200]})" if credentials_file else ""
         raise StorageCredentialsError(
             f"No Google Cloud credentials for GCS bucket {bucket!r}: tried {'; '.join(TRIED)}{detail}. "
             "Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS to a key file."
         ) from None
     return GcsAuth(project or found_project, None, type(found).__name__, found)
+
+
+def _from_file(path: str):
+    """The credentials of a service-account key or `gcloud auth application-default login` file, and its project;
+    any other kind of file is refused (a credentials file is input from outside)."""
+    from google.oauth2 import credentials, service_account
+
+    with open(path, encoding="utf-8") as f:
+        info = json.load(f)
+    kind = info.get("type") if isinstance(info, dict) else None
+    if kind == "service_account":
+        return service_account.Credentials.from_service_account_info(info, scopes=SCOPES), info.get("project_id")
+    if kind == "authorized_user":
+        return credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES), info.get("quota_project_id")
+    raise ValueError(f"credentials_file {path!r} is of type {kind!r}; give a service_account or authorized_user file")
 
 
 class GcsFileSystem(ObjectFileSystem):

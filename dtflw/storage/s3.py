@@ -127,7 +127,7 @@ class S3FileSystem(ObjectFileSystem):
         self.auth = auth
         self.retries = retries
         config = Config(
-            retries={"max_attempts": retries + 1, "mode": "standard"},  # throttling and 5xx, exponential backoff
+            retries={"total_max_attempts": retries + 1, "mode": "standard"},  # throttling and 5xx, exponential backoff
             connect_timeout=min(timeout, 10.0),
             read_timeout=timeout,
         )

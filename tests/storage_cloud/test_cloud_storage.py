@@ -125,9 +125,8 @@ def test_s3a_paths_of_the_bucket_are_the_same_objects(moto_s3):
 
 def test_the_lease_is_exclusive_and_names_its_holder(cloud):
     storage = cloud.storage()
-    with lease_for(storage, "run-one").held():
-        with pytest.raises(StorageBusyError, match="run run-one"):
-            lease_for(cloud.storage(), "run-two").held(wait=0.3)
+    with lease_for(storage, "run-one").held(), pytest.raises(StorageBusyError, match="run run-one"):
+        lease_for(cloud.storage(), "run-two").held(wait=0.3)
     with lease_for(cloud.storage(), "run-two").held():  # released: free for the next run
         pass
     assert cloud.keys() == []
