@@ -93,7 +93,7 @@ class MotoS3:
     def client(self):
         import boto3
 
-        return boto3.client(
+        return boto3.session.Session().client(  # a fresh session: the environment may have changed
             "s3",
             endpoint_url=self.endpoint,
             aws_access_key_id=ACCESS_KEY,
