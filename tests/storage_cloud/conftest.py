@@ -64,7 +64,7 @@ class Cloud:
         else:
             self.server.client().bucket(self.bucket).blob(key).upload_from_string(data)
 
-    def keys(self) -> list[str]:
+    def object_names(self) -> list[str]:
         if self.scheme == "s3":
             return [o["Key"] for o in self.server.client().list_objects_v2(Bucket=self.bucket).get("Contents", [])]
         return [b.name for b in self.server.client().list_blobs(self.bucket)]

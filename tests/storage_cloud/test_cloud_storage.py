@@ -96,7 +96,7 @@ def test_documents_globs_and_deletes(cloud):
     assert storage.list("analysis/raw/nothing.csv") == []
     assert [i.name for i in storage.list_dir("analysis")] == ["_dtflw/", "raw/"]
     storage.delete("analysis/raw")
-    assert cloud.keys() == ["analysis/_dtflw/state.json"]
+    assert cloud.object_names() == ["analysis/_dtflw/state.json"]
 
 
 def test_a_storage_url_names_the_bucket_and_keeps_no_secret(cloud, monkeypatch):
@@ -129,7 +129,7 @@ def test_the_lease_is_exclusive_and_names_its_holder(cloud):
         lease_for(cloud.storage(), "run-two").held(wait=0.3)
     with lease_for(cloud.storage(), "run-two").held():  # released: free for the next run
         pass
-    assert cloud.keys() == []
+    assert cloud.object_names() == []
 
 
 @pytest.mark.parametrize("document", ["expired", "garbage"])

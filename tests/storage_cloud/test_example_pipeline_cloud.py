@@ -73,11 +73,11 @@ def test_the_example_pipeline_runs_on_the_cloud_storage_and_matches_the_local_ru
     finally:
         spark.stop()  # before the engine's server stops: a client left open retries at exit for minutes
     assert storage.table_state(summary["tables"]["SalesLines"]).version == 0
-    assert any("_dtflw/" in key for key in cloud.keys()), "run state and lineage documents are on the bucket"
+    assert any("_dtflw/" in key for key in cloud.object_names()), "run state and lineage documents are on the bucket"
 
     workspace.run_file(str(REPO / "notebooks" / "main.py"))
     again = decisions.take()
     # analysis/main is skipped as a whole: the notebooks it runs itself are not even reached
     assert again == {name: ("skipped", "up to date") for name in first if name in again}, again
     assert {"ingest_orders", "build_sales", "kpi_report", "main"} <= set(again)
-    assert not any(SECRET_KEY in key for key in cloud.keys())
+    assert not any(SECRET_KEY in key for key in cloud.object_names())
