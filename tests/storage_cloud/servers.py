@@ -225,6 +225,7 @@ class XmlApiProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else a small answer waits for the client's delayed ACK (40 ms)
 
             def log_message(self, *args):
                 pass
@@ -334,6 +335,7 @@ class FaultServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else a small answer waits for the client's delayed ACK (40 ms)
 
             def log_message(self, *args):
                 pass
