@@ -76,9 +76,7 @@ def measure(cloud: Cloud, name: str) -> bool:
             return False
         exists_times.append(elapsed)
         requests_per_round.append(requests)
-    missing_time, missing_requests, found = timed_requests(
-        cloud.server, lambda: [storage.exists(t) for t in missing]
-    )
+    missing_time, missing_requests, found = timed_requests(cloud.server, lambda: [storage.exists(t) for t in missing])
     if any(found):
         print(f"FAIL: a missing table was found on {name}")
         return False
