@@ -170,3 +170,31 @@ def test_of_two_runs_taking_over_an_expired_lease_at_once_only_one_wins(cloud):
     winners = [lease for lease in outcomes.values() if not isinstance(lease, Exception)]
     assert len(winners) == 1, outcomes
     winners[0].release()
+
+
+def test_a_held_lease_is_renewed_so_it_never_expires_under_its_holder(cloud, monkeypatch):
+    monkeypatch.setattr("dtflw.storage.lease.LEASE_SECONDS", 0.9)  # renewed every 0.3 s
+    lease = lease_for(cloud.storage(), "run-long").held()
+    try:
+        time.sleep(1.5)  # longer than the lease lasts without renewals
+        with pytest.raises(StorageBusyError, match="run-long"):
+            lease_for(cloud.storage(), "run-other").held()
+    finally:
+        lease.release()
+
+
+@pytest.mark.s3  # fake-gcs-server ignores a DELETE's generation precondition; S3 (moto) honours If-Match
+def test_a_holder_whose_lease_was_taken_over_does_not_release_the_new_holders_lease(moto_s3):
+    from storage_cloud.conftest import Cloud
+
+    cloud = Cloud("s3", moto_s3, moto_s3.create_bucket())
+    first = lease_for(cloud.storage(), "run-stalled").held()
+    fields = {"host": "h", "pid": 1, "run_id": "run-stalled", "since": 0, "expires": 1}
+    cloud.put(f"analysis/{LEASE_FILE}", json.dumps(fields).encode())  # its renewals missed for too long
+    second = lease_for(cloud.storage(), "run-next").held()
+    first.release()  # must leave run-next's lease alone
+    try:
+        with pytest.raises(StorageBusyError, match="run-next"):
+            lease_for(cloud.storage(), "run-third").held()
+    finally:
+        second.release()
