@@ -204,3 +204,15 @@ def test_a_moto_server_that_stopped_is_unavailable(tmp_path):
     server.stop()
     with pytest.raises(StorageUnavailableError, match="gone-bucket"):
         storage.exists("root/T.parquet")
+
+
+@pytest.mark.s3
+def test_a_notebook_whose_engine_cannot_reach_s3_fails_with_an_error_naming_bucket_and_path(engine, workspace):
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    engine.add_credentials(s3_at(endpoint).engine_environment())
+    workspace.write("p/read.py", 'spark.read.parquet(dbutils.widgets.get("T_in")).count()')
+    with pytest.raises(StorageUnavailableError) as caught:
+        workspace.run("p/read.py", {"T_in": "s3://data-bucket/analysis/T.parquet"})
+    message = str(caught.value)
+    assert "Bucket(s) 'data-bucket'" in message and "s3://data-bucket/analysis/T.parquet" in message
+    assert SECRET_KEY not in message
