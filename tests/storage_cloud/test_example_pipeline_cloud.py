@@ -9,9 +9,11 @@ import os
 
 import pytest
 from chispa import assert_df_equality
+from click.testing import CliRunner
 from test_example_pipeline import GOLD, REPO, SAMPLE, run_pipeline
 from testkit import Decisions
 
+from dtflw.cli import main
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
 from dtflw.runtime import RunOptions
 from dtflw.storage import from_url
@@ -81,3 +83,9 @@ def test_the_example_pipeline_runs_on_the_cloud_storage_and_matches_the_local_ru
     assert again == {name: ("skipped", "up to date") for name in first if name in again}, again
     assert {"ingest_orders", "build_sales", "kpi_report", "main"} <= set(again)
     assert not any(SECRET_KEY in key for key in cloud.object_names())
+
+    report = tmp_path / "lineage.html"  # the HTML report of the lineage the runs recorded on the bucket
+    result = CliRunner().invoke(main, ["lineage", "export", "--format", "html", "--out", str(report), "--storage", url])
+    assert result.exit_code == 0, result.output
+    html = report.read_text(encoding="utf-8")
+    assert f"{url}notebooks/silver/build_sales/SalesOrderItems.delta" in html and SECRET_KEY not in html
