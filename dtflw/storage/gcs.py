@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dtflw.errors import StorageCredentialsError, StorageError, StorageUnavailableError
+from dtflw.errors import MissingExtraError, StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.cloud import (
     PAGE_SIZE,
     BucketStorage,
@@ -312,7 +312,7 @@ class GcsStorage(BucketStorage):
                 endpoint=endpoint,
                 environ=environ,
             )
-        except StorageCredentialsError:
+        except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
             if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
                 raise
         options = {"retries": retries, "retry_backoff": retry_backoff, "timeout": timeout, "page_size": page_size}

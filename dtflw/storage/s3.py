@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dtflw.errors import StorageCredentialsError, StorageError, StorageUnavailableError
+from dtflw.errors import MissingExtraError, StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.cloud import (
     PAGE_SIZE,
     BucketStorage,
@@ -302,7 +302,7 @@ class S3Storage(BucketStorage):
                 endpoint=endpoint,
                 environ=environ,
             )
-        except StorageCredentialsError:
+        except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
             if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
                 raise
         fs: FileSystem = (

@@ -216,3 +216,56 @@ def test_a_notebook_whose_engine_cannot_reach_s3_fails_with_an_error_naming_buck
     message = str(caught.value)
     assert "Bucket(s) 'data-bucket'" in message and "s3://data-bucket/analysis/T.parquet" in message
     assert SECRET_KEY not in message
+
+
+def test_the_cloud_sdks_are_imported_only_when_a_bucket_is_reached():
+    import subprocess
+
+    code = (
+        "import sys, dtflw, dtflw.storage.s3, dtflw.storage.gcs; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'google'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+class ClusterFs:
+    """`dbutils.fs.ls` of a Databricks cluster whose Spark reaches the bucket (here: moto, listed with boto3)."""
+
+    def __init__(self, server, bucket: str):
+        self._client, self._bucket = server.client(), bucket
+
+    def ls(self, path: str):
+        from types import SimpleNamespace
+
+        base = f"s3://{self._bucket}/"
+        prefix = path.removeprefix(base).rstrip("/")
+        page = self._client.list_objects_v2(Bucket=self._bucket, Prefix=prefix + "/", Delimiter="/")
+        if page.get("KeyCount", 0) == 0:
+            raise RuntimeError(f"java.io.FileNotFoundException: File {path} does not exist.")
+        folders = [
+            SimpleNamespace(path=base + p["Prefix"], name=p["Prefix"].rstrip("/").rsplit("/")[-1] + "/", size=0)
+            for p in page.get("CommonPrefixes", [])
+        ]
+        files = [
+            SimpleNamespace(path=base + o["Key"], name=o["Key"].rsplit("/")[-1], size=o["Size"])
+            for o in page.get("Contents", [])
+        ]
+        return folders + files
+
+
+@pytest.mark.s3
+def test_on_a_cluster_without_boto3_or_credentials_dbutils_fs_lists_the_bucket(moto_s3, monkeypatch):
+    from types import SimpleNamespace
+
+    bucket = moto_s3.create_bucket()
+    moto_s3.client().put_object(Bucket=bucket, Key="analysis/p/T.parquet/part-0.parquet", Body=b"PAR1")
+    dbutils = SimpleNamespace(fs=ClusterFs(moto_s3, bucket))
+    monkeypatch.setitem(sys.modules, "boto3", None)  # the cluster has no dtflw[aws]
+    env = StorageEnvironment(user="u", dbutils=dbutils)
+    storage = from_url(f"s3://{bucket}/analysis", env)
+    assert storage.auth_mechanism == "dbutils"
+    assert storage.exists("analysis/p/T.parquet") and not storage.exists("analysis/p/Missing.parquet")
+    assert storage.list("analysis/p/T.parquet") == [f"s3://{bucket}/analysis/p/T.parquet"]
+    with pytest.raises(StorageError, match="through dbutils"):
+        storage.engine_environment()
