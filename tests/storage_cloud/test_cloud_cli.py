@@ -47,3 +47,30 @@ def test_a_cloud_storage_url_reaches_the_jobs_export_by_every_way_it_is_given(gi
     settings = exported(args, env)
     assert storage_of(settings) == {url}
     assert not {"AWS_SECRET_ACCESS_KEY", "GOOGLE_SERVICE_ACCOUNT_KEY"} & set(os.environ)
+
+
+def test_dtflw_run_on_a_bucket_holds_its_lease_and_writes_the_tables_there(cloud, workspace, user_environment):
+    from test_cli import CONSUMER, MAIN, PRODUCER
+
+    from dtflw.storage.lease import lease_for
+
+    workspace.write("p/producer.py", PRODUCER)
+    workspace.write("p/consumer.py", CONSUMER)
+    workspace.write("p/main.py", MAIN)
+    url = f"{cloud.scheme}://{cloud.bucket}/team"
+    arguments = ["run", str(workspace.root / "p/main.py"), "--storage", url, "--workspace-root", str(workspace.root)]
+    arguments += ["--dbfs-root", str(workspace.dbfs_folder), "--user", "cli@example.com"]
+    env = {**cloud.server.environ, "DTFLW_STORAGE": None}
+
+    with lease_for(cloud.storage("team"), "other-run").held():  # another run holds the bucket
+        busy = CliRunner().invoke(main, [*arguments, "--wait-for-storage", "0"], env=env)
+    assert busy.exit_code == 1 and "StorageBusyError" in busy.stderr and "other-run" in busy.stderr
+
+    result = CliRunner().invoke(main, arguments, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "nobody:3" in result.stdout
+    names = cloud.object_names()
+    assert any(n.startswith("team/p/producer/T.parquet/") for n in names), names
+    assert any(n.startswith("team/p/consumer/U.parquet/") for n in names), names
+    assert "team/_dtflw/lease" not in names  # released at the end of the run
+    assert not {"AWS_SECRET_ACCESS_KEY", "GOOGLE_SERVICE_ACCOUNT_KEY"} & set(os.environ)
