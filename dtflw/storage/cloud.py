@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import inspect
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -71,7 +72,7 @@ class ObjectEntry:
     modified_ms: int
 
 
-class ObjectFileSystem:
+class ObjectFileSystem(ABC):
     """One bucket as a dtflw `FileSystem`; backends give the primitives below and map their errors."""
 
     scheme = ""
@@ -83,38 +84,42 @@ class ObjectFileSystem:
         self._page_size = page_size
 
     # -- primitives -------------------------------------------------------------------------
+    @abstractmethod
     def _list_page(self, prefix: str, delimiter: str | None, token: str | None):
-        """One page: (objects, folder prefixes, continuation token or None)."""
-        raise NotImplementedError
+        """One page of the objects named `prefix…`: (objects, folder prefixes, continuation token or None)."""
 
+    @abstractmethod
     def _read(self, name: str) -> bytes | None:
-        raise NotImplementedError
+        """An object's bytes, or None if it does not exist."""
 
+    @abstractmethod
     def _write(self, name: str, data: bytes) -> None:
-        raise NotImplementedError
+        """Write a whole object in one request."""
 
+    @abstractmethod
     def _remove(self, names: list[str]) -> None:
-        raise NotImplementedError
+        """Delete objects (at most a page of them); missing ones are fine."""
 
+    @abstractmethod
     def _errors(self, path: str, action: str) -> contextlib.AbstractContextManager:
-        raise NotImplementedError
+        """A context that turns the SDK's errors into dtflw errors naming bucket and path."""
 
     # -- conditional writes (the lease) -------------------------------------------------------
+    @abstractmethod
     def create_if_absent(self, path: str, text: str) -> str | None:
         """Write an object only if none exists; its version token, or None if one exists."""
-        raise NotImplementedError
 
+    @abstractmethod
     def replace_if(self, path: str, text: str, token: str) -> str | None:
         """Overwrite an object only if it still has version `token`; the new token, or None."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_versioned(self, path: str) -> tuple[str, str] | None:
         """An object's text and version token, or None if it does not exist."""
-        raise NotImplementedError
 
+    @abstractmethod
     def delete_if(self, path: str, token: str) -> None:
         """Delete an object only if it still has version `token` (else leave it)."""
-        raise NotImplementedError
 
     # -- the FileSystem protocol ------------------------------------------------------------
     def list_files(self, path: str) -> list[FileInfo]:
