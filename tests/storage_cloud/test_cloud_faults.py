@@ -196,6 +196,7 @@ def test_the_jvm_engine_refuses_s3_and_gcs_with_the_jars_it_lacks(moto_s3, fake_
     JvmEngine().add_credentials({"AZURE_STORAGE_ACCOUNT_NAME": "a"})  # Azure's settings are ignored, as before
 
 
+@pytest.mark.s3
 def test_a_moto_server_that_stopped_is_unavailable(tmp_path):
     server = MotoS3().start()
     server.client().create_bucket(Bucket="gone-bucket")

@@ -114,6 +114,7 @@ def test_a_storage_url_names_the_bucket_and_keeps_no_secret(cloud, monkeypatch):
     assert "moto-secret" not in repr(storage) + repr(storage.fs) + repr(storage.engine_environment())
 
 
+@pytest.mark.s3
 def test_s3a_paths_of_the_bucket_are_the_same_objects(moto_s3):
     storage = S3Storage(moto_s3.create_bucket(), "r", environ=moto_s3.environ)
     path = f"s3a://{storage.bucket}/r/T.parquet"
