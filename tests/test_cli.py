@@ -71,8 +71,8 @@ def test_a_failure_exits_non_zero_and_names_the_notebook(project):
 def test_bad_options_are_usage_errors(project):
     assert invoke(project, "run", "--arg", "no-equals-sign").exit_code == 2
     assert invoke(project, "run", "--engine", "flink").exit_code == 2
-    result = invoke(project, "run", "--storage", "s3://bucket/x")
-    assert result.exit_code == 1 and "scheme 's3' is unknown" in result.stderr
+    result = invoke(project, "run", "--storage", "r2://bucket/x")
+    assert result.exit_code == 1 and "scheme 'r2' is unknown" in result.stderr
 
 
 def test_plan_shows_levels_paths_and_lazy_decisions_without_running(project):

@@ -147,8 +147,8 @@ def test_storage_urls(tmp_path):
     assert isinstance(from_url(str(tmp_path)), LocalStorage)
     local = from_url("file://" + str(tmp_path) + "?format=delta")
     assert local.base_path == str(tmp_path) + "/" and local.table_format == "delta"
-    with pytest.raises(UnknownStorageSchemeError, match="s3"):
-        from_url("s3://bucket/x")
+    with pytest.raises(UnknownStorageSchemeError, match=r"'r2' is unknown; use one of: .*gs, s3, "):
+        from_url("r2://bucket/x")
 
 
 def test_reading_and_writing_tables_needs_spark(storage, spark):

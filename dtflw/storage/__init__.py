@@ -1,8 +1,9 @@
-"""Storages, chosen by URL scheme: a folder, `dbfs:/`, `wasbs://`/`abfss://` (Azure), `/Volumes/…`.
+"""Storages, chosen by URL scheme: a folder, `dbfs:/`, `wasbs://`/`abfss://` (Azure), `s3://` (AWS, extra
+`dtflw[aws]`), `gs://` (Google Cloud, extra `dtflw[gcp]`), `/Volumes/…`.
 
 A backend registers a factory `factory(url, env, table_format, query) -> Storage` under its scheme
 (`query`: the URL's other parameters, as `urllib.parse.parse_qs` gives them); third
-parties add one through the `dtflw.storages` entry-point group (e.g. `s3 = mypkg.s3:from_url`)
+parties add one through the `dtflw.storages` entry-point group (e.g. `r2 = mypkg.r2:from_url`)
 without editing dtflw. Backends are imported only when their scheme is used.
 """
 
@@ -28,6 +29,8 @@ _BUILTIN = {
     "wasbs": "dtflw.storage.azure:from_storage_url",
     "abfss": "dtflw.storage.azure:from_storage_url",
     "volumes": "dtflw.storage.volumes:from_url",
+    "s3": "dtflw.storage.s3:from_storage_url",
+    "gs": "dtflw.storage.gcs:from_storage_url",
 }
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+):")
 _registered: dict[str, Callable] = {}

@@ -11,7 +11,10 @@ waits: host, pid, run id and since when. A holder that died gives the lease up b
 - a folder storage: a lock file `<root_dir>/_dtflw/lease` held with `fcntl.flock`; the kernel
   releases the lock when the holding process ends, however it ends (kill -9 included);
 - Azure: a blob lease on that blob, renewed by a thread while the run lasts; the lease of a run
-  that died expires `LEASE_SECONDS` after its last renewal.
+  that died expires `LEASE_SECONDS` after its last renewal;
+- S3 and GCS: that object, written only if absent (S3 `If-None-Match: *`, GCS generation 0) with the
+  holder and an expiry time, renewed by a thread with conditional rewrites (`If-Match` its ETag, its
+  generation); an expired one is taken over by one conditional rewrite, so of two runs only one wins.
 
 Other storages (`dbfs:/` and Volumes through `dbutils.fs` on a cluster) have no lease.
 """
@@ -85,7 +88,7 @@ class Lease:
                     f"Storage {self.where} is in use by "
                     f"{other.describe() if isinstance(other, Holder) else 'another run (holder unknown)'}. "
                     "Wait for it to end, or pass --wait-for-storage SECONDS to wait; a run that died gives "
-                    f"the storage up by itself (at once on this machine, after {LEASE_SECONDS} s on Azure)."
+                    f"the storage up by itself (at once on this machine, after {LEASE_SECONDS} s on a cloud storage)."
                 )
             time.sleep(POLL_SECONDS)
 
@@ -203,6 +206,69 @@ class BlobLease(Lease):
             self._lease = None
 
 
+class ObjectLease(Lease):
+    """A lease object on S3 or GCS, created only if absent and renewed by conditional rewrites."""
+
+    def __init__(self, fs, path: str, where: str, run_id: str):
+        super().__init__(where, run_id)
+        self._fs = fs
+        self._path = path
+        self._token: str | None = None
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def _document(self) -> str:
+        return json.dumps({**asdict(self.holder), "expires": time.time() + LEASE_SECONDS})
+
+    def _try_acquire(self) -> Holder | bool | None:
+        token = self._fs.create_if_absent(self._path, self._document())
+        if token is None:
+            found = self._fs.read_versioned(self._path)
+            if found is None:  # given up meanwhile: try again
+                return True
+            text, version = found
+            holder, expires = _parse_lease(text)
+            if holder is not None and expires > time.time() and holder != self.holder:
+                return holder
+            token = self._fs.replace_if(self._path, self._document(), version)  # expired, unreadable, or ours
+            if token is None:  # another run took it over first
+                return True
+        self._token = token
+        self._renewer = threading.Thread(target=self._renew, name=f"dtflw lease {self.where}", daemon=True)
+        self._renewer.start()
+        return None
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LEASE_SECONDS / 3):
+            try:
+                token = self._fs.replace_if(self._path, self._document(), self._token)
+            except Exception:  # a missed renewal is retried; the lease lasts LEASE_SECONDS
+                continue
+            if token is None:  # taken over after we missed renewals for LEASE_SECONDS: ours no more
+                return
+            self._token = token
+
+    def release(self) -> None:
+        if self._token is None:
+            return
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        try:
+            self._fs.delete_if(self._path, self._token)
+        finally:
+            self._token = None
+
+
+def _parse_lease(text: str) -> tuple[Holder | None, float]:
+    """The holder of a lease object and when it expires; (None, 0) for a document that is not one."""
+    try:
+        fields = json.loads(text)
+        return Holder.parse(fields), float(fields["expires"])
+    except (ValueError, TypeError, KeyError):
+        return None, 0.0
+
+
 def lease_for(storage, run_id: str) -> Lease | None:
     """The lease of a storage (None where the backend has none)."""
     from dtflw.storage.base import FolderStorage
@@ -213,6 +279,8 @@ def lease_for(storage, run_id: str) -> Lease | None:
     container = getattr(storage.fs, "container_client", None)
     if container is not None:
         return BlobLease(container, storage.fs.blob_name(logical), storage.url, run_id)
+    if hasattr(storage.fs, "create_if_absent"):
+        return ObjectLease(storage.fs, storage.fs_path(logical), storage.url, run_id)
     return None
 
 

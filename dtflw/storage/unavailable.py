@@ -2,8 +2,8 @@
 
 A Spark engine reports an unreachable storage as a bare `SparkRuntimeException: Connection refused
 (os error 111)`: no account, no path. The local runtime maps such an error of a notebook to a
-`NotebookStorageUnavailableError` (a `StorageUnavailableError`) naming the Azure accounts and paths
-the notebook was given (its widgets) or that the error names.
+`NotebookStorageUnavailableError` (a `StorageUnavailableError`) naming the Azure accounts, S3 and GCS
+buckets and paths the notebook was given (its widgets) or that the error names.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ _UNREACHABLE = re.compile(
     re.IGNORECASE,
 )
 _AZURE_URL = re.compile(r"\b(?:abfss?|wasbs?)://[^@\s'\"/]+@[A-Za-z0-9]+\.(?:dfs|blob)\.[^\s'\"]+")
+_BUCKET_URL = re.compile(r"\b(?:s3a?|gs)://(?P<bucket>[a-z0-9][a-z0-9._-]+)/[^\s'\"]*")
+_CLOUD_URL = re.compile(f"{_AZURE_URL.pattern}|{_BUCKET_URL.pattern}")
 
 
 def unavailable_storage_error(
@@ -29,12 +31,17 @@ def unavailable_storage_error(
     text = f"{type(error).__name__}: {error}"
     if not _UNREACHABLE.search(text):
         return None
-    paths = sorted({m.group(0).rstrip(".,;)") for m in _AZURE_URL.finditer(text)})
-    paths += sorted({str(p) for p in known_paths if p and _AZURE_URL.match(str(p))} - set(paths))
-    accounts = sorted({re.search(r"@([A-Za-z0-9]+)\.", p).group(1) for p in paths})
-    named = ""
-    if accounts:
-        named = f" Storage account(s) {', '.join(repr(a) for a in accounts)}; paths: {', '.join(paths[:5])}."
+    paths = sorted({m.group(0).rstrip(".,;)") for m in _CLOUD_URL.finditer(text)})
+    paths += sorted({str(p) for p in known_paths if p and _CLOUD_URL.match(str(p))} - set(paths))
+    accounts = sorted({m.group(1) for p in paths if (m := re.search(r"@([A-Za-z0-9]+)\.", p))})
+    buckets = sorted({m["bucket"] for p in paths if (m := _BUCKET_URL.match(p))})
+    named = "".join(
+        f" {label}(s) {', '.join(repr(n) for n in names)};"
+        for label, names in (("Storage account", accounts), ("Bucket", buckets))
+        if names
+    )
+    if paths:
+        named += f" paths: {', '.join(paths[:5])}."
     return NotebookStorageUnavailableError(
         f"Notebook '{notebook_path}' failed in {where}: the storage did not answer ({text.splitlines()[0][:300]}).{named} "
         "Check that the storage service is reachable (network, firewall, Azurite running) and run again.",

@@ -66,18 +66,18 @@ def test_a_storage_scheme_registers_by_hand_and_through_an_entry_point(tmp_path,
     monkeypatch.setattr("dtflw.storage._registered", {})
     made = []
 
-    def s3(url, env, table_format, query):
+    def r2(url, env, table_format, query):
         made.append((url, env.user, table_format))
         return LocalStorage(str(tmp_path), table_format=table_format)
 
     with pytest.raises(UnknownStorageSchemeError, match="dtflw.storages"):
-        from_url("s3://bucket/root")
-    point = EntryPoint("s3", f"{__name__}:entry_point_s3", ENTRY_POINT_GROUP)
+        from_url("r2://bucket/root")
+    point = EntryPoint("r2", f"{__name__}:entry_point_r2", ENTRY_POINT_GROUP)
     monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [point] if group == ENTRY_POINT_GROUP else [])
-    globals()["entry_point_s3"] = s3
-    storage = from_url("s3://bucket/root?format=delta", StorageEnvironment(user="u"))
-    assert isinstance(storage, LocalStorage) and made == [("s3://bucket/root", "u", "delta")]
-    register("mem", s3)
+    globals()["entry_point_r2"] = r2
+    storage = from_url("r2://bucket/root?format=delta", StorageEnvironment(user="u"))
+    assert isinstance(storage, LocalStorage) and made == [("r2://bucket/root", "u", "delta")]
+    register("mem", r2)
     from_url("mem://x")
     assert made[-1] == ("mem://x", None, "parquet")
 
