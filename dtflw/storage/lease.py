@@ -217,6 +217,10 @@ class ObjectLease(Lease):
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
+    @property
+    def key(self) -> str:
+        return f"{type(self._fs).__name__}:{self._path}"
+
     def _document(self) -> str:
         return json.dumps({**asdict(self.holder), "expires": time.time() + LEASE_SECONDS})
 
@@ -233,6 +237,8 @@ class ObjectLease(Lease):
             token = self._fs.replace_if(self._path, self._document(), version)  # expired, unreadable, or ours
             if token is None:  # another run took it over first
                 return True
+            if holder is not None and holder != self.holder:
+                self.abandoned = holder  # it died holding the lease: its runs are left running
         self._token = token
         self._renewer = threading.Thread(target=self._renew, name=f"dtflw lease {self.where}", daemon=True)
         self._renewer.start()

@@ -25,7 +25,11 @@ def exported(args: list[str], env: dict[str, str]) -> dict:
 
 
 def storage_of(settings: dict) -> set[str]:
-    return {json.loads(t["notebook_task"]["base_parameters"]["dtflw_job"])["storage"] for t in settings["tasks"]}
+    """The storage each task's notebook records its run on: the job parameter `storage` it refers to."""
+    defaults = {p["name"]: p["default"] for p in settings.get("parameters", [])}
+    given = {json.loads(t["notebook_task"]["base_parameters"]["dtflw_job"])["storage"] for t in settings["tasks"]}
+    assert given == {"{{job.parameters.storage}}"}
+    return {defaults["storage"]}
 
 
 @pytest.mark.parametrize("given", ["--storage", "DTFLW_STORAGE", "pipeline file"])
