@@ -35,6 +35,10 @@ class OutputNotFoundError(DtflwError):
     """A notebook finished without writing a declared output."""
 
 
+class StaleOutputError(OutputNotFoundError):
+    """A notebook finished without writing a declared output: the table at its path is an earlier run's."""
+
+
 class IncompleteTableError(DtflwError):
     """A table's last write did not finish in a way the engine cannot write over (a Delta commit cut short)."""
 

@@ -117,6 +117,14 @@ def check_writable(notebook: str, outputs: dict, states: dict) -> None:
             )
 
 
+def written_between(before: TableState | None, after: TableState) -> bool:
+    """True if the table was written (created, or given a new version) between two states of it: a Delta
+    table has a new version or table id, a parquet table or file changed files (names, sizes, times)."""
+    if not after.exists:
+        return False
+    return before is None or not before.exists or after.fingerprint != before.fingerprint
+
+
 def _is_data_file(relative: str) -> bool:
     parts = relative.split("/")
     if any(p.startswith(("_", ".")) for p in parts):
@@ -197,7 +205,8 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None, read_
         file_count=len(data),
         size_bytes=size,
         modified_ms=newest,
-        fingerprint=_fingerprint(data, root) if complete else None,
+        # a table of no data files is its `_SUCCESS` marker: written again, it changes too
+        fingerprint=_fingerprint(data or [relative["_SUCCESS"]], root) if complete else None,
         problem=problem,
     )
 
