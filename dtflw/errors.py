@@ -61,6 +61,10 @@ class NotebookFailedError(DtflwError):
         self.line = line
 
 
+class ExitValueTooLargeError(NotebookFailedError):
+    """A notebook exits with a value larger than Databricks returns to its caller (5 MB)."""
+
+
 class NotebookTimeoutError(NotebookFailedError):
     """A notebook ran longer than its timeout and was stopped."""
 

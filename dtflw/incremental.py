@@ -48,8 +48,8 @@ class Fingerprint:
     def changes_since(self, before: Fingerprint) -> list[str]:
         """Why this fingerprint differs from `before`, in words."""
         reasons = []
-        if before.source and self.source and before.source != self.source:
-            reasons.append("notebook source changed")
+        if self.source and before.source != self.source:  # a source not recorded cannot be verified
+            reasons.append("notebook source changed" if before.source else "notebook source not recorded")
         changed_args = sorted(k for k in set(self.args) | set(before.args) if self.args.get(k) != before.args.get(k))
         if changed_args:
             reasons.append("args changed: " + ", ".join(changed_args))
@@ -89,20 +89,49 @@ class RunHistory:
 
     def last(self, notebook_path: str, output_paths: list[str]) -> Fingerprint | UnknownHistory | None:
         """The last successful run's fingerprint; None without a record; `UnknownHistory` if untrustworthy."""
+        record = self._read(notebook_path, output_paths)
+        if record is None or isinstance(record, UnknownHistory):
+            return record
+        if record.status == STARTED:
+            since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(record.at))
+            return UnknownHistory(f"its last run {record.run_id} (started {since}) did not finish")
+        return Fingerprint(record.source, record.args, record.inputs)
+
+    def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
+        """The exit value kept at the step's last successful run, if any (always a string)."""
+        record = self._read(notebook_path, output_paths)
+        return record.exit_value if getattr(record, "status", None) == SUCCEEDED else None
+
+    def _read(self, notebook_path: str, output_paths: list[str]):
+        """The step's record, validated: None without one; `UnknownHistory` saying why it cannot be trusted."""
+        from dtflw.state_record import parse_record
+
+        path = self._path(notebook_path, output_paths)
         try:
-            text = self._storage.read_text(self._path(notebook_path, output_paths))
+            text = self._storage.read_text(path)
             if text is None:  # a record of dtflw before keys were relative to the storage
-                text = self._storage.read_text(self._path(notebook_path, output_paths, relative=False))
+                path = self._path(notebook_path, output_paths, relative=False)
+                text = self._storage.read_text(path)
             if text is None:
-                return None
-            doc = json.loads(text)
-            if doc.get("status") == STARTED:
-                since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(doc.get("at", 0)))
-                return UnknownHistory(f"its last run {doc.get('run_id')} (started {since}) did not finish")
-            return Fingerprint(doc["source"], doc["args"], doc["inputs"])
+                return self._absent(self._path(notebook_path, output_paths))
+            return parse_record(text)
         except Exception as e:
-            log.warning("dtflw: unreadable run history of %s: %s", notebook_path, e)
-            return UnknownHistory(f"run history unreadable ({type(e).__name__}: {e})")
+            where = self._storage.get_abs_path(path)
+            log.warning("dtflw: unreadable run history of %s at %s: %s", notebook_path, where, e)
+            return UnknownHistory(f"run history unreadable at {where} ({type(e).__name__}: {e})")
+
+    def _absent(self, path: str) -> UnknownHistory | None:
+        """None if no record is at `path`; `UnknownHistory` if a folder stands there, or a file where
+        its folder should be (a record that cannot be read is never taken for no record)."""
+        folder, name = path.rsplit("/", 1)
+        parent, folder_name = folder.rsplit("/", 1) if "/" in folder else ("", folder)
+        for where, named, want_dir in ((folder, name, False), (parent, folder_name, True)):
+            for info in self._storage.list_dir(where):
+                if info.name.rstrip("/") == named and info.is_dir != want_dir:
+                    what = "a folder, not a record" if want_dir is False else "a file, not a folder of records"
+                    at = self._storage.get_abs_path(f"{where}/{named}" if where else named)
+                    return UnknownHistory(f"run history unreadable: {at} is {what}; remove it")
+        return None
 
     def invalidate(self, notebook_path: str, output_paths: list[str], run_id: str) -> None:
         """Mark the step started, before it writes: until it succeeds, no earlier success counts."""
@@ -117,15 +146,6 @@ class RunHistory:
         MAX_KEPT_EXIT_VALUE bytes: the caller's job) for the runs that skip it."""
         fields = {"status": SUCCEEDED, "run_id": run_id, "exit_value": exit_value, **asdict(fingerprint)}
         self._write(notebook_path, output_paths, fields)
-
-    def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
-        """The exit value kept at the step's last successful run, if any."""
-        try:
-            text = self._storage.read_text(self._path(notebook_path, output_paths))
-            doc = json.loads(text) if text else {}
-            return doc.get("exit_value") if doc.get("status", SUCCEEDED) == SUCCEEDED else None
-        except Exception:  # an unreadable record keeps no value
-            return None
 
     def _write(self, notebook_path: str, output_paths: list[str], fields: dict) -> None:
         outputs = sorted(self._relative(p) for p in output_paths)
