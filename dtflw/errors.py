@@ -109,6 +109,10 @@ class LineageFormatError(DtflwError, ValueError):
     """A lineage export format is unknown; the message lists the valid ones."""
 
 
+class LineageDocumentError(DtflwError, ValueError):
+    """A file under `_dtflw/runs/` is not a lineage document this version can read (its reader names the file)."""
+
+
 class LineageEmitError(DtflwError):
     """OpenLineage events could not be sent through the configured transport."""
 

@@ -48,8 +48,8 @@ class Fingerprint:
     def changes_since(self, before: Fingerprint) -> list[str]:
         """Why this fingerprint differs from `before`, in words."""
         reasons = []
-        if self.source and before.source != self.source:  # a source not recorded cannot be verified
-            reasons.append("notebook source changed" if before.source else "notebook source not recorded")
+        if before.source and self.source and before.source != self.source:
+            reasons.append("notebook source changed")
         changed_args = sorted(k for k in set(self.args) | set(before.args) if self.args.get(k) != before.args.get(k))
         if changed_args:
             reasons.append("args changed: " + ", ".join(changed_args))
