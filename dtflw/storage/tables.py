@@ -31,6 +31,7 @@ class FileInfo:
     size: int = 0
     modification_time: int = 0  # milliseconds since the epoch, like dbutils.fs FileInfo
     is_dir: bool = False
+    etag: str = ""  # changes whenever the file is written, where the backend tells (a blob's ETag)
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,14 @@ def _format_from_name(path: str) -> str:
 
 
 def _fingerprint(files: list[FileInfo], root: str) -> str:
-    """Changes whenever a file does: its path in the table, size or modification time."""
-    summary = "\n".join(sorted(f"{f.path[len(root) + 1 :] or f.name}:{f.size}:{f.modification_time}" for f in files))
+    """Changes whenever a file does: its path in the table, size, modification time or ETag (a blob's
+    time has whole seconds: a file written again within one is told by its ETag)."""
+    summary = "\n".join(
+        sorted(
+            f"{f.path[len(root) + 1 :] or f.name}:{f.size}:{f.modification_time}" + (f":{f.etag}" if f.etag else "")
+            for f in files
+        )
+    )
     return hashlib.sha1(summary.encode()).hexdigest()[:16]
 
 
