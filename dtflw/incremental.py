@@ -3,8 +3,10 @@ notebook source (with `%run` dependencies), args, and the versions of its inputs
 recorded at its last successful run. The record is a small document per notebook step under
 `<root_dir>/_dtflw/state/` on the flow's storage, keyed by paths relative to the storage (a storage
 copied or moved keeps its history). A step marks its record "started" before it writes anything,
-so a run killed mid-write is never taken for a success; a record that cannot be read means
-"unknown": the step runs, and says why.
+so a run killed mid-write is never taken for a success. A record is input from outside, validated
+by a schema (`dtflw.state_record`) before it is trusted: one that cannot be read or does not meet it
+(wrong types, a status other than started/succeeded, a folder where the record should be) means
+"unknown": the step runs, and says why and where.
 """
 
 from __future__ import annotations

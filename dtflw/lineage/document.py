@@ -22,7 +22,9 @@ use:   {"name", "path", "format", "alias", "schema": [[column, type], ..] | null
 state: {"exists", "format", "version", "last_operation", "file_count", "size_bytes",
         "modified_ms", "fingerprint", "table_id", "problem"}
 ```
-`status` is `running`, `succeeded`, `failed` or `skipped`; args hold `[REDACTED]` for secrets.
+`status` is `running`, `succeeded`, `failed`, `skipped` or `cancelled`; args hold `[REDACTED]` for secrets.
+A document read back is validated first (`dtflw.lineage.document_schema`: strict types, finite times
+up to year 9999, counts within 64 bits); one that fails is a `LineageDocumentError`.
 """
 
 from __future__ import annotations
