@@ -40,6 +40,10 @@ class OutputNotFoundError(DtflwError):
     """A notebook finished without writing a declared output."""
 
 
+class StaleOutputError(OutputNotFoundError):
+    """A notebook finished without writing a declared output: the table at its path is an earlier run's."""
+
+
 class IncompleteTableError(DtflwError):
     """A table's last write did not finish in a way the engine cannot write over (a Delta commit cut short)."""
 
@@ -60,6 +64,10 @@ class NotebookFailedError(DtflwError):
         self.notebook_path = notebook_path
         self.cell = cell
         self.line = line
+
+
+class ExitValueTooLargeError(NotebookFailedError):
+    """A notebook exits with a value larger than Databricks returns to its caller (5 MB)."""
 
 
 class NotebookTimeoutError(NotebookFailedError):
@@ -112,6 +120,10 @@ class SelectionError(DtflwError, ValueError):
 
 class LineageFormatError(DtflwError, ValueError):
     """A lineage export format is unknown; the message lists the valid ones."""
+
+
+class LineageDocumentError(DtflwError, ValueError):
+    """A file under `_dtflw/runs/` is not a lineage document this version can read (its reader names the file)."""
 
 
 class LineageEmitError(DtflwError):

@@ -3,8 +3,10 @@ notebook source (with `%run` dependencies), args, and the versions of its inputs
 recorded at its last successful run. The record is a small document per notebook step under
 `<root_dir>/_dtflw/state/` on the flow's storage, keyed by paths relative to the storage (a storage
 copied or moved keeps its history). A step marks its record "started" before it writes anything,
-so a run killed mid-write is never taken for a success; a record that cannot be read means
-"unknown": the step runs, and says why.
+so a run killed mid-write is never taken for a success. A record is input from outside, validated
+by a schema (`dtflw.state_record`) before it is trusted: one that cannot be read or does not meet it
+(wrong types, a status other than started/succeeded, a folder where the record should be) means
+"unknown": the step runs, and says why and where.
 """
 
 from __future__ import annotations
@@ -89,20 +91,49 @@ class RunHistory:
 
     def last(self, notebook_path: str, output_paths: list[str]) -> Fingerprint | UnknownHistory | None:
         """The last successful run's fingerprint; None without a record; `UnknownHistory` if untrustworthy."""
+        record = self._read(notebook_path, output_paths)
+        if record is None or isinstance(record, UnknownHistory):
+            return record
+        if record.status == STARTED:
+            since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(record.at))
+            return UnknownHistory(f"its last run {record.run_id} (started {since}) did not finish")
+        return Fingerprint(record.source, record.args, record.inputs)
+
+    def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
+        """The exit value kept at the step's last successful run, if any (always a string)."""
+        record = self._read(notebook_path, output_paths)
+        return record.exit_value if getattr(record, "status", None) == SUCCEEDED else None
+
+    def _read(self, notebook_path: str, output_paths: list[str]):
+        """The step's record, validated: None without one; `UnknownHistory` saying why it cannot be trusted."""
+        from dtflw.state_record import parse_record
+
+        path = self._path(notebook_path, output_paths)
         try:
-            text = self._storage.read_text(self._path(notebook_path, output_paths))
+            text = self._storage.read_text(path)
             if text is None:  # a record of dtflw before keys were relative to the storage
-                text = self._storage.read_text(self._path(notebook_path, output_paths, relative=False))
+                path = self._path(notebook_path, output_paths, relative=False)
+                text = self._storage.read_text(path)
             if text is None:
-                return None
-            doc = json.loads(text)
-            if doc.get("status") == STARTED:
-                since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(doc.get("at", 0)))
-                return UnknownHistory(f"its last run {doc.get('run_id')} (started {since}) did not finish")
-            return Fingerprint(doc["source"], doc["args"], doc["inputs"])
+                return self._absent(self._path(notebook_path, output_paths))
+            return parse_record(text)
         except Exception as e:
-            log.warning("dtflw: unreadable run history of %s: %s", notebook_path, e)
-            return UnknownHistory(f"run history unreadable ({type(e).__name__}: {e})")
+            where = self._storage.get_abs_path(path)
+            log.warning("dtflw: unreadable run history of %s at %s: %s", notebook_path, where, e)
+            return UnknownHistory(f"run history unreadable at {where} ({type(e).__name__}: {e})")
+
+    def _absent(self, path: str) -> UnknownHistory | None:
+        """None if no record is at `path`; `UnknownHistory` if a folder stands there, or a file where
+        its folder should be (a record that cannot be read is never taken for no record)."""
+        folder, name = path.rsplit("/", 1)
+        parent, folder_name = folder.rsplit("/", 1) if "/" in folder else ("", folder)
+        for where, named, want_dir in ((folder, name, False), (parent, folder_name, True)):
+            for info in self._storage.list_dir(where):
+                if info.name.rstrip("/") == named and info.is_dir != want_dir:
+                    what = "a folder, not a record" if want_dir is False else "a file, not a folder of records"
+                    at = self._storage.get_abs_path(f"{where}/{named}" if where else named)
+                    return UnknownHistory(f"run history unreadable: {at} is {what}; remove it")
+        return None
 
     def invalidate(self, notebook_path: str, output_paths: list[str], run_id: str) -> None:
         """Mark the step started, before it writes: until it succeeds, no earlier success counts."""
@@ -117,15 +148,6 @@ class RunHistory:
         MAX_KEPT_EXIT_VALUE bytes: the caller's job) for the runs that skip it."""
         fields = {"status": SUCCEEDED, "run_id": run_id, "exit_value": exit_value, **asdict(fingerprint)}
         self._write(notebook_path, output_paths, fields)
-
-    def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
-        """The exit value kept at the step's last successful run, if any."""
-        try:
-            text = self._storage.read_text(self._path(notebook_path, output_paths))
-            doc = json.loads(text) if text else {}
-            return doc.get("exit_value") if doc.get("status", SUCCEEDED) == SUCCEEDED else None
-        except Exception:  # an unreadable record keeps no value
-            return None
 
     def _write(self, notebook_path: str, output_paths: list[str], fields: dict) -> None:
         outputs = sorted(self._relative(p) for p in output_paths)

@@ -106,10 +106,11 @@ class VolumesFs:
             entries = list(self._api.list_directory_contents(volume_path))
         except NotFound:
             try:  # a file lists as itself, as on a cluster
-                size = self._api.get_metadata(volume_path).content_length or 0
+                metadata = self._api.get_metadata(volume_path)
             except NotFound:
                 raise FileNotFoundError(f"java.io.FileNotFoundException: File {path} does not exist.") from None
-            return [FileInfo(volume_path, posixpath.basename(volume_path), size, 0)]
+            size, modified = metadata.content_length or 0, _http_date_ms(metadata.last_modified)
+            return [FileInfo(volume_path, posixpath.basename(volume_path), size, modified)]
         return [
             FileInfo(
                 e.path.rstrip("/") + ("/" if e.is_directory else ""),
@@ -141,3 +142,14 @@ def _volume(path: str) -> str:
 def _dbfs(path: str) -> str:
     """The DBFS API's path of `dbfs:/a` or `/a`."""
     return "/" + path[len("dbfs:") :].lstrip("/") if path.startswith("dbfs:") else path
+
+
+def _http_date_ms(value: str | None) -> int:
+    """Milliseconds since the epoch of an HTTP date (a file's `Last-Modified`); 0 if none or malformed.
+    A file's time is part of its table's fingerprint: a file written again is told from the one before."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return int(parsedate_to_datetime(value).timestamp() * 1000) if value else 0
+    except (TypeError, ValueError, OverflowError):
+        return 0

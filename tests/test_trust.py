@@ -233,8 +233,11 @@ def test_a_record_keyed_by_absolute_paths_is_still_read(tmp_path):
     outputs = [storage.get_abs_path("p/a/A.parquet")]
     fingerprint = Fingerprint.of("src", {"x": "1"}, {}, b"key")
     legacy = RunHistory(storage)._path("/Users/t/p/a", outputs, relative=False)
-    storage.write_text(legacy, json.dumps({"run_id": "r1", **fingerprint.__dict__}))
+    storage.write_text(legacy, json.dumps({"run_id": "r1", "status": "succeeded", **fingerprint.__dict__}))
     assert RunHistory(storage).last("/Users/t/p/a", outputs) == fingerprint
+    # without a status (as dtflw wrote them before records were marked started), it is not trusted: the step runs
+    storage.write_text(legacy, json.dumps({"run_id": "r1", **fingerprint.__dict__}))
+    assert "status is missing" in RunHistory(storage).last("/Users/t/p/a", outputs).reason
 
 
 # -- 5. truncated files --------------------------------------------------------------------------

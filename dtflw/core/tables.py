@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from dtflw.core.schema import schema_problems
-from dtflw.errors import InputNotFoundError, OutputNotFoundError, SchemaMismatchError, UnresolvedInputError
+from dtflw.errors import (
+    InputNotFoundError,
+    OutputNotFoundError,
+    SchemaMismatchError,
+    StaleOutputError,
+    UnresolvedInputError,
+)
 from dtflw.storage.glob import has_glob
+from dtflw.storage.tables import written_between
 
 
 class InputTable:
@@ -132,10 +139,11 @@ class OutputTable:
         """True if the table is not complete on the storage."""
         return not self._ctx.storage.exists(self._abs_file_path)
 
-    def validate(self, strict: bool = False, notebook: str = "", state=None) -> None:
+    def validate(self, strict: bool = False, notebook: str = "", state=None, before=None) -> None:
         """Raise if the table is missing, or (when `cols` is set) if its schema differs.
 
-        `state`: the table's `TableState`, if the caller has just read it.
+        `state`: the table's `TableState`, if the caller has just read it; `before`: its state before the
+        notebook ran, if it must have been written since (an earlier run's table never passes as new).
         """
         if state is not None and state.problem:
             raise OutputNotFoundError(
@@ -146,6 +154,12 @@ class OutputTable:
             raise OutputNotFoundError(
                 f"Expected output not found. Notebook '{notebook}' did not write output '{self._name}' at '{self._abs_file_path}'. "
                 f"Write the table to the path in its widget '{self._name}_out'."
+            )
+        if before is not None and state is not None and not written_between(before, state):
+            raise StaleOutputError(
+                f"Notebook '{notebook}' did not write output '{self._name}' at '{self._abs_file_path}': the table "
+                f"there is unchanged since before the run ({before.version_label}), an earlier run's. Write it to "
+                f"the path in its widget '{self._name}_out' on every run, or do not declare it as an output."
             )
         self.check_schema(strict, notebook)
 

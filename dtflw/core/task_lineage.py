@@ -34,6 +34,7 @@ import weakref
 from dataclasses import dataclass, replace
 
 from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
+from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, TableUse, scrub
 from dtflw.lineage.document import runs_folder
 from dtflw.lineage.recorder import LineageRecorder
@@ -316,10 +317,13 @@ def _earlier_record(storage, document: str, identity: TaskIdentity) -> tuple[flo
     from dtflw.lineage.document import parse_document
 
     text = storage.read_text(document)
-    if text:
-        _, runs = parse_document(text)
-        if runs:
-            return runs[0].started, runs[0].attempt
+    try:
+        runs = parse_document(text)[1] if text else []
+    except LineageDocumentError as e:  # recorded again by this attempt
+        log.warning("dtflw lineage: %s: %s; recorded again", storage.get_abs_path(document), e)
+        runs = []
+    if runs:
+        return runs[0].started, runs[0].attempt
     prefix = f"{identity.flow_run_id}.{identity.task}."
     earlier = [i for i in storage.list_dir(runs_folder(storage)) if i.name.startswith(prefix)]
     return time.time(), len(earlier) + 1

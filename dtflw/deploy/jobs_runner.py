@@ -20,10 +20,10 @@ import logging
 import threading
 import time
 import uuid
-import warnings
 
 from dtflw.deploy.export import Compute
 from dtflw.errors import (
+    ExitValueTooLargeError,
     NotebookCancelledError,
     NotebookFailedError,
     NotebookSkippedError,
@@ -36,10 +36,6 @@ SUCCEEDED = ("SUCCESS", "SUCCESS_WITH_FAILURES")
 NOT_RUN = ("UPSTREAM_FAILED", "UPSTREAM_CANCELED", "EXCLUDED", "MAXIMUM_CONCURRENT_RUNS_REACHED", "DISABLED")
 TASK_KEY = "notebook"
 log = logging.getLogger("dtflw.deploy")
-
-
-class ExitValueTruncatedWarning(UserWarning):
-    """A notebook's exit value was longer than `runs/get-output` returns (5 MB): only its start was read."""
 
 
 class JobsRunner:
@@ -212,13 +208,11 @@ class JobsRunner:
         notebook_output = output.notebook_output
         if notebook_output is None:
             return None
-        if notebook_output.truncated:
-            warnings.warn(
-                f"Notebook '{notebook}': its exit value is longer than runs/get-output returns (5 MB); only "
-                f"the first {len(notebook_output.result or '')} characters were read ({where}). Write large "
-                "results to a table and exit with its path.",
-                ExitValueTruncatedWarning,
-                stacklevel=3,
+        if notebook_output.truncated:  # never a cut value passed on as the notebook's
+            raise ExitValueTooLargeError(
+                f"Notebook '{notebook}' exits with a value longer than runs/get-output returns (5 MB) ({where}). "
+                "Write large results to a table and exit with its path.",
+                notebook_path=notebook,
             )
         return notebook_output.result
 

@@ -29,6 +29,7 @@ from dtflw.core.task_lineage import (
     task_document,
 )
 from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED, task_error
+from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.lineage.document import parse_document, runs_folder
 from dtflw.lineage.recorder import LineageRecorder
@@ -188,7 +189,11 @@ def _read(storage, document: str) -> tuple[FlowRun | None, NotebookRun | None]:
     text = storage.read_text(document)
     if not text:
         return None, None
-    flow, runs = parse_document(text)
+    try:
+        flow, runs = parse_document(text)
+    except LineageDocumentError as e:  # recorded again from the job run
+        log.warning("dtflw lineage: %s: %s; recorded again from the job run", storage.get_abs_path(document), e)
+        return None, None
     return flow, (runs[0] if runs else None)
 
 

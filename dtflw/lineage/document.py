@@ -24,13 +24,16 @@ expectation: {"table", "name", "rule", "expression", "action": "warn" | "fail", 
 state: {"exists", "format", "version", "last_operation", "file_count", "size_bytes",
         "modified_ms", "fingerprint", "table_id", "problem"}
 ```
-`status` is `running`, `succeeded`, `failed` or `skipped`; args hold `[REDACTED]` for secrets.
+`status` is `running`, `succeeded`, `failed`, `skipped` or `cancelled`; args hold `[REDACTED]` for secrets.
+A document read back is validated first (`dtflw.lineage.document_schema`: strict types, finite times
+up to year 9999, counts within 64 bits); one that fails is a `LineageDocumentError`.
 """
 
 from __future__ import annotations
 
 import json
 
+from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.expectations.spec import ExpectationResult
 from dtflw.storage.tables import TableState
@@ -51,10 +54,6 @@ _STATE_FIELDS = (
     "table_id",
     "problem",
 )
-
-
-class DocumentError(ValueError):
-    """A file under `_dtflw/runs/` is not a lineage document this version can read."""
 
 
 def runs_folder(storage) -> str:
@@ -124,81 +123,71 @@ def document_text(flow: dict, run_fragments: list[str]) -> str:
 
 # -- reading ------------------------------------------------------------------------------------
 def parse_document(text: str) -> tuple[FlowRun, list[NotebookRun]]:
-    """The flow run and notebook runs of a document; `DocumentError` says what is wrong with it."""
+    """The flow run and notebook runs of a document; `LineageDocumentError` says what is wrong with it."""
+    from dtflw.lineage.document_schema import validated
+
     try:
         doc = json.loads(text)
     except ValueError as e:
-        raise DocumentError(f"not valid JSON ({e})") from None
+        raise LineageDocumentError(f"not valid JSON ({e})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise DocumentError(f'not a dtflw lineage document (no "format": "{FORMAT}")')
+        raise LineageDocumentError(f'not a dtflw lineage document (no "format": "{FORMAT}")')
     version = doc.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise DocumentError(f"document version {version!r} is newer than this dtflw reads ({VERSION}); upgrade dtflw")
+        raise LineageDocumentError(
+            f"document version {version!r} is newer than this dtflw reads ({VERSION}); upgrade dtflw"
+        )
     try:
-        flow = _flow(doc["flow_run"])
-        runs = [_run(r) for r in doc["notebook_runs"]]
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise DocumentError(f"malformed document ({type(e).__name__}: {e})") from None
-    return flow, runs
+        doc = validated(doc)
+    except ValueError as e:
+        raise LineageDocumentError(f"malformed document ({e})") from None
+    return _flow(doc["flow_run"]), [_run(r) for r in doc["notebook_runs"]]
 
 
 def _flow(d: dict) -> FlowRun:
     return FlowRun(
-        run_id=_text(d["run_id"]),
+        run_id=d["run_id"],
         notebook_path=d.get("notebook_path") or "",
         storage_url=d.get("storage_url") or "",
         root_dir=d.get("root_dir") or "",
         parent_run_id=d.get("parent_run_id"),
-        started=float(d["started"]),
-        ended=_seconds(d.get("ended")),
+        started=d["started"],
+        ended=d.get("ended"),
         status=RunStatus(d.get("status", "running")),
     )
 
 
 def _run(d: dict) -> NotebookRun:
     return NotebookRun(
-        run_id=_text(d["run_id"]),
-        flow_run_id=_text(d["flow_run_id"]),
-        notebook_path=_text(d["notebook_path"]),
+        run_id=d["run_id"],
+        flow_run_id=d["flow_run_id"],
+        notebook_path=d["notebook_path"],
         rel_path=d.get("rel_path") or "",
-        args={str(k): str(v) for k, v in (d.get("args") or {}).items()},
+        args=d.get("args") or {},
         inputs=[_use(u) for u in d.get("inputs") or ()],
         outputs=[_use(u) for u in d.get("outputs") or ()],
         parent_run_id=d.get("parent_run_id"),
-        attempt=int(d.get("attempt", 1)),
+        attempt=d.get("attempt", 1),
         status=RunStatus(d["status"]),
         reason=d.get("reason"),
-        started=float(d["started"]),
-        ended=_seconds(d.get("ended")),
+        started=d["started"],
+        ended=d.get("ended"),
         exit_value=d.get("exit_value"),
         error=d.get("error"),
         source_fingerprint=d.get("source_fingerprint"),
-        tags=tuple(str(t) for t in d.get("tags") or ()),
+        tags=tuple(d.get("tags") or ()),
         expectations=[ExpectationResult.from_dict(r) for r in d.get("expectations") or ()],
     )
 
 
 def _use(d: dict) -> TableUse:
-    state = d.get("state")
-    schema = d.get("schema")
+    state, schema, path = d.get("state"), d.get("schema"), d.get("path") or ""
     return TableUse(
-        name=_text(d["name"]),
-        path=str(d.get("path") or ""),
+        name=d["name"],
+        path=path,
         format=d.get("format"),
         alias=d.get("alias"),
-        state=None
-        if state is None
-        else TableState(path=str(d.get("path") or ""), **{f: state[f] for f in _STATE_FIELDS if f in state}),
-        schema=None if schema is None else [(str(name), str(kind)) for name, kind in schema],
+        state=None if state is None else TableState(path=path, **state),
+        schema=None if schema is None else [(name, kind) for name, kind in schema],
         row_count=d.get("row_count"),
     )
-
-
-def _text(value) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
-    return value
-
-
-def _seconds(value) -> float | None:
-    return None if value is None else float(value)

@@ -7,10 +7,10 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from dtflw.errors import LineageFormatError
+from dtflw.errors import LineageDocumentError, LineageFormatError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.gc_pause import paused_gc
-from dtflw.lineage.document import DocumentError, parse_document, runs_folder
+from dtflw.lineage.document import parse_document, runs_folder
 
 log = logging.getLogger("dtflw")
 
@@ -118,7 +118,7 @@ class LineageGraph:
                 if text is None:
                     continue  # removed since it was listed
                 flow, flow_runs = parse_document(text)
-            except DocumentError as e:
+            except LineageDocumentError as e:
                 problems.append(f"{info.path}: {e}; skipped")
                 continue
             except Exception as e:  # a storage read error: report it and read the rest

@@ -9,10 +9,13 @@ import re
 import shutil
 from dataclasses import dataclass
 
-from dtflw.errors import ArgumentError, DtflwError
+from dtflw.errors import ArgumentError, DtflwError, ExitValueTooLargeError
 from dtflw.local.namespaces import WorkspaceNamespaces
 from dtflw.local.secret_store import SECRETS_FILE_OPTION, read_secrets_file
 from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
+
+# the most of an exit value Databricks returns to the caller (Jobs API runs/get-output: "the first 5 MB")
+MAX_EXIT_VALUE_BYTES = 5 * 1024 * 1024
 
 
 class NotebookExit(BaseException):  # noqa: N818 - like Databricks, not an error; escapes `except Exception`
@@ -204,7 +207,17 @@ class NotebookUtils:
         return self._runner.run(path, timeout_seconds, arguments)
 
     def exit(self, value) -> None:
-        raise NotebookExit(str(value))
+        """End the notebook with `value`; one over `MAX_EXIT_VALUE_BYTES` (UTF-8) is an error, as on Databricks."""
+        text = str(value)
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_EXIT_VALUE_BYTES:
+            notebook = self.entry_point.getContext().notebookPath().get()
+            raise ExitValueTooLargeError(
+                f"Notebook '{notebook}' exits with a value of {size} bytes, over the {MAX_EXIT_VALUE_BYTES} bytes "
+                "(5 MB) Databricks returns to its caller. Write large results to a table and exit with its path.",
+                notebook_path=notebook,
+            )
+        raise NotebookExit(text)
 
 
 @dataclass(frozen=True)

@@ -120,9 +120,9 @@ class StepTask:
             expectations.before_run(out_states, record)
             runner = ctx.runner if ctx.runner is not None else DbutilsRunner()
             result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
-            out_states = self._output_states()
+            before, out_states = out_states, self._output_states()
             for name, output in step.get_outputs().items():
-                output.validate(strict_validation, notebook, out_states[name])
+                output.validate(strict_validation, notebook, out_states[name], before=before[name])
             expectations.after_write(record)
         except DtflwError as e:
             self._fail(record, e, out_states)

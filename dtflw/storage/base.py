@@ -193,7 +193,7 @@ class Storage(ABC):
 
     def _to_logical(self, info: FileInfo) -> FileInfo:
         path = self._from_fs(info.path)
-        return FileInfo(path, info.name, info.size, info.modification_time, info.is_dir)
+        return FileInfo(path, info.name, info.size, info.modification_time, info.is_dir, info.etag)
 
     def _require_spark(self, path: str):
         if self.spark is None:

@@ -296,6 +296,7 @@ class BlobFileSystem:
             size=0 if is_dir else blob.size,
             modification_time=int(blob.last_modified.timestamp() * 1000) if blob.last_modified else 0,
             is_dir=is_dir,
+            etag=(blob.etag or "").strip('"'),
         )
 
     # -- files ------------------------------------------------------------------------------

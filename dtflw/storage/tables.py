@@ -31,6 +31,7 @@ class FileInfo:
     size: int = 0
     modification_time: int = 0  # milliseconds since the epoch, like dbutils.fs FileInfo
     is_dir: bool = False
+    etag: str = ""  # changes whenever the file is written, where the backend tells (a blob's ETag)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,14 @@ def check_writable(notebook: str, outputs: dict, states: dict) -> None:
             )
 
 
+def written_between(before: TableState | None, after: TableState) -> bool:
+    """True if the table was written (created, or given a new version) between two states of it: a Delta
+    table has a new version or table id, a parquet table or file changed files (names, sizes, times)."""
+    if not after.exists:
+        return False
+    return before is None or not before.exists or after.fingerprint != before.fingerprint
+
+
 def _is_data_file(relative: str) -> bool:
     parts = relative.split("/")
     if any(p.startswith(("_", ".")) for p in parts):
@@ -197,7 +206,8 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None, read_
         file_count=len(data),
         size_bytes=size,
         modified_ms=newest,
-        fingerprint=_fingerprint(data, root) if complete else None,
+        # a table of no data files is its `_SUCCESS` marker: written again, it changes too
+        fingerprint=_fingerprint(data or [relative["_SUCCESS"]], root) if complete else None,
         problem=problem,
     )
 
@@ -218,8 +228,14 @@ def _format_from_name(path: str) -> str:
 
 
 def _fingerprint(files: list[FileInfo], root: str) -> str:
-    """Changes whenever a file does: its path in the table, size or modification time."""
-    summary = "\n".join(sorted(f"{f.path[len(root) + 1 :] or f.name}:{f.size}:{f.modification_time}" for f in files))
+    """Changes whenever a file does: its path in the table, size, modification time or ETag (a blob's
+    time has whole seconds: a file written again within one is told by its ETag)."""
+    summary = "\n".join(
+        sorted(
+            f"{f.path[len(root) + 1 :] or f.name}:{f.size}:{f.modification_time}" + (f":{f.etag}" if f.etag else "")
+            for f in files
+        )
+    )
     return hashlib.sha1(summary.encode()).hexdigest()[:16]
 
 

@@ -16,6 +16,7 @@ import json
 import posixpath
 import threading
 import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,6 +37,7 @@ class FakeWorkspace:
         self.files: dict[str, bytes] = {}  # dbfs path → content
         self.dirs: set[str] = {"/"}
         self.volume_files: dict[str, bytes] = {}  # /Volumes/… path → content
+        self.volume_times: dict[str, float] = {}  # /Volumes/… path → when written through the API (seconds)
         self.volume_dirs: set[str] = set()
         self.requests: list[tuple[str, str, int]] = []
         self._throttled = 0
@@ -289,7 +291,14 @@ class FakeWorkspace:
                     "path": p + ("/" if p in self.volume_dirs else ""),
                     "name": posixpath.basename(p),
                     "is_directory": p in self.volume_dirs,
-                    **({} if p in self.volume_dirs else {"file_size": len(self.volume_files[p]), "last_modified": 0}),
+                    **(
+                        {}
+                        if p in self.volume_dirs
+                        else {
+                            "file_size": len(self.volume_files[p]),
+                            "last_modified": int(self.volume_times.get(p, 0) * 1000),
+                        }
+                    ),
                 }
                 for p in sorted(children)
             ]
@@ -299,7 +308,7 @@ class FakeWorkspace:
                 error = {"error_code": "ALREADY_EXISTS", "message": f"The file {path} already exists."}
                 return self._reply(request, method, api_path, 409, error)
             self._volume_mkdirs(posixpath.dirname(path))
-            self.volume_files[path] = raw
+            self.volume_files[path], self.volume_times[path] = raw, time.time()
             return self._reply(request, method, api_path, 204, None)
         if path not in self.volume_files:
             return self._reply(request, method, api_path, 404, None if method == "HEAD" else missing)
@@ -308,6 +317,8 @@ class FakeWorkspace:
             return self._reply(request, method, api_path, 204, None)
         if method == "HEAD":
             headers = {"Content-Length": str(len(self.volume_files[path]))}
+            if path in self.volume_times:
+                headers["Last-Modified"] = formatdate(self.volume_times[path], usegmt=True)
             return self._reply(request, method, api_path, 200, None, headers)
         return self._reply(request, method, api_path, 200, self.volume_files[path])
 

@@ -8,14 +8,15 @@ import time
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.service.jobs import Run, RunOutput
+from databricks.sdk.service.jobs import NotebookOutput, Run, RunOutput
 from jobs_server import OUTPUT_CAP, JobsServer
 
 from dtflw import init_flow
 from dtflw.deploy.export import Compute
-from dtflw.deploy.jobs_runner import ExitValueTruncatedWarning, JobsRunner
+from dtflw.deploy.jobs_runner import JobsRunner
 from dtflw.errors import (
     DagFailedError,
+    ExitValueTooLargeError,
     NotebookCancelledError,
     NotebookFailedError,
     NotebookSkippedError,
@@ -168,11 +169,18 @@ def test_errors_that_retrying_cannot_fix_are_typed_and_say_what_to_check(server)
         bad_token.run("p/echo", 0, {})
 
 
-def test_an_exit_value_over_5_mb_is_read_truncated_with_a_warning(server, workspace):
+def test_an_exit_value_over_5_mb_fails_naming_the_notebook(server, workspace):
     workspace.write("p/big.py", f"dbutils.notebook.exit('x' * {OUTPUT_CAP + 10})")
-    with pytest.warns(ExitValueTruncatedWarning, match="longer than runs/get-output returns"):
-        value = runner_for(server).run("big", 0, {})
-    assert len(value) == OUTPUT_CAP
+    with pytest.raises(NotebookFailedError, match=r"ExitValueTooLargeError: Notebook '/Users/.*/p/big' exits"):
+        runner_for(server).run("big", 0, {})
+
+
+def test_an_exit_value_read_truncated_fails_naming_the_notebook_and_run():
+    succeeded = {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}
+    run, output = _run_and_output(succeeded, succeeded)
+    output.notebook_output = NotebookOutput(result="x" * 10, truncated=True)
+    with pytest.raises(ExitValueTooLargeError, match=r"Notebook '/nb' exits .* \(run 1: https://adb/#run/1\)"):
+        JobsRunner(client=object())._outcome(run, output, "/nb", 0)
 
 
 def _run_and_output(state: dict, task_state: dict) -> tuple[Run, RunOutput]:
