@@ -153,6 +153,13 @@ class SailEngine(ConnectEngine):
     def _session_conf(self) -> dict[str, str]:
         return {k: v for k, v in self.conf.items() if DATABRICKS_DEFAULTS.get(k) != v}
 
+    def _apply_conf(self, session) -> None:
+        super()._apply_conf(session)
+        if self._catalog is not None:
+            from dtflw.local import unity_writes
+
+            unity_writes.install(session, self._catalog)
+
     def stop(self) -> None:
         super().stop()
         self._stop_server()

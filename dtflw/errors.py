@@ -195,3 +195,15 @@ class NotebookSkippedError(NotebookFailedError):
 
 class PipelineFileError(DtflwError, ValueError):
     """A pipeline file is malformed: names the file, the line and the key."""
+
+
+class UnityCatalogError(DtflwError):
+    """A Unity Catalog name, catalog, schema, volume or table is malformed or missing."""
+
+
+class ManagedTableFormatError(UnityCatalogError, ValueError):
+    """A managed Unity Catalog table would be written in another format than Delta."""
+
+
+class TableSchemaMismatchError(UnityCatalogError, ValueError):
+    """Data overwriting a table has other columns than the table, and no `overwriteSchema`."""

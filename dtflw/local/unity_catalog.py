@@ -57,7 +57,7 @@ class LocalUnityCatalog:
 
 
 def _entry(name: str, url: str, catalog: str) -> str:
-    return f"{{name={json.dumps(name)}, type=\"unity\", uri={json.dumps(url)}, default_catalog={json.dumps(catalog)}}}"
+    return f'{{name={json.dumps(name)}, type="unity", uri={json.dumps(url)}, default_catalog={json.dumps(catalog)}}}'
 
 
 def _plain(name: str) -> bool:

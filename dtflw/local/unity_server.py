@@ -77,7 +77,9 @@ def _schemas(store, method, name, query, body):
     if method == "GET":
         return store.get_schema(name) if name else {"schemas": store.list_schemas(query.get("catalog_name", [""])[0])}
     if method == "POST" and not name:
-        return store.create_schema(body.get("catalog_name"), body.get("name"), body.get("comment"), body.get("properties"))
+        return store.create_schema(
+            body.get("catalog_name"), body.get("name"), body.get("comment"), body.get("properties")
+        )
     if method == "DELETE" and name:
         return store.delete_schema(name, _force(query)) or {}
     return None
@@ -101,7 +103,9 @@ def _volumes(store, method, name, query, body):
     if method == "GET":
         return {"volumes": store.list_volumes(query.get("catalog_name", [""])[0], query.get("schema_name", [""])[0])}
     if method == "POST" and not name:
-        return store.create_volume(body.get("catalog_name"), body.get("schema_name"), body.get("name"), body.get("comment"))
+        return store.create_volume(
+            body.get("catalog_name"), body.get("schema_name"), body.get("name"), body.get("comment")
+        )
     if method == "DELETE" and name:
         return store.delete_volume(name) or {}
     return None
@@ -135,7 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
             parts = [unquote(p) for p in url.path[len(API) + 1 :].split("/") if p]
             answer = _route(self.store, method, parts or [""], parse_qs(url.query), body)
             if answer is None:
-                raise UnityError(501, "NOT_IMPLEMENTED", f"{method} {url.path} is not emulated by the local Unity Catalog.")
+                raise UnityError(
+                    501, "NOT_IMPLEMENTED", f"{method} {url.path} is not emulated by the local Unity Catalog."
+                )
             self._send(200, answer)
         except UnityError as e:
             self._send(e.status, {"error_code": e.error_code, "message": e.message})

@@ -153,7 +153,9 @@ class UnityStore:
     def delete_catalog(self, name: str, force: bool = False) -> None:
         info = self.get_catalog(name)
         schemas = self.list_schemas(info["name"])
-        if not force and any(s["name"] != DEFAULT_SCHEMA or self._schema_has_objects(info["name"], s["name"]) for s in schemas):
+        if not force and any(
+            s["name"] != DEFAULT_SCHEMA or self._schema_has_objects(info["name"], s["name"]) for s in schemas
+        ):
             raise UnityError(
                 400, "INVALID_STATE", f"Catalog '{info['name']}' is not empty: drop its schemas first, or use CASCADE."
             )
@@ -182,7 +184,9 @@ class UnityStore:
         catalog, schema = info["catalog_name"], info["name"]
         if not force and self._schema_has_objects(catalog, schema):
             raise UnityError(
-                400, "INVALID_STATE", f"Schema '{catalog}.{schema}' is not empty: drop its tables and volumes first, or use CASCADE."
+                400,
+                "INVALID_STATE",
+                f"Schema '{catalog}.{schema}' is not empty: drop its tables and volumes first, or use CASCADE.",
             )
         self._drop_schema_objects(catalog, schema)
         shutil.rmtree(os.path.join(self._meta, catalog, schema), ignore_errors=True)
@@ -257,7 +261,9 @@ class UnityStore:
         if table_type == "MANAGED" and path.startswith(managed):
             return os.path.basename(path.rstrip("/"))  # the id Sail wrote into the Delta metadata
         if table_type == "MANAGED":
-            raise UnityError(400, "INVALID_PARAMETER_VALUE", f"Managed table location {location!r} was not staged here.")
+            raise UnityError(
+                400, "INVALID_PARAMETER_VALUE", f"Managed table location {location!r} was not staged here."
+            )
         return str(uuid.uuid4())
 
     def delete_table(self, full_name: str) -> None:
@@ -341,7 +347,9 @@ def latest_version(location: str) -> int:
 def _split(full_name, parts: int, kind: str) -> list[str]:
     names = str(full_name or "").split(".")
     if len(names) != parts:
-        raise UnityError(400, "INVALID_PARAMETER_VALUE", f"Invalid {kind} name {full_name!r}: use {parts} dotted parts.")
+        raise UnityError(
+            400, "INVALID_PARAMETER_VALUE", f"Invalid {kind} name {full_name!r}: use {parts} dotted parts."
+        )
     kinds = ("catalog", "schema", kind)[-parts:] if parts == 3 else ("catalog", "schema")
     return [check_name(k, n) for k, n in zip(kinds, names, strict=True)]
 

@@ -1,0 +1,172 @@
+"""The local Unity Catalog on real Sail: one metastore for every notebook session of a run, kept in files."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+
+import pytest
+from chispa import assert_df_equality
+from testkit import notebook_source
+
+from dtflw.engines import SailEngine
+from dtflw.errors import ManagedTableFormatError, TableSchemaMismatchError
+from dtflw.local.unity_catalog import LocalUnityCatalog
+from dtflw.local.unity_store import UnityError, UnityStore
+from dtflw.local.workspace import LocalSettings, LocalWorkspace
+
+
+@pytest.fixture(scope="module")
+def uc_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("uc")
+
+
+@pytest.fixture(scope="module")
+def uc_engine(uc_folder):
+    engine = SailEngine()
+    engine.use_unity_catalog(LocalUnityCatalog(str(uc_folder / "metastore"), str(uc_folder / "volumes")))
+    with engine:
+        yield engine
+
+
+def _workspace(tmp_path, engine):
+    root = tmp_path / "ws"
+    root.mkdir()
+    settings = LocalSettings(user="tester@example.com", storage_url="file://" + str(tmp_path / "storage"))
+    return root, LocalWorkspace(str(root), engine, settings)
+
+
+def test_a_table_saved_by_one_notebook_is_read_by_the_next(tmp_path, uc_engine):
+    root, local = _workspace(tmp_path, uc_engine)
+    (root / "write.py").write_text(
+        notebook_source(
+            "spark.createDataFrame([(1, 'a'), (2, 'b')], 'id int, v string')"
+            ".write.mode('append').saveAsTable('main.default.shared_orders')"
+        )
+    )
+    (root / "read.py").write_text(
+        notebook_source(
+            "dbutils.notebook.exit(str(sorted(r.v for r in spark.table('main.default.shared_orders').collect())))"
+        )
+    )
+    local.run_file(str(root / "write.py"))
+    assert local.run_file(str(root / "read.py")) == "['a', 'b']"
+
+
+def test_the_catalog_persists_across_engines_and_keeps_delta_versions(uc_folder, uc_engine):
+    first = uc_engine.new_session()
+    first.range(3).write.saveAsTable("main.default.kept")
+    first.range(3, 5).write.mode("append").saveAsTable("main.default.kept")
+    table = UnityStore(str(uc_folder / "metastore"), str(uc_folder / "volumes")).get_table("main.default.kept")
+    assert (table["table_type"], table["data_source_format"]) == ("MANAGED", "DELTA")  # Delta by default
+    log = os.path.join(table["storage_location"][len("file://") :], "_delta_log")
+    assert sorted(n for n in os.listdir(log) if n.endswith(".json")) == [
+        f"{v:020d}.json" for v in range(3)
+    ]  # create, insert, append
+    with SailEngine() as later:  # a new process would see the same: the metastore is in files
+        later.use_unity_catalog(LocalUnityCatalog(str(uc_folder / "metastore"), str(uc_folder / "volumes")))
+        session = later.new_session()
+        assert_df_equality(session.table("main.default.kept"), first.range(5), ignore_row_order=True)
+        assert session.read.option("versionAsOf", 1).table("main.default.kept").count() == 3
+
+
+def test_main_default_and_the_legacy_metastore_exist_from_the_start(uc_engine):
+    session = uc_engine.new_session()
+    assert (session.catalog.currentCatalog(), session.catalog.currentDatabase()) == ("main", "default")
+    session.range(2).write.saveAsTable("spark_catalog.default.legacy")
+    assert session.table("hive_metastore.default.legacy").count() == 2
+    session.sql("CREATE SCHEMA main.sales")
+    session.range(1).write.saveAsTable("main.sales.t")
+    tables = session.sql("SHOW TABLES IN main.sales").collect()
+    assert [r.tableName for r in tables] == ["t"]
+    session.sql("DROP TABLE main.sales.t")
+    assert session.sql("SHOW TABLES IN main.sales").collect() == []
+
+
+def test_overwrite_and_replace_act_as_on_databricks(uc_engine):
+    session = uc_engine.new_session()
+    df = session.createDataFrame([(1, "a"), (2, None)], "id int, v string")  # nullable columns
+    df.write.saveAsTable("main.default.over")
+    session.createDataFrame([("c", 3)], "v string, id int").write.mode("overwrite").saveAsTable("main.default.over")
+    assert [tuple(r) for r in session.table("main.default.over").collect()] == [(3, "c")]  # matched by name
+    assert session.read.option("versionAsOf", 1).table("main.default.over").count() == 2  # history kept
+    with pytest.raises(TableSchemaMismatchError, match="main.default.over.*overwriteSchema"):
+        session.range(1).write.mode("overwrite").saveAsTable("main.default.over")
+    session.range(4).write.mode("overwrite").option("overwriteSchema", "true").saveAsTable("main.default.over")
+    assert session.table("main.default.over").columns == ["id"]
+    session.range(2).writeTo("main.default.over").createOrReplace()
+    assert session.table("main.default.over").count() == 2
+    session.range(1).write.mode("ignore").saveAsTable("main.default.over")
+    assert session.table("main.default.over").count() == 2
+
+
+def test_a_managed_table_must_be_delta_and_its_schema_must_exist(uc_engine):
+    session = uc_engine.new_session()
+    with pytest.raises(ManagedTableFormatError, match="main.default.not_delta"):
+        session.range(2).write.format("parquet").saveAsTable("main.default.not_delta")
+    with pytest.raises(Exception, match="400"):  # SQL reaches the catalog, which refuses it too
+        session.sql("CREATE TABLE main.default.not_delta (id INT) USING parquet")
+    with pytest.raises(Exception, match="(?i)schema not found"):
+        session.range(1).write.saveAsTable("main.nowhere.t")
+
+
+def test_the_store_refuses_bad_names_conflicts_and_non_empty_schemas(tmp_path):
+    store = UnityStore(str(tmp_path / "m"), str(tmp_path / "v"))
+    with pytest.raises(UnityError, match="Invalid schema name"):
+        store.create_schema("main", "a.b")
+    store.create_schema("main", "Sales")
+    with pytest.raises(UnityError) as conflict:
+        store.create_schema("main", "sales")  # names compare lower-cased
+    assert conflict.value.status == 409
+    volume = store.create_volume("main", "sales", "raw")
+    assert os.path.isdir(tmp_path / "v" / "main" / "sales" / "raw")
+    assert volume["storage_location"] == "file://" + str(tmp_path / "v" / "main" / "sales" / "raw")
+    with pytest.raises(UnityError, match="not empty"):
+        store.delete_schema("main.sales")
+    store.delete_schema("main.sales", force=True)
+    assert not os.path.exists(tmp_path / "v" / "main" / "sales" / "raw")
+    with pytest.raises(UnityError) as missing:
+        store.get_catalog("nope")
+    assert missing.value.status == 404
+
+
+def test_a_corrupt_metastore_file_is_named_not_trusted(tmp_path):
+    store = UnityStore(str(tmp_path / "m"), str(tmp_path / "v"))
+    store.create_schema("main", "s")
+    corrupt = tmp_path / "m" / "metastore" / "main" / "s" / "_schema.json"
+    corrupt.write_text('{"name": ')
+    assert [s["name"] for s in store.list_schemas("main")] == ["default"]
+    with pytest.raises(UnityError, match="corrupt") as error:
+        store.get_schema("main.s")
+    assert str(corrupt) in error.value.message
+
+
+def test_a_delta_commit_is_ratified_once(tmp_path):
+    store = UnityStore(str(tmp_path / "m"), str(tmp_path / "v"))
+    table = tmp_path / "t"
+    (table / "_delta_log" / "_staged_commits").mkdir(parents=True)
+    (table / "_delta_log" / f"{0:020d}.json").write_text("{}\n")
+    for name in ("1.a.json", "1.b.json"):
+        (table / "_delta_log" / "_staged_commits" / name).write_text('{"commitInfo": {}}\n')
+    commit = {"table_id": "x", "table_uri": "file://" + str(table)}
+    store.commit({**commit, "commit_info": {"version": 1, "file_name": "1.a.json"}})
+    with pytest.raises(UnityError) as second:  # a writer that lost the race must retry, not overwrite
+        store.commit({**commit, "commit_info": {"version": 1, "file_name": "1.b.json"}})
+    assert second.value.status == 409
+    assert (table / "_delta_log" / f"{1:020d}.json").read_text() == '{"commitInfo": {}}\n'
+    assert store.commits(commit) == {"commits": [], "latest_table_version": 1}
+
+
+def test_the_rest_server_answers_errors_in_the_api_shape(tmp_path):
+    catalog = LocalUnityCatalog(str(tmp_path / "m"), str(tmp_path / "v"))
+    try:
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(catalog.url + "/tables/main.default.nope")
+        assert missing.value.code == 404
+        assert json.loads(missing.value.read())["error_code"] == "NOT_FOUND"
+        with urllib.request.urlopen(catalog.url + "/catalogs") as answer:
+            assert sorted(c["name"] for c in json.loads(answer.read())["catalogs"]) == ["hive_metastore", "main"]
+    finally:
+        catalog.stop()
