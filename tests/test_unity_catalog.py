@@ -170,3 +170,68 @@ def test_the_rest_server_answers_errors_in_the_api_shape(tmp_path):
             assert sorted(c["name"] for c in json.loads(answer.read())["catalogs"]) == ["hive_metastore", "main"]
     finally:
         catalog.stop()
+
+
+def _flow_workspace(tmp_path, engine, marker):
+    root, local = _workspace(tmp_path, engine)
+    (root / "produce.py").write_text(
+        notebook_source(
+            "from dtflw import init_outputs\n"
+            "name = init_outputs('Orders')['Orders'].value\n"
+            "spark.createDataFrame([(1, 10.0), (2, 5.0)], 'id int, amount double')"
+            ".write.mode('overwrite').saveAsTable(name)\n"
+            "dbutils.notebook.exit(name)"
+        )
+    )
+    (root / "consume.py").write_text(
+        notebook_source(
+            "from dtflw import init_inputs, init_outputs\n"
+            f"open({str(marker)!r}, 'a').write('ran\\n')\n"
+            "orders = spark.table(init_inputs('Orders')['Orders'].value)\n"
+            "orders.groupBy().sum('amount').withColumnRenamed('sum(amount)', 'total')"
+            ".write.mode('overwrite').saveAsTable(init_outputs('Total')['Total'].value)"
+        )
+    )
+    (root / "main.py").write_text(
+        notebook_source(
+            "from dtflw import init_flow\n"
+            "flow = init_flow()\n"
+            "out = flow.notebook('produce').output('Orders', table='main.default.orders', cols=[('id', 'int')]).run(is_lazy=True)\n"
+            "flow.notebook('consume').input('Orders').output('Total', table='main.default.total').run(is_lazy=True)\n"
+            "dbutils.notebook.exit(out + ' ' + flow['Total'])"
+        )
+    )
+    return root, local
+
+
+def test_flow_outputs_and_inputs_by_unity_catalog_name(tmp_path, uc_engine):
+    marker = tmp_path / "runs.txt"
+    root, local = _flow_workspace(tmp_path, uc_engine, marker)
+    assert local.run_file(str(root / "main.py")) == "main.default.orders main.default.total"
+    session = uc_engine.new_session()
+    assert [r.total for r in session.table("main.default.total").collect()] == [15.0]
+    local.run_file(str(root / "main.py"))
+    assert marker.read_text() == "ran\n"  # the lazy re-run skipped: same table, same Delta version
+    session.sql("DROP TABLE main.default.orders")
+    session.createDataFrame([(1, 10.0), (2, 5.0)], "id int, amount double").write.saveAsTable("main.default.orders")
+    local.run_file(str(root / "main.py"))
+    assert marker.read_text() == "ran\nran\n"  # its input was dropped and created again: a new table, so it runs
+
+
+def test_a_missing_or_malformed_catalog_table_is_named_before_the_notebook_runs(tmp_path, uc_engine):
+    root, local = _workspace(tmp_path, uc_engine)
+    (root / "callee.py").write_text(notebook_source("raise RuntimeError('must not run')"))
+    (root / "missing.py").write_text(
+        notebook_source(
+            "from dtflw import init_flow\n"
+            "init_flow().notebook('callee').input('T', table='main.default.never_written').run()"
+        )
+    )
+    with pytest.raises(Exception, match="(?s)InputNotFoundError.*main.default.never_written") as missing:
+        local.run_file(str(root / "missing.py"))
+    assert "must not run" not in str(missing.value)
+    (root / "malformed.py").write_text(
+        notebook_source("from dtflw import init_flow\ninit_flow().notebook('callee').output('T', table='default.t')")
+    )
+    with pytest.raises(Exception, match="UnityCatalogError.*'default.t'.*<catalog>.<schema>.<table>"):
+        local.run_file(str(root / "malformed.py"))

@@ -7,11 +7,12 @@ table one notebook saves is there for the next notebook, and for the next `dtflw
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
 
-from dtflw.local.unity_store import UnityStore, volume_folder
+from dtflw.local.unity_store import UnityStore, local_path, volume_folder
 
 __all__ = ["LocalUnityCatalog", "volume_folder"]
 
@@ -48,6 +49,21 @@ class LocalUnityCatalog:
             "SAIL_CATALOG__DEFAULT_CATALOG": DEFAULT_CATALOG,
             "UNITY_ALLOW_HTTP_URL": "true",  # the server listens on 127.0.0.1 only
         }
+
+    def state(self, ref: str):
+        """The `TableState` of catalog table `ref` (`uc:<catalog>.<schema>.<table>`): its Delta log's, with
+        the catalog's table id as its identity (a table dropped and created again is a new table)."""
+        from dtflw.storage.filesystems import LocalFileSystem
+        from dtflw.storage.tables import TableState, state_from_listing
+
+        info = self.store.find_table(ref.split(":", 1)[1])
+        if info is None:
+            return TableState(path=ref, exists=False)
+        folder = local_path(info["storage_location"]).rstrip("/")
+        fs = LocalFileSystem()
+        state = state_from_listing(folder, fs.list_files(folder), read_text=fs.read_text)
+        fingerprint = f"uc-{info['table_id']}-v{state.version}" if state.exists else None
+        return dataclasses.replace(state, path=ref, table_id=info["table_id"], fingerprint=fingerprint)
 
     def stop(self) -> None:
         with self._lock:

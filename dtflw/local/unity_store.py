@@ -102,7 +102,9 @@ class UnityStore:
                 os.link(tmp, path)  # atomic, and refuses an existing file (another process may create it too)
             except FileExistsError:
                 if not quiet:
-                    raise UnityError(409, "ALREADY_EXISTS", f"{info.get('full_name', info['name'])} already exists.")
+                    raise UnityError(
+                        409, "ALREADY_EXISTS", f"{info.get('full_name', info['name'])} already exists."
+                    ) from None
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)

@@ -254,6 +254,7 @@ class LocalWorkspace:
             display_html=displayHTML,
             options=options,
             engine_credentials=getattr(self.engine, "add_credentials", None),
+            table_catalog=self.unity_catalog,
         )
 
     def _execute_with_timeout(self, runtime: Runtime, source, file_path: str, timeout_seconds: int):

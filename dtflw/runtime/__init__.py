@@ -74,6 +74,7 @@ class Runtime:
         display_html: Any = None,
         options: RunOptions | None = None,
         engine_credentials: Any = None,  # locally: hands a storage's credentials to the Spark engine
+        table_catalog: Any = None,  # locally: answers for Unity Catalog tables (`state(ref)`)
     ):
         self.dbutils = dbutils
         self._spark = spark
@@ -90,6 +91,7 @@ class Runtime:
         self.display_html = display_html
         self.options = options or RunOptions()
         self.engine_credentials = engine_credentials
+        self.table_catalog = table_catalog
         self.flows: list = []  # flows opened by this notebook, ended when it finishes
 
     @property
