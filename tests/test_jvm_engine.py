@@ -103,3 +103,15 @@ def test_a_timeout_cancels_the_notebooks_jobs_and_keeps_the_shared_context(jvm_w
     assert notebook_thread_ends("/Users/jvm/p/busy"), "its jobs were cancelled, so the notebook ended"
     assert jvm.session.sparkContext.statusTracker().getActiveJobsIds() == []
     assert jvm.session.range(3).count() == 3, "the engine's SparkContext is still up"
+
+
+def test_a_unity_catalog_table_on_the_jvm_engine_is_a_clear_error_before_the_notebook_runs(jvm_ws):
+    workspace, write, root, _ = jvm_ws
+    write("callee.py", "raise RuntimeError('must not run')")
+    write(
+        "main.py",
+        "from dtflw import init_flow\ninit_flow().notebook('callee').input('T', table='main.default.t').run()",
+    )
+    with pytest.raises(Exception, match="(?s)main.default.t is a Unity Catalog table.*sail engine") as error:
+        workspace.run_file(str(root / "main.py"))
+    assert "must not run" not in str(error.value)

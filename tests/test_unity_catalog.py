@@ -235,3 +235,36 @@ def test_a_missing_or_malformed_catalog_table_is_named_before_the_notebook_runs(
     )
     with pytest.raises(Exception, match="UnityCatalogError.*'default.t'.*<catalog>.<schema>.<table>"):
         local.run_file(str(root / "malformed.py"))
+
+
+def _call(url, method="GET", body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return json.loads(answer.read())
+
+
+def test_catalogs_schemas_and_volumes_through_the_rest_api(tmp_path):
+    catalog = LocalUnityCatalog(str(tmp_path / "m"), str(tmp_path / "v"))
+    try:
+        api = catalog.url
+        _call(api + "/catalogs", "POST", {"name": "sales"})
+        _call(api + "/schemas", "POST", {"catalog_name": "sales", "name": "raw"})
+        _call(api + "/volumes", "POST", {"catalog_name": "sales", "schema_name": "raw", "name": "files"})
+        assert (tmp_path / "v" / "sales" / "raw" / "files").is_dir()
+        listed = _call(api + "/volumes?catalog_name=sales&schema_name=raw")["volumes"]
+        assert [v["full_name"] for v in listed] == ["sales.raw.files"]
+        assert _call(api + "/volumes/sales.raw.files")["volume_type"] == "MANAGED"
+        assert "sales" in catalog.sail_environment()["SAIL_CATALOG__LIST"]
+        with pytest.raises(urllib.error.HTTPError) as not_empty:
+            _call(api + "/catalogs/sales", "DELETE")
+        assert not_empty.value.code == 400
+        _call(api + "/volumes/sales.raw.files", "DELETE")
+        _call(api + "/schemas/sales.raw", "DELETE")
+        _call(api + "/catalogs/sales", "DELETE")
+        assert [c["name"] for c in _call(api + "/catalogs")["catalogs"]] == ["hive_metastore", "main"]
+        with pytest.raises(urllib.error.HTTPError) as unknown:
+            _call(api + "/models")
+        assert unknown.value.code == 501
+    finally:
+        catalog.stop()
