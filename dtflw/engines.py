@@ -116,10 +116,13 @@ class SailEngine(ConnectEngine):
     def use_unity_catalog(self, catalog):
         """Give every Sail server of this engine the local Unity Catalog `catalog` (a `LocalUnityCatalog`),
         shared by all notebook sessions; managed tables are then Delta by default, as on Databricks.
-        The first catalog given stays (a running server cannot change catalogs); returns the one in use."""
+        A running server keeps its REST server: a later catalog's metastore is served by it from then on
+        (a workspace made later, e.g. per test, sees its own). Returns the catalog in use."""
         if self._catalog is None:
             self._catalog = catalog
             self.conf.setdefault("spark.sql.sources.default", "delta")
+        else:
+            self._catalog.serve(catalog.store)
         return self._catalog
 
     def _catalog_environment(self) -> dict[str, str]:
@@ -156,9 +159,10 @@ class SailEngine(ConnectEngine):
     def _apply_conf(self, session) -> None:
         super()._apply_conf(session)
         if self._catalog is not None:
-            from dtflw.local import unity_writes
+            from dtflw.local import unity_sql, unity_writes
 
             unity_writes.install(session, self._catalog)
+            unity_sql.install(session, self._catalog)
 
     def stop(self) -> None:
         super().stop()

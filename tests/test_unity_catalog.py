@@ -12,7 +12,7 @@ from chispa import assert_df_equality
 from testkit import notebook_source
 
 from dtflw.engines import SailEngine
-from dtflw.errors import ManagedTableFormatError, TableSchemaMismatchError
+from dtflw.errors import ManagedTableFormatError, TableSchemaMismatchError, UnityCatalogError
 from dtflw.local.unity_catalog import LocalUnityCatalog
 from dtflw.local.unity_store import UnityError, UnityStore
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
@@ -26,6 +26,7 @@ def uc_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def uc_engine(uc_folder):
     engine = SailEngine()
+    engine.uc_folder = str(uc_folder)
     engine.use_unity_catalog(LocalUnityCatalog(str(uc_folder / "metastore"), str(uc_folder / "volumes")))
     with engine:
         yield engine
@@ -33,8 +34,13 @@ def uc_engine(uc_folder):
 
 def _workspace(tmp_path, engine):
     root = tmp_path / "ws"
-    root.mkdir()
-    settings = LocalSettings(user="tester@example.com", storage_url="file://" + str(tmp_path / "storage"))
+    root.mkdir(parents=True)
+    settings = LocalSettings(
+        user="tester@example.com",
+        storage_url="file://" + str(tmp_path / "storage"),
+        unity_folder=engine.uc_folder + "/metastore",  # the module's metastore and volumes
+        volumes_folder=engine.uc_folder + "/volumes",
+    )
     return root, LocalWorkspace(str(root), engine, settings)
 
 
@@ -268,3 +274,37 @@ def test_catalogs_schemas_and_volumes_through_the_rest_api(tmp_path):
         assert unknown.value.code == 501
     finally:
         catalog.stop()
+
+
+def test_catalog_volume_and_history_statements_sail_does_not_parse(uc_folder, uc_engine):
+    session = uc_engine.new_session()
+    session.sql("CREATE CATALOG IF NOT EXISTS lake COMMENT 'raw data'")
+    session.sql("CREATE CATALOG IF NOT EXISTS lake")
+    assert "lake" in [r.catalog for r in session.sql("SHOW CATALOGS").collect()]
+    session.sql("CREATE SCHEMA lake.bronze")
+    session.range(2).write.saveAsTable("lake.bronze.events")  # a new catalog: three-part names work at once
+    assert session.table("lake.bronze.events").count() == 2
+    session.sql("CREATE VOLUME lake.bronze.landing")
+    assert (uc_folder / "volumes" / "lake" / "bronze" / "landing").is_dir()
+    assert [tuple(r) for r in session.sql("SHOW VOLUMES IN lake.bronze").collect()] == [("bronze", "landing")]
+    session.range(5).write.mode("overwrite").saveAsTable("lake.bronze.events")
+    history = session.sql("DESCRIBE HISTORY lake.bronze.events").collect()
+    assert [r.version for r in history] == [2, 1, 0]
+    assert [r.version for r in session.sql("DESCRIBE HISTORY lake.bronze.events LIMIT 1").collect()] == [2]
+    with pytest.raises(UnityCatalogError, match="DROP CATALOG lake.*not empty"):
+        session.sql("DROP CATALOG lake")
+    session.sql("DROP VOLUME lake.bronze.landing")
+    assert not (uc_folder / "volumes" / "lake" / "bronze" / "landing").exists()
+    session.sql("DROP CATALOG lake CASCADE")
+    session.sql("DROP CATALOG IF EXISTS lake")
+    with pytest.raises(UnityCatalogError, match="does not exist"):
+        session.sql("CREATE VOLUME lake.bronze.x")
+
+
+def test_each_workspace_on_one_engine_sees_its_own_metastore(tmp_path, uc_folder, uc_engine):
+    first = LocalWorkspace(str(tmp_path), uc_engine, LocalSettings(unity_folder=str(tmp_path / "a")))
+    first.unity_catalog.store.create_schema("main", "only_in_a")
+    assert uc_engine.new_session().sql("SHOW SCHEMAS IN main").filter("name like '%only_in_a'").count() == 1
+    LocalWorkspace(str(tmp_path), uc_engine, LocalSettings(unity_folder=str(tmp_path / "b")))
+    assert uc_engine.new_session().sql("SHOW SCHEMAS IN main").filter("name like '%only_in_a'").count() == 0
+    _workspace(tmp_path / "back", uc_engine)  # the module's metastore again

@@ -28,6 +28,10 @@ class LocalUnityCatalog:
         self._server = None
         self._lock = threading.Lock()
 
+    def serve(self, store: UnityStore) -> None:
+        """Serve the metastore `store` from now on (the REST server and its URL stay)."""
+        self.store = store
+
     @property
     def url(self) -> str:
         """The REST API's base URL (the server starts now if it has not)."""
@@ -35,7 +39,7 @@ class LocalUnityCatalog:
             if self._server is None:
                 from dtflw.local.unity_server import UnityCatalogServer
 
-                self._server = UnityCatalogServer(self.store)
+                self._server = UnityCatalogServer(self)
             return self._server.url
 
     def sail_environment(self) -> dict[str, str]:

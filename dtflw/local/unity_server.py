@@ -20,11 +20,11 @@ API = "/api/2.1/unity-catalog"
 
 
 class UnityCatalogServer:
-    """The server of `store` on 127.0.0.1 (a free port), serving from a daemon thread until `stop()`."""
+    """The server of `catalog.store` (looked up per request) on 127.0.0.1 (a free port), serving from a
+    daemon thread until `stop()`."""
 
-    def __init__(self, store: UnityStore):
-        self.store = store
-        handler = type("Handler", (_Handler,), {"store": store})
+    def __init__(self, catalog):
+        handler = type("Handler", (_Handler,), {"catalog": catalog})
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, name="unity-catalog", daemon=True)
@@ -112,7 +112,7 @@ def _volumes(store, method, name, query, body):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    store: UnityStore
+    catalog = None  # whose `store` answers
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args) -> None:  # quiet: Sail polls tables often
@@ -137,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not url.path.startswith(API + "/"):
                 raise UnityError(404, "ENDPOINT_NOT_FOUND", f"No API at {url.path}.")
             parts = [unquote(p) for p in url.path[len(API) + 1 :].split("/") if p]
-            answer = _route(self.store, method, parts or [""], parse_qs(url.query), body)
+            answer = _route(self.catalog.store, method, parts or [""], parse_qs(url.query), body)
             if answer is None:
                 raise UnityError(
                     501, "NOT_IMPLEMENTED", f"{method} {url.path} is not emulated by the local Unity Catalog."
