@@ -308,3 +308,46 @@ def test_each_workspace_on_one_engine_sees_its_own_metastore(tmp_path, uc_folder
     LocalWorkspace(str(tmp_path), uc_engine, LocalSettings(unity_folder=str(tmp_path / "b")))
     assert uc_engine.new_session().sql("SHOW SCHEMAS IN main").filter("name like '%only_in_a'").count() == 0
     _workspace(tmp_path / "back", uc_engine)  # the module's metastore again
+
+
+def test_a_unity_catalog_storage_writes_outputs_as_tables_of_its_schema(tmp_path, uc_folder, uc_engine):
+    root, local = _workspace(tmp_path, uc_engine)
+    session = uc_engine.new_session()
+    session.sql("CREATE SCHEMA IF NOT EXISTS main.retail")
+    session.sql("CREATE VOLUME IF NOT EXISTS main.retail.raw")
+    raw = uc_folder / "volumes" / "main" / "retail" / "raw"
+    session.createDataFrame([(1, 3.0), (2, 4.0)], "id int, amount double").write.mode("overwrite").parquet(
+        str(raw / "orders.parquet")
+    )
+    (root / "ingest.py").write_text(
+        notebook_source(
+            "from dtflw import init_inputs, init_outputs\n"
+            "path, name = init_inputs('Raw')['Raw'].value, init_outputs('Sales-Lines')['Sales-Lines'].value\n"
+            "spark.read.parquet(path).write.saveAsTable(name)\n"
+            "dbutils.notebook.exit(path + ' ' + name)"
+        )
+    )
+    (root / "main.py").write_text(
+        notebook_source(
+            "from dtflw import init_flow\n"
+            "flow = init_flow('uc://main.retail/raw')\n"
+            "out = flow.notebook('ingest').input('Raw', file_path='orders.parquet').output('Sales-Lines').run()\n"
+            "dbutils.notebook.exit(out)"
+        )
+    )
+    path, name = local.run_file(str(root / "main.py")).split()
+    assert (path, name) == (str(raw / "orders.parquet"), "main.retail.sales_lines")  # locally, the volume's folder
+    assert session.table("main.retail.sales_lines").count() == 2
+    assert (raw / "_dtflw").is_dir()  # dtflw's state and lineage live in the volume
+
+
+def test_a_unity_catalog_storage_url_must_name_an_existing_schema_and_volume(tmp_path, uc_engine):
+    root, local = _workspace(tmp_path, uc_engine)
+    for url, problem in [
+        ("uc://main", "names no Unity Catalog schema"),
+        ("uc://main.nowhere", "CREATE SCHEMA main.nowhere"),
+        ("uc://main.default/novolume", "CREATE VOLUME main.default.novolume"),
+    ]:
+        (root / "main.py").write_text(notebook_source(f"from dtflw import init_flow\ninit_flow({url!r})"))
+        with pytest.raises(Exception, match=f"UnityCatalogError.*{problem}"):
+            local.run_file(str(root / "main.py"))

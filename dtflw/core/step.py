@@ -152,6 +152,8 @@ class LazyNotebook:
         storage = self.ctx.storage
         if format is not None and format not in ("parquet", "delta"):
             raise ArgumentError(f"Output '{name}' of notebook '{self._rel_path}': format must be 'parquet' or 'delta'.")
+        if table is None and not file_path and hasattr(storage, "output_table"):
+            table = storage.output_table(name)  # a Unity Catalog storage: a managed table named after the output
         if table is not None:
             if format not in (None, "delta"):
                 raise ManagedTableFormatError(

@@ -119,6 +119,7 @@ class Runtime:
             dbfs_folder=self.dbfs_folder,
             volumes_folder=self.volumes_folder,
             grant_engine_credentials=self.engine_credentials,
+            table_catalog=self.table_catalog,
         )
 
     def resolve_notebook_path(self, path: str) -> str:

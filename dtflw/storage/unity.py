@@ -1,0 +1,101 @@
+"""Unity Catalog storages: `uc://<catalog>.<schema>[/<volume>[/<root_dir>]]`.
+
+A flow on such a storage writes its outputs as managed Delta tables of the schema, each named after its
+output: the output's name lower-cased, every character other than a letter, digit or `_` made `_`
+(`SalesLines` → `<catalog>.<schema>.saleslines`); `.output("T", table=...)` or `file_path=` still wins.
+Files — inputs given by `file_path`, and dtflw's own state and lineage under `_dtflw/` — live in the
+volume, `dtflw` when the URL names none (locally created on first use). Locally the catalog, schema and
+volume must exist in the local Unity Catalog; a missing one is an error naming the statement to create it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dtflw.errors import UnityCatalogError
+from dtflw.storage.environment import StorageEnvironment
+from dtflw.storage.volumes import VolumeStorage
+
+DEFAULT_VOLUME = "dtflw"
+_URL = re.compile(r"^uc://(?P<catalog>[^./\s]+)\.(?P<schema>[^./\s]+)(?:/(?P<volume>[^/\s]+)(?:/(?P<root>.*?))?)?/?\Z")
+
+
+class UnityStorage(VolumeStorage):
+    """A volume's files, and managed tables of the volume's schema for outputs."""
+
+    @property
+    def url(self) -> str:
+        root = f"/{self.root_dir}" if self.root_dir else ""
+        return f"uc://{self.catalog}.{self.schema}/{self.volume}{root}"
+
+    @property
+    def table_schema(self) -> str:
+        return f"{self.catalog}.{self.schema}"
+
+    def output_table(self, output: str) -> str:
+        """The three-part name of an output's table: `<catalog>.<schema>.<output name, made a table name>`."""
+        return f"{self.table_schema}.{re.sub(r'[^a-z0-9_]', '_', output.lower())}"
+
+
+def from_url(url: str, env: StorageEnvironment, table_format: str = "delta", query=None) -> UnityStorage:
+    """The storage of `uc://<catalog>.<schema>[/<volume>[/<root_dir>]]` in `env` (local runs only)."""
+    found = _URL.match(url)
+    if found is None:
+        raise UnityCatalogError(
+            f"Storage URL {url!r} names no Unity Catalog schema: use uc://<catalog>.<schema>[/<volume>[/<folder>]], "
+            "e.g. uc://main.sales or uc://main.sales/raw."
+        )
+    catalog, schema, volume = (
+        found["catalog"].lower(),
+        found["schema"].lower(),
+        (found["volume"] or DEFAULT_VOLUME).lower(),
+    )
+    tables = env.table_catalog
+    if not env.is_local or tables is None:
+        raise UnityCatalogError(
+            f"Storage {url!r} needs the local Unity Catalog: run it locally on the sail engine (on Databricks, use "
+            f"/Volumes/{catalog}/{schema}/{volume} with .output(..., table=...))."
+        )
+    _check_volume(tables.store, catalog, schema, volume, created=found["volume"] is None)
+    storage = UnityStorage(
+        catalog,
+        schema,
+        volume,
+        found["root"] or "",
+        env.spark,
+        env.dbutils,
+        local_folder=env.volumes_folder,
+        table_format="delta",
+    )
+    storage.bind_tables(tables)
+    return storage
+
+
+def _check_volume(store, catalog: str, schema: str, volume: str, created: bool) -> None:
+    """Raise naming what to create if the catalog, schema or volume is missing (the default volume is made)."""
+    from dtflw.local.unity_store import UnityError
+
+    try:
+        store.get_schema(f"{catalog}.{schema}")
+        if _missing(store, f"{catalog}.{schema}.{volume}"):
+            if not created:
+                raise UnityCatalogError(
+                    f"Volume {catalog}.{schema}.{volume} of storage uc://{catalog}.{schema}/{volume} does not exist: "
+                    f"CREATE VOLUME {catalog}.{schema}.{volume}, or name another volume."
+                )
+            store.create_volume(catalog, schema, volume, "dtflw's state and lineage")
+    except UnityError as e:
+        what = f"CREATE CATALOG {catalog}" if "Catalog" in e.message else f"CREATE SCHEMA {catalog}.{schema}"
+        raise UnityCatalogError(f"Storage uc://{catalog}.{schema}: {e.message} Run {what} first.") from None
+
+
+def _missing(store, full_name: str) -> bool:
+    from dtflw.local.unity_store import UnityError
+
+    try:
+        store.get_volume(full_name)
+        return False
+    except UnityError as e:
+        if e.status == 404:
+            return True
+        raise
