@@ -351,3 +351,44 @@ def test_a_unity_catalog_storage_url_must_name_an_existing_schema_and_volume(tmp
         (root / "main.py").write_text(notebook_source(f"from dtflw import init_flow\ninit_flow({url!r})"))
         with pytest.raises(Exception, match=f"UnityCatalogError.*{problem}"):
             local.run_file(str(root / "main.py"))
+
+
+def test_a_pipeline_file_reads_and_writes_unity_catalog_tables(tmp_path, uc_engine):
+    from dtflw.errors import PipelineFileError
+    from dtflw.pipeline_files.loading import load_pipeline
+
+    root, local = _workspace(tmp_path, uc_engine)
+    uc_engine.new_session().createDataFrame([(1,), (2,)], "id int").write.mode("overwrite").saveAsTable(
+        "main.default.pf_in"
+    )
+    (root / "copy.py").write_text(
+        notebook_source(
+            "from dtflw import init_inputs, init_outputs\n"
+            "spark.table(init_inputs('In')['In'].value).write.mode('overwrite').saveAsTable(init_outputs('Out')['Out'].value)"
+        )
+    )
+    (root / "p.yml").write_text(
+        "steps:\n"
+        "  - notebook: copy\n"
+        "    inputs: [{name: In, table: main.default.pf_in}]\n"
+        "    outputs: [{name: Out, table: main.default.pf_out, cols: [[id, int]]}]\n"
+    )
+    result = json.loads(local.run_file(str(root / "p.yml")))
+    assert uc_engine.new_session().table("main.default.pf_out").count() == 2
+    assert result["tables"] == {"Out": "main.default.pf_out"}  # the three-part name, as the callee got it
+    (root / "bad.yml").write_text("steps:\n  - notebook: copy\n    outputs: [{name: Out, table: default.t}]\n")
+    with pytest.raises(PipelineFileError, match="table"):
+        load_pipeline(str(root / "bad.yml"))
+
+
+def test_create_or_replace_table_replaces_managed_and_external_tables(tmp_path, uc_engine):
+    session = uc_engine.new_session()
+    for rows in (2, 3):
+        session.sql(f"CREATE OR REPLACE TABLE main.default.rep USING delta AS SELECT id FROM range({rows})")
+        assert session.table("main.default.rep").count() == rows
+    location = tmp_path / "ext.delta"
+    for rows in (2, 3):
+        session.sql(
+            f"CREATE OR REPLACE TABLE ext_rep USING delta LOCATION '{location}' AS SELECT id FROM range({rows})"
+        )
+    assert session.table("main.default.ext_rep").count() == 3

@@ -4,7 +4,8 @@ For the sessions of an engine with a local Unity Catalog, `spark.sql` takes thes
 (each as Databricks documents it; anything else goes to Sail unchanged):
 `CREATE CATALOG [IF NOT EXISTS] c [COMMENT '…']`, `DROP CATALOG [IF EXISTS] c [CASCADE|RESTRICT]`,
 `SHOW CATALOGS`, `CREATE VOLUME [IF NOT EXISTS] [c.][s.]v [COMMENT '…']`, `DROP VOLUME [IF EXISTS] …`,
-`SHOW VOLUMES [IN|FROM [c.]s]` and `DESCRIBE HISTORY t [LIMIT n]` (from the table's Delta log).
+`SHOW VOLUMES [IN|FROM [c.]s]` and `DESCRIBE HISTORY t [LIMIT n]` (from the table's Delta log);
+`CREATE OR REPLACE TABLE t …` (refused by Sail's unity catalogs) drops `t` and creates it (a new table id).
 A catalog created here is reached by three-part names at once, and by `USE CATALOG` from the next
 engine start (Sail's catalogs are fixed when its server starts).
 """
@@ -24,6 +25,8 @@ _ORIGINAL: list = []
 _NAME = r"(`[^`]+`|[\w-]+)"
 _QUALIFIED = rf"({_NAME}(?:\.{_NAME}){{0,2}})"
 _COMMENT = r"(?:\s+COMMENT\s+'((?:[^'\\]|\\.)*)')?"
+_REPLACE = re.compile(rf"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\s+{_QUALIFIED}", re.I)
+_LOCATION_AS = re.compile(r"^(\s+USING\s+delta)?\s+LOCATION\s+('(?:[^'\\]|\\.)*')\s+AS\s+(.*)$", re.I | re.S)
 _STATEMENTS = [
     (
         re.compile(rf"^CREATE\s+CATALOG\s+(IF\s+NOT\s+EXISTS\s+)?{_NAME}{_COMMENT}\s*;?\s*$", re.I | re.S),
@@ -61,7 +64,25 @@ def _sql(self, sqlQuery, args=None, **kwargs):  # noqa: N803 - pyspark's signatu
             found = pattern.match(sqlQuery.strip())
             if found:
                 return _answer(self, catalog.store, kind, found)
+        replace = _REPLACE.match(sqlQuery)
+        if replace:
+            return _create_or_replace(self, replace.group(1), sqlQuery[replace.end() :], args, **kwargs)
     return _ORIGINAL[0](self, sqlQuery, args, **kwargs)
+
+
+def _create_or_replace(session, name: str, rest: str, args, **kwargs):
+    """Sail's unity catalogs refuse REPLACE: drop the table, then create it (a new table id). An external
+    table's query result overwrites its location first (a new Delta version there), as on Databricks."""
+    sql = _ORIGINAL[0]
+    external = _LOCATION_AS.match(rest)
+    if external is None:
+        sql(session, f"DROP TABLE IF EXISTS {name}")
+        return sql(session, f"CREATE TABLE {name}{rest}", args, **kwargs)
+    location = external.group(2)[1:-1].replace("\\'", "'")
+    writer = sql(session, external.group(3), args, **kwargs).write.format("delta").mode("overwrite")
+    writer.option("overwriteSchema", "true").save(location)
+    sql(session, f"DROP TABLE IF EXISTS {name}")
+    return sql(session, f"CREATE TABLE {name}{external.group(1)} LOCATION {external.group(2)}")
 
 
 def _answer(session, store, kind: str, found):

@@ -62,6 +62,7 @@ def _step(flow, spec: dict, params: dict[str, str]):
             file_path=_filled(table["file_path"], params) if "file_path" in table else None,
             source_table=table.get("source_table"),
             is_optional=table.get("optional", False),
+            table=_filled(table["table"], params) if "table" in table else None,
         )
     for table in spec.get("outputs", []):
         table = {"name": table} if isinstance(table, str) else table
@@ -72,6 +73,7 @@ def _step(flow, spec: dict, params: dict[str, str]):
             file_path=table.get("file_path"),
             alias=table.get("alias"),
             format=table.get("format"),
+            table=table.get("table"),
         )
     if spec.get("tags"):
         nb.tags(*spec["tags"])
