@@ -345,7 +345,8 @@ def test_a_unity_catalog_storage_url_must_name_an_existing_schema_and_volume(tmp
     root, local = _workspace(tmp_path, uc_engine)
     for url, problem in [
         ("uc://main", "names no Unity Catalog schema"),
-        ("uc://main.nowhere", "CREATE SCHEMA main.nowhere"),
+        ("uc://main.nowhere", "schema main.nowhere does not exist; run CREATE SCHEMA main.nowhere"),
+        ("uc://nocat.x", "CREATE CATALOG nocat"),
         ("uc://main.default/novolume", "CREATE VOLUME main.default.novolume"),
     ]:
         (root / "main.py").write_text(notebook_source(f"from dtflw import init_flow\ninit_flow({url!r})"))

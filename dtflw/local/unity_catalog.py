@@ -12,7 +12,7 @@ import json
 import os
 import threading
 
-from dtflw.local.unity_store import UnityStore, local_path, volume_folder
+from dtflw.local.unity_store import UnityError, UnityStore, local_path, volume_folder
 
 __all__ = ["LocalUnityCatalog", "volume_folder"]
 
@@ -53,6 +53,23 @@ class LocalUnityCatalog:
             "SAIL_CATALOG__DEFAULT_CATALOG": DEFAULT_CATALOG,
             "UNITY_ALLOW_HTTP_URL": "true",  # the server listens on 127.0.0.1 only
         }
+
+    def missing(self, catalog: str, schema: str, volume: str, create_volume: bool = False) -> str | None:
+        """`catalog X`, `schema X.Y` or `volume X.Y.Z`: the first of them that does not exist, else None.
+        With `create_volume`, a missing volume is created instead."""
+        names = {"catalog": catalog, "schema": f"{catalog}.{schema}", "volume": f"{catalog}.{schema}.{volume}"}
+        lookups = {"catalog": self.store.get_catalog, "schema": self.store.get_schema, "volume": self.store.get_volume}
+        for kind, name in names.items():
+            try:
+                lookups[kind](name)
+            except UnityError as e:
+                if e.status != 404:
+                    raise
+                if kind == "volume" and create_volume:
+                    self.store.create_volume(catalog, schema, volume, "dtflw's state and lineage")
+                    return None
+                return f"{kind} {name}"
+        return None
 
     def state(self, ref: str):
         """The `TableState` of catalog table `ref` (`uc:<catalog>.<schema>.<table>`): its Delta log's, with

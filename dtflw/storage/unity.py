@@ -56,7 +56,7 @@ def from_url(url: str, env: StorageEnvironment, table_format: str = "delta", que
             f"Storage {url!r} needs the local Unity Catalog: run it locally on the sail engine (on Databricks, use "
             f"/Volumes/{catalog}/{schema}/{volume} with .output(..., table=...))."
         )
-    _check_volume(tables.store, catalog, schema, volume, created=found["volume"] is None)
+    _check_volume(tables, catalog, schema, volume, created=found["volume"] is None)
     storage = UnityStorage(
         catalog,
         schema,
@@ -71,31 +71,11 @@ def from_url(url: str, env: StorageEnvironment, table_format: str = "delta", que
     return storage
 
 
-def _check_volume(store, catalog: str, schema: str, volume: str, created: bool) -> None:
+def _check_volume(tables, catalog: str, schema: str, volume: str, created: bool) -> None:
     """Raise naming what to create if the catalog, schema or volume is missing (the default volume is made)."""
-    from dtflw.local.unity_store import UnityError
-
-    try:
-        store.get_schema(f"{catalog}.{schema}")
-        if _missing(store, f"{catalog}.{schema}.{volume}"):
-            if not created:
-                raise UnityCatalogError(
-                    f"Volume {catalog}.{schema}.{volume} of storage uc://{catalog}.{schema}/{volume} does not exist: "
-                    f"CREATE VOLUME {catalog}.{schema}.{volume}, or name another volume."
-                )
-            store.create_volume(catalog, schema, volume, "dtflw's state and lineage")
-    except UnityError as e:
-        what = f"CREATE CATALOG {catalog}" if "Catalog" in e.message else f"CREATE SCHEMA {catalog}.{schema}"
-        raise UnityCatalogError(f"Storage uc://{catalog}.{schema}: {e.message} Run {what} first.") from None
-
-
-def _missing(store, full_name: str) -> bool:
-    from dtflw.local.unity_store import UnityError
-
-    try:
-        store.get_volume(full_name)
-        return False
-    except UnityError as e:
-        if e.status == 404:
-            return True
-        raise
+    missing = tables.missing(catalog, schema, volume, create_volume=created)
+    if missing:
+        raise UnityCatalogError(
+            f"Storage uc://{catalog}.{schema}/{volume}: {missing} does not exist; run CREATE "
+            f"{missing.split()[0].upper()} {missing.split()[1]} first, or name another one."
+        )
