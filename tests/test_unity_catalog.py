@@ -393,3 +393,22 @@ def test_create_or_replace_table_replaces_managed_and_external_tables(tmp_path, 
             f"CREATE OR REPLACE TABLE ext_rep USING delta LOCATION '{location}' AS SELECT id FROM range({rows})"
         )
     assert session.table("main.default.ext_rep").count() == 3
+
+
+def test_catalog_tables_are_named_per_the_openlineage_naming_spec_and_refuse_parquet(tmp_path, uc_engine):
+    from dtflw.lineage.export_openlineage import dataset_name
+
+    assert dataset_name("uc:main.sales.orders") == ("unitycatalog://localhost", "main.sales.orders")
+    assert dataset_name("uc:main.sales.orders", "adb-1.azuredatabricks.net") == (
+        "unitycatalog://adb-1.azuredatabricks.net",
+        "main.sales.orders",
+    )
+    root, local = _workspace(tmp_path, uc_engine)
+    (root / "main.py").write_text(
+        notebook_source(
+            "from dtflw import init_flow\n"
+            "init_flow().notebook('x').output('T', table='main.default.t', format='parquet')"
+        )
+    )
+    with pytest.raises(Exception, match="ManagedTableFormatError.*'main.default.t'.*Delta"):
+        local.run_file(str(root / "main.py"))
