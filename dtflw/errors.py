@@ -271,3 +271,15 @@ class ExpectationFailedError(DtflwError):
 
 class ExpectationsNotExportableError(DeployError):
     """A flow declares expectations, which a Databricks job exported by dtflw does not evaluate yet."""
+
+
+class UnityCatalogError(DtflwError):
+    """A Unity Catalog name, catalog, schema, volume or table is malformed or missing."""
+
+
+class ManagedTableFormatError(UnityCatalogError, ValueError):
+    """A managed Unity Catalog table would be written in another format than Delta."""
+
+
+class TableSchemaMismatchError(UnityCatalogError, ValueError):
+    """Data overwriting a table has other columns than the table, and no `overwriteSchema`."""
