@@ -111,6 +111,7 @@ def check(given: dict[str, str], environment) -> list:
 
 
 def _evaluate(storage, identity, declared: dict, paths: dict[str, str]) -> list:
+    from dtflw.events import scrub
     from dtflw.expectations import scan
 
     formats = dict(zip(identity.outputs, identity.formats, strict=False))
@@ -123,7 +124,7 @@ def _evaluate(storage, identity, declared: dict, paths: dict[str, str]) -> list:
                 "evaluated. The notebook's task ended without writing it; see that task's output."
             )
         df = storage.read_table(path, formats.get(table) or None)
-        results += scan.evaluate(df, identity.rel_path, table, expectations)
+        results += scan.evaluate(df, identity.rel_path, table, expectations, scrub=lambda t: scrub(t, ()))
     return results
 
 
