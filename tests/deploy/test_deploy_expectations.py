@@ -183,3 +183,41 @@ def test_deploy_run_carries_the_check_and_fails_on_a_blocking_expectation(projec
     ran = [r for r in jobs.runs.values()]
     assert [t.key for t in ran[-1].tasks] == ["clean", "clean_check", "report"]
     assert [t.result for t in ran[-1].tasks] == ["SUCCESS", "FAILED", "UPSTREAM_FAILED"]
+
+
+def check_arguments(workspace) -> list[str]:
+    """The check task's arguments of the export of `workspace`'s flow, job parameters filled in."""
+    from dtflw.deploy.parameters import resolve
+
+    storage = str(workspace.storage_folder)
+    planned = plan_export(str(workspace.root / "p/main.py"), storage_url=storage, user=USER, allow_local_storage=True)
+    settings = job_settings(resolve(planned.tasks, planned.parameters, {}), "orders")
+    return by_key(settings)["clean_check"]["python_wheel_task"]["parameters"]
+
+
+def test_the_check_task_refuses_what_the_export_did_not_write_and_a_table_not_there(project, spark, caplog):
+    from dtflw.errors import ExpectationError, ExpectationFailedError
+
+    for bad in ('{"table": "Orders"}', '[{"table": "T", "name": "n", "rule": "nope", "expression": "x", '
+                '"action": "fail", "param": null}]', "not json"):  # fmt: skip
+        with pytest.raises(ExpectationError, match="not what `dtflw deploy export` wrote"):
+            check_task.decode(bad)
+    with pytest.raises(ExpectationError, match="needs --dtflw_job and --expectations"):
+        check_task.main(["--dtflw_job={}"], spark=spark)
+
+    arguments = check_arguments(project)
+    with pytest.raises(
+        ExpectationError, match="Output 'Orders' of notebook '/Users/tester@example.com/p/clean' is not"
+    ):
+        check_task.main(arguments, spark=spark)  # the notebook's task wrote nothing
+
+    orders = f"{project.storage_folder}/p/clean/Orders.parquet"
+    spark.createDataFrame([(1, 1, -3)], "order_id int, id int, qty int").write.mode("overwrite").parquet(orders)
+    with pytest.raises(ExpectationFailedError, match=r"Orders.qty_positive \(qty > 0, fail\): 1 of 1 rows failed"):
+        check_task.main(arguments, spark=spark)
+    assert "runs outside a job run: not recorded" in caplog.text  # {{job.run_id}} left as is: no run to record in
+
+    ran = [a.replace("{{job.run_id}}", "7").replace("{{tasks.clean.run_id}}", "8") for a in arguments]
+    with pytest.raises(ExpectationFailedError):
+        check_task.main(ran, spark=spark)
+    assert "no record of task clean" in caplog.text  # the notebook never recorded its run: warned, still failed
