@@ -221,3 +221,21 @@ def test_the_check_task_refuses_what_the_export_did_not_write_and_a_table_not_th
     with pytest.raises(ExpectationFailedError):
         check_task.main(ran, spark=spark)
     assert "no record of task clean" in caplog.text  # the notebook never recorded its run: warned, still failed
+
+
+def test_the_jobs_api_stand_in_runs_a_wheel_task_with_named_parameters_and_fails_it_on_an_error(project):
+    wheel = {"package_name": "dtflw", "entry_point": "dtflw-check-task", "named_parameters": {"dtflw_job": "{}"}}
+    settings = {
+        "name": "wheel",
+        "parameters": [{"name": "storage", "default": "x"}],
+        "tasks": [
+            {"task_key": "check", "python_wheel_task": wheel},
+            {"task_key": "missing", "python_wheel_task": {"package_name": "no-such-package", "entry_point": "main"}},
+        ],
+    }
+    run, outputs = run_job(project, settings)
+    assert {t.task_key: t.state.result_state.value for t in run.tasks} == {"check": "FAILED", "missing": "FAILED"}
+    assert outputs["check"].error == (
+        "ExpectationError: The check task needs --dtflw_job and --expectations; export the job again."
+    )
+    assert "package 'no-such-package' is not installed" in run.tasks[1].state.state_message
