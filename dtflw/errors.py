@@ -270,7 +270,8 @@ class ExpectationFailedError(DtflwError):
 
 
 class ExpectationsNotExportableError(DeployError):
-    """A flow declares expectations, which a Databricks job exported by dtflw does not evaluate yet."""
+    """A flow declares an expectation an exported job cannot evaluate: `min_ratio_to_previous`, which compares
+    with the version the notebook replaced (gone when the job's check task runs)."""
 
 
 class UnityCatalogError(DtflwError):
