@@ -63,6 +63,8 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None,
         storage.spark = spark
     elif storage.spark is None:
         storage.bind_spark(lambda: runtime.spark)
+    if getattr(runtime, "table_catalog", None) is not None:
+        storage.bind_tables(runtime.table_catalog)
     if runner is not None and hasattr(runner, "bind_caller"):
         runner.bind_caller(runtime.notebook_path)
     ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime, runner)

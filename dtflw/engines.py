@@ -109,8 +109,24 @@ class SailEngine(ConnectEngine):
         self._server = None
         self._retired: list = []  # servers replaced by one with more credentials
         self._credentials: dict[str, str] = {}
+        self._catalog = None  # the local Unity Catalog every server of this engine uses
         Engine.__init__(self, conf)
         self.url = ""
+
+    def use_unity_catalog(self, catalog):
+        """Give every Sail server of this engine the local Unity Catalog `catalog` (a `LocalUnityCatalog`),
+        shared by all notebook sessions; managed tables are then Delta by default, as on Databricks.
+        A running server keeps its REST server: a later catalog's metastore is served by it from then on
+        (a workspace made later, e.g. per test, sees its own). Returns the catalog in use."""
+        if self._catalog is None:
+            self._catalog = catalog
+            self.conf.setdefault("spark.sql.sources.default", "delta")
+        else:
+            self._catalog.serve(catalog.store)
+        return self._catalog
+
+    def _catalog_environment(self) -> dict[str, str]:
+        return self._catalog.sail_environment() if self._catalog is not None else {}
 
     def add_credentials(self, environment) -> None:
         """Let the server reach a storage with these environment variables. Once started, the engine
@@ -122,18 +138,16 @@ class SailEngine(ConnectEngine):
             self._credentials.update(new)
             if self._session is not None:  # the first server stays up for the sessions it has
                 self._retired.append(self._server)
-                self._server = SailProcess(self._credentials)
+                self._server = SailProcess({**self._catalog_environment(), **self._credentials})
                 self.url = self._server.url
 
     def _start(self):
         if self._credentials:
-            self._server = SailProcess(self._credentials)
+            self._server = SailProcess({**self._catalog_environment(), **self._credentials})
             self.url = self._server.url
         else:
             os.environ.setdefault("RUST_LOG", "error")
-            from pysail.spark import SparkConnectServer
-
-            self._server = SparkConnectServer(ip="127.0.0.1", port=0)
+            self._server = _in_process_server(self._catalog_environment())
             self._server.start()
             ip, port = self._server.listening_address
             self.url = f"sc://{ip}:{port}"
@@ -141,6 +155,14 @@ class SailEngine(ConnectEngine):
 
     def _session_conf(self) -> dict[str, str]:
         return {k: v for k, v in self.conf.items() if DATABRICKS_DEFAULTS.get(k) != v}
+
+    def _apply_conf(self, session) -> None:
+        super()._apply_conf(session)
+        if self._catalog is not None:
+            from dtflw.local import unity_sql, unity_writes
+
+            unity_writes.install(session, self._catalog)
+            unity_sql.install(session, self._catalog)
 
     def stop(self) -> None:
         super().stop()
@@ -151,6 +173,29 @@ class SailEngine(ConnectEngine):
             if server is not None:
                 server.stop()
         self._server, self._retired = None, []
+        if self._catalog is not None:
+            self._catalog.stop()
+
+
+_SERVER_ENVIRONMENT = threading.Lock()
+
+
+def _in_process_server(environment: dict[str, str]):
+    """An in-process Sail server configured by `environment` (Sail reads its settings from the process
+    environment when the server is created); the environment is restored right after."""
+    from pysail.spark import SparkConnectServer
+
+    with _SERVER_ENVIRONMENT:
+        saved = {key: os.environ.get(key) for key in environment}
+        os.environ.update(environment)
+        try:
+            return SparkConnectServer(ip="127.0.0.1", port=0)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 class SailProcess:

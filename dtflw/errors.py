@@ -270,4 +270,17 @@ class ExpectationFailedError(DtflwError):
 
 
 class ExpectationsNotExportableError(DeployError):
-    """A flow declares expectations, which a Databricks job exported by dtflw does not evaluate yet."""
+    """A flow declares an expectation an exported job cannot evaluate: `min_ratio_to_previous`, which compares
+    with the version the notebook replaced (gone when the job's check task runs)."""
+
+
+class UnityCatalogError(DtflwError):
+    """A Unity Catalog name, catalog, schema, volume or table is malformed or missing."""
+
+
+class ManagedTableFormatError(UnityCatalogError, ValueError):
+    """A managed Unity Catalog table would be written in another format than Delta."""
+
+
+class TableSchemaMismatchError(UnityCatalogError, ValueError):
+    """Data overwriting a table has other columns than the table, and no `overwriteSchema`."""

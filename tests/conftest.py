@@ -34,6 +34,7 @@ class Workspace:
             user="tester@example.com",
             storage_url="file://" + str(self.storage_folder),
             dbfs_folder=str(self.dbfs_folder),
+            unity_folder=str(root.parent / "unity-catalog"),
             secrets_file=secrets_file,
             environ=environ,
         )

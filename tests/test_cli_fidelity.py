@@ -141,4 +141,4 @@ def test_managed_tables_stay_out_of_the_notebooks_folder(workspace, tmp_path, mo
     result = _run("run", workspace.root / "p/main.py", "--storage", "lake", "--dbfs-root", "dbfs")
     assert result.exit_code == 0, result.output
     assert not (workspace.root / "p" / "spark-warehouse").exists()
-    assert any((tmp_path / ".dtflw" / "spark-warehouse").iterdir())
+    assert any((tmp_path / ".dtflw" / "unity-catalog" / "managed").iterdir())  # the local Unity Catalog's storage

@@ -279,14 +279,21 @@ def test_dtflw_run_warns_and_dtflw_check_evaluates_the_tables_there_now_without_
     assert checked.exit_code == 1 and "✖ Orders: no complete table at" in checked.stdout
 
 
-def test_a_jobs_export_refuses_expectations_with_a_typed_error(ws):
+def test_a_jobs_export_checks_expectations_in_a_task_of_their_own_and_refuses_a_ratio_to_the_previous(ws):
     from dtflw.deploy.tasks import planned_tasks
     from dtflw.errors import ExpectationsNotExportableError
 
+    tasks = planned_tasks(ws.local, str(ws.root / "p/main.py"))
+    assert [(t.key, t.kind, t.depends_on) for t in tasks] == [
+        ("clean", "notebook", []),
+        ("clean_check", "check", ["clean"]),
+        ("report", "notebook", ["clean_check"]),
+    ]
+    ws.write("p/main.py", MAIN.replace('"min_rows": 1', '"min_ratio_to_previous": 0.9'))
     with pytest.raises(ExpectationsNotExportableError) as caught:
         planned_tasks(ws.local, str(ws.root / "p/main.py"))
-    assert "Notebook 'clean' declares expectations (Orders.id_present, Orders.qty_positive" in str(caught.value)
-    assert "dtflw check" in str(caught.value)
+    assert "Notebook 'clean' declares Orders.min_ratio_to_previous" in str(caught.value)
+    assert "min_rows" in str(caught.value)
 
 
 def test_a_stale_input_fails_the_step_before_its_notebook_runs(ws, decisions, spark):

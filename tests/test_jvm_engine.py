@@ -151,3 +151,15 @@ def test_expectations_are_evaluated_on_jvm_spark_and_a_blocking_one_fails_the_st
     write("p/main.py", MAIN.replace("qty > 0", "qty >"))
     with pytest.raises(NotebookFailedError, match=r"ExpectationError: Expectation 'qty_positive' \(qty >\)"):
         workspace.run_file(str(root / "p/main.py"), {})
+
+
+def test_a_unity_catalog_table_on_the_jvm_engine_is_a_clear_error_before_the_notebook_runs(jvm_ws):
+    workspace, write, root, _ = jvm_ws
+    write("callee.py", "raise RuntimeError('must not run')")
+    write(
+        "main.py",
+        "from dtflw import init_flow\ninit_flow().notebook('callee').input('T', table='main.default.t').run()",
+    )
+    with pytest.raises(Exception, match="(?s)main.default.t is a Unity Catalog table.*sail engine") as error:
+        workspace.run_file(str(root / "main.py"))
+    assert "must not run" not in str(error.value)

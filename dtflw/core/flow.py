@@ -9,6 +9,7 @@ from functools import partial
 from dtflw.compat.plugin import FlowPluginBase, NotebookPluginBase
 from dtflw.core.context import FlowContext
 from dtflw.core.step import LazyNotebook
+from dtflw.core.uc_tables import spark_path
 from dtflw.errors import PluginError
 from dtflw.events import RunStatus
 from dtflw.run.dag import DEFAULT_WORKERS, Dag
@@ -35,7 +36,7 @@ class Flow:
     def __getitem__(self, table_name: str) -> str | None:
         """The path (as Spark reads it) of the latest table published as `table_name`, or None."""
         path = self._ctx.resolve_table(table_name)
-        return self._ctx.storage.engine_path(path) if path else None
+        return spark_path(self._ctx.storage, path) if path else None
 
     def __setitem__(self, key, value):
         raise NotImplementedError(

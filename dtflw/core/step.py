@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dtflw.core.names import check_notebook_path, check_table_name
 from dtflw.core.tables import AliasedOutputTable, InputTable
+from dtflw.core.uc_tables import spark_path, table_ref
 from dtflw.core.widgets import as_widget_value, widget_map
-from dtflw.errors import ArgumentError, RuntimeNotFoundError
+from dtflw.errors import ArgumentError, ManagedTableFormatError, RuntimeNotFoundError
 from dtflw.events import redact
 from dtflw.expectations.spec import declare, max_age_seconds
 from dtflw.runtime.paths import project_relative_path
@@ -99,9 +100,16 @@ class LazyNotebook:
         return self
 
     def input(
-        self, name: str, file_path: str = None, source_table: str = None, is_optional: bool = False, max_age=None
+        self,
+        name: str,
+        file_path: str = None,
+        source_table: str = None,
+        is_optional: bool = False,
+        max_age=None,
+        table: str = None,
     ):
-        """Declare an input: a path on the storage, or the latest table published as `source_table or name`.
+        """Declare an input: a path on the storage, a Unity Catalog `table` (catalog.schema.table), or the
+        latest table published as `source_table or name`.
 
         `max_age` (seconds, a timedelta, or '24h'): the input must have been written within it, else the step
         fails before the notebook runs (`ExpectationFailedError`)."""
@@ -111,7 +119,9 @@ class LazyNotebook:
         if source_table is not None:
             check_table_name(source_table, "source table", self._rel_path)
         source = None
-        if file_path:
+        if table is not None:
+            path = table_ref(table, f"input '{name}' of notebook '{self._rel_path}'")
+        elif file_path:
             path = self.ctx.storage.resolve_foreign_input(file_path)
         else:
             source = source_table or name  # a DAG resolves it to its producer step
@@ -148,8 +158,10 @@ class LazyNotebook:
         expect: dict = None,
         expect_or_fail: dict = None,
         expect_table: dict = None,
+        table: str = None,
     ):
-        """Declare an output; its path derives from the notebook's path unless `file_path` is given.
+        """Declare an output; its path derives from the notebook's path unless `file_path` is given; with
+        `table` (catalog.schema.table) it is that Unity Catalog table (Delta).
 
         `expect` / `expect_or_fail`: {name: SQL boolean expression} its rows must meet (warn / fail the step);
         `expect_table`: table rules (`unique`, `min_rows`, `max_rows`, `min_ratio_to_previous`), blocking unless
@@ -162,7 +174,16 @@ class LazyNotebook:
         storage = self.ctx.storage
         if format is not None and format not in ("parquet", "delta"):
             raise ArgumentError(f"Output '{name}' of notebook '{self._rel_path}': format must be 'parquet' or 'delta'.")
-        if file_path:
+        if table is None and not file_path and hasattr(storage, "output_table"):
+            table = storage.output_table(name)  # a Unity Catalog storage: a managed table named after the output
+        if table is not None:
+            if format not in (None, "delta"):
+                raise ManagedTableFormatError(
+                    f"Output '{name}' of notebook '{self._rel_path}': table {table!r} is a managed Unity Catalog "
+                    "table, which is Delta; drop format=, or give a file_path for a parquet output."
+                )
+            path, format = table_ref(table, f"output '{name}' of notebook '{self._rel_path}'"), "delta"
+        elif file_path:
             path = storage.get_abs_path(file_path)
         else:
             relative = f"{self._project_path}/{name}"
@@ -249,7 +270,7 @@ class LazyNotebook:
         inputs = {n: i.abs_file_path or "" for n, i in self._inputs.items()}
         inputs.update(input_paths or {})
         outputs = {n: o.abs_file_path for n, o in self._outputs.items()}
-        return widget_map(self._rel_path, self._args, inputs, outputs, self.ctx.storage.engine_path)
+        return widget_map(self._rel_path, self._args, inputs, outputs, lambda p: spark_path(self.ctx.storage, p))
 
     def share_arguments(self) -> None:
         """Publish this call's args and paths on the flow bus, for interactive runs of the callee."""

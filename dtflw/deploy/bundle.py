@@ -11,7 +11,7 @@ import os
 import re
 
 from dtflw.deploy.export import Compute, job_settings
-from dtflw.deploy.tasks import DeployTask
+from dtflw.deploy.tasks import NOTEBOOK, DeployTask
 from dtflw.errors import DeployError
 
 RESOURCES = "resources"
@@ -44,7 +44,7 @@ def bundle_files(
     Each job parameter's default is a bundle variable of its name; `variables` set them for `target`
     (`dev` or `prod`), or their defaults without one. The variables of targets in a `databricks.yml`
     already in `out_dir` are kept, so `--target prod --var storage=…` adds to an earlier export."""
-    missing = [t.key for t in tasks if not t.notebook_file]
+    missing = [t.key for t in tasks if t.kind == NOTEBOOK and not t.notebook_file]
     if missing:
         raise DeployError(f"No local notebook file is known for task(s) {missing}; a bundle needs the sources.")
     key = resource_key(name)
@@ -52,6 +52,8 @@ def bundle_files(
     resource_dir = os.path.join(out_dir, RESOURCES)
 
     def relative(task: DeployTask) -> str:
+        if task.kind != NOTEBOOK:
+            return task.notebook_path
         return os.path.relpath(task.notebook_file, resource_dir).replace(os.sep, "/")
 
     job = job_settings(
@@ -71,7 +73,8 @@ def bundle_files(
         parameter["default"] = "${var." + parameter["name"] + "}"
     cluster = compute.existing_cluster_id if compute else None
     for task in job["tasks"]:
-        del task["notebook_task"]["source"]  # the bundle's synced files are the workspace's
+        if "notebook_task" in task:
+            del task["notebook_task"]["source"]  # the bundle's synced files are the workspace's
         if cluster:
             task["existing_cluster_id"] = "${var." + CLUSTER_VARIABLE + "}"  # a target may run on another
     config: dict = {"bundle": {"name": key}, "include": [f"{RESOURCES}/*.yml"]}

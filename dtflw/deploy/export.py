@@ -12,10 +12,13 @@ import json
 import re
 from dataclasses import dataclass
 
-from dtflw.deploy.tasks import DeployTask
+from dtflw.deploy.tasks import CHECK, DeployTask
 from dtflw.errors import DeployError
+from dtflw.expectations.task import ENTRY_POINT, PACKAGE
 
 JOB_CLUSTER_KEY = "dtflw_cluster"
+ENVIRONMENT_KEY = "dtflw"  # the serverless environment of check tasks: dtflw installed
+ENVIRONMENT_VERSION = "2"
 MAX_JOB_TAGS = 25
 MAX_DESCRIPTION = 1000
 _TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,127}$")
@@ -51,7 +54,8 @@ def job_settings(
     `parameters` (`JobParameter`s) are the job's parameters; `operations` (`Operations`) its schedule,
     notifications, run-as, health, queue and permissions (`access_control_list`, as jobs/create takes it).
     `package` (a pip requirement, e.g. `dtflw==1.0.0`) is installed as a library by tasks on a cluster;
-    on serverless a notebook installs it itself (`%pip install dtflw`): notebook tasks take no environment.
+    on serverless a notebook installs it itself (`%pip install dtflw`): notebook tasks take no environment; the
+    check tasks of expectations (`python_wheel_task`s of dtflw) get the job environment `dtflw` installing it.
 
     `notebook_path(task)` gives each task's notebook path (default: its workspace path)."""
     compute = compute or Compute()
@@ -69,6 +73,9 @@ def job_settings(
     if package and not compute.is_serverless:
         for task in settings["tasks"]:
             task["libraries"] = [{"pypi": {"package": package}}]
+    if compute.is_serverless and any(t.kind == CHECK for t in tasks):
+        spec = {"environment_version": ENVIRONMENT_VERSION, "dependencies": [package or PACKAGE]}
+        settings["environments"] = [{"environment_key": ENVIRONMENT_KEY, "spec": spec}]
     if operations is not None and operations.permissions:
         settings["access_control_list"] = operations.access_control_list()
     return settings
@@ -84,17 +91,25 @@ def _task(task: DeployTask, compute: Compute, notebook_path: str) -> dict:
     described = [f"step '{task.step_name}'"] * bool(task.step_name) + ["tags: " + ", ".join(task.tags)] * bool(
         task.tags
     )
+    if task.kind == CHECK:
+        described.insert(0, "expectations of " + (described.pop(0) if task.step_name else f"'{task.notebook_path}'"))
     if described:
         out["description"] = ("dtflw " + "; ".join(described))[:MAX_DESCRIPTION]
     if task.depends_on:
         out["depends_on"] = [{"task_key": key} for key in task.depends_on]
-    out["notebook_task"] = {"notebook_path": notebook_path, "source": "WORKSPACE"}
-    if task.parameters:  # the API leaves an empty map out
-        out["notebook_task"]["base_parameters"] = task.parameters
+    if task.kind == CHECK:  # arguments as a JSON array: job parameters are not pushed down to it
+        arguments = [f"--{name}={value}" for name, value in task.parameters.items()]
+        out["python_wheel_task"] = {"package_name": PACKAGE, "entry_point": ENTRY_POINT, "parameters": arguments}
+    else:
+        out["notebook_task"] = {"notebook_path": notebook_path, "source": "WORKSPACE"}
+        if task.parameters:  # the API leaves an empty map out
+            out["notebook_task"]["base_parameters"] = task.parameters
     if compute.existing_cluster_id:
         out["existing_cluster_id"] = compute.existing_cluster_id
     elif compute.new_cluster:
         out["job_cluster_key"] = JOB_CLUSTER_KEY
+    elif task.kind == CHECK:
+        out["environment_key"] = ENVIRONMENT_KEY
     if task.max_retries:
         out["max_retries"] = task.max_retries
         out["min_retry_interval_millis"] = task.retry_interval_millis

@@ -29,9 +29,10 @@ log = logging.getLogger("dtflw.deploy")
 def submit_flow(client, settings: dict, only: set[str] | None = None) -> int:
     """Submit the tasks of job `settings` (only those in `only`, if given) as one one-time run.
 
-    One-time runs have no shared job clusters: a task on the job cluster gets its spec as its own."""
+    One-time runs have no shared job clusters: a task on the job cluster gets its spec as its own; the job's
+    environments (of check tasks on serverless) are the run's."""
     from databricks.sdk.service.compute import ClusterSpec
-    from databricks.sdk.service.jobs import SubmitTask, TaskDependency
+    from databricks.sdk.service.jobs import JobEnvironment, SubmitTask, TaskDependency
 
     clusters = {c["job_cluster_key"]: c["new_cluster"] for c in settings.get("job_clusters", [])}
     tasks = []
@@ -46,7 +47,10 @@ def submit_flow(client, settings: dict, only: set[str] | None = None) -> int:
             task.depends_on = [TaskDependency(task_key=k) for k in kept] or None
         tasks.append(task)
     token = uuid.uuid4().hex  # the same on every retry: at most one run is started
-    waiter = call_retrying(client.jobs.submit, run_name=settings["name"], tasks=tasks, idempotency_token=token)
+    environments = [JobEnvironment.from_dict(e) for e in settings.get("environments", [])] or None
+    waiter = call_retrying(
+        client.jobs.submit, run_name=settings["name"], tasks=tasks, environments=environments, idempotency_token=token
+    )
     return waiter.response.run_id
 
 

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from dtflw.core.task_lineage import JOB_WIDGET
-from dtflw.deploy.tasks import DeployTask
+from dtflw.deploy.tasks import NOTEBOOK, DeployTask
 from dtflw.errors import DeployError
 
 STORAGE = "storage"
@@ -109,10 +109,11 @@ def _under(path: str, url: str) -> bool:
 
 
 def _clashing(tasks: list[DeployTask], names: dict[str, str]) -> str | None:
-    """A parameter whose (current) name a task passes another value under: pushed down, it would win."""
+    """A parameter whose (current) name a notebook task passes another value under: pushed down, it would win
+    (a check task's arguments are a JSON array, to which job parameters are not pushed down)."""
     for wanted, name in names.items():
         ref = reference(name)
-        for task in tasks:
+        for task in (t for t in tasks if t.kind == NOTEBOOK):
             if name in task.parameters and task.parameters[name] != ref:
                 return wanted
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from dtflw.deploy.checks import with_checks
 from dtflw.deploy.exit_values import with_task_values
 from dtflw.deploy.offline import Offline, OfflineEngine
 from dtflw.deploy.parameters import JobParameter, parameterize
@@ -67,6 +68,7 @@ def plan_export(
     _refuse_choices(offline, planner.declared)
     plans = planner.plans()
     tasks = with_task_values(tasks_from_plans(plans, notebook_file=workspace.notebook_file), offline.exits, plans)
+    tasks = with_checks(tasks, plans)
     widgets = planner.dags[0].ctx.runtime.dbutils.widgets.getAll()
     tasks, parameters = parameterize(tasks, storages[0].url, widgets)
     return PlannedExport(tasks, parameters, list(offline.skipped), workspace.root)

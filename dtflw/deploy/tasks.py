@@ -10,14 +10,16 @@ from dataclasses import dataclass, field
 
 from dtflw.core.names import unique_task_key
 from dtflw.core.task_lineage import JOB_WIDGET, job_widget
-from dtflw.errors import DeployError, ExpectationsNotExportableError
+from dtflw.errors import DeployError
 
 MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
+NOTEBOOK, CHECK = "notebook", "check"  # a step's notebook task; the check of its expectations after it
 
 
 @dataclass
 class DeployTask:
-    """One notebook step as a job task."""
+    """One notebook step as a job task, or the check task of its expectations (`kind` CHECK: `parameters`
+    are its `--name=value` arguments, `notebook_path` the checked notebook's)."""
 
     key: str
     notebook_path: str  # workspace path
@@ -29,6 +31,7 @@ class DeployTask:
     tags: tuple[str, ...] = ()
     notebook_file: str | None = None  # the local source file, for bundles
     step_name: str | None = None  # a pipeline file's step name
+    kind: str = NOTEBOOK
 
 
 def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
@@ -80,17 +83,6 @@ def _run_options(nb) -> dict:
     }
 
 
-def _refuse_expectations(nb) -> None:
-    """A job runs each notebook alone: nothing would evaluate its outputs' expectations after it writes."""
-    declared = [f"{n}.{e.name}" for n, o in nb.get_outputs().items() for e in o.expectations]
-    if declared:
-        raise ExpectationsNotExportableError(
-            f"Notebook '{nb.rel_path}' declares expectations ({', '.join(declared)}), which an exported job does "
-            "not evaluate yet: a job runs the notebook alone. Run the flow with `dtflw run` (or a notebook calling "
-            "it on a cluster), or drop the expectations from the export and run `dtflw check` after the job."
-        )
-
-
 def _parameters(nb, key: str) -> dict[str, str]:
     """The widgets of a step, and `dtflw_job` by which its notebook records its run (see
     `dtflw.core.task_lineage`); refuses secret arguments, which a job would store in plain text."""
@@ -101,7 +93,6 @@ def _parameters(nb, key: str) -> dict[str, str]:
             "stored and shown in plain text. Let the notebook read the secret itself with "
             "dbutils.secrets.get(scope, key), and pass the scope and key as arguments instead."
         )
-    _refuse_expectations(nb)
     widgets = nb.widget_arguments()  # an optional input keeps its path: the task finds it absent (`init_inputs`)
     if JOB_WIDGET in widgets:
         raise DeployError(
@@ -126,9 +117,11 @@ def _task_keys(names: list[str]) -> list[str]:
 
 def planned_tasks(workspace, file_path: str, arguments: dict[str, str] | None = None) -> list[DeployTask]:
     """Plan the orchestration notebook `file_path` of a `LocalWorkspace` (running no step) and return
-    its steps as job tasks."""
+    its steps as job tasks (and the check tasks of their expectations)."""
+    from dtflw.deploy.checks import with_checks
     from dtflw.run.planning import Planner
 
     planner = Planner()
     workspace.run(workspace.entry_path(file_path), arguments or {}, planner=planner)
-    return tasks_from_plans(planner.plans(), notebook_file=workspace.notebook_file)
+    plans = planner.plans()
+    return with_checks(tasks_from_plans(plans, notebook_file=workspace.notebook_file), plans)

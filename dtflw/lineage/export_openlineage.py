@@ -32,6 +32,7 @@ from dtflw.events import FlowRun, NotebookRun, RunStatus
 from dtflw.gc_pause import paused_gc
 from dtflw.lineage.graph import Edge, LineageGraph
 from dtflw.lineage.labels import iso_time
+from dtflw.storage.tables import TABLE_PREFIX
 from dtflw.version import __version__
 
 PRODUCER = f"https://pypi.org/project/dtflw/{__version__}/"
@@ -65,7 +66,9 @@ _END_EVENT = {
 
 
 def dataset_name(path: str, dbfs_workspace: str | None = None) -> tuple[str, str]:
-    """The OpenLineage (namespace, name) of a table path."""
+    """The OpenLineage (namespace, name) of a table path (a Unity Catalog table: `unitycatalog://<host>`)."""
+    if path.startswith(TABLE_PREFIX):
+        return f"unitycatalog://{dbfs_workspace or 'localhost'}", path[len(TABLE_PREFIX) :]
     if path.startswith(("dbfs:", "/Volumes/")):
         return _dbfs_namespace(dbfs_workspace), "/" + path.removeprefix("dbfs:").lstrip("/")
     if path.startswith(("/", "file:")):

@@ -51,6 +51,7 @@ from dtflw.local.source import (
 )
 from dtflw.local.sql_widgets import run_sql
 from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
+from dtflw.local.unity_catalog import LocalUnityCatalog, default_folder
 from dtflw.pipeline_files import is_pipeline_file
 from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
 from dtflw.secrets import scrub
@@ -65,6 +66,7 @@ class LocalSettings:
     storage_url: str | None = None  # what init_flow() uses without a storage
     dbfs_folder: str | None = None  # stands in for dbfs:/ (default ./.dtflw/dbfs)
     volumes_folder: str | None = None  # stands in for /Volumes (default: `volumes` beside the DBFS folder)
+    unity_folder: str | None = None  # the local Unity Catalog's metastore (default ./.dtflw/unity-catalog)
     secrets_file: str | None = None  # JSON {scope: {key: value}} for dbutils.secrets
     environ: Mapping[str, str] | None = None  # where $DTFLW_SECRET_<SCOPE>_<KEY> are read (default os.environ)
 
@@ -79,11 +81,14 @@ class LocalWorkspace:
         self.user = check_user_name(settings.user or os.environ.get("DTFLW_USER") or getpass.getuser())
         self.home = f"/Users/{self.user}"
         self.storage_url = settings.storage_url
-        dbfs = settings.dbfs_folder or os.path.join(os.getcwd(), ".dtflw", "dbfs")
-        self.namespaces = WorkspaceNamespaces.of(dbfs, settings.volumes_folder, self.root, self.user)
+        state = os.path.join(os.getcwd(), ".dtflw")
+        self.namespaces = WorkspaceNamespaces.of(
+            settings.dbfs_folder or os.path.join(state, "dbfs"), settings.volumes_folder, self.root, self.user
+        )
         self.dbfs_folder = self.namespaces.dbfs_root
         self.volumes_folder = self.namespaces.volumes_root
         self.task_values = TaskValueStore()  # `dbutils.jobs.taskValues` set by the notebooks of this workspace's runs
+        self.unity_catalog = _unity_catalog(engine, settings.unity_folder or default_folder(state), self.volumes_folder)
         self.secrets_file = settings.secrets_file
         read_secrets_file(self.secrets_file)  # a missing or malformed file fails now, not when a secret is read
         self.environ = dict(os.environ if settings.environ is None else settings.environ)
@@ -287,6 +292,7 @@ class LocalWorkspace:
             display_html=displayHTML,
             options=options,
             engine_credentials=getattr(self.engine, "add_credentials", None),
+            table_catalog=self.unity_catalog,
         )
 
     def _sessions(self, session, namespaces: WorkspaceNamespaces | None):
@@ -438,6 +444,14 @@ class LocalWorkspace:
         included_file = self.notebook_file(target)
         with runtime.dbutils.widgets.arguments_added(cell.run_args):
             self._run_cells(self._source_of(included_file)[1].cells, namespace, runtime, included_file, target)
+
+
+def _unity_catalog(engine, folder: str, volumes_folder: str):
+    """The local Unity Catalog in `folder`, given to an engine that can use it (the first one given stays)."""
+    use = getattr(engine, "use_unity_catalog", None)
+    if use is None:
+        return None
+    return use(LocalUnityCatalog(folder, volumes_folder))
 
 
 def pipeline_source(file_path: str) -> NotebookSource:

@@ -74,6 +74,7 @@ def _step(flow, spec: dict, params: dict[str, str]):
             source_table=table.get("source_table"),
             is_optional=table.get("optional", False),
             max_age=table.get("max_age"),
+            table=_filled(table["table"], params) if "table" in table else None,
         )
     for table in spec.get("outputs", []):
         table = {"name": table} if isinstance(table, str) else table
@@ -87,6 +88,7 @@ def _step(flow, spec: dict, params: dict[str, str]):
             expect=table.get("expect"),
             expect_or_fail=table.get("expect_or_fail"),
             expect_table=table.get("expect_table"),
+            table=table.get("table"),
         )
     if spec.get("name"):
         nb.named(spec["name"])

@@ -75,7 +75,9 @@ class StepExpectations:
         failed = [r for r in results if r.blocking_failure]
         if failed:
             raise ExpectationFailedError(
-                failure_message(self.step.abs_path, self.step.get_outputs(), failed),
+                failure_message(
+                    self.step.abs_path, {n: o.abs_file_path for n, o in self.step.get_outputs().items()}, failed
+                ),
                 notebook_path=self.step.abs_path,
                 results=tuple(failed),
             )
@@ -102,11 +104,11 @@ def evaluate_step(step, previous_rows: dict | None = None, only=None) -> list[Ex
     return results
 
 
-def failure_message(notebook: str, outputs: dict, failed: list[ExpectationResult]) -> str:
-    """What failed, where, how often, and a few failing rows; what to do."""
+def failure_message(notebook: str, paths: dict[str, str], failed: list[ExpectationResult]) -> str:
+    """What failed, where (`paths`: {table: its path}), how often, and a few failing rows; what to do."""
     lines = [f"Notebook '{notebook}' wrote output(s) that fail blocking expectations:"]
     for r in failed:
-        lines.append(f"  {r.describe()} — table at '{outputs[r.table].abs_file_path}'")
+        lines.append(f"  {r.describe()} — table at '{paths[r.table]}'")
         lines += [f"    failing row: {sample}" for sample in r.samples]
     lines.append(
         "The table is kept as written but not published; steps reading it do not run. Fix the data or the "

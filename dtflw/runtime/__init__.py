@@ -78,6 +78,7 @@ class Runtime:
         options: RunOptions | None = None,
         engine_credentials: Any = None,  # locally: hands a storage's credentials to the Spark engine
         namespaces: Any = None,  # locally: where dbfs:/, /Volumes and /Workspace live (dtflw.local.namespaces)
+        table_catalog: Any = None,  # locally: answers for Unity Catalog tables (`state(ref)`)
     ):
         self.dbutils = dbutils
         self._spark = spark
@@ -95,6 +96,7 @@ class Runtime:
         self.options = options or RunOptions()
         self.engine_credentials = engine_credentials
         self.namespaces = namespaces
+        self.table_catalog = table_catalog
         self.flows: list = []  # flows opened by this notebook, ended when it finishes
 
     @property
@@ -122,6 +124,7 @@ class Runtime:
             dbfs_folder=self.dbfs_folder,
             volumes_folder=self.volumes_folder,
             grant_engine_credentials=self.engine_credentials,
+            table_catalog=self.table_catalog,
         )
 
     def resolve_notebook_path(self, path: str) -> str:

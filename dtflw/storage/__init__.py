@@ -31,6 +31,7 @@ _BUILTIN = {
     "volumes": "dtflw.storage.volumes:from_url",
     "s3": "dtflw.storage.s3:from_storage_url",
     "gs": "dtflw.storage.gcs:from_storage_url",
+    "uc": "dtflw.storage.unity:from_url",
 }
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+):")
 _registered: dict[str, Callable] = {}
@@ -52,7 +53,7 @@ def scheme_of(url: str) -> str:
 def from_url(url: str, env: StorageEnvironment | None = None) -> Storage:
     """The storage a URL names; `?format=delta` sets the default table format."""
     query = parse_qs(urlsplit(url).query) if "?" in url else {}
-    table_format = query.get("format", ["parquet"])[0]
+    table_format = query.get("format", ["delta" if url.startswith("uc:") else "parquet"])[0]
     url = url.split("?", 1)[0]
     return _factory(scheme_of(url))(url, env or StorageEnvironment(), table_format, query)
 

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from dtflw.errors import PathOutsideStorageError, StorageError
 from dtflw.storage.filesystems import FileSystem, LocalFileSystem
 from dtflw.storage.glob import glob_to_regex, has_glob, split_static_prefix
-from dtflw.storage.tables import FORMATS, FileInfo, TableState, state_from_listing
+from dtflw.storage.tables import FORMATS, TABLE_PREFIX, FileInfo, TableState, state_from_listing
 
 _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 
@@ -30,6 +30,7 @@ class Storage(ABC):
         self._root_dir = (root_dir or "").strip("/")
         self._spark = spark
         self._spark_source = None
+        self._tables = None  # the table catalog that answers for Unity Catalog tables (`uc:` references)
         self.dbutils = dbutils
         self.table_format = table_format
 
@@ -47,6 +48,18 @@ class Storage(ABC):
     def bind_spark(self, source) -> None:
         """Read tables with the session `source()` returns, asked on first use (no engine before)."""
         self._spark_source = source
+
+    def bind_tables(self, catalog) -> None:
+        """Answer for Unity Catalog tables (`uc:<catalog>.<schema>.<table>`) with `catalog.state(ref)`."""
+        self._tables = catalog
+
+    def _catalog_table_state(self, ref: str) -> TableState:
+        if self._tables is None:
+            raise StorageError(
+                f"Table {ref[len(TABLE_PREFIX) :]} is a Unity Catalog table, and no catalog is known here: run with "
+                "the sail engine (its local Unity Catalog), or give the table's path as file_path."
+            )
+        return self._tables.state(ref)
 
     # -- what a backend provides -------------------------------------------------------------
     @property
@@ -143,7 +156,9 @@ class Storage(ABC):
         return self.table_state(path).exists
 
     def read_table(self, path: str, table_format: str | None = None):
-        """Read a table with the bound Spark session (parquet or Delta, detected)."""
+        """Read a table with the bound Spark session (parquet or Delta, detected; a catalog table by name)."""
+        if path.startswith(TABLE_PREFIX):
+            return self._require_spark(path).table(path[len(TABLE_PREFIX) :])
         fmt = table_format or self._detect_format(path)
         reader, engine_path = self._require_spark(path).read, self.engine_path(self.get_abs_path(path))
         return reader.parquet(engine_path) if fmt == "parquet" else reader.format(fmt).load(engine_path)
@@ -160,6 +175,8 @@ class Storage(ABC):
     # -- table awareness --------------------------------------------------------------------
     def table_state(self, path: str) -> TableState:
         """The state of the table (or file) at `path`, from one listing of its files."""
+        if path.startswith(TABLE_PREFIX):
+            return self._catalog_table_state(path)
         logical = self.get_abs_path(path).rstrip("/")
         listing = self.fs.list_files(self.fs_path(logical))
         entries = [self._to_logical(i) for i in listing]

@@ -21,6 +21,7 @@ class StorageEnvironment:
     dbfs_folder: str | None = None  # locally, the folder standing in for dbfs:/
     volumes_folder: str | None = None  # locally, the folder standing in for /Volumes
     grant_engine_credentials: Callable[[Mapping[str, str]], None] | None = None  # locally: for the Spark engine
+    table_catalog: Any = None  # locally: the local Unity Catalog (answers for `uc:` tables, `uc://` storages)
 
 
 _providers: list[Callable[[], StorageEnvironment | None]] = []

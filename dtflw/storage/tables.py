@@ -17,6 +17,7 @@ from dtflw.errors import IncompleteTableError, OverlappingOutputsError
 
 DELTA_LOG = "_delta_log"
 FORMATS = ("parquet", "delta")
+TABLE_PREFIX = "uc:"  # a Unity Catalog table where a path would be: uc:<catalog>.<schema>.<table>
 PARQUET_MAGIC = b"PAR1"
 # suffixes of files an engine has not finished: Spark's `.tmp`/`.crc`, Hadoop's `.inprogress`
 UNFINISHED_SUFFIXES = (".tmp", ".crc", ".inprogress")

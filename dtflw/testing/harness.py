@@ -149,6 +149,7 @@ class NotebookTester:
                 storage_url=storage_url,
                 dbfs_folder=os.path.join(state_folder, "dbfs"),
                 volumes_folder=os.path.join(state_folder, "volumes"),
+                unity_folder=os.path.join(state_folder, "unity-catalog"),
                 secrets_file=self._secrets_file,
                 environ={},  # secrets come from `secrets` only: a test never depends on the developer's shell
             ),

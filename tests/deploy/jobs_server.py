@@ -10,8 +10,11 @@ have ended and their `run_if` holds; task `max_retries`/`min_retry_interval_mill
 `job_parameters` (else their defaults; `runs/get` shows them as `job_parameters`) and are pushed down
 to every notebook task, winning over a base parameter of the same name. A notebook task gets its
 `base_parameters` with the dynamic value references `{{job.id}}`, `{{job.name}}`, `{{job.run_id}}`,
-`{{task.name}}`, `{{task.run_id}}`, `{{job.parameters.<name>}}`, `{{tasks.<key>.values.<name>}}` (task values
+`{{task.name}}`, `{{task.run_id}}`, `{{job.parameters.<name>}}`, `{{tasks.<key>.run_id}}`, `{{tasks.<key>.values.<name>}}` (task values
 set by earlier tasks of the run; a task whose reference finds none fails) replaced, and the notebook context tags of a job task (`jobType`, `multitaskParentRunId`, `runId`, `taskKey`).
+A `python_wheel_task` calls its package's entry point in this process (`importlib.metadata`), with its
+`parameters` (or `named_parameters` as `--name=value`, job parameters pushed down) and a Spark session of the
+workspace's engine passed as `spark=`/`environment=`; an exception or a non-zero exit fails it, the message as `error`.
 Tests talk to it through the real databricks-sdk client. `fail(...)` makes the next calls of an
 endpoint answer an error; `internal_error(notebook)` makes a notebook's task end in INTERNAL_ERROR.
 """
@@ -29,6 +32,7 @@ from urllib.parse import parse_qs, urlparse
 
 from dtflw.errors import NotebookTimeoutError
 from dtflw.local.imports import give_up_working_directory
+from dtflw.local.workspace import _stop_session
 
 API = "/api/2.2/jobs"
 OUTPUT_CAP = 5 * 1024 * 1024  # runs/get-output returns the first 5 MB of an exit value
@@ -270,11 +274,16 @@ class JobsServer:
         if not all(keys) or len(set(keys)) != len(keys):
             raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Task keys must be given and unique: {keys}")
         for task in tasks:
-            notebook = task.get("notebook_task")
-            if not notebook or not str(notebook.get("notebook_path", "")).startswith("/"):
-                raise ApiError(
-                    400, "INVALID_PARAMETER_VALUE", f"Task {task['task_key']}: notebook_task needs an absolute path."
-                )
+            if "python_wheel_task" in task:
+                _check_wheel_task(task)
+            else:
+                notebook = task.get("notebook_task")
+                if not notebook or not str(notebook.get("notebook_path", "")).startswith("/"):
+                    raise ApiError(
+                        400,
+                        "INVALID_PARAMETER_VALUE",
+                        f"Task {task['task_key']}: notebook_task needs an absolute path.",
+                    )
             unknown = [d["task_key"] for d in task.get("depends_on", []) if d["task_key"] not in keys]
             if unknown:
                 raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Task {task['task_key']} depends on unknown {unknown}")
@@ -409,7 +418,6 @@ class JobsServer:
 
     def _run_task(self, run: Run, task: TaskRun) -> None:
         spec = task.spec
-        notebook = spec["notebook_task"]
         retries = spec.get("max_retries", 0)
         task.thread = threading.get_ident()
         while True:
@@ -417,7 +425,10 @@ class JobsServer:
                 if task.done:  # cancelled meanwhile
                     return
                 task.life, task.start = "RUNNING", _now()
-            outcome = self._run_notebook(notebook, spec.get("timeout_seconds", 0), run, task)
+            if "python_wheel_task" in spec:
+                outcome = self._run_wheel(spec["python_wheel_task"], run, task)
+            else:
+                outcome = self._run_notebook(spec["notebook_task"], spec.get("timeout_seconds", 0), run, task)
             with self._lock:
                 if task.done or run.cancelled.is_set():
                     return  # cancelled while the notebook ran: its result is dropped
@@ -439,18 +450,64 @@ class JobsServer:
         value = json.loads(found)
         return value if isinstance(value, str) else found
 
-    def _run_notebook(self, notebook: dict, timeout_seconds: int, run: Run, task: TaskRun) -> tuple:
-        path = notebook["notebook_path"]
-        if path in self._broken:
-            return "INTERNAL_ERROR", "FAILED", "Could not reach the driver of the cluster.", {}
-        references = {
+    def _references(self, run: Run, task: TaskRun) -> dict[str, str]:
+        """The dynamic value references a task's parameters may hold, with their values for this task run."""
+        return {
             "job.id": str(run.job_id or ""),
             "job.name": run.name,
             "job.run_id": str(run.run_id),
             "task.name": task.key,
             "task.run_id": str(task.run_id),
             **{f"job.parameters.{p['name']}": p["value"] for p in run.parameters},
+            **{f"tasks.{t.key}.run_id": str(t.run_id) for t in run.tasks if t.start},
         }
+
+    def _tags(self, run: Run, task: TaskRun) -> dict[str, str]:
+        """The notebook context of a job task (as `getContext().tags()` shows it on Databricks)."""
+        return {
+            "jobId": str(run.job_id or ""),
+            "jobType": "NORMAL",
+            "multitaskParentRunId": str(run.run_id),
+            "runId": str(task.run_id),
+            "taskKey": task.key,
+        }
+
+    def _run_wheel(self, wheel: dict, run: Run, task: TaskRun) -> tuple:
+        """A `python_wheel_task`: its package's entry point called in this process with its arguments
+        (`named_parameters` as `--name=value`, job parameters pushed down; or `parameters` as given) and a Spark
+        session of the workspace's engine, as the task's compute would give it."""
+        references = self._references(run, task)
+        try:
+            if "named_parameters" in wheel:
+                named = {
+                    k: _replace_references(v, references, self._task_value)
+                    for k, v in wheel["named_parameters"].items()
+                }
+                named.update({p["name"]: p["value"] for p in run.parameters})
+                argv = [f"--{k}={v}" for k, v in named.items()]
+            else:
+                argv = [_replace_references(v, references, self._task_value) for v in wheel.get("parameters", [])]
+            entry = _entry_point(wheel["package_name"], wheel["entry_point"])
+        except LookupError as e:
+            return "INTERNAL_ERROR", "FAILED", str(e), {}
+        runtime = self.workspace.runtime_for(self.workspace.home, {}, None, context_tags=self._tags(run, task))
+        try:
+            entry(argv, spark=runtime.spark, environment=runtime.storage_environment())
+        except SystemExit as e:
+            if e.code not in (None, 0):
+                return _failed(e)
+        except Exception as e:
+            return _failed(e)
+        finally:
+            if runtime.spark_started:
+                _stop_session(runtime.spark)
+        return "TERMINATED", "SUCCESS", "", {}
+
+    def _run_notebook(self, notebook: dict, timeout_seconds: int, run: Run, task: TaskRun) -> tuple:
+        path = notebook["notebook_path"]
+        if path in self._broken:
+            return "INTERNAL_ERROR", "FAILED", "Could not reach the driver of the cluster.", {}
+        references = self._references(run, task)
         try:
             parameters = {
                 k: _replace_references(v, references, self._task_value)
@@ -459,31 +516,51 @@ class JobsServer:
         except LookupError as e:
             return "INTERNAL_ERROR", "FAILED", str(e), {}
         parameters.update({p["name"]: p["value"] for p in run.parameters})  # pushed down: a job parameter wins
-        tags = {  # the notebook context of a job task (as `getContext().tags()` shows it on Databricks)
-            "jobId": str(run.job_id or ""),
-            "jobType": "NORMAL",
-            "multitaskParentRunId": str(run.run_id),
-            "runId": str(task.run_id),
-            "taskKey": task.key,
-        }
+        tags = self._tags(run, task)
         try:
             value = self.workspace.run(path, parameters, timeout_seconds or 0, context_tags=tags)
         except NotebookTimeoutError as e:
             return "TERMINATED", "TIMEDOUT", f"Task timed out: {e}", {}
         except Exception as e:
-            error = f"{type(e).__name__}: {e}"
-            trace = "".join(traceback.format_exception(e))
-            return (
-                "TERMINATED",
-                "FAILED",
-                "Workload failed, see run output for details",
-                {"error": error, "error_trace": trace},
-            )
+            return _failed(e)
         if value is None:
             return "TERMINATED", "SUCCESS", "", {"notebook_output": {}}
         text = str(value)
         output = {"result": text[:OUTPUT_CAP], "truncated": len(text) > OUTPUT_CAP}
         return "TERMINATED", "SUCCESS", "", {"notebook_output": output}
+
+
+def _failed(error: BaseException) -> tuple:
+    """A task run that failed with `error`: its message and trace in `runs/get-output`."""
+    output = {"error": f"{type(error).__name__}: {error}", "error_trace": "".join(traceback.format_exception(error))}
+    return "TERMINATED", "FAILED", "Workload failed, see run output for details", output
+
+
+def _check_wheel_task(task: dict) -> None:
+    wheel = task["python_wheel_task"]
+    if not wheel.get("package_name") or not wheel.get("entry_point"):
+        raise ApiError(
+            400,
+            "INVALID_PARAMETER_VALUE",
+            f"Task {task['task_key']}: python_wheel_task needs package_name and entry_point.",
+        )
+    if wheel.get("named_parameters") and wheel.get("parameters"):
+        raise ApiError(
+            400, "INVALID_PARAMETER_VALUE", f"Task {task['task_key']}: give named_parameters or parameters, not both."
+        )
+
+
+def _entry_point(package: str, name: str):
+    """The function entry point `name` of installed package `package` names (its metadata's entry points)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        found = [ep for ep in distribution(package).entry_points if ep.name == name]
+    except PackageNotFoundError:
+        raise LookupError(f"Library installation failed: package {package!r} is not installed.") from None
+    if not found:
+        raise LookupError(f"Package {package!r} has no entry point {name!r}.")
+    return found[0].load()
 
 
 def _replace_references(value: str, references: dict[str, str], task_value=None) -> str:
