@@ -52,7 +52,7 @@ setup(
         "test-databricks": DATABRICKS + AZURE + LINEAGE + PIPELINES + TEST,
     },
     entry_points={
-        "console_scripts": ["dtflw=_dtflw_cli:main", "dtflw-check-task=dtflw.expectations.task:main"],
+        "console_scripts": ["dtflw=_dtflw_cli:main", "dtflw-check-task=dtflw.run.check_task:main"],
         "pytest11": ["dtflw = dtflw.testing.plugin"],
     },
     classifiers=[

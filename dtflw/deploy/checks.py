@@ -1,4 +1,4 @@
-"""A step's expectations in a job: a check task right after its notebook's task (`dtflw.expectations.task`).
+"""A step's expectations in a job: a check task right after its notebook's task (`dtflw.run.check_task`).
 
 The check task's key is `<notebook task key>_check`; the tasks that depended on the notebook's task depend on
 its check instead, so a failed blocking expectation skips them, as in a local run.
@@ -14,7 +14,7 @@ from dtflw.core.task_lineage import JOB_WIDGET
 from dtflw.core.widgets import OUTPUT_SUFFIX
 from dtflw.deploy.tasks import CHECK, DeployTask
 from dtflw.errors import ExpectationsNotExportableError
-from dtflw.expectations.task import EXPECTATIONS, IDENTITY, encode
+from dtflw.run.check_task import EXPECTATIONS, IDENTITY, encode
 
 CHECK_SUFFIX = "_check"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from dtflw.deploy.tasks import CHECK, DeployTask
 from dtflw.errors import DeployError
-from dtflw.expectations.task import ENTRY_POINT, PACKAGE
+from dtflw.run.check_task import ENTRY_POINT, PACKAGE
 
 JOB_CLUSTER_KEY = "dtflw_cluster"
 ENVIRONMENT_KEY = "dtflw"  # the serverless environment of check tasks: dtflw installed

@@ -41,7 +41,9 @@ class Offline:
         self.checks.append((step, self._declared()))
 
     def note(self, what: str) -> None:
-        if "/_dtflw/" in what or "/_dtflw:" in what:  # dtflw's own bookkeeping (run history, keys), not the notebook's doing
+        if (
+            "/_dtflw/" in what or "/_dtflw:" in what
+        ):  # dtflw's own bookkeeping (run history, keys), not the notebook's doing
             return
         with self._lock:
             if what not in self.skipped:

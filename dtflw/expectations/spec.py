@@ -79,20 +79,18 @@ class ExpectationResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> ExpectationResult:
-        """The result a lineage document holds; `ValueError` when it is not one."""
-        texts = [d[k] for k in ("table", "name", "rule", "expression", "action")]
-        counts = [d["passed"], d["failed"]]
-        if not all(isinstance(t, str) for t in texts) or d["action"] not in (WARN, FAIL):
-            raise ValueError(f"malformed expectation result {d.get('name')!r}")
-        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
-            raise ValueError(f"malformed counts of expectation {d['name']!r}")
-        samples = d.get("samples") or []
-        if not isinstance(samples, list) or not all(isinstance(s, dict) for s in samples):
-            raise ValueError(f"malformed samples of expectation {d['name']!r}")
-        detail = d.get("detail") or ""
-        if not isinstance(detail, str):
-            raise ValueError(f"malformed detail of expectation {d['name']!r}")
-        return cls(texts[0], texts[1], texts[3], texts[4], counts[0], counts[1], texts[2], detail, tuple(samples))
+        """The result a lineage document holds, once the document's schema has validated it."""
+        return cls(
+            d["table"],
+            d["name"],
+            d["expression"],
+            d["action"],
+            d["passed"],
+            d["failed"],
+            d["rule"],
+            d.get("detail") or "",
+            tuple(d.get("samples") or ()),
+        )
 
 
 def declare(notebook: str, table: str, expect=None, expect_or_fail=None, expect_table=None) -> tuple:

@@ -12,8 +12,9 @@ import json
 import logging
 import time
 
+from dtflw.errors import LineageDocumentError
 from dtflw.events import RunStatus
-from dtflw.lineage.document import DocumentError, parse_document, runs_folder
+from dtflw.lineage.document import parse_document, runs_folder
 
 log = logging.getLogger("dtflw")
 
@@ -29,7 +30,7 @@ def close_abandoned_runs(storage, holder) -> list[str]:
         try:
             text = storage.read_text(info.path)
             flow, _ = parse_document(text or "")
-        except (DocumentError, OSError):  # not ours to repair: `dtflw lineage` reports it
+        except (LineageDocumentError, OSError):  # not ours to repair: `dtflw lineage` reports it
             continue
         if flow.status != RunStatus.RUNNING or flow.started < holder.since - CLOCK_SLACK_SECONDS:
             continue

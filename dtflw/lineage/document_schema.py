@@ -7,7 +7,7 @@ plain dicts by pydantic, imported only when a document is read (`import dtflw` s
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
 from typing_extensions import NotRequired, TypedDict
@@ -48,6 +48,19 @@ class UseDoc(TypedDict):
 
 
 @with_config(_STRICT)
+class ExpectationDoc(TypedDict):
+    table: Id
+    name: Id
+    rule: str
+    expression: str
+    action: Literal["warn", "fail"]
+    passed: Count
+    failed: Count
+    detail: NotRequired[str | None]
+    samples: NotRequired[list[dict[str, Any]] | None]
+
+
+@with_config(_STRICT)
 class RunDoc(TypedDict):
     run_id: Id
     flow_run_id: Id
@@ -66,6 +79,7 @@ class RunDoc(TypedDict):
     tags: NotRequired[list[str] | None]
     inputs: NotRequired[list[UseDoc] | None]
     outputs: NotRequired[list[UseDoc] | None]
+    expectations: NotRequired[list[ExpectationDoc] | None]
 
 
 @with_config(_STRICT)

@@ -17,9 +17,9 @@ from dtflw.deploy.export import Compute, job_settings
 from dtflw.deploy.planned import plan_export
 from dtflw.deploy.run_lineage import close_job_run
 from dtflw.events import RunStatus
-from dtflw.expectations import task as check_task
 from dtflw.incremental import RunHistory, UnknownHistory
 from dtflw.lineage import LineageGraph
+from dtflw.run import check_task
 from dtflw.storage.local import LocalStorage
 
 USER = "tester@example.com"
