@@ -139,7 +139,7 @@ class StorageCredentialsError(StorageError):
 
 
 class DagError(DtflwError):
-    """A DAG of notebook steps is malformed: reported before anything runs."""
+    """A DAG of notebook steps went wrong: malformed (reported before anything runs) or failed."""
 
 
 class DagCycleError(DagError):
@@ -154,8 +154,8 @@ class SelfDependencyError(DagError):
     """A notebook step reads a table it produces itself (e.g. through an alias)."""
 
 
-class DagFailedError(DtflwError):
-    """Notebooks of a DAG failed; carries every failure and the notebooks that did not run."""
+class DagFailedError(DagError):
+    """Notebooks of a DAG failed while it ran; carries every failure and the notebooks that did not run."""
 
     def __init__(self, message: str, failures: dict, not_run: list[str]):
         super().__init__(message)
@@ -226,8 +226,13 @@ class NotebookCancelledError(NotebookFailedError):
     """A notebook's remote run was cancelled (by a user, a timeout of the whole run, or Ctrl-C)."""
 
 
-class NotebookSkippedError(NotebookFailedError):
-    """A notebook's remote run was skipped: an upstream task failed, or its run_if condition was not met."""
+class NotebookSkippedError(DtflwError):
+    """A notebook's remote run was skipped: an upstream task failed, or its run_if condition was not met. Not a
+    failure of the notebook itself, so not a `NotebookFailedError`."""
+
+    def __init__(self, message: str, notebook_path: str):
+        super().__init__(message)
+        self.notebook_path = notebook_path
 
 
 class PipelineFileError(DtflwError, ValueError):

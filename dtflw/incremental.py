@@ -21,6 +21,7 @@ from dtflw.state_key import keyed_hash
 
 log = logging.getLogger("dtflw")
 STATE_DIR = "_dtflw/state"
+CURRENT_DIR = f"{STATE_DIR}/current"  # tables at explicit locations that a lazy run found up to date
 NO_HISTORY = "outputs exist (no run history)"
 STARTED, SUCCEEDED = "started", "succeeded"
 MAX_KEPT_EXIT_VALUE = 64 * 1024  # bytes (UTF-8) of an exit value kept with the record; a larger one is not kept
@@ -148,6 +149,44 @@ class RunHistory:
         MAX_KEPT_EXIT_VALUE bytes: the caller's job) for the runs that skip it."""
         fields = {"status": SUCCEEDED, "run_id": run_id, "exit_value": exit_value, **asdict(fingerprint)}
         self._write(notebook_path, output_paths, fields)
+
+    def confirm_current(self, output_path: str, fingerprint: str, notebook_path: str, run_id: str) -> None:
+        """Note that a lazy run of `notebook_path` found its output at `output_path` (a location given
+        explicitly) up to date: the notebook that runs this one, if it declares that table as its own output
+        (a nested flow), takes it as written by its run (`confirmed_since`)."""
+        doc = {
+            "output": self._relative(output_path),
+            "fingerprint": fingerprint,
+            "notebook": notebook_path,
+            "run_id": run_id,
+            "at": time.time(),
+        }
+        try:
+            self._storage.write_text(self._current_path(output_path), json.dumps(doc))
+        except Exception as e:  # without it, the enclosing notebook fails naming the table: never a stale pass
+            log.warning("dtflw: could not record that %s is up to date: %s", output_path, e)
+
+    def confirmed_since(self, output_path: str, fingerprint: str, since: float) -> bool:
+        """True if a lazy run found the table at `output_path`, as it is now (`fingerprint`), up to date at or
+        after `since` (seconds since the epoch). A confirmation that cannot be read or trusted: False."""
+        from dtflw.state_record import parse_current
+
+        path = self._current_path(output_path)
+        try:
+            text = self._storage.read_text(path)
+            found = parse_current(text) if text is not None else None
+        except Exception as e:
+            log.warning("dtflw: untrusted confirmation at %s: %s", self._storage.get_abs_path(path), e)
+            return False
+        return (
+            found is not None
+            and found.output == self._relative(output_path)
+            and found.fingerprint == fingerprint
+            and found.at >= since
+        )
+
+    def _current_path(self, output_path: str) -> str:
+        return self._storage.get_path_in_root_dir(f"{CURRENT_DIR}/{_hash(self._relative(output_path))}.json")
 
     def _write(self, notebook_path: str, output_paths: list[str], fields: dict) -> None:
         outputs = sorted(self._relative(p) for p in output_paths)

@@ -38,8 +38,28 @@ class SucceededRecord(_Record):
     exit_value: str | None = None
 
 
+class CurrentRecord(BaseModel):
+    """A lazy run found a table at an explicitly given location up to date (see `RunHistory.confirm_current`)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    output: str
+    fingerprint: str
+    notebook: str
+    run_id: str
+    at: Seconds
+
+
 _RECORD = TypeAdapter(Annotated[StartedRecord | SucceededRecord, Field(discriminator="status")])
 _BAD_STATUS = ("union_tag_not_found", "union_tag_invalid", "model_type")
+
+
+def parse_current(text: str) -> CurrentRecord:
+    """The confirmation in `text`; `ValueError` says in one line what is wrong with it."""
+    try:
+        return CurrentRecord.model_validate_json(text)
+    except ValidationError as e:
+        raise ValueError(_first_problem(e)) from None
 
 
 def parse_record(text: str) -> StartedRecord | SucceededRecord:
@@ -52,5 +72,10 @@ def parse_record(text: str) -> StartedRecord | SucceededRecord:
             raise ValueError(
                 "not a record of a run: its status is missing, or neither 'started' nor 'succeeded'"
             ) from None
-        where = ".".join(str(p) for p in first["loc"][1:]) or "record"
-        raise ValueError(f"{where}: {first['msg']} ({e.error_count()} problem(s))") from None
+        raise ValueError(_first_problem(e, skip=1)) from None
+
+
+def _first_problem(e: ValidationError, skip: int = 0) -> str:
+    first = e.errors()[0]
+    where = ".".join(str(p) for p in first["loc"][skip:]) or "record"
+    return f"{where}: {first['msg']} ({e.error_count()} problem(s))"

@@ -111,3 +111,39 @@ def test_what_counts_as_written():
         ),
     )
     assert written_between(v0, v1) and not written_between(v1, v1)
+
+
+# a nested orchestration: `mid` declares output A and has its child `a` write it at that very path, lazily
+MID = """
+from dtflw import init_args, init_flow, init_outputs
+args = init_args({"call": "yes"})
+outputs = init_outputs("A")
+if args["call"].value == "yes":
+    init_flow().notebook("a").output("A", file_path=outputs["A"].value).run(is_lazy=True)
+"""
+NESTED = """
+from dtflw import init_flow, init_args
+args = init_args({"call": "yes"})
+flow = init_flow()
+flow.notebook("mid").args({"call": args["call"].value}).output("A").run()
+"""
+
+
+def test_a_nested_flow_whose_lazy_child_finds_the_output_up_to_date_writes_it_for_its_caller(ws, spark):
+    ws.write("p/mid.py", MID)
+    ws.write("p/nested.py", NESTED)
+    ws.run("p/nested.py")
+    written = table(ws, "A").parent.parent / "mid" / "A.parquet"
+    files = sorted(p.name for p in written.iterdir())
+    ws.run("p/nested.py")  # `a` is skipped as up to date: `mid` passes, the table is the same
+    assert sorted(p.name for p in written.iterdir()) == files
+    assert_ids(spark, written, range(10))
+    # `mid` edited so it no longer runs its child: the earlier confirmation does not make the table new
+    with pytest.raises(DtflwError, match="StaleOutputError") as caught:
+        ws.run("p/nested.py", {"call": "no"})
+    assert "Notebook '/Users/tester@example.com/p/mid' did not write output 'A'" in str(caught.value)
+    # a confirmation that is not one (hostile or corrupt) is not trusted: the same typed failure
+    for confirmation in (ws.storage_folder / "_dtflw" / "state" / "current").iterdir():
+        confirmation.write_text('{"output": 1, "at": "now"}')
+    with pytest.raises(DtflwError, match="StaleOutputError"):
+        ws.run("p/nested.py", {"call": "no"})

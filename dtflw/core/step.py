@@ -174,7 +174,8 @@ class LazyNotebook:
         storage = self.ctx.storage
         if format is not None and format not in ("parquet", "delta"):
             raise ArgumentError(f"Output '{name}' of notebook '{self._rel_path}': format must be 'parquet' or 'delta'.")
-        if table is None and not file_path and hasattr(storage, "output_table"):
+        explicit = table is not None or bool(file_path)
+        if not explicit and hasattr(storage, "output_table"):
             table = storage.output_table(name)  # a Unity Catalog storage: a managed table named after the output
         if table is not None:
             if format not in (None, "delta"):
@@ -193,7 +194,7 @@ class LazyNotebook:
         fmt = format or storage.format_from_extension(path) or storage.table_format
         expectations = declare(self._rel_path, name, expect, expect_or_fail, expect_table)
         check_apart(self._rel_path, name, path, self._outputs)
-        self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt, expectations)
+        self._outputs[name] = AliasedOutputTable(name, path, cols, self.ctx, alias, fmt, expectations, explicit)
         return self
 
     def get_outputs(self) -> dict[str, AliasedOutputTable]:

@@ -105,7 +105,14 @@ class OutputTable:
     """A named output, its absolute (logical) path, format and expected columns."""
 
     def __init__(
-        self, name: str, abs_file_path: str, cols: list | None, ctx, table_format: str | None = None, expectations=()
+        self,
+        name: str,
+        abs_file_path: str,
+        cols: list | None,
+        ctx,
+        table_format: str | None = None,
+        expectations=(),
+        is_explicit: bool = False,
     ):
         self._name = name
         self._abs_file_path = abs_file_path
@@ -113,6 +120,7 @@ class OutputTable:
         self._ctx = ctx
         self._format = table_format
         self._expectations = tuple(expectations)
+        self._is_explicit = is_explicit
 
     @property
     def name(self) -> str:
@@ -129,6 +137,12 @@ class OutputTable:
     @property
     def table_format(self) -> str | None:
         return self._format
+
+    @property
+    def is_explicit(self) -> bool:
+        """True if the output's location was given (`file_path=` or `table=`), not derived from the notebook's
+        path: it may be the declared output of the notebook that runs this one (a nested flow)."""
+        return self._is_explicit
 
     @property
     def expectations(self) -> tuple:
@@ -178,6 +192,8 @@ class OutputTable:
 class AliasedOutputTable(OutputTable):
     """An output published under an alias (its file name still uses `name`)."""
 
-    def __init__(self, name, abs_file_path, cols, ctx, alias=None, table_format=None, expectations=()):
-        super().__init__(name, abs_file_path, cols, ctx, table_format, expectations)
+    def __init__(
+        self, name, abs_file_path, cols, ctx, alias=None, table_format=None, expectations=(), is_explicit=False
+    ):
+        super().__init__(name, abs_file_path, cols, ctx, table_format, expectations, is_explicit)
         self.alias = alias or name

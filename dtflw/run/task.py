@@ -28,7 +28,7 @@ from dtflw.run.expectations import UNRETRIED_EXPECTATIONS, StepExpectations
 from dtflw.runtime import activated, active_runtime
 from dtflw.runtime.dbutils_runner import DbutilsRunner
 from dtflw.state_key import storage_key
-from dtflw.storage.tables import check_writable
+from dtflw.storage.tables import check_writable, written_between
 
 log = logging.getLogger("dtflw")
 
@@ -109,6 +109,11 @@ class StepTask:
                 record.status = RunStatus.SKIPPED
                 if record.reason == NO_HISTORY:
                     history.record(*key, fingerprint, record.run_id)
+                for name, output in step.get_outputs().items():
+                    if output.is_explicit:
+                        history.confirm_current(
+                            output.abs_file_path, out_states[name].fingerprint or "", notebook, record.run_id
+                        )
                 self._finish(record, out_states)
                 return self.recorded_result()
         ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
@@ -119,9 +124,12 @@ class StepTask:
             check_writable(notebook, step.get_outputs(), out_states)
             expectations.before_run(out_states, record)
             runner = ctx.runner if ctx.runner is not None else DbutilsRunner()
+            started = time.time()
             result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
             before, out_states = out_states, self._output_states()
             for name, output in step.get_outputs().items():
+                if _confirmed_by_nested_run(history, output.abs_file_path, before[name], out_states[name], started):
+                    before[name] = None
                 output.validate(strict_validation, notebook, out_states[name], before=before[name])
             expectations.after_write(record)
         except DtflwError as e:
@@ -239,6 +247,13 @@ class StepTask:
                 )
             )
         ctx.listeners.emit("on_notebook_end", ctx.flow_run, record)
+
+
+def _confirmed_by_nested_run(history: RunHistory, path: str, before, after, since: float) -> bool:
+    """True if the table at `path`, unchanged since `before`, was found up to date since `since` by a lazy
+    step of a flow that the notebook ran (a nested flow writing its caller's output): written by this run."""
+    unchanged = after.exists and before is not None and not written_between(before, after)
+    return unchanged and history.confirmed_since(path, after.fingerprint or "", since)
 
 
 def _input_use(name: str, path: str | None, state) -> TableUse:

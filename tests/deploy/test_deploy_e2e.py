@@ -74,7 +74,8 @@ def test_the_exported_job_created_and_run_on_the_jobs_api_writes_every_table_and
         assert created.job_id in jobs.jobs
         assert [Task.from_dict(t).as_dict() for t in jobs.jobs[created.job_id]["tasks"]] == settings["tasks"]
         run = client.jobs.run_now(created.job_id).result()
-        assert run.state.result_state == RunResultState.SUCCESS
+        errors = {t.task_key: client.jobs.get_run_output(t.run_id).error for t in run.tasks}
+        assert run.state.result_state == RunResultState.SUCCESS, {k: e for k, e in errors.items() if e}
         assert {t.task_key: t.state.result_state for t in run.tasks} == {
             t["task_key"]: RunResultState.SUCCESS for t in settings["tasks"]
         }
