@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STORAGE ?= .dtflw/storage
 
-.PHONY: setup demo test test-databricks lint bench clean
+.PHONY: setup demo test test-databricks lint docs bench clean
 
 # databricks-connect ships its own pyspark, so its suite runs in an environment of its own: databricks-connect
 # 17.3 on Python 3.12 (pyenv's, or python3.12 on PATH); without a 3.12 (a clean Debian 12), 16.1 on $(PYTHON)
@@ -55,10 +55,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The documentation site (docs/, mkdocs.yml): strict, so a broken link or a docstring warning fails `make test`.
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir .dtflw/site
+
 # The JVM engine suite runs in a process of its own: pyspark cannot mix classic and Connect sessions.
 # `-p no:dtflw`: dtflw's own suites do not load its pytest plugin (pytester tests load it in inner sessions);
 # loaded at startup, it imports dtflw before coverage starts. notebooks/tests uses it as users do.
-test: setup node_modules/.installed lint $(DBC_READY) $(VENV)/delta-spark/.installed
+test: setup node_modules/.installed lint docs $(DBC_READY) $(VENV)/delta-spark/.installed
 	$(BIN)/python -m pytest -m "not jvm" -p no:dtflw --cov=dtflw --cov-report=
 	$(BIN)/python -m pytest notebooks/tests --dtflw-engine sail --cov=dtflw --cov-append --cov-report=
 	$(MAKE) test-databricks

@@ -14,6 +14,7 @@ DATABRICKS = ["databricks-connect>=16.1", "databricks-sdk>=0.46"]
 DEPLOY = ["databricks-sdk>=0.45", "pyyaml>=6"]  # Jobs API 2.2 (more than 100 tasks) from 0.45
 PIPELINES = ["pyyaml>=6", "jsonschema>=4"]  # pipeline files: YAML, checked against their JSON Schema
 TESTING = ["pytest>=8", "chispa>=0.10"]  # users' notebook tests: the pytest plugin and table assertions
+DOCS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "mkdocs-click>=0.8"]  # `make docs`
 TEST = [  # our own development: the suite, coverage, lint
     *TESTING,
     "pytest-cov>=5",
@@ -48,7 +49,8 @@ setup(
         "deploy": DEPLOY + PIPELINES,
         "pipelines": PIPELINES,
         "testing": TESTING,
-        "test": LOCAL + AZURE + AWS + GCP + LINEAGE + DEPLOY + PIPELINES + TEST,
+        "docs": DOCS,
+        "test": LOCAL + AZURE + AWS + GCP + LINEAGE + DEPLOY + PIPELINES + DOCS + TEST,
         "test-databricks": DATABRICKS + AZURE + LINEAGE + PIPELINES + TEST,
     },
     entry_points={

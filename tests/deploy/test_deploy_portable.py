@@ -203,9 +203,9 @@ def test_an_optional_input_is_found_absent_or_present_by_the_task_as_it_runs(tmp
     assert marker.read_text().splitlines() == ["''", repr(f"{storage}/raw/x.csv")]
 
 
-def test_the_readmes_export_commands_work_verbatim_on_a_fresh_clone(tmp_path):
-    readme = (REPO / "README.md").read_text()
-    block = readme[readme.index("# needs no workspace and no credentials:") :].split("```")[0]
+def test_the_deploy_guides_export_commands_work_verbatim_on_a_fresh_clone(tmp_path):
+    guide = (REPO / "docs/guides/deploy.md").read_text()
+    block = guide[guide.index("# needs no workspace and no credentials:") :].split("```")[0]
     commands = [line for line in block.splitlines()[1:] if line.startswith("dtflw ")][:3]
     assert len(commands) == 3 and all(" deploy export " in c for c in commands)
     shutil.copytree(REPO / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("__pycache__"))
