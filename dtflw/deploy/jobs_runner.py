@@ -250,7 +250,9 @@ def task_error(client, task) -> str | None:
         return None
 
 
-def task_failure(task, notebook: str, where: str, error_of, timeout_seconds: int = 0) -> NotebookFailedError | NotebookSkippedError | None:
+def task_failure(
+    task, notebook: str, where: str, error_of, timeout_seconds: int = 0
+) -> NotebookFailedError | NotebookSkippedError | None:
     """The dtflw error of a task run in a terminal state (None if it succeeded); `error_of(task)` reads
     the notebook's own error, asked only for a failed task."""
     state = task.state
