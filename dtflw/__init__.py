@@ -12,9 +12,9 @@ from dtflw import arguments as a  # noqa: F401 - dtflw 0.6 exposed these modules
 from dtflw import databricks as db  # noqa: F401
 from dtflw.compat.logger import DefaultLogger, LoggerBase
 from dtflw.core.callee import Argument, Input, Output
-from dtflw.core.context import FlowContext
 from dtflw.core.flow import Flow
 from dtflw.errors import DtflwError
+from dtflw.flow_context import FlowContext
 from dtflw.runtime import active_runtime, current_runtime, from_dbutils
 from dtflw.storage.fs import FileStorageBase
 from dtflw.version import __version__  # noqa: F401 - dtflw.__version__
@@ -68,11 +68,11 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None,
     if runner is not None and hasattr(runner, "bind_caller"):
         runner.bind_caller(runtime.notebook_path)
     ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime, runner)
+    if options.planner is not None:  # `dtflw plan`: steps are collected, nothing runs or is recorded
+        ctx.step_executor = options.planner.collector_for(ctx)
     from dtflw.lineage.recorder import LineageRecorder
 
-    if options.planner is not None:  # `dtflw plan`: steps are collected, nothing runs or is recorded
-        ctx.collector = options.planner.collector_for(ctx)
-    elif not any(isinstance(listener, LineageRecorder) for listener in options.listeners):
+    if options.planner is None and not any(isinstance(listener, LineageRecorder) for listener in options.listeners):
         ctx.listeners.add(LineageRecorder(storage, secrets=runtime.secret_values))
     if options.planner is None:
         from dtflw.lineage.live import live_listener

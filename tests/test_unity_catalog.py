@@ -412,3 +412,39 @@ def test_catalog_tables_are_named_per_the_openlineage_naming_spec_and_refuse_par
     )
     with pytest.raises(Exception, match="ManagedTableFormatError.*'main.default.t'.*Delta"):
         local.run_file(str(root / "main.py"))
+
+
+def test_the_readme_unity_catalog_flow_runs_on_a_volume_with_tables_by_name(tmp_path, uc_engine):
+    root, local = _workspace(tmp_path, uc_engine)
+    (root / "analysis").mkdir()
+    notebooks = {
+        "ingest_data.py": "from dtflw import init_inputs, init_outputs\n"
+        "orders = spark.read.option('header', True).option('inferSchema', True).csv(init_inputs('Orders')['Orders'].value)\n"
+        "orders.write.mode('overwrite').saveAsTable(init_outputs('Orders')['Orders'].value)",
+        "import_data.py": "from dtflw import init_inputs, init_outputs\n"
+        "orders = spark.table(init_inputs('Orders')['Orders'].value)\n"
+        "orders.where('qty > 0').write.mode('overwrite').saveAsTable(init_outputs('SalesLines')['SalesLines'].value)",
+        "analysis/main.py": "from dtflw import init_args, init_inputs\n"
+        "year = init_args('year')['year'].value\n"
+        "dbutils.notebook.exit(f\"{year}: {spark.table(init_inputs('SalesLines')['SalesLines'].value).count()}\")",
+        "main.py": "spark.sql('CREATE SCHEMA IF NOT EXISTS main.sales')\n"
+        "spark.sql('CREATE VOLUME IF NOT EXISTS main.sales.landing')\n"
+        "dbutils.fs.put('/Volumes/main/sales/landing/raw/orders.csv', 'id,qty\\n1,3\\n2,0\\n3,5\\n', True)\n"
+        "from dtflw import init_flow\n"
+        "flow = init_flow('/Volumes/main/sales/landing')\n"
+        "flow.notebook('ingest_data').input('Orders', file_path='raw/orders.csv').output(\n"
+        "    'Orders', table='main.sales.orders'\n"
+        ").run(is_lazy=True)\n"
+        "flow.notebook('import_data').input('Orders').output('SalesLines', table='main.sales.sales_lines').run()\n"
+        "result = flow.notebook('analysis/main').args({'year': 2024}).input('SalesLines').run()\n"
+        "dbutils.notebook.exit(result + ' ' + flow['SalesLines'])",
+    }
+    for name, source in notebooks.items():
+        (root / name).write_text(notebook_source(source))
+    assert local.run_file(str(root / "main.py")) == "2024: 2 main.sales.sales_lines"
+    expected = uc_engine.new_session().createDataFrame([(1, 3), (3, 5)], "id long, qty long")
+    actual = uc_engine.new_session().table("main.sales.sales_lines")
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+    landing = os.path.join(uc_engine.uc_folder, "volumes", "main", "sales", "landing")
+    assert os.path.isfile(os.path.join(landing, "raw", "orders.csv"))  # the file input, in the volume
+    assert os.path.isdir(os.path.join(landing, "_dtflw", "runs"))  # and dtflw's lineage beside it

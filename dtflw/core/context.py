@@ -6,6 +6,7 @@ from dtflw.compat.display import DefaultDisplay
 from dtflw.compat.logger import LoggerBase
 from dtflw.compat.pipeline import PipelineState
 from dtflw.core.registry import TablesRepository
+from dtflw.errors import RuntimeNotFoundError
 from dtflw.events import FlowRun, Listeners, new_run_id
 from dtflw.interrupts import OpenRuns
 from dtflw.lineage.document import RUNS_DIR
@@ -15,7 +16,7 @@ from dtflw.runtime import RunOptions
 class FlowContext:
     """Everything the notebook steps of one flow share."""
 
-    def __init__(self, storage, spark, dbutils, logger: LoggerBase, runtime=None, runner=None):
+    def __init__(self, storage, spark, dbutils, logger: LoggerBase, runtime=None, runner=None, executor=None):
         self.storage = storage
         self._spark = spark
         self.dbutils = dbutils
@@ -30,7 +31,7 @@ class FlowContext:
         self.open_runs = OpenRuns()  # notebook runs started and not ended: cancelled if the flow is
         self.listeners.add(self.open_runs)
         self.failures: list = []  # notebook runs of this flow that failed
-        self.collector = None  # the Dag being declared, while a `flow.dag()` block is open
+        self._executor = executor  # what `.run()` hands a step to (a `StepExecutor`), chosen by the set-up
         self.flow_run = FlowRun(
             run_id=new_run_id(),
             notebook_path=getattr(runtime, "notebook_path", "") or "",
@@ -39,6 +40,20 @@ class FlowContext:
             parent_run_id=getattr(runtime, "run_id", None),
             lineage_folder=storage.get_abs_path(storage.get_path_in_root_dir(RUNS_DIR)) if storage is not None else "",
         )
+
+    @property
+    def step_executor(self):
+        """The `dtflw.core.executor.StepExecutor` that runs, declares or plans this flow's steps."""
+        if self._executor is None:
+            raise RuntimeNotFoundError(
+                "This flow context was built without a step executor, so its notebooks cannot run; build flows "
+                "with dtflw.init_flow(...) or dtflw.FlowContext(...)."
+            )
+        return self._executor
+
+    @step_executor.setter
+    def step_executor(self, executor) -> None:
+        self._executor = executor
 
     @property
     def spark(self):

@@ -8,11 +8,11 @@ from functools import partial
 
 from dtflw.compat.plugin import FlowPluginBase, NotebookPluginBase
 from dtflw.core.context import FlowContext
+from dtflw.core.executor import DEFAULT_WORKERS
 from dtflw.core.step import LazyNotebook
 from dtflw.core.uc_tables import spark_path
 from dtflw.errors import PluginError
 from dtflw.events import RunStatus
-from dtflw.run.dag import DEFAULT_WORKERS, Dag
 
 
 class Flow:
@@ -51,18 +51,14 @@ class Flow:
             setattr(nb, name, partial(types.MethodType(plugin.act, nb), self))
         return nb
 
-    def dag(
-        self, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None, executor=None
-    ) -> Dag:
+    def dag(self, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None, executor=None):
         """A DAG of steps run `workers` at a time (or by `executor`, a `concurrent.futures.Executor`),
         dependencies inferred from table names.
 
         `with flow.dag(): ... .run()` declares each step and runs them all when the block ends; or
         `dag = flow.dag()`, `dag.add(flow.notebook(...)...)` over several cells, then `dag.run()`.
         """
-        if self._ctx.collector is not None and self._ctx.collector.planning:
-            return self._ctx.collector  # `dtflw plan`: the planner's collector, which never runs
-        return Dag(self._ctx, workers, select, exclude, executor=executor)
+        return self._ctx.step_executor.dag(workers, select, exclude, executor)
 
     def add_listener(self, listener) -> None:
         """Register a `dtflw.events.FlowListener` for this flow's run events."""

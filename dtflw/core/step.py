@@ -1,5 +1,5 @@
 """A notebook step: the fluent spec of one notebook call — args, inputs, outputs, timeout,
-retries, tags — validated as it is built. `.run()` hands it to `dtflw.run.task`."""
+retries, tags — validated as it is built. `.run()` hands it to the flow's step executor (`dtflw.core.executor`)."""
 
 from __future__ import annotations
 
@@ -125,8 +125,9 @@ class LazyNotebook:
             path = self.ctx.storage.resolve_foreign_input(file_path)
         else:
             source = source_table or name  # a DAG resolves it to its producer step
-            path = None if self.ctx.collector is not None else self.ctx.resolve_table(source, self.abs_path)
-            if path is None and is_optional and self.ctx.collector is None:
+            collecting = self.ctx.step_executor.collecting  # declared in a DAG: resolved when it runs
+            path = None if collecting else self.ctx.resolve_table(source, self.abs_path)
+            if path is None and is_optional and not collecting:
                 path = ""  # as 0.6: an optional input nobody produced has the empty path
         self._inputs[name] = InputTable(
             name, path, self.ctx, is_optional, notebook=self._rel_path, source=source, max_age=max_age
@@ -289,17 +290,7 @@ class LazyNotebook:
         A skipped step (lazy, or not selected) returns the exit value kept at its last successful
         run; so does a step declared while planning (`dtflw plan`, `--select`).
         """
-        from dtflw.run.task import StepTask
-
-        collector = self.ctx.collector
-        if collector is not None:
-            collector.add(self, is_lazy, strict_validation)
-            return StepTask(self).recorded_result() if collector.planning else None
-        task = StepTask(self)
-        selection = self.ctx.options.selection
-        if selection is not None and not selection.includes(self):
-            return task.leave_out()
-        return task.execute(is_lazy, strict_validation)
+        return self.ctx.step_executor.submit(self, is_lazy, strict_validation)
 
     def record_result(self, value) -> None:
         """Keep the exit value of the step's last run (or last recorded run, when skipped)."""

@@ -17,6 +17,7 @@ import graphlib
 from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from dtflw.core.executor import DEFAULT_WORKERS
 from dtflw.errors import (
     ArgumentError,
     DagCycleError,
@@ -31,7 +32,6 @@ from dtflw.run.task import StepTask
 from dtflw.selection import closure
 from dtflw.storage.tables import NestedPaths
 
-DEFAULT_WORKERS = 4
 MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 execution contexts
 
 
@@ -124,18 +124,31 @@ class Dag:
     def ctx(self):
         return self._ctx
 
+    # -- the flow's step executor while its block is open (the planner's, always) -----------------
+    collecting = True
+
+    def submit(self, notebook, is_lazy: bool, strict_validation: bool):
+        """`.run()` inside the block: declare the step (planning: return its recorded exit value)."""
+        self.add(notebook, is_lazy, strict_validation)
+        return StepTask(notebook).recorded_result() if self.planning else None
+
+    def dag(self, workers: int, select: str | None, exclude: str | None, executor) -> Dag:
+        """`flow.dag()` again: planning, this collector; else a new DAG, refused when its block opens."""
+        return self if self.planning else Dag(self._ctx, workers, select, exclude, executor=executor)
+
     def __enter__(self) -> Dag:
         if self.planning:
             return self
-        if self._ctx.collector is not None:
+        if self._ctx.step_executor.collecting:
             raise ArgumentError("A DAG is already being declared on this flow; nest notebooks, not DAG blocks.")
-        self._ctx.collector = self
+        self._outer = self._ctx.step_executor
+        self._ctx.step_executor = self
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.planning:
             return
-        self._ctx.collector = None
+        self._ctx.step_executor = self._outer
         if exc_type is None:
             self.run()
 

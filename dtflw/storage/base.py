@@ -54,11 +54,12 @@ class Storage(ABC):
         self._tables = catalog
 
     def _catalog_table_state(self, ref: str) -> TableState:
+        """From the catalog bound (locally, the workspace's), else from the Spark session's own catalog (on a
+        Databricks cluster, or through databricks-connect)."""
         if self._tables is None:
-            raise StorageError(
-                f"Table {ref[len(TABLE_PREFIX) :]} is a Unity Catalog table, and no catalog is known here: run with "
-                "the sail engine (its local Unity Catalog), or give the table's path as file_path."
-            )
+            from dtflw.storage.spark_catalog import SparkTableCatalog
+
+            return SparkTableCatalog(lambda: self._require_spark(ref)).state(ref)
         return self._tables.state(ref)
 
     # -- what a backend provides -------------------------------------------------------------

@@ -17,7 +17,7 @@ from testkit import RecordingRunner
 
 from dtflw import init_flow
 from dtflw.engines import create_engine, engine_names, register_engine
-from dtflw.errors import UnknownStorageSchemeError
+from dtflw.errors import RuntimeNotFoundError, UnknownStorageSchemeError
 from dtflw.runtime.runner import Runner
 from dtflw.storage import ENTRY_POINT_GROUP, StorageEnvironment, from_url, register
 from dtflw.storage.local import LocalStorage
@@ -60,6 +60,36 @@ def test_a_dag_runs_its_steps_on_the_executor_it_is_given(runtime_at, storage):
         assert sorted(p for p, _, _ in runner.calls) == ["a", "b"]
         assert threads and all(name.startswith("users-pool") for name in threads)
         assert pool.submit(lambda: 1).result() == 1  # the DAG left the user's pool open
+
+
+class DeclaringExecutor:
+    """A step executor of the user's: keeps each step handed over, runs none."""
+
+    collecting = True
+
+    def __init__(self):
+        self.steps = []
+
+    def submit(self, step, is_lazy, strict_validation):
+        self.steps.append((step.rel_path, is_lazy, sorted(step.get_inputs()), sorted(step.get_outputs())))
+        return f"declared {step.rel_path}"
+
+    def dag(self, workers, select, exclude, executor):
+        return self
+
+
+def test_run_hands_each_step_to_the_flows_executor_and_knows_nothing_else(storage):
+    from dtflw import DefaultLogger, Flow
+    from dtflw.core.context import FlowContext
+
+    mine = DeclaringExecutor()
+    flow = Flow(FlowContext(storage, None, None, DefaultLogger(), executor=mine))
+    assert flow.dag() is mine
+    assert flow.notebook("a").output("A").run(is_lazy=True) == "declared a"
+    assert flow.notebook("b").input("A").output("B").run() == "declared b"  # collecting: A resolves later
+    assert mine.steps == [("a", True, [], ["A"]), ("b", False, ["A"], ["B"])]
+    with pytest.raises(RuntimeNotFoundError, match="without a step executor"):
+        Flow(FlowContext(storage, None, None, DefaultLogger())).notebook("a").run()
 
 
 def test_a_storage_scheme_registers_by_hand_and_through_an_entry_point(tmp_path, monkeypatch):

@@ -1,0 +1,20 @@
+"""The port a step is handed to by `.run()`: whoever sets up the flow chooses what running means (run it
+now, declare it in a DAG, plan it), so the builder never knows how it is run."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+DEFAULT_WORKERS = 4  # notebooks of a DAG run at a time
+
+
+class StepExecutor(Protocol):
+    """Runs, declares or plans the steps of one flow."""
+
+    collecting: bool  # steps are declared now and run later: their inputs resolve when they run
+
+    def submit(self, step, is_lazy: bool, strict_validation: bool):
+        """Hand over `step`; its exit value, or None while it is only declared."""
+
+    def dag(self, workers: int, select: str | None, exclude: str | None, executor):
+        """A DAG of steps on the flow (`flow.dag()`)."""
