@@ -7,8 +7,10 @@ views and tables are). Databricks-like defaults: ANSI SQL on, session time zone 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+import weakref
 
 from dtflw.errors import EngineError, EngineUnavailableError
 
@@ -27,6 +29,7 @@ class Engine:
         self.conf = {**DATABRICKS_DEFAULTS, **(conf or {})}
         self._session = None
         self._starting = threading.Lock()  # notebooks running in parallel may all start it at once
+        self._opened: weakref.WeakSet = weakref.WeakSet()  # notebook sessions, closed when the engine stops
 
     @property
     def session(self):
@@ -93,7 +96,17 @@ class ConnectEngine(Engine):
         self.session  # noqa: B018 - start the engine before the first notebook session
         session = self._builder().create()
         self._apply_conf(session)
+        self._opened.add(session)
         return session
+
+    def stop(self) -> None:
+        """Close every session opened here while the server still answers: a Connect client left open
+        talks to its server at interpreter exit, and waits out its retries when the server is gone."""
+        for session in list(self._opened):
+            with contextlib.suppress(Exception):
+                session.stop()
+        self._opened.clear()
+        super().stop()
 
 
 class SailEngine(ConnectEngine):
