@@ -16,6 +16,7 @@ from dtflw.core.flow import Flow
 from dtflw.errors import DtflwError
 from dtflw.flow_context import FlowContext
 from dtflw.runtime import active_runtime, current_runtime, from_dbutils
+from dtflw.runtime.runner import CallerBound
 from dtflw.storage.fs import FileStorageBase
 from dtflw.version import __version__  # noqa: F401 - dtflw.__version__
 
@@ -65,7 +66,7 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None,
         storage.bind_spark(lambda: runtime.spark)
     if getattr(runtime, "table_catalog", None) is not None:
         storage.bind_tables(runtime.table_catalog)
-    if runner is not None and hasattr(runner, "bind_caller"):
+    if isinstance(runner, CallerBound):
         runner.bind_caller(runtime.notebook_path)
     ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime, runner)
     if options.planner is not None:  # `dtflw plan`: steps are collected, nothing runs or is recorded

@@ -11,6 +11,7 @@ import contextlib
 import os
 import threading
 import weakref
+from typing import Protocol, runtime_checkable
 
 from dtflw.errors import EngineError, EngineUnavailableError
 
@@ -18,6 +19,27 @@ DATABRICKS_DEFAULTS = {
     "spark.sql.ansi.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
 }
+
+
+@runtime_checkable
+class WithUnityCatalog(Protocol):
+    """An engine whose sessions can use the local Unity Catalog (sail)."""
+
+    def use_unity_catalog(self, catalog): ...
+
+
+@runtime_checkable
+class WithStorageCredentials(Protocol):
+    """An engine that takes a storage's credentials into its own process (sail), never this one's."""
+
+    def add_credentials(self, environment) -> None: ...
+
+
+@runtime_checkable
+class WithWorkspaceUtils(Protocol):
+    """An engine on a Databricks workspace, whose `dbutils.fs` and secrets are the workspace's (databricks)."""
+
+    def workspace_utils(self, revealed: set[str]): ...
 
 
 class Engine:

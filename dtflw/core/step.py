@@ -11,6 +11,7 @@ from dtflw.errors import ArgumentError, ManagedTableFormatError, RuntimeNotFound
 from dtflw.events import redact
 from dtflw.expectations.spec import declare, max_age_seconds
 from dtflw.runtime.paths import project_relative_path
+from dtflw.storage.base import NamingOutputTables
 from dtflw.storage.tables import check_apart
 
 MAX_RETRIES = 20
@@ -176,7 +177,7 @@ class LazyNotebook:
         if format is not None and format not in ("parquet", "delta"):
             raise ArgumentError(f"Output '{name}' of notebook '{self._rel_path}': format must be 'parquet' or 'delta'.")
         explicit = table is not None or bool(file_path)
-        if not explicit and hasattr(storage, "output_table"):
+        if not explicit and isinstance(storage, NamingOutputTables):
             table = storage.output_table(name)  # a Unity Catalog storage: a managed table named after the output
         if table is not None:
             if format not in (None, "delta"):

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dtflw.core.widget_names import check_unused_arguments
+from dtflw.engines import WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
 from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError, PipelineFileError
 from dtflw.interrupts import CANCELLATION
 from dtflw.local import fuse_paths
@@ -249,8 +250,8 @@ class LocalWorkspace:
         engine opens when the notebook first uses Spark), which reads and writes the workspace's namespaces.
         A planned notebook gets no listeners: nothing it declares runs."""
         runner = LocalRunner(self, workspace_path)
-        workspace_utils = getattr(self.engine, "workspace_utils", None)  # the databricks engine: its workspace's
-        remote = workspace_utils(self.secret_values) if workspace_utils else None
+        engine = self.engine  # the databricks engine: its workspace's fs and secrets
+        remote = engine.workspace_utils(self.secret_values) if isinstance(engine, WithWorkspaceUtils) else None
         fs, secrets = remote or (
             LocalFs(self.dbfs_folder, namespaces=self.namespaces),
             Secrets(self.environ, self.secrets_file, self.secret_values),
@@ -291,7 +292,7 @@ class LocalWorkspace:
             secret_values=self.secret_values,
             display_html=displayHTML,
             options=options,
-            engine_credentials=getattr(self.engine, "add_credentials", None),
+            engine_credentials=engine.add_credentials if isinstance(engine, WithStorageCredentials) else None,
             table_catalog=self.unity_catalog,
         )
 
@@ -448,10 +449,9 @@ class LocalWorkspace:
 
 def _unity_catalog(engine, folder: str, volumes_folder: str):
     """The local Unity Catalog in `folder`, given to an engine that can use it (the first one given stays)."""
-    use = getattr(engine, "use_unity_catalog", None)
-    if use is None:
+    if not isinstance(engine, WithUnityCatalog):
         return None
-    return use(LocalUnityCatalog(folder, volumes_folder))
+    return engine.use_unity_catalog(LocalUnityCatalog(folder, volumes_folder))
 
 
 def pipeline_source(file_path: str) -> NotebookSource:

@@ -20,5 +20,18 @@ class Runner(Protocol):
     ) -> str | None:
         """`path` as the step gave it (relative to the calling notebook, as `dbutils.notebook.run`
         takes it); `arguments` the widgets; `run_id` the dtflw run id of this call, for the callee's
-        nested flows. A runner that needs absolute paths may define `bind_caller(notebook_path)`:
-        `init_flow` calls it with the path of the notebook opening the flow."""
+        nested flows. A runner may also be `CallerBound` or a `SourceFingerprinter` (below)."""
+
+
+@runtime_checkable
+class CallerBound(Protocol):
+    """A runner that needs absolute paths: `init_flow` tells it the notebook opening the flow."""
+
+    def bind_caller(self, notebook_path: str) -> None: ...
+
+
+@runtime_checkable
+class SourceFingerprinter(Protocol):
+    """A runner that can read the notebooks it runs: lazy runs then see edits of their source."""
+
+    def source_fingerprint(self, rel_path: str) -> str | None: ...

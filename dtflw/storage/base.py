@@ -12,13 +12,22 @@ import os
 import posixpath
 import re
 from abc import ABC, abstractmethod
+from typing import Protocol, runtime_checkable
 
 from dtflw.errors import PathOutsideStorageError, StorageError
-from dtflw.storage.filesystems import FileSystem, LocalFileSystem
+from dtflw.storage.filesystems import FileSystem, LocalFileSystem, TailReading
 from dtflw.storage.glob import glob_to_regex, has_glob, split_static_prefix
 from dtflw.storage.tables import FORMATS, TABLE_PREFIX, FileInfo, TableState, state_from_listing
 
 _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
+@runtime_checkable
+class NamingOutputTables(Protocol):
+    """A storage whose outputs are catalog tables by default (a Unity Catalog storage, `uc://`)."""
+
+    def output_table(self, output: str) -> str:
+        """The three-part name of output `output`'s table."""
 
 
 class Storage(ABC):
@@ -181,7 +190,7 @@ class Storage(ABC):
         logical = self.get_abs_path(path).rstrip("/")
         listing = self.fs.list_files(self.fs_path(logical))
         entries = [self._to_logical(i) for i in listing]
-        tail = getattr(self.fs, "read_tail", None)  # a backend whose files can be cut short reads their tails
+        tail = self.fs.read_tail if isinstance(self.fs, TailReading) else None  # files that can be cut short
         return state_from_listing(
             logical,
             entries,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from dtflw.errors import StorageError
 from dtflw.storage import environment
@@ -29,6 +29,30 @@ class FileSystem(Protocol):
 
     def delete(self, path: str) -> None:
         """Delete a file or a folder with everything under it; missing is fine."""
+
+
+@runtime_checkable
+class TailReading(Protocol):
+    """A file system whose files can be cut short (a killed writer): table states check parquet footers."""
+
+    def read_tail(self, path: str, size: int) -> bytes | None: ...
+
+
+@runtime_checkable
+class ConditionalCreating(Protocol):
+    """An object store with conditional writes (S3 `If-None-Match`, GCS generations): leases use them."""
+
+    def create_if_absent(self, path: str, text: str) -> str | None: ...
+
+
+@runtime_checkable
+class BlobLeasing(Protocol):
+    """An Azure container, whose blob leases hold a storage's lease."""
+
+    @property
+    def container_client(self): ...
+
+    def blob_name(self, path: str) -> str: ...
 
 
 def _info(path: str, entry: os.DirEntry | None = None) -> FileInfo:

@@ -278,15 +278,16 @@ def _parse_lease(text: str) -> tuple[Holder | None, float]:
 def lease_for(storage, run_id: str) -> Lease | None:
     """The lease of a storage (None where the backend has none)."""
     from dtflw.storage.base import FolderStorage
+    from dtflw.storage.filesystems import BlobLeasing, ConditionalCreating
 
     logical = storage.get_abs_path(storage.get_path_in_root_dir(LEASE_FILE))
     if isinstance(storage, FolderStorage):
         return FileLease(storage.fs_path(logical), storage.url, run_id)
-    container = getattr(storage.fs, "container_client", None)
-    if container is not None:
-        return BlobLease(container, storage.fs.blob_name(logical), storage.url, run_id)
-    if hasattr(storage.fs, "create_if_absent"):
-        return ObjectLease(storage.fs, storage.fs_path(logical), storage.url, run_id)
+    fs = storage.fs
+    if isinstance(fs, BlobLeasing):
+        return BlobLease(fs.container_client, fs.blob_name(logical), storage.url, run_id)
+    if isinstance(fs, ConditionalCreating):
+        return ObjectLease(fs, storage.fs_path(logical), storage.url, run_id)
     return None
 
 

@@ -18,7 +18,7 @@ from testkit import RecordingRunner
 from dtflw import init_flow
 from dtflw.engines import create_engine, engine_names, register_engine
 from dtflw.errors import RuntimeNotFoundError, UnknownStorageSchemeError
-from dtflw.runtime.runner import Runner
+from dtflw.runtime.runner import CallerBound, Runner
 from dtflw.storage import ENTRY_POINT_GROUP, StorageEnvironment, from_url, register
 from dtflw.storage.local import LocalStorage
 
@@ -164,3 +164,15 @@ def test_a_notebook_using_spark_gets_its_session_on_first_use(workspace):
     ws.write("p/uses.py", "# Databricks notebook source\ndbutils.notebook.exit(str(spark.range(3).count()))\n")
     ws.write("p/plain.py", "# Databricks notebook source\ndbutils.notebook.exit('no spark')\n")
     assert json.loads(ws.run("p/uses.py")) == 3 and ws.run("p/plain.py") == "no spark"
+
+
+def test_optional_capabilities_are_protocols_checked_with_isinstance():
+    from dtflw.engines import JvmEngine, SailEngine, WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
+    from dtflw.storage.filesystems import ConditionalCreating, LocalFileSystem, TailReading
+
+    sail, jvm = SailEngine(), JvmEngine()
+    assert isinstance(sail, WithUnityCatalog) and isinstance(sail, WithStorageCredentials)
+    assert isinstance(jvm, WithStorageCredentials)  # it refuses what it cannot reach, naming the jars
+    assert not isinstance(jvm, WithUnityCatalog) and not isinstance(jvm, WithWorkspaceUtils)
+    assert isinstance(LocalFileSystem(), TailReading) and not isinstance(LocalFileSystem(), ConditionalCreating)
+    assert isinstance(CallerAwareRunner(), CallerBound) and not isinstance(RecordingRunner(), CallerBound)
