@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from dtflw.core.names import unique_task_key
 from dtflw.core.task_lineage import JOB_WIDGET, job_widget
 from dtflw.errors import DeployError
-from dtflw.runtime.runner import SourceFingerprinter
+from dtflw.runtime.runner import source_fingerprint
 
 MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
 NOTEBOOK, CHECK = "notebook", "check"  # a step's notebook task; the check of its expectations after it
@@ -100,9 +100,7 @@ def _parameters(nb, key: str) -> dict[str, str]:
             f"Notebook '{nb.rel_path}' has an argument named '{JOB_WIDGET}', the widget by which a job task records "
             "its lineage; rename the argument."
         )
-    runner = nb.ctx.runner
-    source = runner.source_fingerprint(nb.rel_path) if isinstance(runner, SourceFingerprinter) else None
-    widgets[JOB_WIDGET] = job_widget(nb, key, source)
+    widgets[JOB_WIDGET] = job_widget(nb, key, source_fingerprint(nb.ctx.runner, nb.rel_path))
     return widgets
 
 

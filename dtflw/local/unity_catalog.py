@@ -75,7 +75,7 @@ class LocalUnityCatalog:
         """The `TableState` of catalog table `ref` (`uc:<catalog>.<schema>.<table>`): its Delta log's, with
         the catalog's table id as its identity (a table dropped and created again is a new table)."""
         from dtflw.storage.filesystems import LocalFileSystem
-        from dtflw.storage.tables import TableState, state_from_listing
+        from dtflw.storage.tables import TableState, catalog_fingerprint, state_from_listing
 
         info = self.store.find_table(ref.split(":", 1)[1])
         if info is None:
@@ -83,7 +83,7 @@ class LocalUnityCatalog:
         folder = local_path(info["storage_location"]).rstrip("/")
         fs = LocalFileSystem()
         state = state_from_listing(folder, fs.list_files(folder), read_text=fs.read_text)
-        fingerprint = f"uc-{info['table_id']}-v{state.version}" if state.exists else None
+        fingerprint = catalog_fingerprint(info["table_id"], state.version) if state.exists else None
         return dataclasses.replace(state, path=ref, table_id=info["table_id"], fingerprint=fingerprint)
 
     def stop(self) -> None:

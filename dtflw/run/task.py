@@ -27,7 +27,7 @@ from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunH
 from dtflw.run.expectations import UNRETRIED_EXPECTATIONS, StepExpectations
 from dtflw.runtime import activated, active_runtime
 from dtflw.runtime.dbutils_runner import DbutilsRunner
-from dtflw.runtime.runner import SourceFingerprinter
+from dtflw.runtime.runner import source_fingerprint
 from dtflw.state_key import storage_key
 from dtflw.storage.tables import check_writable, written_between
 
@@ -196,8 +196,7 @@ class StepTask:
         return {name: self.ctx.storage.table_state(o.abs_file_path) for name, o in self.step.get_outputs().items()}
 
     def _fingerprint(self, inputs: list[TableUse]) -> Fingerprint:
-        runner = self.ctx.runner
-        source = runner.source_fingerprint(self.step.rel_path) if isinstance(runner, SourceFingerprinter) else None
+        source = source_fingerprint(self.ctx.runner, self.step.rel_path)
         versions = {u.name: u.state.identity if u.state and u.state.exists else "" for u in inputs}
         key = storage_key(self.ctx.storage, create=self.ctx.options.planner is None)
         return Fingerprint.of(source, self.step.get_args(), versions, key)

@@ -35,3 +35,8 @@ class SourceFingerprinter(Protocol):
     """A runner that can read the notebooks it runs: lazy runs then see edits of their source."""
 
     def source_fingerprint(self, rel_path: str) -> str | None: ...
+
+
+def source_fingerprint(runner, rel_path: str) -> str | None:
+    """The fingerprint of the source of the notebook at `rel_path`, if `runner` can read it; else None."""
+    return runner.source_fingerprint(rel_path) if isinstance(runner, SourceFingerprinter) else None

@@ -5,7 +5,7 @@ files and size, `DESCRIBE HISTORY … LIMIT 1` for its Delta version and last op
 from __future__ import annotations
 
 from dtflw.errors import StorageError
-from dtflw.storage.tables import TABLE_PREFIX, TableState
+from dtflw.storage.tables import TABLE_PREFIX, TableState, catalog_fingerprint
 
 
 class SparkTableCatalog:
@@ -22,7 +22,8 @@ class SparkTableCatalog:
             if not spark.catalog.tableExists(name):
                 return TableState(path=ref, exists=False)
             detail = spark.sql(f"DESCRIBE DETAIL {quoted}").first()
-            last = spark.sql(f"DESCRIBE HISTORY {quoted} LIMIT 1").first()
+            fmt = None if detail is None else str(detail["format"]).lower()
+            last = spark.sql(f"DESCRIBE HISTORY {quoted} LIMIT 1").first() if fmt == "delta" else None
         except Exception as e:
             first_line = (str(e).splitlines() or [""])[0][:300]
             raise StorageError(
@@ -31,9 +32,9 @@ class SparkTableCatalog:
                 "and that you may DESCRIBE the table; locally, run with the sail engine (its local Unity Catalog), "
                 "or give the table's path as file_path."
             ) from e
-        if detail is None or last is None or str(detail["format"]).lower() != "delta":
-            what = "no detail" if detail is None else f"format {detail['format']}" if last else "no history"
-            raise StorageError(f"Unity Catalog table {name} is not a Delta table dtflw can follow ({what}).")
+        if last is None:
+            why = "no detail" if fmt is None else "no history" if fmt == "delta" else f"format {fmt}"
+            raise StorageError(f"Unity Catalog table {name} is not a Delta table dtflw can follow ({why}).")
         table_id, version = str(detail["id"]), int(last["version"])
         modified = detail["lastModified"]
         return TableState(
@@ -45,6 +46,6 @@ class SparkTableCatalog:
             file_count=int(detail["numFiles"] or 0),
             size_bytes=int(detail["sizeInBytes"] or 0),
             modified_ms=int(modified.timestamp() * 1000) if modified is not None else 0,
-            fingerprint=f"uc-{table_id}-v{version}",
+            fingerprint=catalog_fingerprint(table_id, version),
             table_id=table_id,
         )

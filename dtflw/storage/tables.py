@@ -119,6 +119,12 @@ def check_writable(notebook: str, outputs: dict, states: dict) -> None:
             )
 
 
+def catalog_fingerprint(table_id: str, version: int | None) -> str:
+    """The fingerprint of a Unity Catalog table: its catalog id and Delta version (a table dropped and created
+    again is a new table)."""
+    return f"uc-{table_id}-v{version}"
+
+
 def written_between(before: TableState | None, after: TableState) -> bool:
     """True if the table was written (created, or given a new version) between two states of it: a Delta
     table has a new version or table id, a parquet table or file changed files (names, sizes, times)."""
