@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from dtflw.engines import SailEngine
+from dtflw.engines.sail import SailEngine
 from dtflw.local.unity_catalog import LocalUnityCatalog
 
 GOAL_MS = 100

@@ -6,19 +6,23 @@ flow.notebook("ingest").input("Orders", file_path="raw/orders.csv").output("Orde
 
 from __future__ import annotations
 
-import os
+import sys
 
-from dtflw import arguments as a  # noqa: F401 - dtflw 0.6 exposed these modules at the top level
-from dtflw import databricks as db  # noqa: F401
+from dtflw.compat import import_paths
+from dtflw.compat.cluster import from_dbutils
+from dtflw.compat.flow import Flow
+from dtflw.compat.flow_context import FlowContext
 from dtflw.compat.logger import DefaultLogger, LoggerBase
 from dtflw.core.callee import Argument, Input, Output
-from dtflw.core.flow import Flow
 from dtflw.errors import DtflwError
-from dtflw.flow_context import FlowContext
-from dtflw.runtime import active_runtime, current_runtime, from_dbutils
-from dtflw.runtime.runner import CallerBound
+from dtflw.runtime import active_runtime, current_runtime
+from dtflw.session.flows import open_flow
 from dtflw.storage.fs import FileStorageBase
 from dtflw.version import __version__  # noqa: F401 - dtflw.__version__
+
+import_paths.register(sys.modules[__name__])  # dtflw.flow, dtflw.logger, … and `dtflw.a`, `dtflw.db` of 0.6
+a = sys.modules[f"{__name__}.arguments"]
+db = sys.modules[f"{__name__}.databricks"]
 
 __all__ = [
     "DefaultLogger",
@@ -45,48 +49,7 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None,
         runtime = current_runtime()
     else:
         runtime = from_dbutils(dbutils, spark)
-    options = runtime.options
-    if storage is None:
-        from dtflw.storage import STORAGE_ENV, default_storage
-
-        storage = default_storage(
-            runtime.storage_environment(), options.default_storage_url or os.environ.get(STORAGE_ENV)
-        )
-    elif isinstance(storage, str):
-        from dtflw.storage import from_url
-
-        storage = from_url(storage, runtime.storage_environment())
-    if options.leases is not None and options.planner is None:  # one run writes a storage at a time
-        options.leases.hold(storage)
-    if options.storage_view is not None:
-        storage = options.storage_view(storage)
-    if spark is not None:
-        storage.spark = spark
-    elif storage.spark is None:
-        storage.bind_spark(lambda: runtime.spark)
-    if getattr(runtime, "table_catalog", None) is not None:
-        storage.bind_tables(runtime.table_catalog)
-    if isinstance(runner, CallerBound):
-        runner.bind_caller(runtime.notebook_path)
-    ctx = FlowContext(storage, spark, runtime.dbutils, logger or DefaultLogger(), runtime, runner)
-    if options.planner is not None:  # `dtflw plan`: steps are collected, nothing runs or is recorded
-        ctx.step_executor = options.planner.collector_for(ctx)
-    from dtflw.lineage.recorder import LineageRecorder
-
-    if options.planner is None and not any(isinstance(listener, LineageRecorder) for listener in options.listeners):
-        ctx.listeners.add(LineageRecorder(storage, secrets=runtime.secret_values))
-    if options.planner is None:
-        from dtflw.lineage.live import live_listener
-
-        live = live_listener(runtime.secret_values)
-        if live is not None:
-            ctx.listeners.add(live)
-    for listener in options.listeners:
-        ctx.listeners.add(listener)
-    ctx.listeners.emit("on_flow_start", ctx.flow_run)
-    flow = Flow(ctx)
-    runtime.flows.append(flow)
-    return flow
+    return open_flow(runtime, storage, spark, logger, runner)
 
 
 def __getattr__(name: str):

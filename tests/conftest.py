@@ -26,6 +26,7 @@ class Workspace:
     def __init__(self, root, engine, *, secrets_file=None, environ=None, **options):
         """`options`: RunOptions fields (`listeners=`, `force_lazy=`, `select=`…)."""
         from dtflw.local.workspace import LocalSettings, LocalWorkspace
+        from dtflw.session.local import LocalSession
 
         self.root = root
         self.storage_folder = root.parent / "storage"
@@ -39,6 +40,7 @@ class Workspace:
             environ=environ,
         )
         self.local = LocalWorkspace(str(root), engine, settings, RunOptions(**options))
+        self.session = LocalSession(engine, self.local)
 
     def write(self, rel_path: str, *cells: str) -> str:
         path = self.root / rel_path
@@ -47,7 +49,7 @@ class Workspace:
         return str(path)
 
     def run(self, rel_path: str, arguments=None, timeout_seconds=0):
-        return self.local.run_file(str(self.root / rel_path), arguments or {}, timeout_seconds)
+        return self.session.run_file(str(self.root / rel_path), arguments or {}, timeout_seconds)
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from dtflw import databricks as db
 from dtflw import init_flow, init_inputs
 from dtflw.com import MessageBus, NotebooksChannel
+from dtflw.compat.cluster import DbutilsRunner
 from dtflw.errors import NotebookFailedError, NotebookTimeoutError, RuntimeNotFoundError
 from dtflw.runtime import activated, current_runtime
-from dtflw.runtime.dbutils_runner import DbutilsRunner
 from dtflw.storage.dbfs import DbfsStorage
 from dtflw.storage.dbfs import init_storage as dbfs_storage
 from dtflw.storage.fs import FileStorageBase, file_exists
@@ -100,7 +100,7 @@ def test_the_0_6_storage_base_and_file_exists(cluster):
 
 def test_the_0_6_databricks_helpers_answer_from_the_current_runtime(cluster):
     dbutils, spark = cluster
-    from dtflw.runtime import from_dbutils
+    from dtflw.compat.cluster import from_dbutils
 
     with activated(from_dbutils(dbutils, spark)):
         assert current_runtime().dbutils is dbutils
@@ -136,7 +136,7 @@ def test_the_flow_bus_shares_values_for_interactive_callees(cluster, spark):
 
 def test_callee_reads_shared_values_when_run_interactively(cluster, spark):
     dbutils, _ = cluster
-    from dtflw.runtime import from_dbutils
+    from dtflw.compat.cluster import from_dbutils
 
     NotebooksChannel(spark).share_inputs("/Users/tester@example.com/p/main", {"Orders": "dbfs:/o", "Extra": "dbfs:/e"})
     with activated(from_dbutils(dbutils, spark)):

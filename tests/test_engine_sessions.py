@@ -8,7 +8,7 @@ import sys
 import textwrap
 import time
 
-from dtflw.engines import SailEngine
+from dtflw.engines.sail import SailEngine
 
 
 def test_stopping_the_engine_closes_every_session_it_opened():
@@ -21,7 +21,7 @@ def test_stopping_the_engine_closes_every_session_it_opened():
 def test_a_process_whose_engine_stopped_with_a_session_open_exits_at_once(tmp_path):
     script = textwrap.dedent(
         """
-        from dtflw.engines import SailEngine
+        from dtflw.engines.sail import SailEngine
         engine = SailEngine()
         session = engine.new_session()  # a notebook's session, never stopped by its user
         assert session.range(2).count() == 2

@@ -69,7 +69,7 @@ def test_with_delta_spark_the_jvm_builder_asks_for_delta_s_jars_and_extensions(m
     needs_delta_spark()
     from pyspark.sql import SparkSession
 
-    from dtflw import jvm_delta
+    from dtflw.engines import jvm_delta
 
     monkeypatch.syspath_prepend(str(DELTA_SPARK))
     try:

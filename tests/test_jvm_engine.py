@@ -6,7 +6,8 @@ import pytest
 from chispa import assert_df_equality
 from testkit import LONG_SPARK_QUERY, notebook_source, notebook_thread_ends
 
-from dtflw.engines import JvmEngine, create_engine
+from dtflw.engines import create_engine
+from dtflw.engines.jvm import JvmEngine
 from dtflw.errors import EngineError, NotebookFailedError, NotebookTimeoutError, SchemaMismatchError
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
 

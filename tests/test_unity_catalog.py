@@ -11,7 +11,7 @@ import pytest
 from chispa import assert_df_equality
 from testkit import notebook_source
 
-from dtflw.engines import SailEngine
+from dtflw.engines.sail import SailEngine
 from dtflw.errors import ManagedTableFormatError, TableSchemaMismatchError, UnityCatalogError
 from dtflw.local.unity_catalog import LocalUnityCatalog
 from dtflw.local.unity_store import UnityError, UnityStore

@@ -64,7 +64,8 @@ class NotebooksChannel:
         entry[kind] = dict(values)
         self._bus.share(self.CHANNEL, notebook_abs_path, entry)
 
-    def _get(self, notebook_abs_path: str, kind: str) -> dict:
+    def get(self, notebook_abs_path: str, kind: str) -> dict:
+        """The `kind` (args, inputs or outputs) shared for a notebook."""
         return (self._bus.try_get(self.CHANNEL, notebook_abs_path, default={}) or {}).get(kind, {})
 
     def share_args(self, notebook_abs_path: str, args) -> None:
@@ -77,10 +78,10 @@ class NotebooksChannel:
         self._share(notebook_abs_path, "outputs", outputs)
 
     def get_args(self, notebook_abs_path: str) -> dict:
-        return self._get(notebook_abs_path, "args")
+        return self.get(notebook_abs_path, "args")
 
     def get_inputs(self, notebook_abs_path: str) -> dict:
-        return self._get(notebook_abs_path, "inputs")
+        return self.get(notebook_abs_path, "inputs")
 
     def get_outputs(self, notebook_abs_path: str) -> dict:
-        return self._get(notebook_abs_path, "outputs")
+        return self.get(notebook_abs_path, "outputs")

@@ -46,13 +46,12 @@ class Argument:
 
     @classmethod
     def _get_shared_values(cls, runtime) -> dict:
-        from dtflw.compat.com import NotebooksChannel
-
-        if runtime.is_local or runtime.spark is None:
+        """What a caller shared for this notebook (on a cluster, opened interactively after its flow ran)."""
+        if runtime.is_local or runtime.shared_values is None:
             return {}
-        return getattr(NotebooksChannel(runtime.spark), cls._SHARED_GETTER)(runtime.notebook_path)
+        return runtime.shared_values(cls._SHARED_KIND, runtime.notebook_path)
 
-    _SHARED_GETTER = "get_args"
+    _SHARED_KIND = "args"
 
     @classmethod
     def create(cls, *arguments) -> dict[str, Argument]:
@@ -88,7 +87,7 @@ class Input(_Path):
     """An input path (widget `<name>_in`); empty when an optional input is missing."""
 
     NAME_SUFFIX = INPUT_SUFFIX
-    _SHARED_GETTER = "get_inputs"
+    _SHARED_KIND = "inputs"
 
     @classmethod
     def create(cls, *arguments) -> dict[str, Argument]:
@@ -104,4 +103,4 @@ class Output(_Path):
     """An output path (widget `<name>_out`)."""
 
     NAME_SUFFIX = OUTPUT_SUFFIX
-    _SHARED_GETTER = "get_outputs"
+    _SHARED_KIND = "outputs"

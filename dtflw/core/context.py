@@ -1,10 +1,13 @@
-"""The shared state of one flow: storage, runtime, published tables, runs, listeners."""
+"""The shared state of one flow: storage, runtime, published tables, runs, listeners.
+
+Its methods `log`, `resolve_notebook_path`, `before_call` and `publish` are the ports the 0.6 face
+(`dtflw.compat.flow_context`) adapts to 0.6's logger, hooks, flow bus and pipeline state.
+"""
 
 from __future__ import annotations
 
-from dtflw.compat.display import DefaultDisplay
-from dtflw.compat.logger import LoggerBase
-from dtflw.compat.pipeline import PipelineState
+import logging
+
 from dtflw.core.registry import TablesRepository
 from dtflw.errors import RuntimeNotFoundError
 from dtflw.events import FlowRun, Listeners, new_run_id
@@ -12,11 +15,13 @@ from dtflw.interrupts import OpenRuns
 from dtflw.lineage.document import RUNS_DIR
 from dtflw.runtime import RunOptions
 
+_log = logging.getLogger("dtflw")
+
 
 class FlowContext:
     """Everything the notebook steps of one flow share."""
 
-    def __init__(self, storage, spark, dbutils, logger: LoggerBase, runtime=None, runner=None, executor=None):
+    def __init__(self, storage, spark, dbutils, runtime=None, runner=None, executor=None):
         self.storage = storage
         self._spark = spark
         self.dbutils = dbutils
@@ -24,9 +29,6 @@ class FlowContext:
         self.options = getattr(runtime, "options", None) or RunOptions()
         self.runner = runner if runner is not None else getattr(runtime, "runner", None)  # runs the steps
         self.tables_repo = TablesRepository()
-        self.logger = logger
-        self.pipeline = PipelineState()
-        self.display = DefaultDisplay()
         self.listeners = Listeners()
         self.open_runs = OpenRuns()  # notebook runs started and not ended: cancelled if the flow is
         self.listeners.add(self.open_runs)
@@ -65,28 +67,26 @@ class FlowContext:
         self._spark = value
 
     @property
-    def logger(self) -> LoggerBase:
-        return self._logger
-
-    @logger.setter
-    def logger(self, value: LoggerBase) -> None:
-        if not isinstance(value, LoggerBase):
-            raise ValueError("Unexpected logger type.")
-        self._logger = value
-
-    @property
     def secret_values(self) -> set[str]:
         return getattr(self.runtime, "secret_values", set())
+
+    def log(self, message: str) -> None:
+        """Tell what the flow does (a step runs, is skipped, is retried), on the `dtflw` Python logger."""
+        _log.debug(message)
+
+    def resolve_notebook_path(self, rel_path: str) -> str:
+        """The workspace path of a notebook called as `rel_path` (as given without a runtime)."""
+        return self.runtime.resolve_notebook_path(rel_path) if self.runtime is not None else rel_path
+
+    def before_call(self, step) -> None:
+        """Called just before `step`'s notebook runs."""
+
+    def publish(self, step) -> None:
+        """Make the outputs of `step`, which ran or is up to date, the flow's latest tables by their aliases."""
+        self.publish_tables({o.alias: o.abs_file_path for o in step.get_outputs().values()}, step.abs_path)
 
     def publish_tables(self, tables: dict[str, str], src_nb_path: str) -> None:
         self.tables_repo.publish(tables, src_nb_path)
 
     def resolve_table(self, name: str, trg_nb_path: str | None = None) -> str | None:
         return self.tables_repo.resolve(name, trg_nb_path)
-
-    def show(self) -> None:
-        lines = ["Evaluated tables:"]
-        for name, producers in self.tables_repo.tables.items():
-            lines.append(f"'{name}'")
-            lines += [f"  '{nb}' : '{path}'" for nb, path in producers.items()]
-        self.display.show("\n".join(lines))

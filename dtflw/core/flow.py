@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import time
-import types
-from functools import partial
 
-from dtflw.compat.plugin import FlowPluginBase, NotebookPluginBase
 from dtflw.core.context import FlowContext
 from dtflw.core.executor import DEFAULT_WORKERS
 from dtflw.core.step import LazyNotebook
 from dtflw.core.uc_tables import spark_path
-from dtflw.errors import PluginError
 from dtflw.events import RunStatus
 
 
@@ -22,8 +18,6 @@ class Flow:
         if ctx is None:
             raise ValueError("Context cannot be None.")
         self._ctx = ctx
-        self._notebook_plugins: dict[str, NotebookPluginBase] = {}
-        self._flow_plugins: dict[str, FlowPluginBase] = {}
 
     @property
     def ctx(self) -> FlowContext:
@@ -46,10 +40,7 @@ class Flow:
 
     def notebook(self, path: str) -> LazyNotebook:
         """A new step calling the notebook at `path` (relative to this notebook, as on Databricks)."""
-        nb = LazyNotebook(path, self._ctx)
-        for name, plugin in self._notebook_plugins.items():
-            setattr(nb, name, partial(types.MethodType(plugin.act, nb), self))
-        return nb
+        return LazyNotebook(path, self._ctx)
 
     def dag(self, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None, executor=None):
         """A DAG of steps run `workers` at a time (or by `executor`, a `concurrent.futures.Executor`),
@@ -99,24 +90,3 @@ class Flow:
     def __exit__(self, exc_type, exc, tb) -> None:
         interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
         self.end(failed=exc_type is not None, cancelled=interrupted)
-
-    def show(self) -> None:
-        self._ctx.show()
-
-    def install(self, plugin) -> None:
-        """Install a `FlowPluginBase` (a flow action) or a `NotebookPluginBase` (a step action)."""
-        if isinstance(plugin, FlowPluginBase):
-            name = plugin.action_name
-            if name in self._flow_plugins or hasattr(type(self), name):
-                raise PluginError(f"Flow plugin '{name}' would replace an existing flow action; rename it.")
-            self._flow_plugins[name] = plugin
-            setattr(self, name, types.MethodType(plugin.act, self))
-        elif isinstance(plugin, NotebookPluginBase):
-            name = plugin.action_name
-            if name in self._notebook_plugins or hasattr(LazyNotebook, name):
-                raise PluginError(f"Notebook plugin {name} is already installed.")
-            self._notebook_plugins[name] = plugin
-        else:
-            raise PluginError(
-                f"Unexpected plugin type {type(plugin).__name__}; subclass FlowPluginBase or NotebookPluginBase."
-            )

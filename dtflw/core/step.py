@@ -7,7 +7,7 @@ from dtflw.core.names import check_notebook_path, check_table_name
 from dtflw.core.tables import AliasedOutputTable, InputTable
 from dtflw.core.uc_tables import spark_path, table_ref
 from dtflw.core.widgets import as_widget_value, widget_map
-from dtflw.errors import ArgumentError, ManagedTableFormatError, RuntimeNotFoundError
+from dtflw.errors import ArgumentError, ManagedTableFormatError
 from dtflw.events import redact
 from dtflw.expectations.spec import declare, max_age_seconds
 from dtflw.runtime.paths import project_relative_path
@@ -17,17 +17,6 @@ from dtflw.storage.tables import check_apart
 MAX_RETRIES = 20
 RETRY_ON = (Exception,)
 MAX_BACKOFF = 3600.0
-
-
-def _hooks_path(rel_path: str) -> str:
-    """A notebook's path for a flow context built without a runtime (0.6 style): through the
-    `dtflw.databricks` hooks; as given when there is no notebook to resolve it from."""
-    from dtflw.compat import databricks
-
-    try:
-        return databricks.get_notebook_abs_path(rel_path)
-    except RuntimeNotFoundError:
-        return rel_path
 
 
 class LazyNotebook:
@@ -41,8 +30,7 @@ class LazyNotebook:
     def __init__(self, rel_path: str, ctx):
         self._rel_path = check_notebook_path(rel_path)
         self.ctx = ctx
-        runtime = ctx.runtime
-        self._abs_path = runtime.resolve_notebook_path(rel_path) if runtime is not None else _hooks_path(rel_path)
+        self._abs_path = ctx.resolve_notebook_path(rel_path)
         self._project_path = project_relative_path(self._abs_path)  # default outputs live under it
         self._args: dict[str, str] = {}
         self._secret_args: frozenset[str] = frozenset()
@@ -274,15 +262,6 @@ class LazyNotebook:
         inputs.update(input_paths or {})
         outputs = {n: o.abs_file_path for n, o in self._outputs.items()}
         return widget_map(self._rel_path, self._args, inputs, outputs, lambda p: spark_path(self.ctx.storage, p))
-
-    def share_arguments(self) -> None:
-        """Publish this call's args and paths on the flow bus, for interactive runs of the callee."""
-        from dtflw.compat.com import NotebooksChannel
-
-        channel = NotebooksChannel(self.ctx.spark)
-        channel.share_args(self.abs_path, self._args)
-        channel.share_inputs(self.abs_path, {n: i.abs_file_path for n, i in self._inputs.items()})
-        channel.share_outputs(self.abs_path, {n: o.abs_file_path for n, o in self._outputs.items()})
 
     def run(self, is_lazy: bool = False, strict_validation: bool = False):
         """Run the notebook (lazily: only if not up to date) and return its exit value.

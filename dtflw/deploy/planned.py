@@ -38,21 +38,21 @@ def plan_export(
     """Plan `source` for export. `storage_url` is the storage of `init_flow()` without one (default:
     DBFS `FileStore/<user>`, as on a cluster); a storage that exists only on this machine is refused
     unless `allow_local_storage` (a local stand-in for the Jobs API, in tests)."""
-    from dtflw.local.workspace import LocalSettings, LocalWorkspace
     from dtflw.run.planning import Planner
     from dtflw.runtime import RunOptions
+    from dtflw.session.local import LocalSettings, open_local_session
 
     if storage_url and not allow_local_storage:
         _refuse_local(storage_url)
     source = os.path.abspath(source)
     offline = Offline(declared=lambda: planner.declared)
     planner = Planner(planned_result=offline.exit_value)
-    workspace = LocalWorkspace(
+    workspace = open_local_session(
         workspace_root or os.path.dirname(os.path.dirname(source)),
         OfflineEngine(offline),
         LocalSettings(user=user, storage_url=storage_url),
         RunOptions(planner=planner, storage_view=offline.view),
-    )
+    ).workspace
     try:
         workspace.run(workspace.entry_path(source), arguments or {}, planner=planner)
     except NotebookFailedError as e:

@@ -21,3 +21,13 @@ def display(obj, *args, **kwargs) -> None:
 def displayHTML(content: str) -> None:  # noqa: N802 - Databricks' name
     """Print the text of an HTML fragment (tags stripped)."""
     print(html.unescape(re.sub(r"<[^>]+>", " ", str(content))).strip())
+
+
+def install_dataframe_display() -> None:
+    """Give DataFrames Databricks' `df.display()`."""
+    from pyspark.sql import DataFrame
+    from pyspark.sql.connect.dataframe import DataFrame as ConnectDataFrame
+
+    for cls in (DataFrame, ConnectDataFrame):
+        if not hasattr(cls, "display"):
+            cls.display = display

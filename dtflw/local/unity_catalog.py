@@ -42,6 +42,13 @@ class LocalUnityCatalog:
                 self._server = UnityCatalogServer(self)
             return self._server.url
 
+    def bind_session(self, session) -> None:
+        """Make `session` answer for this catalog: table writes by name and the catalog's SQL statements."""
+        from dtflw.local import unity_sql, unity_writes
+
+        unity_writes.install(session, self)
+        unity_sql.install(session, self)
+
     def sail_environment(self) -> dict[str, str]:
         """The environment a Sail server reads its catalogs from: one `unity` catalog per catalog here."""
         url = self.url

@@ -35,7 +35,7 @@ from dtflw.local.dbutils import (
     Secrets,
     Widgets,
 )
-from dtflw.local.display import display, displayHTML
+from dtflw.local.display import display, displayHTML, install_dataframe_display
 from dtflw.local.file_namespaces import namespace_file_error, opening_namespaces, shell_with_namespaces
 from dtflw.local.imports import NotebookImports, give_up_working_directory, search_folders, working_directory
 from dtflw.local.namespaces import WorkspaceNamespaces
@@ -167,36 +167,26 @@ class LocalWorkspace:
         return known
 
     # -- running ----------------------------------------------------------------------------
-    def run_file(self, file_path: str, arguments: dict[str, str] | None = None, timeout_seconds: int = 0):
-        """Run a notebook file as the top-level notebook; returns its exit value.
-
-        With `select`/`exclude` the notebook is planned first (running nothing), and its real run
-        skips the steps left out. A planner (`dtflw plan`) collects the steps and runs nothing."""
+    def run_file(
+        self,
+        file_path: str,
+        arguments: dict[str, str] | None = None,
+        timeout_seconds: int = 0,
+        *,
+        planner=None,
+        selection=None,
+    ):
+        """Run a notebook or pipeline file as the top-level notebook; returns its exit value. `planner` (default:
+        the options') collects the steps of its flows instead (`dtflw plan`); `selection` says which of them run
+        (`dtflw.session.LocalSession.run_file` makes it from `--select`/`--exclude`)."""
         if not os.path.exists(file_path):
             raise NotebookNotFoundError(f"Notebook file {file_path!r} does not exist.")
         if not file_path.lower().endswith(NOTEBOOK_EXTENSIONS) and not is_pipeline_file(file_path):
             parse_notebook(file_path)  # says why it is not a notebook
-        path, arguments = self.entry_path(file_path), arguments or {}
         self.engine.preflight()
-        options = self.options
-        if options.planner is not None:
-            return self.run(path, arguments, timeout_seconds, planner=options.planner)
-        selection = None
-        if options.select or options.exclude:
-            from dtflw.run.planning import Planner
-
-            planner = Planner(select=options.select, exclude=options.exclude)
-            try:
-                self.run(path, arguments, timeout_seconds, planner=planner)
-            except NotebookFailedError as e:
-                raise NotebookFailedError(
-                    f"Planning for --select/--exclude failed: {e} While planning no notebook runs and every "
-                    "`.run()` returns the exit value kept at the step's last run, or None if none was; let the "
-                    "orchestration code allow that, or run without a selection.",
-                    notebook_path=path,
-                ) from e
-            selection = planner.selection()
-        return self.run(path, arguments, timeout_seconds, selection=selection)
+        planner = planner if planner is not None else self.options.planner
+        path = self.entry_path(file_path)
+        return self.run(path, arguments or {}, timeout_seconds, planner=planner, selection=selection)
 
     def run(
         self,
@@ -297,14 +287,17 @@ class LocalWorkspace:
         )
 
     def _sessions(self, session, namespaces: WorkspaceNamespaces | None):
-        """A notebook's session (if given) and the factory of a new one, both reading `namespaces`."""
+        """A notebook's session (if given) and the factory of a new one, both reading `namespaces`; their
+        DataFrames have Databricks' `df.display()`."""
+        if session is not None:
+            install_dataframe_display()
         if namespaces is None:
-            return session, self.engine.new_session
+            return session, _displaying(self.engine.new_session)
         if session is not None:
             from dtflw.local import spark_paths
 
             session = spark_paths.bind(session, namespaces, sail=self.engine.name == "sail")
-        return session, functools.partial(self._notebook_session, namespaces)
+        return session, _displaying(functools.partial(self._notebook_session, namespaces))
 
     def _notebook_session(self, namespaces: WorkspaceNamespaces):
         """A new session for a notebook, active on its thread, reading and writing the workspace's namespaces
@@ -487,3 +480,14 @@ def _line_in(error: BaseException, file_path: str) -> int | None:
     """The last line of `file_path` in the error's traceback."""
     lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == file_path]
     return lines[-1] if lines else None
+
+
+def _displaying(new_session):
+    """`new_session`, giving DataFrames Databricks' `df.display()` once it has started Spark."""
+
+    def started():
+        session = new_session()
+        install_dataframe_display()
+        return session
+
+    return started

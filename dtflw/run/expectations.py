@@ -86,7 +86,7 @@ class StepExpectations:
     def _warn(self, r: ExpectationResult) -> None:
         line = f"Expectation failed ({r.action}): '{self.step.abs_path}' {r.describe()}"
         log.warning("dtflw: %s", line)
-        self.ctx.logger.log(line)
+        self.ctx.log(line)
 
 
 def evaluate_step(step, previous_rows: dict | None = None, only=None) -> list[ExpectationResult]:

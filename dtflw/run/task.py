@@ -11,8 +11,6 @@ import contextlib
 import logging
 import time
 
-from dtflw.compat import databricks
-from dtflw.compat.pipeline import NotebookRun as PipelineRun
 from dtflw.errors import (
     ArgumentError,
     DagError,
@@ -20,13 +18,13 @@ from dtflw.errors import (
     InputNotFoundError,
     InvalidTableNameError,
     NotebookFailedError,
+    RuntimeNotFoundError,
     UnresolvedInputError,
 )
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, truncate
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
 from dtflw.run.expectations import UNRETRIED_EXPECTATIONS, StepExpectations
 from dtflw.runtime import activated, active_runtime
-from dtflw.runtime.dbutils_runner import DbutilsRunner
 from dtflw.runtime.runner import source_fingerprint
 from dtflw.state_key import storage_key
 from dtflw.storage.tables import check_writable, written_between
@@ -60,7 +58,7 @@ class StepTask:
                     raise
                 delay = backoff * 2 ** (attempt - 1)
                 why = scrub(str(e), self.ctx.secret_values)
-                self.ctx.logger.log(f"Retrying '{self.step.abs_path}' in {delay:.1f}s after attempt {attempt}: {why}")
+                self.ctx.log(f"Retrying '{self.step.abs_path}' in {delay:.1f}s after attempt {attempt}: {why}")
                 time.sleep(delay)
                 attempt += 1
 
@@ -70,7 +68,7 @@ class StepTask:
         step = self.step
         record = self._new_record(1, [_input_use(n, i.abs_file_path, None) for n, i in step.get_inputs().items()])
         record.status, record.reason = RunStatus.SKIPPED, NOT_SELECTED
-        self.ctx.logger.log(f"Skipped run: '{step.abs_path}' ({NOT_SELECTED})")
+        self.ctx.log(f"Skipped run: '{step.abs_path}' ({NOT_SELECTED})")
         self._finish(record, self._output_states())
         return self.recorded_result()
 
@@ -90,12 +88,10 @@ class StepTask:
     # -- one attempt ------------------------------------------------------------------------
     def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int):
         ctx, step = self.ctx, self.step
-        runtime = ctx.runtime
         notebook = step.abs_path
         input_paths, input_states = self._prepare_inputs()
         arguments = step.widget_arguments(input_paths)
-        if (runtime is None or not runtime.is_local) and databricks.is_job_interactive():
-            step.share_arguments()  # as 0.6, for callees opened interactively afterwards
+        ctx.before_call(step)
         out_states = self._output_states()
         uses = [_input_use(n, input_paths[n], input_states[n]) for n in step.get_inputs()]
         record = self._new_record(attempt, uses)
@@ -106,7 +102,7 @@ class StepTask:
         if is_lazy:
             skip, record.reason = decide(out_states, fingerprint, history.last(*key))
             if skip:
-                ctx.logger.log(f"Skipped run: '{notebook}' ({record.reason})")
+                ctx.log(f"Skipped run: '{notebook}' ({record.reason})")
                 record.status = RunStatus.SKIPPED
                 if record.reason == NO_HISTORY:
                     history.record(*key, fingerprint, record.run_id)
@@ -117,14 +113,19 @@ class StepTask:
                         )
                 self._finish(record, out_states)
                 return self.recorded_result()
-        ctx.logger.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
+        ctx.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
         history.invalidate(*key, record.run_id)  # a run cut short never counts as a success
         expectations = StepExpectations(step)
         try:
             check_writable(notebook, step.get_outputs(), out_states)
             expectations.before_run(out_states, record)
-            runner = ctx.runner if ctx.runner is not None else DbutilsRunner()
+            runner = ctx.runner
+            if runner is None:
+                raise RuntimeNotFoundError(
+                    f"Notebook '{notebook}' cannot run: its flow has neither a runtime nor a runner; build flows "
+                    "with dtflw.init_flow(...) or pass runner= to the flow context."
+                )
             started = time.time()
             result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
             before, out_states = out_states, self._output_states()
@@ -169,7 +170,7 @@ class StepTask:
                 f"{MAX_KEPT_EXIT_VALUE // 1024} KiB; a skipped run of it returns None."
             )
             log.warning("dtflw: %s", message)
-            self.ctx.logger.log(message)
+            self.ctx.log(message)
             return None
         return kept
 
@@ -237,15 +238,7 @@ class StepTask:
         ]
         record.ended = time.time()
         if publish:
-            ctx.publish_tables({o.alias: o.abs_file_path for o in outputs.values()}, step.abs_path)
-            ctx.pipeline.record_run(
-                PipelineRun(
-                    step.abs_path,
-                    step.get_args(),
-                    {n: i.abs_file_path for n, i in step.get_inputs().items()},
-                    {o.alias: o.abs_file_path for o in outputs.values()},
-                )
-            )
+            ctx.publish(step)
         ctx.listeners.emit("on_notebook_end", ctx.flow_run, record)
 
 

@@ -6,7 +6,8 @@ A `Runtime` is the notebook's identity — its dbutils, Spark session, workspace
 
 Locally, the dtflw runtime makes a `Runtime` current for each notebook it executes (a context
 variable, so threads and nested runs each see their own). On a Databricks cluster it is detected
-once from the notebook's IPython namespace. `current_runtime()` is the one place that looks.
+from the notebook by the detector registered with `detect_with` (`dtflw.compat.cluster`, through the
+0.6 hooks). `current_runtime()` is the one place that looks.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ __all__ = [
     "activated",
     "context_tag",
     "current_runtime",
-    "from_dbutils",
+    "detect_with",
     "normalize_workspace_path",
     "project_relative_path",
 ]
 
 _current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("dtflw_runtime", default=None)
-_detected: list[Runtime] = []  # the runtime last detected on a cluster
+_detectors: list = []  # finds the runtime of a notebook on a cluster (`dtflw.compat.cluster`, registered at import)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Runtime:
         self.engine_credentials = engine_credentials
         self.namespaces = namespaces
         self.table_catalog = table_catalog
+        self.shared_values: Any = None  # on a cluster: (kind, notebook path) → what a caller shared (0.6 flow bus)
         self.flows: list = []  # flows opened by this notebook, ended when it finishes
 
     @property
@@ -137,7 +139,17 @@ def current_runtime() -> Runtime:
     runtime = _current.get()
     if runtime is not None:
         return runtime
-    return _detect_databricks()
+    if not _detectors:
+        raise RuntimeNotFoundError(
+            "No notebook runtime found: not run by the local dtflw runtime, and no way to detect a Databricks "
+            "notebook was registered (import dtflw first)."
+        )
+    return _detectors[0]()
+
+
+def detect_with(detector) -> None:
+    """Find the runtime of code that no dtflw runtime made current with `detector()` (a Databricks notebook)."""
+    _detectors[:] = [detector]
 
 
 def active_runtime() -> Runtime | None:
@@ -155,55 +167,12 @@ def activated(runtime: Runtime):
         _current.reset(token)
 
 
-def from_dbutils(dbutils, spark=None) -> Runtime:
-    """A runtime around a Databricks `dbutils` (a cluster's, or any object with its API)."""
-    from dtflw.runtime.dbutils_runner import DbutilsRunner
-
-    context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()
-    tags = context.tags()
-    return Runtime(
-        dbutils,
-        spark,
-        notebook_path=context.notebookPath().get(),
-        user=context_tag(tags, "user") or "",
-        job_type=context_tag(tags, "jobType"),
-        runner=DbutilsRunner(),
-    )
-
-
 def context_tag(tags, key: str):
     """A notebook context tag (`tags().apply(key)`), or None when the notebook has none."""
     try:
         return tags.apply(key)
     except Exception:  # py4j raises NoSuchElementException for a missing tag
         return None
-
-
-def _detect_databricks() -> Runtime:
-    """The runtime of a notebook on a cluster, found through the 0.6 hooks (`dtflw.databricks`) so that
-    code patching them takes effect; the same one while its dbutils and notebook path stay the same."""
-    from dtflw.compat import databricks as db
-    from dtflw.runtime.dbutils_runner import DbutilsRunner
-
-    dbutils = db.get_dbutils()  # RuntimeNotFoundError outside any notebook
-    path = db.get_this_notebook_abs_path()
-    if _detected and _detected[0].dbutils is dbutils and _detected[0].notebook_path == path:
-        return _detected[0]
-    try:
-        user = db.get_current_username()
-    except Exception:  # py4j raises NoSuchElementException for a missing tag
-        user = ""
-    runtime = Runtime(
-        dbutils,
-        notebook_path=path,
-        user=user or "",
-        job_type=db.try_get_context_tag("jobType"),
-        runner=DbutilsRunner(),
-        spark_factory=lambda: db.get_spark_session(),
-        display_html=db.notebook_namespace().get("displayHTML"),
-    )
-    _detected[:] = [runtime]
-    return runtime
 
 
 def _storage_environment() -> StorageEnvironment | None:

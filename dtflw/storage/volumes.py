@@ -143,7 +143,7 @@ def from_volume_path(path: str, runtime=None, spark=None, table_format: str = "p
     local_folder = runtime.volumes_folder if runtime is not None and runtime.is_local else None
     dbutils = runtime.dbutils if runtime is not None else None
     spark = spark if spark is not None else getattr(runtime, "spark", None)
-    from dtflw.workspace_fs import WorkspaceFs
+    from dtflw.storage.workspace_fs import WorkspaceFs
 
     if isinstance(getattr(dbutils, "fs", None), WorkspaceFs):  # the databricks engine: the workspace's Files API
         from dtflw.storage.workspace_volumes import WorkspaceVolumeStorage

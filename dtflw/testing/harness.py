@@ -134,14 +134,14 @@ class NotebookTester:
         secrets: Mapping[str, Mapping[str, str]] | None = None,
         user: str = "tester@example.com",
     ):
-        from dtflw.local.workspace import LocalSettings, LocalWorkspace
         from dtflw.runtime import RunOptions
+        from dtflw.session.local import LocalSettings, open_local_session
 
         self.engine = engine
         self.secrets = {scope: dict(keys) for scope, keys in (secrets or {}).items()}
         self._secrets_file = os.path.join(os.path.abspath(state_folder), "secrets.json")
         self._write_secrets()  # the workspace checks the file when it is made
-        self.workspace = LocalWorkspace(
+        self.session = open_local_session(
             workspace_root,
             engine,
             LocalSettings(
@@ -155,6 +155,7 @@ class NotebookTester:
             ),
             RunOptions(strict=True),  # an argument a notebook never reads fails the test (`dtflw run --strict`)
         )
+        self.workspace = self.session.workspace
         self._storage = None
 
     # -- what a test sets up --------------------------------------------------------------------
@@ -258,7 +259,7 @@ class NotebookTester:
         file_path = self._notebook_file(notebook)
         arguments = {k: str(v) for k, v in (args or {}).items()}
         started = time.time()
-        exit_value = self.workspace.run_file(file_path, arguments, timeout)
+        exit_value = self.session.run_file(file_path, arguments, timeout)
         return FlowResult(
             self.workspace.workspace_path(file_path), exit_value, LineageGraph.load(self.storage), self.storage, started
         )

@@ -61,18 +61,17 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def dtflw_engine(request):
     """The session's Spark engine (started on first use, stopped at the end of the session)."""
-    from dtflw.engines import create_engine
+    from dtflw.session.local import EngineSettings
 
     config = request.config
-    name = engine_name(config)
-    options = {}
-    if name == "databricks":
-        options = {
-            "profile": config.getoption("dtflw_profile"),
-            "cluster_id": config.getoption("dtflw_cluster_id"),
-            "serverless": config.getoption("dtflw_serverless"),
-        }
-    with create_engine(name, url=config.getoption("dtflw_remote_url"), **options) as engine:
+    settings = EngineSettings(
+        engine_name(config),
+        url=config.getoption("dtflw_remote_url"),
+        profile=config.getoption("dtflw_profile"),
+        cluster_id=config.getoption("dtflw_cluster_id"),
+        serverless=config.getoption("dtflw_serverless"),
+    )
+    with settings.create() as engine:
         yield engine
 
 

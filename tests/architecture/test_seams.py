@@ -79,17 +79,17 @@ class DeclaringExecutor:
 
 
 def test_run_hands_each_step_to_the_flows_executor_and_knows_nothing_else(storage):
-    from dtflw import DefaultLogger, Flow
     from dtflw.core.context import FlowContext
+    from dtflw.core.flow import Flow
 
     mine = DeclaringExecutor()
-    flow = Flow(FlowContext(storage, None, None, DefaultLogger(), executor=mine))
+    flow = Flow(FlowContext(storage, None, None, executor=mine))
     assert flow.dag() is mine
     assert flow.notebook("a").output("A").run(is_lazy=True) == "declared a"
     assert flow.notebook("b").input("A").output("B").run() == "declared b"  # collecting: A resolves later
     assert mine.steps == [("a", True, [], ["A"]), ("b", False, ["A"], ["B"])]
     with pytest.raises(RuntimeNotFoundError, match="without a step executor"):
-        Flow(FlowContext(storage, None, None, DefaultLogger())).notebook("a").run()
+        Flow(FlowContext(storage, None, None)).notebook("a").run()
 
 
 def test_a_storage_scheme_registers_by_hand_and_through_an_entry_point(tmp_path, monkeypatch):
@@ -167,7 +167,9 @@ def test_a_notebook_using_spark_gets_its_session_on_first_use(workspace):
 
 
 def test_optional_capabilities_are_protocols_checked_with_isinstance():
-    from dtflw.engines import JvmEngine, SailEngine, WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
+    from dtflw.engines import WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
+    from dtflw.engines.jvm import JvmEngine
+    from dtflw.engines.sail import SailEngine
     from dtflw.storage.filesystems import ConditionalCreating, LocalFileSystem, TailReading
 
     sail, jvm = SailEngine(), JvmEngine()

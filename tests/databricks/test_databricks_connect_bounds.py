@@ -232,7 +232,7 @@ def test_each_serverless_session_sends_a_session_id_of_its_own():
     """Serverless compute routes by the session id header: a notebook's session must not reuse the main one's."""
     from pyspark.sql.connect.client import DefaultChannelBuilder
 
-    from dtflw.connect_sessions import SessionChannelBuilder, SharedChannel
+    from dtflw.engines.connect_sessions import SessionChannelBuilder, SharedChannel
 
     template = DefaultChannelBuilder("sc://workspace.example:443/;x-databricks-session-id=abc;session_id=abc")
     channel = SharedChannel(object())

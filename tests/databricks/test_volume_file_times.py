@@ -7,7 +7,7 @@ from databricks.sdk import WorkspaceClient
 
 from dtflw.storage.tables import FileInfo as TableFile
 from dtflw.storage.tables import state_from_listing, written_between
-from dtflw.workspace_fs import WorkspaceFs
+from dtflw.storage.workspace_fs import WorkspaceFs
 
 PATH = "/Volumes/main/sales/lake/report.csv"
 

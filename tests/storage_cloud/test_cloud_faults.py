@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from dtflw.engines import JvmEngine
+from dtflw.engines.jvm import JvmEngine
 from dtflw.errors import (
     EngineUnavailableError,
     InvalidStorageNameError,

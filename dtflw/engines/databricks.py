@@ -2,16 +2,16 @@
 
 Spark is a databricks-connect `DatabricksSession` on a cluster or serverless compute: one connection per
 run, and a new Spark session on it per notebook run (temp views and conf stay private to a notebook, as on
-Databricks), made in milliseconds (`dtflw.connect_sessions`). Host, auth and compute follow
+Databricks), made in milliseconds (`dtflw.engines.connect_sessions`). Host, auth and compute follow
 databricks-sdk's unified config: `DATABRICKS_HOST`, `DATABRICKS_TOKEN`, OAuth, `~/.databrickscfg`
 profiles, `DATABRICKS_CLUSTER_ID`, `DATABRICKS_SERVERLESS_COMPUTE_ID`. They are checked — and the
 workspace asked whether it accepts them, a terminated cluster started — before any notebook runs, within
-the bounds of `dtflw.databricks_check`, saying on stderr what it waits for; a problem is a
+the bounds of `dtflw.engines.databricks_check`, saying on stderr what it waits for; a problem is a
 `DatabricksConfigError` naming the setting to fix (`DatabricksUnreachableError` at a bound). Tokens never
 appear in its messages.
 
 `dbutils.fs` and `dbutils.secrets` of the notebooks are the workspace's (its DBFS API, as a cluster's
-`dbutils.fs` behaves: `dtflw.workspace_fs`; databricks-sdk's `WorkspaceClient().dbutils.secrets`), and so
+`dbutils.fs` behaves: `dtflw.storage.workspace_fs`; databricks-sdk's `WorkspaceClient().dbutils.secrets`), and so
 is `dbfs:/` storage; widgets and `dbutils.notebook.run/exit` stay local.
 
 An `sc://` URL (`url`, or `$SPARK_REMOTE`, which databricks-connect honours too) points Spark at any
@@ -28,7 +28,8 @@ import os
 import sys
 from collections.abc import Callable
 
-from dtflw.engines import ConnectEngine, Engine, _install_display
+from dtflw.engines import Engine
+from dtflw.engines.connect import ConnectEngine
 from dtflw.errors import DatabricksConfigError
 
 
@@ -37,6 +38,11 @@ class DatabricksEngine(ConnectEngine):
     what the engine waits for (default: a line on stderr)."""
 
     name = "databricks"
+
+    @classmethod
+    def create(cls, conf: dict[str, str] | None, url: str | None, **compute) -> DatabricksEngine:
+        """On `compute` (`profile=`, `cluster_id=`, `serverless=`), or at an sc:// `url`."""
+        return cls(conf, url=url, **compute)
 
     def __init__(
         self,
@@ -62,14 +68,14 @@ class DatabricksEngine(ConnectEngine):
     # -- configuration ------------------------------------------------------------------------
     def check(self):
         """Validate host, auth and compute, asking the workspace (within the bounds of
-        `dtflw.databricks_check`, saying what it waits for); returns the sdk `Config` (or None when Spark
+        `dtflw.engines.databricks_check`, saying what it waits for); returns the sdk `Config` (or None when Spark
         goes to an sc:// server and no workspace is configured)."""
         if self._config is not None or (self.url and not self._workspace_configured()):
             return self._config
         _require_packages()
         import databricks.sdk  # noqa: F401 - imported here (~1 s), not in the bounded check
 
-        from dtflw.databricks_check import Waiting, WorkspaceCheck
+        from dtflw.engines.databricks_check import Waiting, WorkspaceCheck
 
         options = {"profile": self.profile, "cluster_id": self.cluster_id}
         if self.serverless:
@@ -109,15 +115,14 @@ class DatabricksEngine(ConnectEngine):
     def _start(self):
         """The main session, by databricks-connect (which validates cluster and client versions); the
         notebooks' sessions copy its connection. On compute, Spark's first answer is awaited, bounded."""
-        from dtflw.connect_sessions import SessionFactory
+        from dtflw.engines.connect_sessions import SessionFactory
 
         self.preflight()
         session = self._builder().create()
         if not self.url:
-            from dtflw.databricks_check import Waiting, spark_answers
+            from dtflw.engines.databricks_check import Waiting, spark_answers
 
             Waiting(self._say).run(lambda waiting: spark_answers(session, self.check(), waiting))
-        _install_display()
         self._apply_conf(session)
         self._sessions = SessionFactory(session.client._builder)
         return session
@@ -142,7 +147,7 @@ class DatabricksEngine(ConnectEngine):
         if self._dbutils is None:
             from databricks.sdk import WorkspaceClient
 
-            from dtflw.workspace_fs import WorkspaceFs
+            from dtflw.storage.workspace_fs import WorkspaceFs
 
             client = WorkspaceClient(config=config)
             self._dbutils = (WorkspaceFs(client), client.dbutils.secrets)

@@ -4,35 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 
 import click
 
-from dtflw.deploy.cli import deploy
+from dtflw.cli.deploy import deploy
+from dtflw.cli.options import default_storage_url, pairs
 from dtflw.engines import engine_names
 from dtflw.errors import DtflwError
 
 LINEAGE_FORMATS = ("json", "openlineage", "mermaid", "dot", "html")
-
-
-def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
-    pairs = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE.", param_hint=option)
-        pairs[key] = value
-    return pairs
-
-
-def default_storage_url(storage: str | None) -> str:
-    """`--storage`, else `$DTFLW_STORAGE`, else the `.dtflw/storage` folder here; a relative folder is taken
-    from here too (a notebook runs in its own folder)."""
-    from dtflw.storage import STORAGE_ENV
-
-    url = storage or os.environ.get(STORAGE_ENV) or ".dtflw/storage"
-    return url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:|/", url) else "file://" + os.path.abspath(url)
 
 
 class _Command(click.Group):
@@ -111,16 +92,17 @@ def _runtime_options(command):
     return command
 
 
-def _workspace(options: dict, listeners=(), planner=None, leases=None, environ=None):
-    from dtflw.engines import create_engine
-    from dtflw.local.workspace import LocalSettings, LocalWorkspace
+def _session(options: dict, listeners=(), planner=None, environ=None, lease_wait=None):
+    """The local session of a `dtflw run|plan|check` command, and the notebook file it runs."""
+    from dtflw.local.workspace import LocalSettings
     from dtflw.runtime import RunOptions
+    from dtflw.session.local import EngineSettings, open_local_session
 
     notebook = os.path.abspath(options["notebook"])
-    conf = _pairs(options["conf"], "--conf")
+    conf = pairs(options["conf"], "--conf")
     if options["engine"] not in ("remote", "databricks"):  # managed tables here, not beside the notebook
         conf.setdefault("spark.sql.warehouse.dir", os.path.abspath(".dtflw/spark-warehouse"))
-    engine = create_engine(
+    engine = EngineSettings(
         options["engine"],
         conf,
         options["remote_url"],
@@ -128,28 +110,24 @@ def _workspace(options: dict, listeners=(), planner=None, leases=None, environ=N
         cluster_id=options["cluster_id"],
         serverless=options["serverless"],
     )
-    workspace = LocalWorkspace(
-        options["workspace_root"] or os.path.dirname(os.path.dirname(notebook)),
-        engine,
-        LocalSettings(
-            user=options["user"],
-            storage_url=default_storage_url(options["storage"]),
-            dbfs_folder=options["dbfs_root"],
-            volumes_folder=options.get("volumes_root"),
-            secrets_file=options["secrets_file"],
-            environ=environ,
-        ),
-        RunOptions(
-            force_lazy=options["lazy"],
-            select=options["select"],
-            exclude=options["exclude"],
-            planner=planner,
-            listeners=list(listeners),
-            strict=options["strict"],
-            leases=leases,
-        ),
+    settings = LocalSettings(
+        user=options["user"],
+        storage_url=default_storage_url(options["storage"]),
+        dbfs_folder=options["dbfs_root"],
+        volumes_folder=options.get("volumes_root"),
+        secrets_file=options["secrets_file"],
+        environ=environ,
     )
-    return engine, workspace, notebook
+    run_options = RunOptions(
+        force_lazy=options["lazy"],
+        select=options["select"],
+        exclude=options["exclude"],
+        planner=planner,
+        listeners=list(listeners),
+        strict=options["strict"],
+    )
+    root = options["workspace_root"] or os.path.dirname(os.path.dirname(notebook))
+    return open_local_session(root, engine, settings, run_options, lease_wait=lease_wait), notebook
 
 
 @main.command()
@@ -184,25 +162,21 @@ def _run_locally(options: dict, wait_for_storage: float, output) -> None:
     """`dtflw run`: the notebook with the local runtime, its output redacted by `output` (`RedactedFds`)."""
     from rich.console import Console
 
-    from dtflw.events import new_run_id
     from dtflw.interrupts import CANCELLATION
-    from dtflw.lineage.abandoned import close_abandoned_runs
     from dtflw.progress import ProgressPrinter
     from dtflw.secrets import scrub
-    from dtflw.storage.lease import RunLeases
 
     console = Console(stderr=True)
     printer = ProgressPrinter(console)
     secrets = output.secrets  # the values revealed while running: never printed
     try:
-        leases = RunLeases(new_run_id(), wait_for_storage, on_abandoned=close_abandoned_runs)
-        with leases, _secrets_kept_from_environment() as environ:  # a lease is taken by its storage's first flow
-            engine, workspace, notebook = _workspace(options, listeners=[printer], leases=leases, environ=environ)
-            workspace.secret_values |= secrets
-            secrets = output.secrets = workspace.secret_values
-            with engine, CANCELLATION.signals_handled():
+        with _secrets_kept_from_environment() as environ:  # a lease is taken by its storage's first flow
+            session, notebook = _session(options, listeners=[printer], environ=environ, lease_wait=wait_for_storage)
+            session.workspace.secret_values |= secrets
+            secrets = output.secrets = session.workspace.secret_values
+            with session, CANCELLATION.signals_handled():
                 try:
-                    result = CANCELLATION.run(workspace.run_file, notebook, _pairs(options["args"], "--arg"))
+                    result = CANCELLATION.run(session.run_file, notebook, pairs(options["args"], "--arg"))
                 except KeyboardInterrupt:  # the first Ctrl-C or SIGTERM: notebooks stopped, recorded cancelled
                     _print_summary(console, printer)
                     console.print(
@@ -264,7 +238,7 @@ def _secrets_kept_from_environment():
 
 def _run_on_databricks(context, options: dict) -> None:
     """`dtflw run --on databricks`: `dtflw deploy run` with the options both know; refuses the others."""
-    from dtflw.deploy.cli import run as deploy_run
+    from dtflw.cli.deploy import run as deploy_run
 
     local_only = {
         "lazy": "--lazy",
@@ -303,11 +277,11 @@ def plan(**options):
     planner = Planner(lazy=options["lazy"], select=options["select"], exclude=options["exclude"])
     with _output_redacted() as output:  # the orchestration code runs: what it prints is redacted too
         try:
-            engine, workspace, notebook = _workspace(options, planner=planner)
-            workspace.secret_values |= output.secrets
-            output.secrets = workspace.secret_values
-            with engine, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
-                workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+            session, notebook = _session(options, planner=planner)
+            session.workspace.secret_values |= output.secrets
+            output.secrets = session.workspace.secret_values
+            with session, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
+                session.run_file(notebook, pairs(options["args"], "--arg"))
         except DtflwError as e:
             from rich.console import Console
 
@@ -326,10 +300,10 @@ def check(**options):
 
     planner = Planner(select=options["select"], exclude=options["exclude"])
     try:
-        engine, workspace, notebook = _workspace(options, planner=planner)
-        with engine:
+        session, notebook = _session(options, planner=planner)
+        with session:
             with contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the report
-                workspace.run_file(notebook, _pairs(options["args"], "--arg"))
+                session.run_file(notebook, pairs(options["args"], "--arg"))
             report = check_planned(planner.plans())
     except DtflwError as e:
         from rich.console import Console
@@ -512,6 +486,3 @@ def import_aef(definition, out, notebooks_dir):
 
 
 main.add_command(deploy)
-
-if __name__ == "__main__":
-    main()

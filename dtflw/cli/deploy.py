@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from dtflw.cli.options import pairs
 from dtflw.errors import DtflwError
 
 FORMATS = ("job", "bundle")
@@ -66,7 +67,6 @@ def _flow_options(command):
 def _planned(options: dict):
     """Plan the notebook for export (running no step, no Spark, no storage I/O): the planned export, the
     job's compute and tags."""
-    from dtflw.cli import _pairs
     from dtflw.deploy.export import Compute
     from dtflw.deploy.planned import plan_export
     from dtflw.storage import STORAGE_ENV
@@ -80,7 +80,7 @@ def _planned(options: dict):
         planned = plan_export(
             options["notebook"],
             storage_url=options["storage"] or os.environ.get(STORAGE_ENV),
-            arguments=_pairs(options["args"], "--arg"),
+            arguments=pairs(options["args"], "--arg"),
             user=options["user"],
             workspace_root=options["workspace_root"],
             allow_local_storage=options["allow_local_storage"],
@@ -88,7 +88,7 @@ def _planned(options: dict):
     for line in planned.skipped:
         click.echo(f"  not performed while planning: {line}", err=True)
     name = options["name"] or _source_name(options["notebook"])
-    return planned, name, compute, _pairs(options["tags"], "--tag")
+    return planned, name, compute, pairs(options["tags"], "--tag")
 
 
 def _deploy_section(path: str) -> dict | None:
@@ -179,7 +179,6 @@ def export(fmt, out, host, target, variables, **options):
     """Export the steps of an orchestration notebook or a pipeline file, SOURCE, as Jobs API 2.2 job settings
     (`--format job`) or an Asset Bundle (`--format bundle --out DIR`). Planning runs no step, starts no
     Spark and reads or writes no storage."""
-    from dtflw.cli import _pairs
     from dtflw.deploy.bundle import bundle_files, write_bundle
     from dtflw.deploy.export import to_json
 
@@ -212,7 +211,7 @@ def export(fmt, out, host, target, variables, **options):
                 operations,
                 package=package,
                 target=target,
-                variables=_pairs(variables, "--var"),
+                variables=pairs(variables, "--var"),
             )
             written = write_bundle(files, out)
     except DtflwError as e:
@@ -265,7 +264,6 @@ def run(profile, repair, poll, params, **options):
     from databricks.sdk.errors import DatabricksError
     from rich.console import Console
 
-    from dtflw.cli import _pairs
     from dtflw.deploy.export import job_settings
     from dtflw.deploy.job_run import (
         LAST_RUNS,
@@ -284,7 +282,7 @@ def run(profile, repair, poll, params, **options):
     known_runs = os.path.abspath(LAST_RUNS)  # here, whatever folder a notebook later runs in
     try:
         planned, name, compute, tags = _planned(options)
-        tasks = resolve(planned.tasks, planned.parameters, _pairs(params, "--param"))
+        tasks = resolve(planned.tasks, planned.parameters, pairs(params, "--param"))
         client = WorkspaceClient(profile=profile) if profile else WorkspaceClient()
         host = client.config.host
         if repair:

@@ -1,0 +1,73 @@
+"""The flow context as 0.6 built it (`dtflw.flow_context.FlowContext`): the core context with 0.6's logger,
+display and pipeline state, its notebooks found and run through the `dtflw.databricks` hooks when it has no
+runtime, and its steps run when `.run()` is called (outside a DAG block)."""
+
+from __future__ import annotations
+
+from dtflw.compat import databricks
+from dtflw.compat.cluster import DbutilsRunner
+from dtflw.compat.com import NotebooksChannel
+from dtflw.compat.display import DefaultDisplay
+from dtflw.compat.logger import LoggerBase
+from dtflw.compat.pipeline import NotebookRun, PipelineState
+from dtflw.core import context
+from dtflw.errors import RuntimeNotFoundError
+from dtflw.run.immediate import ImmediateExecutor
+
+
+class FlowContext(context.FlowContext):
+    """A flow's shared state whose steps run as they are handed over, unless an `executor` is given."""
+
+    def __init__(self, storage, spark, dbutils, logger: LoggerBase, runtime=None, runner=None, executor=None):
+        if runtime is None and runner is None:  # 0.6: `dbutils.notebook.run` through the hooks
+            runner = DbutilsRunner()
+        super().__init__(storage, spark, dbutils, runtime, runner, executor)
+        self.logger = logger
+        self.pipeline = PipelineState()
+        self.display = DefaultDisplay()
+        if executor is None:
+            self.step_executor = ImmediateExecutor(self)
+
+    @property
+    def logger(self) -> LoggerBase:
+        return self._logger
+
+    @logger.setter
+    def logger(self, value: LoggerBase) -> None:
+        if not isinstance(value, LoggerBase):
+            raise ValueError("Unexpected logger type.")
+        self._logger = value
+
+    def log(self, message: str) -> None:
+        self._logger.log(message)
+
+    def resolve_notebook_path(self, rel_path: str) -> str:
+        """Without a runtime, through `dtflw.databricks.get_notebook_abs_path` (as given outside a notebook)."""
+        if self.runtime is not None:
+            return super().resolve_notebook_path(rel_path)
+        try:
+            return databricks.get_notebook_abs_path(rel_path)
+        except RuntimeNotFoundError:
+            return rel_path
+
+    def before_call(self, step) -> None:
+        """In an interactive session on a cluster, share the call's args and paths on the flow bus, as 0.6 did,
+        for the callee opened interactively afterwards."""
+        if (self.runtime is None or not self.runtime.is_local) and databricks.is_job_interactive():
+            channel = NotebooksChannel(self.spark)
+            channel.share_args(step.abs_path, step.get_args())
+            channel.share_inputs(step.abs_path, {n: i.abs_file_path for n, i in step.get_inputs().items()})
+            channel.share_outputs(step.abs_path, {n: o.abs_file_path for n, o in step.get_outputs().items()})
+
+    def publish(self, step) -> None:
+        super().publish(step)
+        outputs = {o.alias: o.abs_file_path for o in step.get_outputs().values()}
+        inputs = {n: i.abs_file_path for n, i in step.get_inputs().items()}
+        self.pipeline.record_run(NotebookRun(step.abs_path, step.get_args(), inputs, outputs))
+
+    def show(self) -> None:
+        lines = ["Evaluated tables:"]
+        for name, producers in self.tables_repo.tables.items():
+            lines.append(f"'{name}'")
+            lines += [f"  '{nb}' : '{path}'" for nb, path in producers.items()]
+        self.display.show("\n".join(lines))

@@ -1,0 +1,145 @@
+"""Spark engines: `sail` (in-process Sail server, the default), `spark` (classic JVM), `remote` (any sc://
+URL), `databricks` (databricks-connect to a workspace's compute), and any engine a package registers in the
+`dtflw.engines` entry-point group (an `Engine` subclass) or with `register_engine`.
+
+Each engine gives one main session and a fresh session per notebook run, as Databricks gives each
+notebook run by `dbutils.notebook.run` its own session (temp views are not shared; global temp
+views and tables are). Databricks-like defaults: ANSI SQL on, session time zone UTC. What only some
+engines can do is a `typing.Protocol` checked with `isinstance`: `WithUnityCatalog`,
+`WithStorageCredentials`, `WithWorkspaceUtils`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from dtflw.errors import EngineError
+
+ENTRY_POINT_GROUP = "dtflw.engines"
+_BUILTIN = {
+    "sail": "dtflw.engines.sail:SailEngine",
+    "spark": "dtflw.engines.jvm:JvmEngine",
+    "remote": "dtflw.engines.connect:ConnectEngine",
+    "databricks": "dtflw.engines.databricks:DatabricksEngine",
+}
+_registered: dict[str, Callable] = {}
+
+DATABRICKS_DEFAULTS = {
+    "spark.sql.ansi.enabled": "true",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+@runtime_checkable
+class WithUnityCatalog(Protocol):
+    """An engine whose sessions can use the local Unity Catalog (sail)."""
+
+    def use_unity_catalog(self, catalog): ...
+
+
+@runtime_checkable
+class WithStorageCredentials(Protocol):
+    """An engine that takes a storage's credentials into its own process (sail), never this one's."""
+
+    def add_credentials(self, environment) -> None: ...
+
+
+@runtime_checkable
+class WithWorkspaceUtils(Protocol):
+    """An engine on a Databricks workspace, whose `dbutils.fs` and secrets are the workspace's (databricks)."""
+
+    def workspace_utils(self, revealed: set[str]): ...
+
+
+class Engine:
+    """A running Spark engine: `session` is the main one; `new_session()` an isolated one."""
+
+    name = "engine"
+
+    @classmethod
+    def create(cls, conf: dict[str, str] | None, url: str | None, **options) -> Engine:
+        """The engine for `create_engine(name, conf, url, **options)` (an engine needing no URL ignores it)."""
+        return cls(conf)
+
+    def __init__(self, conf: dict[str, str] | None = None):
+        self.conf = {**DATABRICKS_DEFAULTS, **(conf or {})}
+        self._session = None
+        self._starting = threading.Lock()  # notebooks running in parallel may all start it at once
+        self._opened: weakref.WeakSet = weakref.WeakSet()  # notebook sessions, closed when the engine stops
+
+    @property
+    def session(self):
+        """The main session; the engine starts on first use."""
+        if self._session is None:
+            with self._starting:
+                if self._session is None:
+                    self._session = self._start()
+        return self._session
+
+    def preflight(self) -> None:
+        """Check the configuration before any notebook runs (the engine itself starts on first use)."""
+
+    def new_session(self):
+        """A session of its own for one notebook run."""
+        return self.session.newSession()
+
+    def _start(self):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._session is not None:
+            self._session.stop()
+            self._session = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def register_engine(name: str, factory: Callable) -> None:
+    """Make `create_engine(name, conf, url, **options)` call `factory(conf, url, **options)` (or, for an
+    `Engine` subclass, its `create`)."""
+    _registered[name] = factory
+
+
+def engine_names() -> tuple[str, ...]:
+    """Every engine `create_engine` knows: built in, registered, and from entry points."""
+    from importlib.metadata import entry_points
+
+    plugins = [ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    return tuple(dict.fromkeys([*_BUILTIN, *_registered, *plugins]))
+
+
+def create_engine(name: str = "sail", conf: dict[str, str] | None = None, url: str | None = None, **options) -> Engine:
+    """The engine called `name`, not started: it starts when a notebook first uses Spark. `remote` needs
+    `url` (or $SPARK_REMOTE); `databricks` takes the compute (`profile=`, `cluster_id=` or `serverless=`,
+    else databricks-sdk's unified config) or an sc:// `url`."""
+    factory = _factory(name)
+    if isinstance(factory, type) and issubclass(factory, Engine):
+        return factory.create(conf, url, **options)
+    return factory(conf, url, **options)
+
+
+def _factory(name: str) -> Callable:
+    if name in _registered:
+        return _registered[name]
+    target = _BUILTIN.get(name)
+    if target is None:
+        from importlib.metadata import entry_points
+
+        plugins = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        if name not in plugins:
+            raise EngineError(
+                f"Unknown engine {name!r}; use one of: {', '.join(engine_names())}, or install a package that "
+                f"registers it in the {ENTRY_POINT_GROUP!r} entry-point group."
+            )
+        register_engine(name, plugins[name].load())
+        return _registered[name]
+    module, attribute = target.split(":")
+    return getattr(importlib.import_module(module), attribute)
