@@ -66,17 +66,8 @@ def bundle_files(
         operations=operations,
         package=package,
     )
-    acl = job.pop("access_control_list", None)
-    if acl:  # a bundle's job resource names its permissions `permissions`, each with a `level`
-        job["permissions"] = [{"level": e.pop("permission_level"), **e} for e in acl]
-    for parameter in job.get("parameters", []):
-        parameter["default"] = "${var." + parameter["name"] + "}"
     cluster = compute.existing_cluster_id if compute else None
-    for task in job["tasks"]:
-        if "notebook_task" in task:
-            del task["notebook_task"]["source"]  # the bundle's synced files are the workspace's
-        if cluster:
-            task["existing_cluster_id"] = "${var." + CLUSTER_VARIABLE + "}"  # a target may run on another
+    _as_bundle_job(job, cluster)
     config: dict = {"bundle": {"name": key}, "include": [f"{RESOURCES}/*.yml"]}
     defaults = {p.name: p.default for p in parameters} | ({CLUSTER_VARIABLE: cluster} if cluster else {})
     if defaults:
@@ -90,6 +81,21 @@ def bundle_files(
     config["targets"] = _targets(host, _earlier_target_variables(out_dir))
     _set_variables(config, target, variables or {})
     return {"databricks.yml": config, f"{RESOURCES}/{key}.job.yml": {"resources": {"jobs": {key: job}}}}
+
+
+def _as_bundle_job(job: dict, cluster: str | None) -> None:
+    """Turn Jobs API settings into a bundle's job resource: permissions with levels, parameters defaulting to
+    the bundle variables of their names, notebooks from the bundle's synced files, the cluster a variable."""
+    acl = job.pop("access_control_list", None)
+    if acl:  # a bundle's job resource names its permissions `permissions`, each with a `level`
+        job["permissions"] = [{"level": e.pop("permission_level"), **e} for e in acl]
+    for parameter in job.get("parameters", []):
+        parameter["default"] = "${var." + parameter["name"] + "}"
+    for task in job["tasks"]:
+        if "notebook_task" in task:
+            del task["notebook_task"]["source"]  # the bundle's synced files are the workspace's
+        if cluster:
+            task["existing_cluster_id"] = "${var." + CLUSTER_VARIABLE + "}"  # a target may run on another
 
 
 def _targets(host: str | None, earlier: dict[str, dict]) -> dict:

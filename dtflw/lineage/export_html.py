@@ -76,63 +76,66 @@ def _data(graph: LineageGraph) -> dict:
 def _nodes_and_links(graph: LineageGraph) -> dict:
     """Each node carries two views: `history` (a notebook coloured by its last run that did run, so a lazy
     no-op leaves it as it was) and `latest` (as in the newest top-level flow run; null if not in it)."""
-    nodes, index = [], {}
     latest_runs = _latest_flow_runs(graph)
     notebook_labels = unique_labels([(n.label, n.path) for n in graph.notebooks.values()])
-    for notebook, label in zip(graph.notebooks.values(), notebook_labels):
-        index[notebook.id] = len(nodes)
-        runs = [graph.runs[i] for i in notebook.run_ids]
-        ran = [r for r in runs if r.status != RunStatus.SKIPPED] or runs
-        history = _view(*run_caption(ran[-1]))
-        if len(runs) > 1:
-            history["detail"] += f" · {len(runs)} runs"
-        in_latest = [r for r in runs if r.run_id in latest_runs]
-        nodes.append(
-            {
-                "kind": "notebook",
-                "key": notebook.path,
-                "name": label,
-                "keys": list(dict.fromkeys([notebook.path, *notebook.rel_paths, notebook.name, label])),
-                "tags": notebook.tags,
-                **history,
-                "latest": _view(*run_caption(in_latest[-1])) if in_latest else None,
-                "fingerprints": notebook.source_fingerprints,
-                "runs": [_run(r) for r in reversed(runs[-MAX_HISTORY:])],
-                "older": max(0, len(runs) - MAX_HISTORY),
-            }
-        )
     table_labels = unique_labels([(t.name, t.path) for t in graph.tables.values()])
-    for table, label in zip(graph.tables.values(), table_labels):
-        index[table.id] = len(nodes)
-        seen = graph.history(table.path) or graph.edges_of_table(table.path)
-        latest = graph.latest_seen(table.path)
-        schema = latest.use.schema if latest is not None else None
-        view = {"fill": TABLE_COLOURS[0], "stroke": TABLE_COLOURS[1], "detail": table_caption(graph, table)}
-        view.update(_quality(graph, graph.edges_of_table(table.path)))
-        in_latest = any(e.run_id in latest_runs for e in graph.edges_of_table(table.path))
-        nodes.append(
-            {
-                "kind": "table",
-                "key": table.path,
-                "name": label,
-                "keys": list(dict.fromkeys([table.path, *table.names, *table.aliases, label])),
-                "tags": [],
-                **view,
-                "latest": view if in_latest else None,
-                "format": table.format,
-                "names": table.names,
-                "aliases": table.aliases,
-                "schema": [list(c) for c in schema] if schema is not None else None,
-                "seen": [_seen(graph, e) for e in reversed(seen[-MAX_HISTORY:])],
-                "older": max(0, len(seen) - MAX_HISTORY),
-            }
-        )
+    nodes = [
+        _notebook_node(graph, n, label, latest_runs) for n, label in zip(graph.notebooks.values(), notebook_labels)
+    ]
+    nodes += [_table_node(graph, t, label, latest_runs) for t, label in zip(graph.tables.values(), table_labels)]
+    ids = [*(n.id for n in graph.notebooks.values()), *(t.id for t in graph.tables.values())]
+    index = {node_id: position for position, node_id in enumerate(ids)}
     links = [[index[source], index[target]] for source, target in graph.links()]
     return {
         "generated": iso_time(time.time()),
         "counts": {"notebooks": len(graph.notebooks), "tables": len(graph.tables)},
         "nodes": nodes,
         "links": links,
+    }
+
+
+def _notebook_node(graph: LineageGraph, notebook, label: str, latest_runs) -> dict:
+    runs = [graph.runs[i] for i in notebook.run_ids]
+    ran = [r for r in runs if r.status != RunStatus.SKIPPED] or runs
+    history = _view(*run_caption(ran[-1]))
+    if len(runs) > 1:
+        history["detail"] += f" · {len(runs)} runs"
+    in_latest = [r for r in runs if r.run_id in latest_runs]
+    return {
+        "kind": "notebook",
+        "key": notebook.path,
+        "name": label,
+        "keys": list(dict.fromkeys([notebook.path, *notebook.rel_paths, notebook.name, label])),
+        "tags": notebook.tags,
+        **history,
+        "latest": _view(*run_caption(in_latest[-1])) if in_latest else None,
+        "fingerprints": notebook.source_fingerprints,
+        "runs": [_run(r) for r in reversed(runs[-MAX_HISTORY:])],
+        "older": max(0, len(runs) - MAX_HISTORY),
+    }
+
+
+def _table_node(graph: LineageGraph, table, label: str, latest_runs) -> dict:
+    seen = graph.history(table.path) or graph.edges_of_table(table.path)
+    latest = graph.latest_seen(table.path)
+    schema = latest.use.schema if latest is not None else None
+    view = {"fill": TABLE_COLOURS[0], "stroke": TABLE_COLOURS[1], "detail": table_caption(graph, table)}
+    view.update(_quality(graph, graph.edges_of_table(table.path)))
+    in_latest = any(e.run_id in latest_runs for e in graph.edges_of_table(table.path))
+    return {
+        "kind": "table",
+        "key": table.path,
+        "name": label,
+        "keys": list(dict.fromkeys([table.path, *table.names, *table.aliases, label])),
+        "tags": [],
+        **view,
+        "latest": view if in_latest else None,
+        "format": table.format,
+        "names": table.names,
+        "aliases": table.aliases,
+        "schema": [list(c) for c in schema] if schema is not None else None,
+        "seen": [_seen(graph, e) for e in reversed(seen[-MAX_HISTORY:])],
+        "older": max(0, len(seen) - MAX_HISTORY),
     }
 
 

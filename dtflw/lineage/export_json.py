@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import orjson
 
+from dtflw.events import FlowRun, NotebookRun
 from dtflw.gc_pause import paused_gc
-from dtflw.lineage.graph import LineageGraph
+from dtflw.lineage.graph import Edge, LineageGraph, NotebookNode, TableNode
 from dtflw.lineage.labels import iso_time
 
 FORMAT = "dtflw-lineage-graph"
@@ -48,77 +49,82 @@ def to_dict(graph: LineageGraph) -> dict:
         return {
             "format": FORMAT,
             "version": VERSION,
-            "flows": [
-                {
-                    "run_id": f.run_id,
-                    "notebook_path": f.notebook_path,
-                    "storage_url": f.storage_url,
-                    "root_dir": f.root_dir,
-                    "parent_run_id": f.parent_run_id,
-                    "status": f.status.value,
-                    "started": iso_time(f.started),
-                    "ended": iso_time(f.ended),
-                    "duration": None if f.ended is None else f.ended - f.started,
-                }
-                for f in graph.flows.values()
-            ],
-            "notebooks": [
-                {
-                    "path": n.path,
-                    "rel_paths": n.rel_paths,
-                    "source_fingerprints": n.source_fingerprints,
-                    "tags": n.tags,
-                    "run_ids": n.run_ids,
-                }
-                for n in graph.notebooks.values()
-            ],
-            "tables": [
-                {
-                    "path": t.path,
-                    "names": t.names,
-                    "aliases": t.aliases,
-                    "format": t.format,
-                    "versions": list(versions.get(t.path, {}).values()),
-                }
-                for t in graph.tables.values()
-            ],
-            "runs": [
-                {
-                    "run_id": r.run_id,
-                    "flow_run_id": r.flow_run_id,
-                    "notebook_path": r.notebook_path,
-                    "rel_path": r.rel_path,
-                    "parent_run_id": r.parent_run_id,
-                    "attempt": r.attempt,
-                    "status": r.status.value,
-                    "reason": r.reason,
-                    "started": iso_time(r.started),
-                    "ended": iso_time(r.ended),
-                    "duration": r.duration,
-                    "args": r.args,
-                    "exit_value": r.exit_value,
-                    "error": r.error,
-                    "source_fingerprint": r.source_fingerprint,
-                    "tags": list(r.tags),
-                }
-                for r in graph.runs.values()
-            ],
-            "edges": [
-                {
-                    "kind": e.kind,
-                    "run_id": e.run_id,
-                    "notebook_path": e.notebook,
-                    "table_path": e.table,
-                    "name": e.use.name,
-                    "alias": e.use.alias,
-                    "format": e.use.format or (e.use.state.format if e.use.state else None),
-                    "version": e.version,
-                    "fingerprint": e.use.state.fingerprint if e.use.state else None,
-                }
-                for e in graph.edges
-            ],
+            "flows": [_flow(f) for f in graph.flows.values()],
+            "notebooks": [_notebook(n) for n in graph.notebooks.values()],
+            "tables": [_table(t, versions) for t in graph.tables.values()],
+            "runs": [_run(r) for r in graph.runs.values()],
+            "edges": [_edge(e) for e in graph.edges],
             "problems": graph.problems,
         }
+
+
+def _flow(f: FlowRun) -> dict:
+    return {
+        "run_id": f.run_id,
+        "notebook_path": f.notebook_path,
+        "storage_url": f.storage_url,
+        "root_dir": f.root_dir,
+        "parent_run_id": f.parent_run_id,
+        "status": f.status.value,
+        "started": iso_time(f.started),
+        "ended": iso_time(f.ended),
+        "duration": None if f.ended is None else f.ended - f.started,
+    }
+
+
+def _notebook(n: NotebookNode) -> dict:
+    return {
+        "path": n.path,
+        "rel_paths": n.rel_paths,
+        "source_fingerprints": n.source_fingerprints,
+        "tags": n.tags,
+        "run_ids": n.run_ids,
+    }
+
+
+def _table(t: TableNode, versions: dict) -> dict:
+    return {
+        "path": t.path,
+        "names": t.names,
+        "aliases": t.aliases,
+        "format": t.format,
+        "versions": list(versions.get(t.path, {}).values()),
+    }
+
+
+def _run(r: NotebookRun) -> dict:
+    return {
+        "run_id": r.run_id,
+        "flow_run_id": r.flow_run_id,
+        "notebook_path": r.notebook_path,
+        "rel_path": r.rel_path,
+        "parent_run_id": r.parent_run_id,
+        "attempt": r.attempt,
+        "status": r.status.value,
+        "reason": r.reason,
+        "started": iso_time(r.started),
+        "ended": iso_time(r.ended),
+        "duration": r.duration,
+        "args": r.args,
+        "exit_value": r.exit_value,
+        "error": r.error,
+        "source_fingerprint": r.source_fingerprint,
+        "tags": list(r.tags),
+    }
+
+
+def _edge(e: Edge) -> dict:
+    return {
+        "kind": e.kind,
+        "run_id": e.run_id,
+        "notebook_path": e.notebook,
+        "table_path": e.table,
+        "name": e.use.name,
+        "alias": e.use.alias,
+        "format": e.use.format or (e.use.state.format if e.use.state else None),
+        "version": e.version,
+        "fingerprint": e.use.state.fingerprint if e.use.state else None,
+    }
 
 
 def _versions(graph: LineageGraph) -> dict[str, dict[str | None, dict]]:

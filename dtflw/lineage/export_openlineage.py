@@ -395,6 +395,23 @@ def to_client_event(event: dict):
     )
 
 
+def _parent_facet(f: dict):
+    from openlineage.client.facet_v2 import parent_run
+
+    root = f.get("root")
+    return parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=f["run"]["runId"]),
+        job=parent_run.Job(namespace=f["job"]["namespace"], name=f["job"]["name"]),
+        root=None
+        if root is None
+        else parent_run.Root(
+            run=parent_run.RootRun(runId=root["run"]["runId"]),
+            job=parent_run.RootJob(namespace=root["job"]["namespace"], name=root["job"]["name"]),
+        ),
+        producer=f["_producer"],
+    )
+
+
 def _client_facets(facets: dict) -> dict:
     from openlineage.client.facet_v2 import (
         data_quality_assertions_dataset,
@@ -402,28 +419,13 @@ def _client_facets(facets: dict) -> dict:
         execution_parameters_run,
         job_type_job,
         output_statistics_output_dataset,
-        parent_run,
         processing_engine_run,
         schema_dataset,
         tags_run,
     )
 
-    def parent(f):
-        root = f.get("root")
-        return parent_run.ParentRunFacet(
-            run=parent_run.Run(runId=f["run"]["runId"]),
-            job=parent_run.Job(namespace=f["job"]["namespace"], name=f["job"]["name"]),
-            root=None
-            if root is None
-            else parent_run.Root(
-                run=parent_run.RootRun(runId=root["run"]["runId"]),
-                job=parent_run.RootJob(namespace=root["job"]["namespace"], name=root["job"]["name"]),
-            ),
-            producer=f["_producer"],
-        )
-
     builders = {
-        "parent": parent,
+        "parent": _parent_facet,
         "executionParameters": lambda f: execution_parameters_run.ExecutionParametersRunFacet(
             parameters=[
                 execution_parameters_run.ExecutionParameter(key=p["key"], value=p["value"]) for p in f["parameters"]

@@ -237,8 +237,7 @@ class LocalWorkspace:
     ) -> Runtime:
         """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`; task
         values of job task `task_key`, none outside a task) and its own Spark session (`session`, else one the
-        engine opens when the notebook first uses Spark), which reads and writes the workspace's namespaces.
-        A planned notebook gets no listeners: nothing it declares runs."""
+        engine opens when the notebook first uses Spark), which reads and writes the workspace's namespaces."""
         runner = LocalRunner(self, workspace_path)
         engine = self.engine  # the databricks engine: its workspace's fs and secrets
         remote = engine.workspace_utils(self.secret_values) if isinstance(engine, WithWorkspaceUtils) else None
@@ -256,16 +255,6 @@ class LocalWorkspace:
             secrets=secrets,
             jobs=Jobs(TaskValues(self.task_values, task_key)),
         )
-        options = RunOptions(
-            force_lazy=self.options.force_lazy,
-            selection=selection,
-            planner=planner,
-            listeners=[] if planner else self.options.listeners,
-            default_storage_url=self.storage_url,
-            storage_view=self.options.storage_view,
-            strict=self.options.strict,
-            leases=self.options.leases,
-        )
         return Runtime(
             dbutils,
             session,
@@ -281,9 +270,23 @@ class LocalWorkspace:
             run_id=run_id,
             secret_values=self.secret_values,
             display_html=displayHTML,
-            options=options,
+            options=self._notebook_options(planner, selection),
             engine_credentials=engine.add_credentials if isinstance(engine, WithStorageCredentials) else None,
             table_catalog=self.unity_catalog,
+        )
+
+    def _notebook_options(self, planner, selection) -> RunOptions:
+        """How a notebook's flows run: as the workspace's options say, with this notebook's plan and selection
+        (a planned notebook gets no listeners: nothing it declares runs)."""
+        return RunOptions(
+            force_lazy=self.options.force_lazy,
+            selection=selection,
+            planner=planner,
+            listeners=[] if planner else self.options.listeners,
+            default_storage_url=self.storage_url,
+            storage_view=self.options.storage_view,
+            strict=self.options.strict,
+            leases=self.options.leases,
         )
 
     def _sessions(self, session, namespaces: WorkspaceNamespaces | None):

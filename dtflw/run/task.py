@@ -102,17 +102,7 @@ class StepTask:
         if is_lazy:
             skip, record.reason = decide(out_states, fingerprint, history.last(*key))
             if skip:
-                ctx.log(f"Skipped run: '{notebook}' ({record.reason})")
-                record.status = RunStatus.SKIPPED
-                if record.reason == NO_HISTORY:
-                    history.record(*key, fingerprint, record.run_id)
-                for name, output in step.get_outputs().items():
-                    if output.is_explicit:
-                        history.confirm_current(
-                            output.abs_file_path, out_states[name].fingerprint or "", notebook, record.run_id
-                        )
-                self._finish(record, out_states)
-                return self.recorded_result()
+                return self._skip(record, out_states, fingerprint)
         ctx.log(f"Running: '{notebook}'" + (f" ({record.reason})" if record.reason else ""))
         ctx.listeners.emit("on_notebook_start", ctx.flow_run, record)
         history.invalidate(*key, record.run_id)  # a run cut short never counts as a success
@@ -120,19 +110,10 @@ class StepTask:
         try:
             check_writable(notebook, step.get_outputs(), out_states)
             expectations.before_run(out_states, record)
-            runner = ctx.runner
-            if runner is None:
-                raise RuntimeNotFoundError(
-                    f"Notebook '{notebook}' cannot run: its flow has neither a runtime nor a runner; build flows "
-                    "with dtflw.init_flow(...) or pass runner= to the flow context."
-                )
             started = time.time()
-            result = runner.run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
+            result = self._runner().run(step.rel_path, step.get_timeout(), arguments, run_id=record.run_id)
             before, out_states = out_states, self._output_states()
-            for name, output in step.get_outputs().items():
-                if _confirmed_by_nested_run(history, output.abs_file_path, before[name], out_states[name], started):
-                    before[name] = None
-                output.validate(strict_validation, notebook, out_states[name], before=before[name])
+            self._validate_outputs(before, out_states, started, strict_validation)
             expectations.after_write(record)
         except DtflwError as e:
             self._fail(record, e, out_states)
@@ -149,6 +130,39 @@ class StepTask:
             history.record(*key, fingerprint, record.run_id, self._kept_exit_value(result, secrets))
         self._finish(record, out_states)
         return result
+
+    def _skip(self, record: NotebookRun, out_states: dict, fingerprint: Fingerprint):
+        """Skip the step, up to date: the outputs it leaves at explicit locations are confirmed current (a
+        nested flow's caller counts them as written), and the exit value kept at its last run is returned."""
+        step, history, key = self.step, self._history(), self._history_key()
+        self.ctx.log(f"Skipped run: '{step.abs_path}' ({record.reason})")
+        record.status = RunStatus.SKIPPED
+        if record.reason == NO_HISTORY:
+            history.record(*key, fingerprint, record.run_id)
+        for name, output in step.get_outputs().items():
+            if output.is_explicit:
+                fingerprint_now = out_states[name].fingerprint or ""
+                history.confirm_current(output.abs_file_path, fingerprint_now, step.abs_path, record.run_id)
+        self._finish(record, out_states)
+        return self.recorded_result()
+
+    def _runner(self):
+        runner = self.ctx.runner
+        if runner is None:
+            raise RuntimeNotFoundError(
+                f"Notebook '{self.step.abs_path}' cannot run: its flow has neither a runtime nor a runner; build "
+                "flows with dtflw.init_flow(...) or pass runner= to the flow context."
+            )
+        return runner
+
+    def _validate_outputs(self, before: dict, after: dict, started: float, strict_validation: bool) -> None:
+        """Check each output, `before` and `after` the notebook ran (since `started`), was written by this run."""
+        step, history = self.step, self._history()
+        for name, output in step.get_outputs().items():
+            unchanged_before = before[name]
+            if _confirmed_by_nested_run(history, output.abs_file_path, unchanged_before, after[name], started):
+                unchanged_before = None
+            output.validate(strict_validation, step.abs_path, after[name], before=unchanged_before)
 
     def _hooks_answering(self):
         """On a cluster (or without a runtime, as 0.6), the step goes through the `dtflw.databricks`

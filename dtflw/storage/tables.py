@@ -179,29 +179,8 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None, read_
     newest = max((e.modification_time for e in data), default=0)
     if commits or checkpoints:
         version = max([v for v, _ in commits] + checkpoints)
-        operation = table_id = problem = None
-        if commits and commits[-1][0] == version and read_text is not None:
-            actions = _delta_actions(read_text(commits[-1][1].path))
-            if actions is None:
-                problem = f"its newest Delta commit {commits[-1][1].name} is not complete JSON (a write did not finish)"
-            else:
-                operation = _commit_info(actions).get("operation")
-                table_id = _table_id(actions)
-                if table_id is None and len(commits) > 1:
-                    table_id = _table_id(_delta_actions(read_text(commits[0][1].path)) or [])
-        return TableState(
-            path=path,
-            exists=problem is None,
-            format="delta",
-            version=version,
-            last_operation=operation,
-            file_count=len(data),
-            size_bytes=size,
-            modified_ms=max(newest, max((e.modification_time for _, e in commits), default=0)),
-            fingerprint=f"delta-{table_id}-v{version}" if table_id else f"delta-v{version}",
-            table_id=table_id,
-            problem=problem,
-        )
+        newest = max(newest, max((e.modification_time for _, e in commits), default=0))
+        return _delta_state(path, version, commits, read_text, len(data), size, newest)
     if root.endswith(".delta") or any(name.startswith(DELTA_LOG + "/") for name in relative):
         return TableState(path=path, exists=False, format="delta", file_count=len(data), size_bytes=size)
     problem = _unfinished_parquet(data, read_tail)
@@ -215,6 +194,34 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None, read_
         modified_ms=newest,
         # a table of no data files is its `_SUCCESS` marker: written again, it changes too
         fingerprint=_fingerprint(data or [relative["_SUCCESS"]], root) if complete else None,
+        problem=problem,
+    )
+
+
+def _delta_state(path: str, version: int, commits: list, read_text, file_count: int, size: int, newest: int):
+    """The state of a Delta table at `version`, its newest commit (if it is listed in `commits`, (version,
+    entry) pairs in order) read for the operation and the table id (from the first commit if needed)."""
+    operation = table_id = problem = None
+    if commits and commits[-1][0] == version and read_text is not None:
+        actions = _delta_actions(read_text(commits[-1][1].path))
+        if actions is None:
+            problem = f"its newest Delta commit {commits[-1][1].name} is not complete JSON (a write did not finish)"
+        else:
+            operation = _commit_info(actions).get("operation")
+            table_id = _table_id(actions)
+            if table_id is None and len(commits) > 1:
+                table_id = _table_id(_delta_actions(read_text(commits[0][1].path)) or [])
+    return TableState(
+        path=path,
+        exists=problem is None,
+        format="delta",
+        version=version,
+        last_operation=operation,
+        file_count=file_count,
+        size_bytes=size,
+        modified_ms=newest,
+        fingerprint=f"delta-{table_id}-v{version}" if table_id else f"delta-v{version}",
+        table_id=table_id,
         problem=problem,
     )
 
