@@ -54,7 +54,7 @@ def local_path(path):
     if not text or not text.startswith(ROOTS):
         return path
     runtime = active_runtime()
-    namespaces = getattr(runtime, "namespaces", None)
+    namespaces = runtime.local.namespaces if runtime is not None else None
     if namespaces is None:
         return path
     local = namespaces.local_path(text)

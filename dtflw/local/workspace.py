@@ -54,7 +54,7 @@ from dtflw.local.sql_widgets import run_sql
 from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
 from dtflw.local.unity_catalog import LocalUnityCatalog, default_folder
 from dtflw.pipeline_files import is_pipeline_file
-from dtflw.runtime import RunOptions, Runtime, activated, normalize_workspace_path
+from dtflw.runtime import LocalParts, RunOptions, Runtime, activated, normalize_workspace_path
 from dtflw.secrets import scrub
 from dtflw.storage.unavailable import unavailable_storage_error
 
@@ -262,17 +262,18 @@ class LocalWorkspace:
             notebook_path=workspace_path,
             user=self.user,
             runner=runner,
-            is_local=True,
             job_type=tags.get("jobType"),
-            dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ and /Volumes are then the workspace's
-            volumes_folder=None if remote else self.volumes_folder,
-            namespaces=namespaces,
             run_id=run_id,
             secret_values=self.secret_values,
             display_html=displayHTML,
             options=self._notebook_options(planner, selection),
-            engine_credentials=engine.add_credentials if isinstance(engine, WithStorageCredentials) else None,
-            table_catalog=self.unity_catalog,
+            local=LocalParts(
+                namespaces=namespaces,
+                dbfs_folder=None if remote else self.dbfs_folder,  # dbfs:/ and /Volumes are then the workspace's
+                volumes_folder=None if remote else self.volumes_folder,
+                engine_credentials=engine.add_credentials if isinstance(engine, WithStorageCredentials) else None,
+                table_catalog=self.unity_catalog,
+            ),
         )
 
     def _notebook_options(self, planner, selection) -> RunOptions:
@@ -339,8 +340,8 @@ class LocalWorkspace:
 
     def _execute(self, runtime: Runtime, source, file_path: str):
         builtins = NotebookImports(search_folders(file_path, self.root)).builtins
-        if runtime.namespaces is not None:
-            builtins["open"] = opening_namespaces(builtins.get("open", open), runtime.namespaces)
+        if runtime.local.namespaces is not None:
+            builtins["open"] = opening_namespaces(builtins.get("open", open), runtime.local.namespaces)
             fuse_paths.install()
         namespace = {
             "__name__": "__main__",
@@ -394,7 +395,7 @@ class LocalWorkspace:
                 unavailable = unavailable_storage_error(e, runtime.notebook_path, where, known, cell.index, line)
                 if unavailable is not None:
                     raise unavailable from e
-                hint = namespace_file_error(e, runtime.namespaces)
+                hint = namespace_file_error(e, runtime.local.namespaces)
                 raise NotebookFailedError(
                     f"Notebook '{runtime.notebook_path}' failed in cell {cell.index} at {file_path}:{line}: "
                     f"{type(e).__name__}: {scrub(str(e), self.secret_values)}{hint}",
@@ -417,7 +418,7 @@ class LocalWorkspace:
         elif cell.language == "run":
             self._run_included(cell, namespace, runtime, notebook_path)
         elif cell.language == "sh":
-            script = shell_with_namespaces(cell.source, runtime.namespaces) if runtime.namespaces else cell.source
+            script = shell_with_namespaces(cell.source, runtime.local.namespaces) if runtime.local.namespaces else cell.source
             environ = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_VARIABLE_PREFIX)}
             subprocess.run(script, shell=True, check=True, cwd=os.path.dirname(file_path), env=environ)
         elif cell.language == "fs":

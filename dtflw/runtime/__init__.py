@@ -23,6 +23,7 @@ from dtflw.storage import environment
 from dtflw.storage.environment import StorageEnvironment
 
 __all__ = [
+    "LocalParts",
     "RunOptions",
     "Runtime",
     "activated",
@@ -53,6 +54,17 @@ class RunOptions:
     leases: Any = None  # `dtflw run`: the run's `RunLeases`, taken by init_flow() for each storage it opens
 
 
+@dataclass(frozen=True)
+class LocalParts:
+    """What the local runtime gives a notebook that a cluster's runtime has not."""
+
+    namespaces: Any = None  # where dbfs:/, /Volumes and /Workspace live (dtflw.local.namespaces)
+    dbfs_folder: str | None = None  # the folder standing in for dbfs:/ (none on the databricks engine)
+    volumes_folder: str | None = None  # the folder standing in for /Volumes
+    engine_credentials: Any = None  # hands a storage's credentials to the Spark engine
+    table_catalog: Any = None  # answers for Unity Catalog tables (`state(ref)`)
+
+
 class Runtime:
     """What one notebook sees: its dbutils, its Spark session, its path, and how to run others.
 
@@ -71,15 +83,11 @@ class Runtime:
         spark_factory: Any = None,
         is_local: bool = False,
         job_type: str | None = None,
-        dbfs_folder: str | None = None,  # locally, the folder standing in for dbfs:/
-        volumes_folder: str | None = None,  # locally, the folder standing in for /Volumes
         run_id: str | None = None,  # the dtflw notebook run executing this notebook, if dtflw started it
         secret_values: set[str] | None = None,  # secret values revealed to this run (redacted everywhere)
         display_html: Any = None,
         options: RunOptions | None = None,
-        engine_credentials: Any = None,  # locally: hands a storage's credentials to the Spark engine
-        namespaces: Any = None,  # locally: where dbfs:/, /Volumes and /Workspace live (dtflw.local.namespaces)
-        table_catalog: Any = None,  # locally: answers for Unity Catalog tables (`state(ref)`)
+        local: LocalParts | None = None,  # what the local runtime adds (a notebook it runs is local)
     ):
         self.dbutils = dbutils
         self._spark = spark
@@ -87,17 +95,13 @@ class Runtime:
         self.notebook_path = notebook_path
         self.user = user
         self.runner = runner
-        self.is_local = is_local
+        self.is_local = is_local or local is not None
+        self.local = local or LocalParts()
         self.job_type = job_type
-        self.dbfs_folder = dbfs_folder
-        self.volumes_folder = volumes_folder
         self.run_id = run_id
         self.secret_values = secret_values if secret_values is not None else set()
         self.display_html = display_html
         self.options = options or RunOptions()
-        self.engine_credentials = engine_credentials
-        self.namespaces = namespaces
-        self.table_catalog = table_catalog
         self.shared_values: Any = None  # on a cluster: (kind, notebook path) → what a caller shared (0.6 flow bus)
         self.flows: list = []  # flows opened by this notebook, ended when it finishes
 
@@ -123,10 +127,10 @@ class Runtime:
             dbutils=self.dbutils,
             spark=self._spark,
             is_local=self.is_local,
-            dbfs_folder=self.dbfs_folder,
-            volumes_folder=self.volumes_folder,
-            grant_engine_credentials=self.engine_credentials,
-            table_catalog=self.table_catalog,
+            dbfs_folder=self.local.dbfs_folder,
+            volumes_folder=self.local.volumes_folder,
+            grant_engine_credentials=self.local.engine_credentials,
+            table_catalog=self.local.table_catalog,
         )
 
     def resolve_notebook_path(self, path: str) -> str:

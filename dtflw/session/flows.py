@@ -52,8 +52,8 @@ def _flow_storage(runtime: Runtime, storage, spark):
         storage.spark = spark
     elif storage.spark is None:
         storage.bind_spark(lambda: runtime.spark)
-    if runtime.table_catalog is not None:
-        storage.bind_tables(runtime.table_catalog)
+    if runtime.local.table_catalog is not None:
+        storage.bind_tables(runtime.local.table_catalog)
     return storage
 
 

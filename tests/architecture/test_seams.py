@@ -16,8 +16,8 @@ import pytest
 from testkit import RecordingRunner
 
 from dtflw import init_flow
-from dtflw.engines import create_engine, engine_names, register_engine
-from dtflw.errors import RuntimeNotFoundError, UnknownStorageSchemeError
+from dtflw.engines import Engine, create_engine, engine_names, register_engine
+from dtflw.errors import EngineError, RuntimeNotFoundError, UnknownStorageSchemeError
 from dtflw.runtime.runner import CallerBound, Runner
 from dtflw.storage import ENTRY_POINT_GROUP, StorageEnvironment, from_url, register
 from dtflw.storage.local import LocalStorage
@@ -112,9 +112,36 @@ def test_a_storage_scheme_registers_by_hand_and_through_an_entry_point(tmp_path,
     assert made[-1] == ("mem://x", None, "parquet")
 
 
-def test_engines_register_by_name():
+def test_engines_register_by_name(monkeypatch):
+    monkeypatch.setattr("dtflw.engines._registered", {})
     register_engine("fake", lambda conf, url: ("fake", conf, url))
     assert "fake" in engine_names() and create_engine("fake", {"a": "1"}, "u") == ("fake", {"a": "1"}, "u")
+
+
+class PluggedEngine(Engine):
+    """An engine a package ships in the `dtflw.engines` entry-point group."""
+
+    name = "plugged"
+
+    @classmethod
+    def create(cls, conf, url, **options):
+        engine = cls(conf)
+        engine.made_with = (url, options)
+        return engine
+
+
+def test_an_engine_class_registers_through_an_entry_point(monkeypatch):
+    from dtflw.engines import ENTRY_POINT_GROUP as ENGINES
+
+    monkeypatch.setattr("dtflw.engines._registered", {})
+    with pytest.raises(EngineError, match="dtflw.engines"):
+        create_engine("plugged")
+    point = EntryPoint("plugged", f"{__name__}:PluggedEngine", ENGINES)
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [point] if group == ENGINES else [])
+    engine = create_engine("plugged", {"spark.x": "1"}, "sc://h:1", profile="p")
+    assert isinstance(engine, PluggedEngine) and engine.made_with == ("sc://h:1", {"profile": "p"})
+    assert engine.conf["spark.x"] == "1" and engine.conf["spark.sql.session.timeZone"] == "UTC"
+    assert engine_names()[-1] == "plugged" and "sail" in engine_names()
 
 
 def test_an_azure_storage_hands_its_credentials_to_the_engine_not_to_the_environment():
