@@ -1,7 +1,7 @@
 """Whole `dtflw run` processes, as a user starts them (goals of the architecture issue):
 
 - a lazy re-run of the example pipeline with nothing to do vs a full run: ≤ 15 % (the no-op run
-  imports no pyspark and starts no Spark engine);
+  imports no pyspark and starts no Spark engine), and ≤ 1.5× the cold start `python -c "import dtflw.cli"`;
 - framework cost per trivial callee (a notebook that never touches Spark): a run of 40 such callees
   minus a run of none, per callee: ≤ 1 ms.
 
@@ -24,6 +24,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DTFLW = [sys.executable, "-m", "dtflw.cli"]
 LAZY_GOAL = 0.15
+COLD_START_GOAL = 1.5
 CALLEE_GOAL_MS = 1.0
 CALLEES = 40
 ROUNDS = 5
@@ -32,9 +33,11 @@ ROUNDS = 5
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONWARNINGS": "ignore"}
 
 
-def timed(*args: str, cwd: str) -> float:
+def timed(*args: str, cwd: str, command=DTFLW) -> float:
     started = time.perf_counter()
-    subprocess.run([*DTFLW, *args], cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*command, *args], cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - started
 
 
@@ -52,17 +55,20 @@ def write_callees(root: pathlib.Path, count: int) -> pathlib.Path:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = pathlib.Path(tmp)
-        fulls, lazies = [], []
+        fulls, lazies, imports = [], [], []
         for i in range(-1, ROUNDS):  # round -1 warms the bytecode and file caches
             storage = root / f"storage{i}"
             shutil.copytree(REPO / "notebooks" / "data" / "sample", storage / "raw")
             args = ("run", str(REPO / "notebooks" / "main.py"), "--storage", str(storage))
             full, lazy = timed(*args, cwd=tmp), timed(*args, "--lazy", cwd=tmp)
+            cold = timed("-c", "import dtflw.cli", cwd=tmp, command=[sys.executable])
             if i >= 0:
                 fulls.append(full)
                 lazies.append(lazy)
-        full, lazy = statistics.median(fulls), statistics.median(lazies)
+                imports.append(cold)
+        full, lazy, cold = statistics.median(fulls), statistics.median(lazies), statistics.median(imports)
         print(f"example pipeline, whole processes: full run {full:.2f} s, lazy no-op {lazy:.2f} s = {lazy / full:.1%}")
+        print(f"lazy no-op vs the cold start of `import dtflw.cli` ({cold:.3f} s): {lazy / cold:.2f}x")
 
         none, many = write_callees(root, 0), write_callees(root, CALLEES)
         zero, forty = [], []
@@ -76,8 +82,9 @@ def main() -> int:
             f"trivial callees (best of {ROUNDS}): {min(zero):.3f} s with none, {min(forty):.3f} s with "
             f"{CALLEES}: {per_callee_ms:.2f} ms per callee"
         )
-    ok = lazy / full <= LAZY_GOAL and per_callee_ms <= CALLEE_GOAL_MS
-    print(f"goals: lazy ≤ {LAZY_GOAL:.0%}, per callee ≤ {CALLEE_GOAL_MS} ms: {'met' if ok else 'MISSED'}")
+    ok = lazy / full <= LAZY_GOAL and lazy / cold <= COLD_START_GOAL and per_callee_ms <= CALLEE_GOAL_MS
+    goals = f"lazy ≤ {LAZY_GOAL:.0%} and ≤ {COLD_START_GOAL}x the cold start, per callee ≤ {CALLEE_GOAL_MS} ms"
+    print(f"goals: {goals}: {'met' if ok else 'MISSED'}")
     return 0 if ok else 1
 
 

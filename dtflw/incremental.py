@@ -51,7 +51,7 @@ class Fingerprint:
     def changes_since(self, before: Fingerprint) -> list[str]:
         """Why this fingerprint differs from `before`, in words."""
         reasons = []
-        if before.source and self.source and before.source != self.source:
+        if before.source is not None and self.source is not None and before.source != self.source:
             reasons.append("notebook source changed")
         changed_args = sorted(k for k in set(self.args) | set(before.args) if self.args.get(k) != before.args.get(k))
         if changed_args:

@@ -2,46 +2,48 @@
 
 A record is input from outside: anyone who can write the storage can write it. It is validated here,
 strictly (no coercion: `args: null`, `inputs: []` or a dict as exit value are refused), before a lazy
-run trusts it. Imported only where records are read, so `import dtflw` does not load pydantic.
+run trusts it, by msgspec (fast to import: a lazy no-op run is a whole process that reads records).
+Imported only where records are read, so `import dtflw` does not load it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+import msgspec
 
 # seconds since the epoch: finite, and within what `time.gmtime` can show
-Seconds = Annotated[float, Field(ge=0, le=1e11, allow_inf_nan=False)]
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=1e11)]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+class StartedRecord(msgspec.Struct, frozen=True, tag_field="status", tag="started"):
+    """A run that started writing its outputs and has not (yet) succeeded."""
 
     run_id: str
     at: Seconds = 0.0
 
-
-class StartedRecord(_Record):
-    """A run that started writing its outputs and has not (yet) succeeded."""
-
-    status: Literal["started"]
+    @property
+    def status(self) -> str:
+        return "started"
 
 
-class SucceededRecord(_Record):
+class SucceededRecord(msgspec.Struct, frozen=True, tag_field="status", tag="succeeded"):
     """The fingerprint of a run that succeeded, and the exit value kept for runs that skip it."""
 
-    status: Literal["succeeded"]
+    run_id: str
     source: str | None
     args: dict[str, str]
     inputs: dict[str, str]
+    at: Seconds = 0.0
     exit_value: str | None = None
 
+    @property
+    def status(self) -> str:
+        return "succeeded"
 
-class CurrentRecord(BaseModel):
+
+class CurrentRecord(msgspec.Struct, frozen=True):
     """A lazy run found a table at an explicitly given location up to date (see `RunHistory.confirm_current`)."""
-
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
     output: str
     fingerprint: str
@@ -50,32 +52,34 @@ class CurrentRecord(BaseModel):
     at: Seconds
 
 
-_RECORD = TypeAdapter(Annotated[StartedRecord | SucceededRecord, Field(discriminator="status")])
-_BAD_STATUS = ("union_tag_not_found", "union_tag_invalid", "model_type")
+_RECORD = msgspec.json.Decoder(Union[StartedRecord, SucceededRecord])  # noqa: UP007 - a runtime type, not a hint
+_CURRENT = msgspec.json.Decoder(CurrentRecord)
 
 
 def parse_current(text: str) -> CurrentRecord:
     """The confirmation in `text`; `ValueError` says in one line what is wrong with it."""
     try:
-        return CurrentRecord.model_validate_json(text)
-    except ValidationError as e:
-        raise ValueError(_first_problem(e)) from None
+        return _CURRENT.decode(text)
+    except msgspec.DecodeError as e:
+        raise ValueError(problem(e, "record")) from None
 
 
 def parse_record(text: str) -> StartedRecord | SucceededRecord:
     """The record in `text`; `ValueError` says in one line what is wrong with it."""
     try:
-        return _RECORD.validate_json(text)
-    except ValidationError as e:
-        first = e.errors()[0]
-        if first["type"] in _BAD_STATUS:
+        return _RECORD.decode(text)
+    except msgspec.ValidationError as e:
+        if "`status`" in str(e) or str(e).endswith("`$.status`"):
             raise ValueError(
                 "not a record of a run: its status is missing, or neither 'started' nor 'succeeded'"
             ) from None
-        raise ValueError(_first_problem(e, skip=1)) from None
+        raise ValueError(problem(e, "record")) from None
+    except msgspec.DecodeError as e:
+        raise ValueError(problem(e, "record")) from None
 
 
-def _first_problem(e: ValidationError, skip: int = 0) -> str:
-    first = e.errors()[0]
-    where = ".".join(str(p) for p in first["loc"][skip:]) or "record"
-    return f"{where}: {first['msg']} ({e.error_count()} problem(s))"
+def problem(error: msgspec.DecodeError, whole: str) -> str:
+    """msgspec's error as `where: what` (`notebook_runs.0.run_id: Expected str, got int`), `whole` if at the top."""
+    what, _, at = str(error).partition(" - at `$")
+    where = at.rstrip("`").lstrip(".").replace("[", ".").replace("]", "")
+    return f"{where or whole}: {what.replace('`', '')}"

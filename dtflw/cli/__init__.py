@@ -10,7 +10,8 @@ import click
 
 from dtflw.cli.deploy import deploy
 from dtflw.cli.options import default_storage_url, pairs
-from dtflw.engines import engine_names
+from dtflw.engines import BUILTIN_ENGINES, engine_names
+from dtflw.engines import ENTRY_POINT_GROUP as ENGINE_GROUP
 from dtflw.errors import DtflwError
 
 LINEAGE_FORMATS = ("json", "openlineage", "mermaid", "dot", "html")
@@ -36,12 +37,23 @@ def main():
     """dtflw: chain Databricks notebooks into dataflow pipelines, on Databricks or locally."""
 
 
+def _known_engine(context, parameter, name: str) -> str:
+    """`--engine`: a built-in engine, else one registered (the entry points are read only then)."""
+    if name not in BUILTIN_ENGINES and name not in engine_names():
+        raise click.BadParameter(f"{name!r} is not an engine; use one of {', '.join(engine_names())}.")
+    return name
+
+
 def _runtime_options(command):
     """The options `run` and `plan` share: engine, storage, workspace, args."""
     options = [
         click.argument("notebook", metavar="SOURCE", type=click.Path(dir_okay=False)),
         click.option(
-            "--engine", type=click.Choice(engine_names()), default="sail", show_default=True, help="Local Spark engine."
+            "--engine",
+            default="sail",
+            show_default=True,
+            callback=_known_engine,
+            help=f"Spark engine: {', '.join(BUILTIN_ENGINES)}, or one a package adds (entry points {ENGINE_GROUP!r}).",
         ),
         click.option("--remote-url", help="sc:// URL for --engine remote (default $SPARK_REMOTE)."),
         click.option("--profile", help="~/.databrickscfg profile for --engine databricks."),

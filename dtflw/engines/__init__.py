@@ -26,6 +26,7 @@ _BUILTIN = {
     "remote": "dtflw.engines.connect:ConnectEngine",
     "databricks": "dtflw.engines.databricks:DatabricksEngine",
 }
+BUILTIN_ENGINES = tuple(_BUILTIN)
 _registered: dict[str, Callable] = {}
 
 DATABRICKS_DEFAULTS = {

@@ -2,27 +2,27 @@
 
 A document on a storage is input from outside: strict types (no coercion), times and counts that
 every export can show (finite, within year 9999, within 64 bits), non-empty ids. Validated into
-plain dicts by pydantic, imported only when a document is read (`import dtflw` stays light).
+plain dicts by msgspec, imported only when a document is read (`import dtflw` stays light).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
+import msgspec
 from typing_extensions import NotRequired, TypedDict
+
+from dtflw.state_record import problem
 
 MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time `datetime` shows
 MAX_COUNT = 2**63 - 1  # what JSON exporters (orjson) and Spark's longs hold
 
-Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
-Id = Annotated[str, StringConstraints(min_length=1)]
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]  # NaN and infinities fail the bounds
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+Id = Annotated[str, msgspec.Meta(min_length=1)]
 Status = Literal["running", "succeeded", "failed", "skipped", "cancelled"]
-_STRICT = ConfigDict(strict=True, extra="ignore")
 
 
-@with_config(_STRICT)
 class StateDoc(TypedDict):
     exists: bool
     format: NotRequired[str | None]
@@ -30,24 +30,22 @@ class StateDoc(TypedDict):
     last_operation: NotRequired[str | None]
     file_count: NotRequired[Count]
     size_bytes: NotRequired[Count]
-    modified_ms: NotRequired[Annotated[int, Field(ge=0, le=MAX_SECONDS * 1000)]]
+    modified_ms: NotRequired[Annotated[int, msgspec.Meta(ge=0, le=MAX_SECONDS * 1000)]]
     fingerprint: NotRequired[str | None]
     table_id: NotRequired[str | None]
     problem: NotRequired[str | None]
 
 
-@with_config(_STRICT)
 class UseDoc(TypedDict):
     name: Id
     path: NotRequired[str | None]
     format: NotRequired[str | None]
     alias: NotRequired[str | None]
-    schema: NotRequired[list[Annotated[list[str], Field(min_length=2, max_length=2)]] | None]
+    schema: NotRequired[list[Annotated[list[str], msgspec.Meta(min_length=2, max_length=2)]] | None]
     row_count: NotRequired[Count | None]
     state: NotRequired[StateDoc | None]
 
 
-@with_config(_STRICT)
 class ExpectationDoc(TypedDict):
     table: Id
     name: Id
@@ -60,7 +58,6 @@ class ExpectationDoc(TypedDict):
     samples: NotRequired[list[dict[str, Any]] | None]
 
 
-@with_config(_STRICT)
 class RunDoc(TypedDict):
     run_id: Id
     flow_run_id: Id
@@ -68,7 +65,7 @@ class RunDoc(TypedDict):
     rel_path: NotRequired[str | None]
     args: NotRequired[dict[str, str] | None]
     parent_run_id: NotRequired[str | None]
-    attempt: NotRequired[Annotated[int, Field(ge=1, le=MAX_COUNT)]]
+    attempt: NotRequired[Annotated[int, msgspec.Meta(ge=1, le=MAX_COUNT)]]
     status: Status
     reason: NotRequired[str | None]
     started: Seconds
@@ -82,7 +79,6 @@ class RunDoc(TypedDict):
     expectations: NotRequired[list[ExpectationDoc] | None]
 
 
-@with_config(_STRICT)
 class FlowDoc(TypedDict):
     run_id: Id
     notebook_path: NotRequired[str | None]
@@ -94,7 +90,6 @@ class FlowDoc(TypedDict):
     status: NotRequired[Status]
 
 
-@with_config(_STRICT)
 class Document(TypedDict):
     format: Literal["dtflw-lineage"]
     version: Literal[1]
@@ -102,15 +97,10 @@ class Document(TypedDict):
     notebook_runs: list[RunDoc]
 
 
-_DOCUMENT = TypeAdapter(Document)
-
-
 def validated(doc) -> Document:
-    """`doc` (parsed JSON) if it meets the schema; else `ValueError` naming the first field at fault."""
+    """`doc` (parsed JSON) if it meets the schema (strictly: no coercion; unknown keys are ignored); else
+    `ValueError` naming the first field at fault."""
     try:
-        return _DOCUMENT.validate_python(doc)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-        raise ValueError(f"{where}: {first['msg']}{more}") from None
+        return msgspec.convert(doc, Document, strict=True)
+    except msgspec.ValidationError as e:
+        raise ValueError(problem(e, "document")) from None

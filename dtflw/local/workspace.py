@@ -418,7 +418,11 @@ class LocalWorkspace:
         elif cell.language == "run":
             self._run_included(cell, namespace, runtime, notebook_path)
         elif cell.language == "sh":
-            script = shell_with_namespaces(cell.source, runtime.local.namespaces) if runtime.local.namespaces else cell.source
+            script = (
+                shell_with_namespaces(cell.source, runtime.local.namespaces)
+                if runtime.local.namespaces
+                else cell.source
+            )
             environ = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_VARIABLE_PREFIX)}
             subprocess.run(script, shell=True, check=True, cwd=os.path.dirname(file_path), env=environ)
         elif cell.language == "fs":
