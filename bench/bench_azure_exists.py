@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from storage_azure.azurite import ACCOUNT, KEY, Azurite, missing_reason  # noqa: E402
 
-from dtflw.storage.azure import AzureStorage  # noqa: E402
+from dtflw.storage.azure import AzureStorage, init_storage  # noqa: E402
 
 PARQUET_TABLES = 60
 DELTA_TABLES = 40
@@ -77,7 +77,7 @@ def main() -> int:
     azurite = Azurite().start()
     try:
         container = azurite.create_container()
-        storage = AzureStorage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
+        storage = init_storage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string, environ={})
         tables = create_tables(azurite, storage)
         missing = [f"analysis/project/nb{i % 10}/Missing{i}.parquet" for i in range(len(tables))]
         exists_times, requests_per_round = [], []

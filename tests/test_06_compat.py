@@ -9,12 +9,12 @@ from collections import namedtuple
 from unittest.mock import patch
 
 import pytest
+from testkit import azure_storage
 
 from dtflw import init_args, init_flow, init_inputs
 from dtflw.com import MessageBus, NotebooksChannel
 from dtflw.errors import RuntimeNotFoundError
 from dtflw.runtime import Runtime, activated
-from dtflw.storage.azure import AzureStorage
 from dtflw.storage.base import FolderStorage
 from dtflw.storage.dbfs import DbfsStorage
 from dtflw.storage.dbfs import init_storage as init_dbfs_storage
@@ -100,7 +100,7 @@ class DbfsStorage06TestCase(unittest.TestCase):
 
     def test_azure_and_dbfs_storages_are_file_storages(self):
         self.assertIsInstance(DbfsStorage("", None, None), FileStorageBase)
-        azure = AzureStorage("account", "container", "", None, None, account_key="a2V5")
+        azure = azure_storage("account", "container", "", None, None, account_key="a2V5")
         self.assertIsInstance(azure, FileStorageBase)
         self.assertEqual(azure.base_path, "wasbs://container@account.blob.core.windows.net/")
 

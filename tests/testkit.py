@@ -60,3 +60,12 @@ def notebook_thread_ends(notebook_path: str, within: float = 15.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def azure_storage(account: str, container: str, root_dir: str = "", *args, **options):
+    """An `AzureStorage` as `init_storage` builds it from keywords (`connection_string=`, `retries=`, …), with
+    no credential from this process's environment unless `environ=` is given."""
+    from dtflw.storage.azure import init_storage
+
+    options.setdefault("environ", {})
+    return init_storage(account, container, root_dir, *args, **options)

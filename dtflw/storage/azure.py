@@ -8,20 +8,20 @@ explicit credentials, through `dbutils.fs` with whatever Spark is configured wit
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.storage import environment
 from dtflw.storage.blob import (
     DEFAULT_DNS_SUFFIX,
-    PAGE_SIZE,
     TRIED_EXPLICIT,
+    AzureCredentials,
     BlobFileSystem,
+    RequestPolicy,
     SecretEnvironment,
     default_auth,
     find_auth,
@@ -90,15 +90,11 @@ def validate_container_name(name: str) -> str:
 class AzureStorage(FileStorageBase):
     """Tables under `<style>://<container>@<account>.<blob|dfs>.core.windows.net/`.
 
-    Credentials, tried in this order: `connection_string`, `credential` (a key, a SAS token or an
-    azure-identity credential object), `account_key`, `sas_token`; then the variables of `environ`
-    (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN, and
-    AZURE_STORAGE_USE_EMULATOR for Azurite — the same ones Sail reads); then a cluster's `dbutils.fs`;
-    then azure-identity's DefaultAzureCredential. `endpoint` sets the blob service URL (Azurite,
-    sovereign clouds). `engine_url_style="abfss"` hands Spark `abfss://` paths whatever the style
-    (Sail reads `abfss://` but not `wasbs://`). `retries`, `retry_backoff` (seconds) and `timeout`
-    (seconds per attempt) bound how long an unreachable service is retried; `page_size` is the
-    number of blobs per list request.
+    `credentials` (an `AzureCredentials`) are tried first; then a cluster's `dbutils.fs`; then
+    azure-identity's DefaultAzureCredential. `endpoint` sets the blob service URL (Azurite, sovereign
+    clouds). `engine_url_style="abfss"` hands Spark `abfss://` paths whatever the style (Sail reads
+    `abfss://` but not `wasbs://`). `requests` (a `RequestPolicy`) bounds how long an unreachable service
+    is retried. `init_storage` takes the fields of both as keywords.
     """
 
     def __init__(
@@ -109,19 +105,12 @@ class AzureStorage(FileStorageBase):
         spark=None,
         dbutils=None,
         *,
+        credentials: AzureCredentials | None = None,
+        requests: RequestPolicy | None = None,
         url_style: str = "wasbs",
         engine_url_style: str | None = None,
-        credential: Any = None,
-        connection_string: str | None = None,
-        account_key: str | None = None,
-        sas_token: str | None = None,
         endpoint: str | None = None,
         dns_suffix: str = DEFAULT_DNS_SUFFIX,
-        environ: Mapping[str, str] | None = None,
-        retries: int = 3,
-        retry_backoff: float = 1.0,
-        timeout: float = 30.0,
-        page_size: int = PAGE_SIZE,
         table_format: str = "parquet",
     ):
         super().__init__(spark, dbutils, root_dir, table_format)
@@ -133,28 +122,16 @@ class AzureStorage(FileStorageBase):
         self._style = url_style
         self._engine_style = engine_url_style
         self._dns_suffix = dns_suffix.lower()
-        self._fs_options = {
-            "retries": retries,
-            "retry_backoff": retry_backoff,
-            "timeout": timeout,
-            "page_size": page_size,
-        }
+        self._requests = requests or RequestPolicy()
         self._auth = find_auth(
-            account_name,
-            connection_string=connection_string,
-            credential=credential,
-            account_key=account_key,
-            sas_token=sas_token,
-            endpoint=endpoint,
-            dns_suffix=self._dns_suffix,
-            environ=environ,
+            account_name, credentials or AzureCredentials(), endpoint=endpoint, dns_suffix=self._dns_suffix
         )
         if self._auth is None and getattr(dbutils, "lists_cloud_storage", dbutils is not None):
             self._fs: FileSystem = DbutilsFileSystem(dbutils)
             return
         if self._auth is None:
             self._auth = default_auth(account_name, endpoint, self._dns_suffix, (*TRIED_EXPLICIT, "dbutils (none)"))
-        self._fs = BlobFileSystem(self._auth, container_name, self.base_path, **self._fs_options)
+        self._fs = BlobFileSystem(self._auth, container_name, self.base_path, self._requests)
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -275,10 +252,10 @@ class AzureStorage(FileStorageBase):
         return AzureStorage(
             account,
             location.container,
-            credential=self._auth.credential,
+            credentials=AzureCredentials(credential=self._auth.credential),
+            requests=self._requests,
             endpoint=self._auth.for_account(account, location.dns_suffix).endpoint,
             dns_suffix=location.dns_suffix,
-            **self._fs_options,
         )
 
     def _owns(self, location: AzureLocation | None) -> bool:
@@ -295,15 +272,24 @@ def init_storage(
     dbutils=None,
     *,
     user: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    **kwargs,
+    **options,
 ) -> AzureStorage:
-    """An Azure storage (dtflw 0.6 order); `root_dir` None → the workspace user's name (as 0.6), else
-    the OS user's; credentials also from `environ` (default: the process environment)."""
+    """An Azure storage (dtflw 0.6 order); `root_dir` None → the workspace user's name (as 0.6), else the OS
+    user's. `options`: `AzureStorage`'s keywords, and the fields of `AzureCredentials` (`connection_string=`,
+    `credential=`, `account_key=`, `sas_token=`, `environ=`: default the process environment) and of
+    `RequestPolicy` (`retries=`, `retry_backoff=`, `timeout=`, `page_size=`) as keywords of their own."""
     if root_dir is None:
         root_dir = user or environment.current().user or getpass.getuser()
-    environ = os.environ if environ is None else environ
-    return AzureStorage(account_name, container_name, root_dir, spark, dbutils, environ=environ, **kwargs)
+    credentials = {name: options.pop(name) for name in _fields(AzureCredentials) if name in options}
+    credentials.setdefault("environ", os.environ)
+    requests = {name: options.pop(name) for name in _fields(RequestPolicy) if name in options}
+    options.setdefault("credentials", AzureCredentials(**credentials))
+    options.setdefault("requests", RequestPolicy(**requests))
+    return AzureStorage(account_name, container_name, root_dir, spark, dbutils, **options)
+
+
+def _fields(options_class) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(options_class))
 
 
 def from_url(url: str, spark=None, table_format: str = "parquet", **kwargs) -> AzureStorage:

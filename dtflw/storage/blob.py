@@ -107,24 +107,46 @@ class SecretEnvironment(dict):
         return "{" + ", ".join(f"{k!r}: {'***' if k in SECRET_VARIABLES else v!r}" for k, v in self.items()) + "}"
 
 
+@dataclass(frozen=True)
+class AzureCredentials:
+    """Where an Azure storage's credentials come from, tried in this order: `connection_string`,
+    `credential` (a key, a SAS token or an azure-identity credential object), `account_key`, `sas_token`,
+    then the variables of `environ` (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT_KEY,
+    AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_USE_EMULATOR). No value shows in its `repr()`."""
+
+    connection_string: str | None = field(default=None, repr=False)
+    credential: Any = field(default=None, repr=False)
+    account_key: str | None = field(default=None, repr=False)
+    sas_token: str | None = field(default=None, repr=False)
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """How long an Azure service that does not answer is retried (`timeout`: seconds per attempt;
+    `retry_backoff`: seconds), and how many blobs one list request asks for."""
+
+    retries: int = 3
+    retry_backoff: float = 1.0
+    timeout: float = 30.0
+    page_size: int = PAGE_SIZE
+
+
 def find_auth(
     account: str,
+    credentials: AzureCredentials,
     *,
-    connection_string: str | None = None,
-    credential: Any = None,
-    account_key: str | None = None,
-    sas_token: str | None = None,
     endpoint: str | None = None,
     dns_suffix: str = DEFAULT_DNS_SUFFIX,
-    environ: Mapping[str, str] | None = None,
 ) -> BlobAuth | None:
-    """Credentials for `account` from the arguments, else from `environ`; None if there are none."""
+    """Credentials for `account` as `credentials` say, else from their `environ`; None if there are none."""
     require("azure", f"Azure storage account {account!r}", "azure.core", "azure.storage.blob")
     from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 
-    env = environ or {}
+    connection_string, credential = credentials.connection_string, credentials.credential
+    account_key, env = credentials.account_key, credentials.environ or {}
     endpoint, endpoint_sas = _split_endpoint(endpoint)
-    sas_token = sas_token or endpoint_sas
+    sas_token = credentials.sas_token or endpoint_sas
     emulator = env.get("AZURE_STORAGE_USE_EMULATOR", "").lower() in ("1", "true", "yes")
     if endpoint is None and emulator:
         endpoint = f"{env.get('AZURITE_BLOB_STORAGE_URL', EMULATOR_URL).rstrip('/')}/{account}"
@@ -220,11 +242,7 @@ class BlobFileSystem:
         auth: BlobAuth,
         container: str,
         base: str,
-        *,
-        retries: int = 3,
-        retry_backoff: float = 1.0,
-        timeout: float = 30.0,
-        page_size: int = PAGE_SIZE,
+        requests: RequestPolicy = RequestPolicy(),  # noqa: B008 - frozen, shared safely
     ):
         with extra("azure", f"Azure storage container {container!r}"):
             from azure.storage.blob import ContainerClient, LinearRetry
@@ -233,15 +251,16 @@ class BlobFileSystem:
         self.auth = auth
         self.container = container
         self.base = base
-        self.retries = retries
-        self._page_size = page_size
+        self.retries = requests.retries
+        self._page_size = requests.page_size
+        backoff = requests.retry_backoff
         self._client = ContainerClient(
             account_url=auth.endpoint,
             container_name=container,
             credential=auth.credential,
-            retry_policy=LinearRetry(backoff=retry_backoff, retry_total=retries, random_jitter_range=retry_backoff / 2),
-            connection_timeout=min(timeout, 10.0),
-            read_timeout=timeout,
+            retry_policy=LinearRetry(backoff=backoff, retry_total=requests.retries, random_jitter_range=backoff / 2),
+            connection_timeout=min(requests.timeout, 10.0),
+            read_timeout=requests.timeout,
         )
 
     def __repr__(self) -> str:

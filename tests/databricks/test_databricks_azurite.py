@@ -20,11 +20,11 @@ pytest.importorskip(
 from chispa import assert_df_equality  # noqa: E402
 from sail_server import REPO, SAIL_SERVER, main_python, plain_sail_run  # noqa: E402
 from storage_azure.azurite import ACCOUNT, Azurite, missing_reason  # noqa: E402
+from testkit import azure_storage
 
 from dtflw.engines import create_engine  # noqa: E402
 from dtflw.local.workspace import LocalSettings, LocalWorkspace  # noqa: E402
 from dtflw.storage import from_url  # noqa: E402
-from dtflw.storage.azure import AzureStorage  # noqa: E402
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 TABLES = ["SalesLines", "ProductRevenue", "RegionRevenue", "ShippingDelays", "KpiReport", "MonthlyRevenue"]
@@ -43,7 +43,7 @@ def azurite():
 @pytest.fixture(scope="module")
 def sail_with_azure(azurite):
     """A Sail server (main environment) holding the Azurite credentials in its own environment."""
-    secrets = AzureStorage(ACCOUNT, "sail", connection_string=azurite.connection_string).sail_environment()
+    secrets = azure_storage(ACCOUNT, "sail", connection_string=azurite.connection_string).sail_environment()
     server = subprocess.Popen(
         [main_python(), "-c", SAIL_SERVER],
         env={**os.environ, **secrets},

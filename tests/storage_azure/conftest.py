@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from testkit import azure_storage
 
 from dtflw.storage.azure import AzureStorage
 from storage_azure.azurite import ACCOUNT, KEY, Azurite, missing_reason
@@ -33,7 +34,7 @@ def container_client(azurite, container):
 @pytest.fixture
 def storage(azurite, container) -> AzureStorage:
     """A wasbs-style storage (as dtflw 0.6) on a fresh container, fast retries."""
-    return AzureStorage(
+    return azure_storage(
         ACCOUNT, container, "analysis", connection_string=azurite.connection_string, retries=1, retry_backoff=0.05
     )
 
@@ -56,7 +57,7 @@ def sail_azure_session(engine, azurite):
     Sail reads the Azure settings from the environment when a session first reaches a container,
     so they stay set while this module's tests run, and are restored afterwards.
     """
-    env = AzureStorage(ACCOUNT, "sail", connection_string=azurite.connection_string).sail_environment()
+    env = azure_storage(ACCOUNT, "sail", connection_string=azurite.connection_string).sail_environment()
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     session = engine.new_session()

@@ -11,10 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
+from testkit import azure_storage
 
 from dtflw.errors import PathOutsideStorageError, StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.azure import AzureStorage, init_storage
-from dtflw.storage.blob import BlobFileSystem, find_auth
+from dtflw.storage.blob import AzureCredentials, BlobFileSystem, RequestPolicy, find_auth
 from storage_azure.azurite import ACCOUNT, KEY
 
 pytestmark = pytest.mark.azurite
@@ -123,7 +124,8 @@ def test_a_table_spread_over_many_pages(azurite, container, container_client):
     for i in range(4):
         upload(container_client, f"Big.parquet/part-{i}.parquet", parquet_bytes())
     root = f"wasbs://{container}@{ACCOUNT}.blob.core.windows.net/"
-    fs = BlobFileSystem(find_auth(ACCOUNT, connection_string=azurite.connection_string), container, root, page_size=2)
+    auth = find_auth(ACCOUNT, AzureCredentials(connection_string=azurite.connection_string))
+    fs = BlobFileSystem(auth, container, root, RequestPolicy(page_size=2))
     files, complete = fs.first_files(root + "T.parquet")
     assert [f.name for f in files] == ["part-0.parquet"] and complete
     files, complete = fs.first_files(root + "Big.parquet")
@@ -136,7 +138,7 @@ def test_a_table_whose_first_page_shows_no_data_is_listed_further(azurite, conta
         upload(container_client, f"T.parquet/{name}", parquet_bytes())
     for name in ("_committed_1", "_started_1", "_temporary/0/x"):
         upload(container_client, f"Half.parquet/{name}", parquet_bytes())
-    storage = AzureStorage(ACCOUNT, container, connection_string=azurite.connection_string, page_size=2)
+    storage = azure_storage(ACCOUNT, container, connection_string=azurite.connection_string, page_size=2)
     before = len(azurite.settled_requests())
     assert storage.exists("T.parquet") and not storage.exists("Half.parquet")
     assert len(azurite.settled_requests()) - before > 2  # more than one page each: correct before cheap
@@ -202,7 +204,7 @@ def test_delta_state_costs_one_listing_and_one_read(azurite, storage, delta_opti
 # -- foreign inputs and errors -------------------------------------------------------------------
 def test_foreign_input_in_another_readable_container(azurite, storage):
     other = azurite.create_container()
-    other_storage = AzureStorage(ACCOUNT, other, connection_string=azurite.connection_string)
+    other_storage = azure_storage(ACCOUNT, other, connection_string=azurite.connection_string)
     other_storage.write_text("shared/orders.csv", "id\n1\n")
     path = f"abfss://{other}@{ACCOUNT}.dfs.core.windows.net/shared/orders.csv"
     with pytest.raises(PathOutsideStorageError, match=other):
@@ -227,7 +229,7 @@ def test_foreign_input_not_readable_with_these_credentials(azurite, storage):
 
 
 def test_missing_container_is_named(azurite):
-    storage = AzureStorage(ACCOUNT, "no-such-container", connection_string=azurite.connection_string, retries=0)
+    storage = azure_storage(ACCOUNT, "no-such-container", connection_string=azurite.connection_string, retries=0)
     with pytest.raises(StorageError, match="ContainerNotFound") as caught:
         storage.exists("t/T.parquet")
     assert "'no-such-container'" in str(caught.value) and "t/T.parquet" in str(caught.value)
@@ -246,7 +248,7 @@ def test_a_request_the_service_rejects_is_named(storage, container_client):
 
 def test_a_wrong_key_is_refused(azurite, container):
     wrong = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="
-    storage = AzureStorage(ACCOUNT, container, account_key=wrong, endpoint=azurite.endpoint, retries=0)
+    storage = azure_storage(ACCOUNT, container, account_key=wrong, endpoint=azurite.endpoint, retries=0)
     with pytest.raises(StorageCredentialsError, match="(refused|denied) the account key") as caught:
         storage.exists("t/T.parquet")
     assert "t/T.parquet" in str(caught.value) and wrong not in str(caught.value)
@@ -268,15 +270,15 @@ def test_credentials_never_reach_errors_logs_or_reprs(azurite, container, caplog
     signature = [p.split("=", 1)[1] for p in sas.split("&") if p.startswith("sig=")][0]
     caplog.set_level(logging.DEBUG)
     storages = [
-        AzureStorage(ACCOUNT, container, sas_token=sas, endpoint=azurite.endpoint, retries=1, retry_backoff=0.01),
-        AzureStorage(ACCOUNT, container, connection_string=azurite.connection_string, retries=1, retry_backoff=0.01),
-        AzureStorage(ACCOUNT, container, endpoint=f"{azurite.endpoint}?{sas}", retries=1, retry_backoff=0.01),
-        AzureStorage(
+        azure_storage(ACCOUNT, container, sas_token=sas, endpoint=azurite.endpoint, retries=1, retry_backoff=0.01),
+        azure_storage(ACCOUNT, container, connection_string=azurite.connection_string, retries=1, retry_backoff=0.01),
+        azure_storage(ACCOUNT, container, endpoint=f"{azurite.endpoint}?{sas}", retries=1, retry_backoff=0.01),
+        azure_storage(
             ACCOUNT, container, connection_string=f"BlobEndpoint={azurite.endpoint};SharedAccessSignature={sas}"
         ),
     ]
     down = [
-        AzureStorage(
+        azure_storage(
             ACCOUNT,
             container,
             sas_token=sas,
@@ -284,7 +286,7 @@ def test_credentials_never_reach_errors_logs_or_reprs(azurite, container, caplog
             retries=1,
             retry_backoff=0.01,
         ),
-        AzureStorage(
+        azure_storage(
             ACCOUNT,
             container,
             account_key=KEY,

@@ -9,9 +9,9 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from testkit import azure_storage
 
 from dtflw.errors import StorageUnavailableError
-from dtflw.storage.azure import AzureStorage
 from storage_azure.azurite import ACCOUNT, KEY, Azurite, missing_reason
 
 pytestmark = pytest.mark.azurite
@@ -37,7 +37,7 @@ def parquet_bytes() -> bytes:
 def test_stopped_service_bounded_retries_then_typed_error(restartable_azurite, caplog):
     azurite = restartable_azurite
     container = azurite.create_container()
-    storage = AzureStorage(
+    storage = azure_storage(
         ACCOUNT, container, "analysis", connection_string=azurite.connection_string, retries=2, retry_backoff=0.05
     )
     client = azurite.container_client(container)
@@ -81,7 +81,7 @@ def test_stopped_service_bounded_retries_then_typed_error(restartable_azurite, c
 
 
 def test_unreachable_from_the_start_names_the_endpoint(tmp_path):
-    storage = AzureStorage(
+    storage = azure_storage(
         ACCOUNT, "raw", account_key=KEY, endpoint="http://127.0.0.1:9/devstoreaccount1", retries=1, retry_backoff=0.01
     )
     with pytest.raises(StorageUnavailableError, match=r"http://127\.0\.0\.1:9/devstoreaccount1 is reachable"):

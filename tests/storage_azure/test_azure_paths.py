@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from testkit import azure_storage
 
 from dtflw.errors import (
     InvalidStorageNameError,
@@ -12,6 +13,7 @@ from dtflw.errors import (
 )
 from dtflw.storage import from_url as storage_from_url
 from dtflw.storage.azure import AzureStorage, from_url, init_storage, parse_azure_url
+from dtflw.storage.blob import AzureCredentials
 
 KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0wMTIzNDU2Nzg5YWJjZGVm"  # a made-up account key
 WASBS = "wasbs://con@acc.blob.core.windows.net/"
@@ -20,7 +22,7 @@ ABFSS = "abfss://con@acc.dfs.core.windows.net/"
 
 def make(**kwargs) -> AzureStorage:
     kwargs.setdefault("account_key", KEY)
-    return AzureStorage("acc", "con", kwargs.pop("root_dir", "analysis"), **kwargs)
+    return azure_storage("acc", "con", kwargs.pop("root_dir", "analysis"), **kwargs)
 
 
 def test_base_path_is_wasbs_by_default_as_in_dtflw_06():
@@ -138,7 +140,7 @@ def test_invalid_container_names_fail_before_any_request(container):
 
 @pytest.mark.parametrize("account,container", [("abc", "abc"), ("a" * 24, "c" * 63), ("acc1", "raw-data-2")])
 def test_valid_names_at_the_limits(account, container):
-    assert AzureStorage(account, container, account_key=KEY).base_path.startswith(f"wasbs://{container}@{account}.")
+    assert azure_storage(account, container, account_key=KEY).base_path.startswith(f"wasbs://{container}@{account}.")
 
 
 def test_root_dir_defaults_to_the_user():
@@ -197,25 +199,25 @@ SAS = "sv=2024-08-04&ss=b&srt=sco&sp=rl&se=2099-01-01T00:00:00Z&sig=c2lnbmF0dXJl
     ],
 )
 def test_credential_mechanisms(kwargs, environ, mechanism):
-    storage = AzureStorage("acc", "con", environ=environ, **kwargs)
+    storage = azure_storage("acc", "con", environ=environ, **kwargs)
     assert storage.auth_mechanism == mechanism
     assert storage.fs.auth.endpoint == "https://acc.blob.core.windows.net"
 
 
 def test_environment_credentials_of_another_account_are_not_used():
     environ = {"AZURE_STORAGE_ACCOUNT_KEY": KEY, "AZURE_STORAGE_ACCOUNT_NAME": "otheracc"}
-    assert AzureStorage("acc", "con", environ=environ).auth_mechanism == "DefaultAzureCredential"
+    assert azure_storage("acc", "con", environ=environ).auth_mechanism == "DefaultAzureCredential"
 
 
 def test_emulator_environment_is_read_like_sail_does():
     environ = {"AZURE_STORAGE_USE_EMULATOR": "true", "AZURITE_BLOB_STORAGE_URL": "http://127.0.0.1:10999"}
-    storage = AzureStorage("devstoreaccount1", "con", environ=environ)
+    storage = azure_storage("devstoreaccount1", "con", environ=environ)
     assert storage.fs.auth.endpoint == "http://127.0.0.1:10999/devstoreaccount1"
     assert storage.auth_mechanism == "account key"
 
 
 def test_development_storage_shortcut_and_other_accounts():
-    azurite = AzureStorage("devstoreaccount1", "con", connection_string="UseDevelopmentStorage=true")
+    azurite = azure_storage("devstoreaccount1", "con", connection_string="UseDevelopmentStorage=true")
     assert azurite.fs.auth.endpoint == "http://127.0.0.1:10000/devstoreaccount1"
     assert azurite.fs.auth.for_account("other").endpoint == "http://127.0.0.1:10000/other"
     assert make().fs.auth.for_account("other").endpoint == "https://other.blob.core.windows.net"
@@ -223,14 +225,14 @@ def test_development_storage_shortcut_and_other_accounts():
 
 def test_a_connection_string_of_another_account_is_an_error():
     with pytest.raises(StorageCredentialsError, match="'other', not 'acc'"):
-        AzureStorage("acc", "con", connection_string=f"AccountName=other;AccountKey={KEY}")
+        azure_storage("acc", "con", connection_string=f"AccountName=other;AccountKey={KEY}")
     with pytest.raises(StorageCredentialsError, match="neither AccountKey nor SharedAccessSignature"):
-        AzureStorage("acc", "con", connection_string="AccountName=acc;EndpointSuffix=core.windows.net")
+        azure_storage("acc", "con", connection_string="AccountName=acc;EndpointSuffix=core.windows.net")
 
 
 def test_missing_credentials_on_an_http_endpoint_name_what_was_tried():
     with pytest.raises(StorageCredentialsError) as caught:
-        AzureStorage("acc", "con", endpoint="http://127.0.0.1:9/acc", environ={})
+        azure_storage("acc", "con", endpoint="http://127.0.0.1:9/acc", environ={})
     message = str(caught.value)
     for tried in (
         "connection_string=",
@@ -250,7 +252,7 @@ def test_missing_credentials_fail_at_the_first_request_naming_what_was_tried(mon
     for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")  # no az / azd / pwsh to ask
-    storage = AzureStorage("acc", "con", endpoint="https://127.0.0.1:9/acc", retries=0, retry_backoff=0)
+    storage = azure_storage("acc", "con", endpoint="https://127.0.0.1:9/acc", retries=0, retry_backoff=0)
     assert storage.auth_mechanism == "DefaultAzureCredential"
     with pytest.raises(StorageCredentialsError) as caught:
         storage.exists("t/T.parquet")
@@ -279,3 +281,5 @@ def test_no_secret_in_reprs():
         assert KEY not in shown and "c2lnbmF0dXJlLXNlY3JldA" not in shown
         assert "***" in repr(storage.sail_environment())
         assert "acc" in shown
+    given = AzureCredentials(connection_string=f"AccountKey={KEY}", account_key=KEY, sas_token=SAS, environ={"K": KEY})
+    assert KEY not in repr(given) and "c2lnbmF0dXJlLXNlY3JldA" not in repr(given)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from chispa import assert_df_equality
 from deltalake import DeltaTable
+from testkit import azure_storage
 
-from dtflw.storage.azure import AzureStorage
 from storage_azure.azurite import ACCOUNT
 
 pytestmark = pytest.mark.azurite
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.azurite
 @pytest.fixture
 def sail_storage(azurite, sail_azure_session):
     """A dtflw 0.6-style (wasbs) storage whose engine paths are abfss, bound to the Sail session."""
-    return AzureStorage(
+    return azure_storage(
         ACCOUNT,
         azurite.create_container(),
         "analysis",

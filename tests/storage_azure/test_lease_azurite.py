@@ -10,9 +10,9 @@ import sys
 import time
 
 import pytest
+from testkit import azure_storage
 
 from dtflw.errors import StorageBusyError
-from dtflw.storage.azure import AzureStorage
 from dtflw.storage.lease import LEASE_SECONDS, RunLeases, lease_for
 from storage_azure.azurite import ACCOUNT
 
@@ -20,9 +20,9 @@ pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 
 HOLD = """
 import sys, time
-from dtflw.storage.azure import AzureStorage
+from dtflw.storage.azure import init_storage
 from dtflw.storage.lease import lease_for
-storage = AzureStorage({account!r}, {container!r}, "analysis", connection_string={connection!r})
+storage = init_storage({account!r}, {container!r}, "analysis", connection_string={connection!r}, environ={{}})
 with lease_for(storage, "holder-run").held():
     print("held", flush=True)
     time.sleep(600)
@@ -30,7 +30,7 @@ with lease_for(storage, "holder-run").held():
 
 
 def test_a_second_lease_names_the_holder_and_gets_the_storage_once_a_killed_holder_expires(azurite, container):
-    storage = AzureStorage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
+    storage = azure_storage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
     script = HOLD.format(account=ACCOUNT, container=container, connection=azurite.connection_string)
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -50,8 +50,8 @@ def test_a_second_lease_names_the_holder_and_gets_the_storage_once_a_killed_hold
 
 
 def test_a_run_takes_an_azure_storage_it_holds_again(azurite, container):
-    storage = AzureStorage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
-    again = AzureStorage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
+    storage = azure_storage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
+    again = azure_storage(ACCOUNT, container, "analysis", connection_string=azurite.connection_string)
     with RunLeases("run-1") as leases:
         assert leases.hold(storage) is leases.hold(again)
         with pytest.raises(StorageBusyError, match="in use by run run-1"):

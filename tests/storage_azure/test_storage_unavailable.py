@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from testkit import azure_storage
 
 from dtflw.errors import NotebookFailedError, StorageUnavailableError
-from dtflw.storage.azure import AzureStorage
 from storage_azure.azurite import ACCOUNT, Azurite, missing_reason
 
 pytestmark = pytest.mark.azurite
@@ -25,7 +25,7 @@ def own_azurite(tmp_path, monkeypatch, engine):
         pytest.skip(reason)
     server = Azurite(location=str(tmp_path / "azurite")).start()
     container = server.create_container()
-    environment = AzureStorage(ACCOUNT, container, connection_string=server.connection_string).sail_environment()
+    environment = azure_storage(ACCOUNT, container, connection_string=server.connection_string).sail_environment()
     engine.add_credentials(environment)
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
