@@ -76,7 +76,8 @@ def _data(graph: LineageGraph) -> dict:
 def _nodes_and_links(graph: LineageGraph) -> dict:
     """Each node carries two views: `history` (a notebook coloured by its last run that did run, so a lazy
     no-op leaves it as it was) and `latest` (as in the newest top-level flow run; null if not in it)."""
-    nodes, index = [], {}
+    nodes: list[dict] = []
+    index: dict[str, int] = {}
     latest_runs = _latest_flow_runs(graph)
     notebook_labels = unique_labels([(n.label, n.path) for n in graph.notebooks.values()])
     for notebook, label in zip(graph.notebooks.values(), notebook_labels):
@@ -109,7 +110,7 @@ def _nodes_and_links(graph: LineageGraph) -> dict:
         schema = latest.use.schema if latest is not None else None
         view = {"fill": TABLE_COLOURS[0], "stroke": TABLE_COLOURS[1], "detail": table_caption(graph, table)}
         view.update(_quality(graph, graph.edges_of_table(table.path)))
-        in_latest = any(e.run_id in latest_runs for e in graph.edges_of_table(table.path))
+        table_in_latest = any(e.run_id in latest_runs for e in graph.edges_of_table(table.path))
         nodes.append(
             {
                 "kind": "table",
@@ -118,7 +119,7 @@ def _nodes_and_links(graph: LineageGraph) -> dict:
                 "keys": list(dict.fromkeys([table.path, *table.names, *table.aliases, label])),
                 "tags": [],
                 **view,
-                "latest": view if in_latest else None,
+                "latest": view if table_in_latest else None,
                 "format": table.format,
                 "names": table.names,
                 "aliases": table.aliases,

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.storage import environment
@@ -30,7 +30,7 @@ from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 from dtflw.storage.fs import FileStorageBase
 from dtflw.storage.glob import has_glob
-from dtflw.storage.tables import state_from_listing
+from dtflw.storage.tables import FileInfo, state_from_listing
 
 URL_STYLES = ("wasbs", "abfss")
 _HOST_KIND = {"wasbs": "blob", "abfss": "dfs"}
@@ -133,7 +133,7 @@ class AzureStorage(FileStorageBase):
         self._style = url_style
         self._engine_style = engine_url_style
         self._dns_suffix = dns_suffix.lower()
-        self._fs_options = {
+        self._fs_options: dict[str, Any] = {
             "retries": retries,
             "retry_backoff": retry_backoff,
             "timeout": timeout,
@@ -218,6 +218,7 @@ class AzureStorage(FileStorageBase):
         if self.is_abs_path(path) or not _SCHEME.match(path or ""):
             return self.get_abs_path(path)
         location = parse_azure_url(path)
+        found: list[str] | list[FileInfo]
         try:
             if location is not None and self._auth is not None:
                 found = self._sibling(location).list(path)
@@ -272,6 +273,7 @@ class AzureStorage(FileStorageBase):
     def _sibling(self, location: AzureLocation) -> AzureStorage:
         """A storage on another container or account, with this storage's credential."""
         account = location.account or self._account
+        assert self._auth is not None  # only a storage with credentials has siblings
         return AzureStorage(
             account,
             location.container,
@@ -281,7 +283,7 @@ class AzureStorage(FileStorageBase):
             **self._fs_options,
         )
 
-    def _owns(self, location: AzureLocation | None) -> bool:
+    def _owns(self, location: AzureLocation | None) -> TypeGuard[AzureLocation]:
         if location is None or location.container != self._container:
             return False
         return location.account is None or (location.account, location.dns_suffix) == (self._account, self._dns_suffix)
