@@ -54,6 +54,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The documentation site (docs/, mkdocs.yml): strict, so a broken link or a docstring warning fails `make test`.
 docs: setup

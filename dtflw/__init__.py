@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 
-def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase = None, *, runner=None) -> Flow:
+def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase | None = None, *, runner=None) -> Flow:
     """A new flow on `storage`, a `Storage` or a storage URL (default: `--storage`, then `$DTFLW_STORAGE`,
     then the runtime's default).
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import overload
 
 from dtflw.expectations.spec import ExpectationResult
 from dtflw.secrets import REDACTED, redact_args  # noqa: F401 - REDACTED: its 0.x home
@@ -110,6 +111,14 @@ class FlowListener:
 def redact(args: dict[str, str], names: Collection[str], values: Collection = ()) -> dict[str, str]:
     """A copy of `args`: args named in `names` hidden, secret `values` scrubbed from the others."""
     return redact_args(args, names, values)
+
+
+@overload
+def scrub(text: None, secrets: Collection) -> None: ...
+@overload
+def scrub(text: str, secrets: Collection) -> str: ...
+@overload
+def scrub(text: str | None, secrets: Collection) -> str | None: ...
 
 
 def scrub(text: str | None, secrets: Collection) -> str | None:

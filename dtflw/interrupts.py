@@ -22,8 +22,12 @@ import signal
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from dtflw.events import FlowListener, RunStatus
+from dtflw.events import FlowListener, NotebookRun, RunStatus
+
+if TYPE_CHECKING:
+    from dtflw.runtime import Runtime
 
 GRACE_SECONDS = 4.0  # from the first signal to the exit, whatever still runs
 UNWIND_SECONDS = 1.5  # how long notebook threads get to end their flows themselves
@@ -43,7 +47,7 @@ class Cancellation:
     def __init__(self):
         self.signal: int | None = None  # the first signal received
         self.exit_hooks: list = []  # called before a forced exit (output still on its way is shown)
-        self._running: dict[int, tuple[threading.Thread, object]] = {}
+        self._running: dict[int, tuple[threading.Thread, Runtime]] = {}
 
     @property
     def requested(self) -> bool:
@@ -138,10 +142,8 @@ class Cancellation:
             except Exception:  # no session, closed, or the engine is gone: nothing to interrupt
                 pass
         time.sleep(POLL_SECONDS)
-        for thread in {thread for thread, _ in list(self._running.values()) if thread.ident is not None}:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(thread.ident), ctypes.py_object(NotebookCancelled)
-            )
+        for ident in {thread.ident for thread, _ in list(self._running.values()) if thread.ident is not None}:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(NotebookCancelled))
 
     def _end_open_flows(self) -> None:
         """End, cancelled, the flows of notebooks whose threads did not unwind (innermost first)."""
@@ -181,7 +183,7 @@ class OpenRuns(FlowListener):
     cancelled they end `cancelled`."""
 
     def __init__(self):
-        self._runs: dict[str, object] = {}
+        self._runs: dict[str, NotebookRun] = {}
 
     def on_notebook_start(self, flow, run) -> None:
         self._runs[run.run_id] = run

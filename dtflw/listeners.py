@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 import urllib.parse
+from typing import cast
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.secrets import display_url, scrub
@@ -113,7 +114,8 @@ class _Post:
         try:
             parts = urllib.parse.urlsplit(self._url)
             kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-            self._connection = kind(parts.hostname, parts.port, timeout=self._timeout)
+            # a URL without a host (None) fails in http.client, as it always has
+            self._connection = kind(cast(str, parts.hostname), parts.port, timeout=self._timeout)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             self._connection.request("POST", target, self._body, self._headers)
             response = self._connection.getresponse()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from functools import lru_cache
+from typing import overload
 from urllib.parse import urlsplit
 
 REDACTED = "[REDACTED]"
@@ -53,7 +54,15 @@ def _pattern(secrets: frozenset[str]) -> re.Pattern | None:
     return re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
 
 
-def scrub(text, secrets: Collection) -> str | None:
+@overload
+def scrub(text: None, secrets: Collection) -> None: ...
+@overload
+def scrub(text: str, secrets: Collection) -> str: ...
+@overload
+def scrub(text: object, secrets: Collection) -> str | None: ...
+
+
+def scrub(text: object, secrets: Collection) -> str | None:
     """`text` with every secret replaced by `[REDACTED]` as the policy above says; never raises."""
     if text is None:
         return None

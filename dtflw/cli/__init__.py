@@ -348,7 +348,8 @@ def _report_failure(console, error: DtflwError, show_traceback: bool, secrets=fr
     if show_traceback:
         import traceback
 
-        failures, cause, seen = [], error, set()
+        failures, seen = [], set()
+        cause: BaseException | None = error
         while cause is not None and id(cause) not in seen:  # the failed steps of a DAG anywhere in the chain
             seen.add(id(cause))
             failures += list(getattr(cause, "failures", {}).values())

@@ -141,7 +141,7 @@ def _operation_options(command):
     return command
 
 
-_OPERATION_KEYS = ("cron", "timezone", "email_on_failure", "email_on_success", "webhook_on_failure")
+_OPERATION_KEYS: tuple[str, ...] = ("cron", "timezone", "email_on_failure", "email_on_success", "webhook_on_failure")
 _OPERATION_KEYS += ("max_concurrent_runs", "run_as", "max_duration_seconds", "queue", "permission_pairs")
 
 

@@ -39,7 +39,7 @@ class MessageBus:
             bus.setdefault(channel, {})[topic] = message
             self._spark.conf.set(self.ROOT_CHANNEL, json.dumps(bus))
 
-    def try_get(self, channel: str = None, topic: str = None, default=None, defualt=None):
+    def try_get(self, channel: str | None = None, topic: str | None = None, default=None, defualt=None):
         fallback = default if default is not None else defualt
         bus = self._read()
         if channel is None:

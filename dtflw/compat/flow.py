@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import types
 from functools import partial
+from typing import TYPE_CHECKING
 
 from dtflw.compat.plugin import FlowPluginBase, NotebookPluginBase
 from dtflw.core import flow
 from dtflw.core.step import LazyNotebook
 from dtflw.errors import PluginError
 
+if TYPE_CHECKING:
+    from dtflw.compat.flow_context import FlowContext
+
 
 class Flow(flow.Flow):
     """Builds notebook steps (`flow.notebook(path)`), with the actions of installed plugins."""
 
-    def __init__(self, ctx):
+    _ctx: FlowContext
+
+    def __init__(self, ctx: FlowContext):
         super().__init__(ctx)
         self._notebook_plugins: dict[str, NotebookPluginBase] = {}
         self._flow_plugins: dict[str, FlowPluginBase] = {}
+
+    @property
+    def ctx(self) -> FlowContext:
+        """The 0.6 flow context: the core one with 0.6's logger, display and `show()`."""
+        return self._ctx
 
     def notebook(self, path: str) -> LazyNotebook:
         nb = super().notebook(path)

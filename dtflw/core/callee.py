@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
 from dtflw.runtime import current_runtime
+
+_Arg = TypeVar("_Arg", bound="Argument")  # the class `create` is called on
 
 
 class Argument:
@@ -54,7 +58,7 @@ class Argument:
     _SHARED_KIND = "args"
 
     @classmethod
-    def create(cls, *arguments) -> dict[str, Argument]:
+    def create(cls: type[_Arg], *arguments) -> dict[str, _Arg]:
         """`create("a", "b")` or `create({"a": default})`: read the widgets into a dict by name."""
         runtime = current_runtime()
         widgets = runtime.dbutils.widgets
@@ -90,7 +94,7 @@ class Input(_Path):
     _SHARED_KIND = "inputs"
 
     @classmethod
-    def create(cls, *arguments) -> dict[str, Argument]:
+    def create(cls: type[_Arg], *arguments) -> dict[str, _Arg]:
         """As `Argument.create`; in a job task, an optional input absent now is empty, as a flow passes it."""
         from dtflw.core.task_lineage import absent_optional_inputs
 

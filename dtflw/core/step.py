@@ -3,6 +3,8 @@ retries, tags — validated as it is built. `.run()` hands it to the flow's step
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from dtflw.core.names import check_notebook_path, check_table_name
 from dtflw.core.tables import AliasedOutputTable, InputTable
 from dtflw.core.uc_tables import spark_path, table_ref
@@ -25,7 +27,7 @@ class LazyNotebook:
     Its inputs and outputs are final once a DAG holds it; running it never changes them.
     """
 
-    AliasedOutputTable = AliasedOutputTable
+    AliasedOutputTable: TypeAlias = AliasedOutputTable
 
     def __init__(self, rel_path: str, ctx):
         self._rel_path = check_notebook_path(rel_path)
@@ -91,11 +93,11 @@ class LazyNotebook:
     def input(
         self,
         name: str,
-        file_path: str = None,
-        source_table: str = None,
+        file_path: str | None = None,
+        source_table: str | None = None,
         is_optional: bool = False,
         max_age=None,
-        table: str = None,
+        table: str | None = None,
     ):
         """Declare an input: a path on the storage, a Unity Catalog `table` (catalog.schema.table), or the
         latest table published as `source_table or name`.
@@ -108,6 +110,7 @@ class LazyNotebook:
         if source_table is not None:
             check_table_name(source_table, "source table", self._rel_path)
         source = None
+        path: str | None
         if table is not None:
             path = table_ref(table, f"input '{name}' of notebook '{self._rel_path}'")
         elif file_path:
@@ -141,14 +144,14 @@ class LazyNotebook:
     def output(
         self,
         name: str,
-        cols: list = None,
-        file_path: str = None,
-        alias: str = None,
-        format: str = None,
-        expect: dict = None,
-        expect_or_fail: dict = None,
-        expect_table: dict = None,
-        table: str = None,
+        cols: list | None = None,
+        file_path: str | None = None,
+        alias: str | None = None,
+        format: str | None = None,
+        expect: dict | None = None,
+        expect_or_fail: dict | None = None,
+        expect_table: dict | None = None,
+        table: str | None = None,
     ):
         """Declare an output; its path derives from the notebook's path unless `file_path` is given; with
         `table` (catalog.schema.table) it is that Unity Catalog table (Delta).

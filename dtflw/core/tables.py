@@ -63,7 +63,7 @@ class InputTable:
 
     @property
     def is_glob(self) -> bool:
-        return bool(self._abs_file_path) and has_glob(self._abs_file_path)
+        return bool(self._abs_file_path and has_glob(self._abs_file_path))
 
     def is_present(self) -> bool:
         """True if the path has files (a glob: at least one match)."""

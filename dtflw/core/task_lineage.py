@@ -32,6 +32,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass, replace
+from typing import Any
 
 from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
 from dtflw.errors import LineageDocumentError
@@ -79,9 +80,12 @@ class TaskIdentity:
     def parse(cls, text: str) -> TaskIdentity:
         d = json.loads(text)
         lists = ("tags", "args", "inputs", "outputs", "aliases", "formats")
+        fields: dict[str, Any] = {
+            k: str(d.get(k) or "") for k in ("storage", "root_dir", "flow", "notebook", "rel_path", "task")
+        }
+        fields.update({k: tuple(str(v) for v in d.get(k) or ()) for k in lists})
         return cls(
-            **{k: str(d.get(k) or "") for k in ("storage", "root_dir", "flow", "notebook", "rel_path", "task")},
-            **{k: tuple(str(v) for v in d.get(k) or ()) for k in lists},
+            **fields,
             job_run=str(d.get("job_run") or ""),
             task_run=str(d.get("task_run") or ""),
             source=str(d.get("source") or ""),
@@ -224,7 +228,7 @@ def absent_optional_inputs(runtime, paths: dict[str, str]) -> set[str]:
     orchestration notebook to find them absent as the step starts, so the task does."""
     identity = _identity(runtime)
     names = [n for n in (identity.optional if identity else ()) if paths.get(n)]
-    if not names:
+    if identity is None or not names:
         return set()
     storage = open_storage(identity, runtime.storage_environment())
     return {name for name in names if not storage.exists(paths[name])}

@@ -54,6 +54,7 @@ def bundle_files(
     def relative(task: DeployTask) -> str:
         if task.kind != NOTEBOOK:
             return task.notebook_path
+        assert task.notebook_file is not None  # checked above for every notebook task
         return os.path.relpath(task.notebook_file, resource_dir).replace(os.sep, "/")
 
     job = job_settings(
@@ -100,7 +101,7 @@ def _as_bundle_job(job: dict, cluster: str | None) -> None:
 
 def _targets(host: str | None, earlier: dict[str, dict]) -> dict:
     workspace = {"host": host} if host else {}
-    targets = {
+    targets: dict[str, dict] = {
         "dev": {"mode": "development", "default": True, **({"workspace": dict(workspace)} if workspace else {})},
         "prod": {
             "mode": "production",

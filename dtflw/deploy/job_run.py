@@ -75,7 +75,7 @@ def follow(client, run_id: int, on_change: Callable | None = None, poll: tuple[f
 
 def task_errors(client, run) -> dict[str, Exception]:
     """{task key: dtflw error} of every task of an ended run that did not succeed."""
-    errors = {}
+    errors: dict[str, Exception] = {}
     for task in run.tasks or []:
         notebook = task.notebook_task.notebook_path if task.notebook_task else task.task_key
         where = f"task {task.task_key}, run {task.run_id}: {task.run_page_url or run.run_page_url}"

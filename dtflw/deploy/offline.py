@@ -10,6 +10,7 @@ which export refuses). What was not performed is kept in `Offline.skipped`, for 
 
 from __future__ import annotations
 
+import builtins
 import threading
 
 from dtflw.errors import ExportPlanningError
@@ -146,7 +147,7 @@ class OfflineSecrets:
     def list(self, scope: str) -> list:
         return []
 
-    def listScopes(self) -> list:  # noqa: N802 - dbutils' name
+    def listScopes(self) -> builtins.list:  # noqa: N802 - dbutils' name
         return []
 
 
@@ -196,7 +197,7 @@ class PlannedStorage(Storage):
         self._offline.note(f"{self.get_abs_path(path_pattern)}: not listed, taken as empty")
         return []
 
-    def list_dir(self, path: str) -> list[FileInfo]:
+    def list_dir(self, path: str) -> builtins.list[FileInfo]:  # `list` is the method above
         self._offline.note(f"{self.get_abs_path(path)}: not listed, taken as empty")
         return []
 
@@ -231,6 +232,9 @@ class PlannedExitValue(str):
     hands over. Computing with it cannot be exported: comparing, parsing, indexing or iterating it raises an
     `ExportPlanningError` naming the step. Its truth value is False, as an exit value kept from no earlier run
     would be; `Offline` notes the check, and `plan_export` refuses a flow that declares steps after one."""
+
+    _step: str
+    _offline: Offline
 
     def __new__(cls, token: str, step: str, offline: Offline):
         value = super().__new__(cls, token)

@@ -63,7 +63,7 @@ def parameterize(
         if not clash:
             break
         names[clash] = _free_name("flow_" + names[clash], names.values())
-    defaults = {STORAGE: storage_url, **arguments}
+    defaults = {STORAGE: storage_url or "", **arguments}  # the storage is a parameter only when given
     return rendered, [JobParameter(names[n], defaults[n]) for n in wanted]
 
 

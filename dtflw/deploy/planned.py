@@ -45,6 +45,7 @@ def plan_export(
     if storage_url and not allow_local_storage:
         _refuse_local(storage_url)
     source = os.path.abspath(source)
+    planner: Planner  # made next, with the offline steps' results
     offline = Offline(declared=lambda: planner.declared)
     planner = Planner(planned_result=offline.exit_value)
     workspace = open_local_session(

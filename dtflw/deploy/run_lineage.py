@@ -117,6 +117,7 @@ def _close_task(client, storage, identity: TaskIdentity, task, job_run) -> int:
             use.format = use.format or use.state.format
     if status == RunStatus.SUCCEEDED:
         _record_history(storage, run, identity.source or None)
+    assert flow is not None  # read with its run, or made with it above
     _write(storage, document, flow, run)
     return written + 1
 
@@ -130,7 +131,7 @@ def _close_replaced_attempts(storage, identity: TaskIdentity) -> int:
         if not info.name.startswith(prefix) or info.name == current or ".tmp-" in info.name:
             continue
         flow, run = _read(storage, info.path)
-        if run is not None and run.status == RunStatus.RUNNING:
+        if flow is not None and run is not None and run.status == RunStatus.RUNNING:  # a run is read with its flow
             run.status, run.reason, run.ended = RunStatus.FAILED, REPLACED, time.time()
             _write(storage, info.path, flow, run)
             written += 1
@@ -170,7 +171,7 @@ def _write_flow(storage, identity: TaskIdentity, run) -> None:
     flow = _flow(identity, (run.start_time or 0) / 1000 or time.time())
     flow.ended = (run.end_time or 0) / 1000 or time.time()
     result = run.state.result_state.value if run.state and run.state.result_state else None
-    flow.status = {"SUCCESS": RunStatus.SUCCEEDED, "CANCELED": RunStatus.CANCELLED}.get(result, RunStatus.FAILED)
+    flow.status = {"SUCCESS": RunStatus.SUCCEEDED, "CANCELED": RunStatus.CANCELLED}.get(result or "", RunStatus.FAILED)
     recorder = LineageRecorder(storage, describe_tables=False)
     recorder.on_flow_end(flow)
 

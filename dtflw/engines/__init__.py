@@ -15,7 +15,7 @@ import importlib
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from dtflw.errors import EngineError
 
@@ -124,7 +124,7 @@ def create_engine(name: str = "sail", conf: dict[str, str] | None = None, url: s
     factory = _factory(name)
     if isinstance(factory, type) and issubclass(factory, Engine):
         return factory.create(conf, url, **options)
-    return factory(conf, url, **options)
+    return cast(Callable[..., Engine], factory)(conf, url, **options)  # a function, or a class that is no Engine
 
 
 def _factory(name: str) -> Callable:

@@ -67,7 +67,9 @@ class SessionFactory:
         """A new session (its server-side session starts with its first request)."""
         from pyspark.sql.connect.session import SparkSession
 
-        return SparkSession.builder.channelBuilder(SessionChannelBuilder(self._template, self._channel)).create()
+        builder = SessionChannelBuilder(self._template, self._channel)
+        # pyspark annotates the parameter as its DefaultChannelBuilder; it takes any ChannelBuilder
+        return SparkSession.builder.channelBuilder(builder).create()  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._raw.close()

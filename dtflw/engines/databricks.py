@@ -27,10 +27,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from dtflw.engines import Engine
 from dtflw.engines.connect import ConnectEngine
 from dtflw.errors import DatabricksConfigError
+
+if TYPE_CHECKING:
+    from dtflw.engines.connect_sessions import SessionFactory
+    from dtflw.storage.workspace_fs import WorkspaceFs
 
 
 class DatabricksEngine(ConnectEngine):
@@ -62,8 +67,8 @@ class DatabricksEngine(ConnectEngine):
         self.serverless = serverless
         self._say = say or _tell
         self._config = None
-        self._dbutils = None
-        self._sessions = None
+        self._dbutils: tuple[WorkspaceFs, Any] | None = None  # (dbutils.fs, dbutils.secrets) of the workspace
+        self._sessions: SessionFactory | None = None
 
     # -- configuration ------------------------------------------------------------------------
     def check(self):
@@ -92,6 +97,7 @@ class DatabricksEngine(ConnectEngine):
         are its own), over the run's one channel: made in milliseconds, without databricks-connect's
         session cache, so two notebooks starting at once never share one."""
         self.session  # noqa: B018 - the engine starts (checks, connects) before the first notebook session
+        assert self._sessions is not None  # made as the engine started
         session = self._sessions.create()
         self._apply_conf(session)
         return session

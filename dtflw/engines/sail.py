@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 from dtflw.engines import DATABRICKS_DEFAULTS, Engine
 from dtflw.engines.connect import ConnectEngine
@@ -26,7 +27,7 @@ class SailEngine(ConnectEngine):
         return cls(conf)
 
     def __init__(self, conf: dict[str, str] | None = None):
-        self._server = None
+        self._server: Any = None  # a SailProcess, or pysail's in-process server
         self._retired: list = []  # servers replaced by one with more credentials
         self._credentials: dict[str, str] = {}
         self._catalog = None  # the local Unity Catalog every server of this engine uses

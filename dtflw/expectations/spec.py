@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from dtflw.errors import ExpectationError
 
@@ -26,7 +27,7 @@ class Expectation:
     rule: str
     expression: str
     action: str
-    param: object = None
+    param: Any = None  # by rule: the columns (unique), a row count (min_rows, max_rows) or a ratio
 
     @property
     def is_row(self) -> bool:
@@ -159,8 +160,8 @@ def max_age_seconds(notebook: str, table: str, value) -> float | None:
         return None
     if hasattr(value, "total_seconds"):
         value = value.total_seconds()
-    if isinstance(value, str) and _AGE.match(value):
-        number, unit = _AGE.match(value).groups()
+    if isinstance(value, str) and (match := _AGE.match(value)):
+        number, unit = match.groups()
         value = float(number) * _AGE_UNITS[unit]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise ExpectationError(

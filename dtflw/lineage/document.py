@@ -32,6 +32,8 @@ up to year 9999, counts within 64 bits); one that fails is a `LineageDocumentErr
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
@@ -144,7 +146,7 @@ def parse_document(text: str) -> tuple[FlowRun, list[NotebookRun]]:
     return _flow(doc["flow_run"]), [_run(r) for r in doc["notebook_runs"]]
 
 
-def _flow(d: dict) -> FlowRun:
+def _flow(d: Mapping[str, Any]) -> FlowRun:
     return FlowRun(
         run_id=d["run_id"],
         notebook_path=d.get("notebook_path") or "",
@@ -157,7 +159,7 @@ def _flow(d: dict) -> FlowRun:
     )
 
 
-def _run(d: dict) -> NotebookRun:
+def _run(d: Mapping[str, Any]) -> NotebookRun:
     return NotebookRun(
         run_id=d["run_id"],
         flow_run_id=d["flow_run_id"],

@@ -121,7 +121,7 @@ def _commit(storage, path: str, version: int) -> list[dict] | None:
 
 
 def _rows_if_rewritten(actions: list[dict], version: int) -> int | None:
-    info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+    info: dict = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
     params = info.get("operationParameters") or {}
     partial = "predicate" in params or "replaceWhere" in params or params.get("dynamicPartitionOverwrite") == "true"
     if not (version == 0 or (params.get("mode") == "Overwrite" and not partial)):

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import orjson
 
@@ -164,7 +166,8 @@ class _Writer:
 
     def lines(self):
         """Each event as a line, in time order (at equal times a flow starts before and ends after its runs)."""
-        plan = []  # (time, rank at equal times, order, write, subject)
+        # (time, rank at equal times, order, write, subject)
+        plan: list[tuple[float, int, int, Callable[[Any], bytes], Any]] = []
         for flow in self.graph.flows.values():
             plan.append((flow.started, 0, len(plan), self._flow_start, flow))
             status, ended = _flow_outcome(flow, self._runs_of_flow.get(flow.run_id, []))
@@ -200,9 +203,9 @@ class _Writer:
         if run.status != RunStatus.RUNNING:
             self._started[run.run_id] = (shared, inputs, declared)
         outputs = b",".join(dataset + b"}" for _, dataset in declared)
-        facets = _joined(shared, b'"processing_engine":' + self._engine)
+        run_facets = _joined(shared, b'"processing_engine":' + self._engine)
         return self._line(
-            "START", run.started, run.run_id, facets, self._job(run.notebook_path, "NOTEBOOK"), inputs, outputs
+            "START", run.started, run.run_id, run_facets, self._job(run.notebook_path, "NOTEBOOK"), inputs, outputs
         )
 
     def _run_end(self, run: NotebookRun) -> bytes:

@@ -294,6 +294,6 @@ def _merged(flows: list[FlowRun]) -> list[FlowRun]:
             merged.append(same[0])
             continue
         ended = [f for f in same if f.ended is not None]
-        chosen = max(ended, key=lambda f: f.ended) if ended else same[0]
+        chosen = max(ended, key=lambda f: f.ended or 0.0) if ended else same[0]  # each has its `ended`
         merged.append(replace(chosen, started=min(f.started for f in same)))
     return merged

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import overload
+
+
+@overload
+def iso_time(seconds: float) -> str: ...
+@overload
+def iso_time(seconds: float | None) -> str | None: ...
 
 
 def iso_time(seconds: float | None) -> str | None:

@@ -161,9 +161,10 @@ class EventSender:
         outer = flow
         while outer.parent_run_id in self._runs and len(flows) < 100:
             opener = self._runs[outer.parent_run_id]
-            outer = self._flows.get(opener.flow_run_id)
-            if outer is None or outer in flows:
+            found = self._flows.get(opener.flow_run_id)
+            if found is None or found in flows:
                 break
+            outer = found
             runs.append(opener)
             flows.append(outer)
         run_id = _uuid(run.run_id if run is not None else flow.run_id)

@@ -139,7 +139,7 @@ class LineageRecorder(FlowListener):
                 if doc is None:
                     doc = self._documents[flow.run_id] = _FlowDocument(flow)
                 doc.flow = flow_data
-                if snapshot is not None:
+                if run is not None and snapshot is not None:
                     doc.runs[run.run_id] = snapshot
                 self._dirty[flow.run_id] = None
                 if not self._writing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import difflib
 import os
@@ -78,16 +79,16 @@ class Widgets:
         if name not in self._widgets:
             self._widgets[name] = _Widget(kind, str(default_value), label or name, choices)
 
-    def text(self, name: str, defaultValue: str = "", label: str = None) -> None:  # noqa: N803 - dbutils' names
+    def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:  # noqa: N803 - dbutils' names
         self._define("text", name, defaultValue, label=label)
 
-    def dropdown(self, name: str, defaultValue: str, choices, label: str = None) -> None:  # noqa: N803
+    def dropdown(self, name: str, defaultValue: str, choices, label: str | None = None) -> None:  # noqa: N803
         self._define("dropdown", name, defaultValue, choices, label)
 
-    def combobox(self, name: str, defaultValue: str, choices, label: str = None) -> None:  # noqa: N803
+    def combobox(self, name: str, defaultValue: str, choices, label: str | None = None) -> None:  # noqa: N803
         self._define("combobox", name, defaultValue, choices, label)
 
-    def multiselect(self, name: str, defaultValue: str, choices, label: str = None) -> None:  # noqa: N803
+    def multiselect(self, name: str, defaultValue: str, choices, label: str | None = None) -> None:  # noqa: N803
         self._define("multiselect", name, defaultValue, choices, label)
 
     def get(self, name: str) -> str:
@@ -102,7 +103,7 @@ class Widgets:
             f"No input widget named '{name}' is defined{hint}; define it with dbutils.widgets.text."
         )
 
-    def getArgument(self, name: str, optional: str = None) -> str:  # noqa: N802 - dbutils' name
+    def getArgument(self, name: str, optional: str | None = None) -> str | None:  # noqa: N802 - dbutils' name
         try:
             return self.get(name)
         except WidgetNotDefinedError:
@@ -381,7 +382,7 @@ class Secrets:
         keys |= set(self._from_file().get(scope, {}))
         return [SecretMetadata(k) for k in sorted(keys)]
 
-    def listScopes(self) -> list[SecretScope]:  # noqa: N802 - dbutils' name
+    def listScopes(self) -> builtins.list[SecretScope]:  # noqa: N802 - dbutils' name
         return [SecretScope(s) for s in sorted(self._from_file())]
 
 
@@ -390,7 +391,9 @@ class LocalDbutils:
 
     lists_cloud_storage = False  # its `fs` maps dbfs:/ and /Volumes to folders; it cannot list Azure
 
-    def __init__(self, widgets: Widgets, notebook: NotebookUtils, fs: LocalFs, secrets: Secrets, jobs: Jobs = None):
+    def __init__(
+        self, widgets: Widgets, notebook: NotebookUtils, fs: LocalFs, secrets: Secrets, jobs: Jobs | None = None
+    ):
         self.widgets = widgets
         self.notebook = notebook
         self.fs = fs

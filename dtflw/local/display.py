@@ -30,4 +30,4 @@ def install_dataframe_display() -> None:
 
     for cls in (DataFrame, ConnectDataFrame):
         if not hasattr(cls, "display"):
-            cls.display = display
+            cls.display = display  # type: ignore[union-attr]  # pyspark's DataFrame classes, given Databricks' method

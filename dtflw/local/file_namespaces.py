@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 
 from dtflw.errors import NamespacePathError
 from dtflw.local.namespaces import WorkspaceNamespaces
@@ -59,7 +60,7 @@ def namespace_file_error(error: BaseException, namespaces: WorkspaceNamespaces |
             where = namespaces.local_path(found.group(1)) if found else None
         except NamespacePathError:
             where = None
-        if where is not None:
+        if where is not None and found:
             name = found.group(1)
             return (
                 f". Locally {name} is the folder {where}: Python's file functions (open, os, pathlib, "
@@ -70,7 +71,7 @@ def namespace_file_error(error: BaseException, namespaces: WorkspaceNamespaces |
     return ""
 
 
-def _chain(error: BaseException):
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))

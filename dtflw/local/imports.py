@@ -72,7 +72,8 @@ class NotebookImports:
     def open(self, file, *args, **kwargs):
         """`open()` with a relative path resolved against the notebook's folder."""
         if isinstance(file, (str, bytes, os.PathLike)) and not os.path.isabs(file):
-            file = os.path.join(os.fsencode(self.folders[0]) if isinstance(file, bytes) else self.folders[0], file)
+            folder = self.folders[0]
+            file = os.path.join(os.fsencode(folder), file) if isinstance(file, bytes) else os.path.join(folder, file)
         return _real_open(file, *args, **kwargs)
 
     def import_(self, name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s names
@@ -112,11 +113,12 @@ class NotebookImports:
         if spec is None:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         if isinstance(spec.loader, importlib.machinery.SourceFileLoader):
-            spec.loader = _FreshSourceLoader(name, spec.origin)
+            spec.loader = _FreshSourceLoader(name, spec.loader.path)
             spec.cached = None
         module = importlib.util.module_from_spec(spec)
-        module.__builtins__ = self.builtins
+        module.__dict__["__builtins__"] = self.builtins
         self.modules[name] = module
+        assert spec.loader is not None  # module_from_spec gives a namespace package its loader
         try:
             spec.loader.exec_module(module)
         except BaseException:

@@ -38,7 +38,8 @@ class RedactedFds:
         """Flush Python's streams, give the descriptors back and show what is still on its way."""
         for stream in {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}:
             with contextlib.suppress(Exception):
-                stream.flush()
+                if stream is not None:  # no console (pythonw)
+                    stream.flush()
         pumps, self._pumps = self._pumps, []  # closed once, even when a Ctrl-C cut the first close short
         for pump in pumps:
             pump.close()

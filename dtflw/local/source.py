@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import overload
 
 from dtflw.errors import MalformedCellError, NotANotebookError, NotebookNotFoundError
 
@@ -104,7 +105,8 @@ def parse_text(text: str, kind: str, path: str = "<notebook>") -> NotebookSource
     lines = text.split("\n")
     if lines[0].rstrip() != f"{comment} Databricks notebook source":
         return NotebookSource(path, language, (Cell(1, language, text, 1),))
-    starts, regions = [2], [[]]  # the line each cell starts on, and its lines
+    starts: list[int] = [2]  # the line each cell starts on
+    regions: list[list[_Line]] = [[]]  # and its lines
     for number, line in enumerate(lines[1:], start=2):
         if line.rstrip() == f"{comment} COMMAND ----------":
             starts.append(number + 1)
@@ -191,6 +193,12 @@ def _source_cell(index: int, region: list[_Line], start: int, comment: str, lang
     return _cell(index, lines, start, language, title, path)
 
 
+@overload
+def _strip_magic(line: str, magic: str, default: str) -> str: ...
+@overload
+def _strip_magic(line: str, magic: str, default: None) -> str | None: ...
+
+
 def _strip_magic(line: str, magic: str, default: str | None) -> str | None:
     """The text of a `# MAGIC ` line ("" for a bare `# MAGIC`), or `default` if `line` is not one."""
     if line.startswith(magic + " "):
@@ -201,7 +209,8 @@ def _strip_magic(line: str, magic: str, default: str | None) -> str | None:
 def _cell(index: int, lines: list[_Line], fallback_line: int, language: str, title: str | None, path: str) -> Cell:
     """A cell from its body, whose first line may be a magic command (`%sql`, `%run ./x $a=1`, ...)."""
     lines = _strip_blank(lines)
-    run_target, run_args = None, {}
+    run_target: str | None = None
+    run_args: dict[str, str] = {}
     match = _MAGIC_LINE.match(lines[0][1]) if lines else None
     if match and match.group(1) in MAGIC_LANGUAGES:
         language = MAGIC_LANGUAGES[match.group(1)]

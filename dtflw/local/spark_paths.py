@@ -69,8 +69,12 @@ def path_not_found(path: str, local: str | None = None, namespaces: WorkspaceNam
     """The error Databricks raises for a missing path (an AnalysisException, and a dtflw PathNotFoundError)."""
     where = f" (locally {local})" if local and local != path else ""
     hint = ""
-    on_dbfs = namespaces is not None and not _URL.match(path) and os.path.isabs(path)
-    if on_dbfs and (path.split("/")[1] in DBFS_ROOT_FOLDERS or os.path.exists(namespaces.dbfs_root + path)):
+    on_dbfs = not _URL.match(path) and os.path.isabs(path)
+    if (
+        namespaces is not None
+        and on_dbfs
+        and (path.split("/")[1] in DBFS_ROOT_FOLDERS or os.path.exists(namespaces.dbfs_root + path))
+    ):
         hint = (
             f" On Databricks a path without a scheme is on the DBFS: write dbfs:{path} to read it from the local "
             f"DBFS root ({namespaces.dbfs_root}) here and there."
@@ -234,7 +238,11 @@ def _table_method(method):
     def with_namespaces(self, tableName, *args, **kwargs):  # noqa: N803 - pyspark's name
         namespaces = _bound_namespaces(self) or namespaces_of(self)
         found = _PATH_TABLE_NAME.match(tableName) if namespaces is not None and isinstance(tableName, str) else None
-        if found and (found.group(2).startswith("/") or namespaces.names_namespace(found.group(2))):
+        if (
+            found
+            and namespaces is not None
+            and (found.group(2).startswith("/") or namespaces.names_namespace(found.group(2)))
+        ):
             local = translated(namespaces, found.group(2))
             check_readable(namespaces, found.group(2), local)
             tableName = f"{found.group(1)}.`{local}`"  # noqa: N806

@@ -38,7 +38,9 @@ _SYNTAX = "Write `CREATE WIDGET TEXT name DEFAULT 'value'` or `REMOVE WIDGET nam
 
 def run_sql(statement: str, spark, widgets: Widgets, notebook: str):
     """Run one SQL statement of notebook `notebook` with its widgets; None for a widget statement."""
-    body = statement[_LEADING_COMMENTS.match(statement).end() :]
+    leading = _LEADING_COMMENTS.match(statement)
+    assert leading is not None  # the pattern matches an empty start too
+    body = statement[leading.end() :]
     if _WIDGET_STATEMENT.match(body):
         _widget_statement(body, spark, widgets, notebook)
         return None

@@ -11,8 +11,12 @@ import dataclasses
 import json
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from dtflw.local.unity_store import UnityError, UnityStore, local_path, volume_folder
+
+if TYPE_CHECKING:
+    from dtflw.local.unity_server import UnityCatalogServer
 
 __all__ = ["LocalUnityCatalog", "volume_folder"]
 
@@ -25,7 +29,7 @@ class LocalUnityCatalog:
 
     def __init__(self, folder: str, volumes_folder: str):
         self.store = UnityStore(folder, volumes_folder)
-        self._server = None
+        self._server: UnityCatalogServer | None = None
         self._lock = threading.Lock()
 
     def serve(self, store: UnityStore) -> None:

@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
 from dtflw.local.unity_store import UnityError, UnityStore
+
+if TYPE_CHECKING:
+    from dtflw.local.unity_catalog import LocalUnityCatalog
 
 API = "/api/2.1/unity-catalog"
 
@@ -33,6 +37,7 @@ class UnityCatalogServer:
     @property
     def url(self) -> str:
         host, port = self._http.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address names its host as text
         return f"http://{host}:{port}{API}"
 
     def stop(self) -> None:
@@ -55,7 +60,10 @@ def _route(store: UnityStore, method: str, parts: list[str], query: dict, body: 
         location = store.staging_location()
         return {**body, "id": location.rsplit("/", 1)[-1], "staging_location": location}
     if parts[:3] == ["delta", "preview", "commits"]:
-        return store.commits(body) if method == "GET" else store.commit(body) or {}
+        if method == "GET":
+            return store.commits(body)
+        store.commit(body)
+        return {}
     return None
 
 
@@ -112,7 +120,7 @@ def _volumes(store, method, name, query, body):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    catalog = None  # whose `store` answers
+    catalog: LocalUnityCatalog  # whose `store` answers (set on the subclass each server makes)
     protocol_version = "HTTP/1.1"  # Sail keeps its connections open
     disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stall per answer
 

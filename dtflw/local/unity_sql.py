@@ -53,7 +53,7 @@ def install(session, catalog) -> None:
         from pyspark.sql.connect.session import SparkSession
 
         _ORIGINAL.append(SparkSession.sql)
-        SparkSession.sql = _sql
+        SparkSession.sql = _sql  # type: ignore[method-assign]  # pyspark's method, patched
     _SESSIONS[session] = catalog
 
 
@@ -163,7 +163,7 @@ def _commits(location: str) -> list[tuple]:
     rows = []
     for name in sorted(n for n in os.listdir(log) if n.endswith(".json") and n[:20].isdigit()):
         with open(os.path.join(log, name)) as f:
-            info = next((a["commitInfo"] for a in map(json.loads, filter(str.strip, f)) if "commitInfo" in a), {})
+            info: dict = next((a["commitInfo"] for a in map(json.loads, filter(str.strip, f)) if "commitInfo" in a), {})
         when = datetime.datetime.fromtimestamp(info.get("timestamp", 0) / 1000, tz=datetime.timezone.utc)
         parameters = {
             k: v if isinstance(v, str) else json.dumps(v) for k, v in (info.get("operationParameters") or {}).items()

@@ -38,10 +38,13 @@ def _patch_writers() -> None:
     _ORIGINALS["create"] = DataFrameWriterV2.create
     _ORIGINALS["createOrReplace"] = DataFrameWriterV2.createOrReplace
     _ORIGINALS["replace"] = DataFrameWriterV2.replace
-    DataFrameWriter.saveAsTable = _save_as_table
-    DataFrameWriterV2.create = lambda self: _create(self, replace=False)
-    DataFrameWriterV2.createOrReplace = lambda self: _create(self, replace=True, must_exist=False)
-    DataFrameWriterV2.replace = lambda self: _create(self, replace=True, must_exist=True)
+    # pyspark's writer methods, patched: mypy refuses assignments to methods
+    DataFrameWriter.saveAsTable = _save_as_table  # type: ignore[method-assign]
+    DataFrameWriterV2.create = lambda self: _create(self, replace=False)  # type: ignore[method-assign]
+    DataFrameWriterV2.createOrReplace = (  # type: ignore[method-assign]
+        lambda self: _create(self, replace=True, must_exist=False)
+    )
+    DataFrameWriterV2.replace = lambda self: _create(self, replace=True, must_exist=True)  # type: ignore[method-assign]
 
 
 def full_name(session, name: str) -> str:

@@ -18,6 +18,7 @@ import threading
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal, overload
 
 from dtflw.core.widget_names import check_unused_arguments
 from dtflw.engines import WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
@@ -95,7 +96,7 @@ class LocalWorkspace:
         self.environ = dict(os.environ if settings.environ is None else settings.environ)
         self.options = options or RunOptions()  # how the top-level notebook runs (`dtflw run` options)
         self.secret_values: set[str] = set()
-        self._sources: dict[tuple, tuple[bytes, NotebookSource]] = {}
+        self._sources: dict[tuple, tuple[bytes, NotebookSource | None]] = {}
         self._pipelines: dict[str, str] = {}  # workspace path → pipeline file run as a notebook there
 
     # -- paths ------------------------------------------------------------------------------
@@ -152,6 +153,11 @@ class LocalWorkspace:
                     if c.run_target
                 ]
         return digest.hexdigest()[:16]
+
+    @overload
+    def _source_of(self, file_path: str, parsed: Literal[True] = ...) -> tuple[bytes, NotebookSource]: ...
+    @overload
+    def _source_of(self, file_path: str, parsed: Literal[False]) -> tuple[bytes, NotebookSource | None]: ...
 
     def _source_of(self, file_path: str, parsed: bool = True) -> tuple[bytes, NotebookSource | None]:
         """A notebook file's bytes and (if `parsed`) its cells, remembered while the file is unchanged."""
@@ -326,6 +332,7 @@ class LocalWorkspace:
         worker.start()
         worker.join(timeout_seconds)
         if worker.is_alive():
+            assert worker.ident is not None  # a started thread has its id
             give_up_working_directory(worker.ident)
             if runtime.spark_started:
                 _stop_session(runtime.spark, interrupt=True)
@@ -442,6 +449,7 @@ class LocalWorkspace:
     def _run_included(self, cell: Cell, namespace: dict, runtime: Runtime, notebook_path: str) -> None:
         """`%run ./x $a=1`: run another notebook's cells in this notebook's namespace; as on Databricks, a
         relative path is relative to the notebook holding the `%run` (`notebook_path`)."""
+        assert cell.run_target is not None  # a `%run` cell names its notebook
         target = normalize_workspace_path(cell.run_target, posixpath.dirname(notebook_path))
         included_file = self.notebook_file(target)
         with runtime.dbutils.widgets.arguments_added(cell.run_args):

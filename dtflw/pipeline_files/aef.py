@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from typing import NoReturn
 
 from dtflw.errors import PipelineFileError
 from dtflw.extras import extra
@@ -28,7 +29,7 @@ def import_aef(path: str, notebooks_dir: str = "") -> dict:
     if problems:
         raise PipelineFileError("\n".join(problems))
 
-    def fail(key: Key, message: str):
+    def fail(key: Key, message: str) -> NoReturn:
         raise PipelineFileError(
             f"{where_in(path, lines, key)}: {message} (AEF definition: levels of threads of steps)."
         )

@@ -12,6 +12,7 @@ import os
 import re
 import reprlib
 from dataclasses import dataclass
+from typing import Any
 
 from dtflw.errors import PipelineFileError
 from dtflw.pipeline_files import SCHEMA_FILE
@@ -94,7 +95,7 @@ def schema() -> dict:
 
 
 # -- parsing ---------------------------------------------------------------------------------
-def read_document(path: str) -> tuple[object, dict, list[str]]:
+def read_document(path: str) -> tuple[Any, dict, list[str]]:
     """A YAML or JSON file's content, the line of each key in it, and its syntax problems."""
     try:
         import jsonschema  # noqa: F401 (checked here: a missing extra is told before anything else)
@@ -282,7 +283,7 @@ def _kind(subschema: dict) -> str:
 
 def _meaning_problems(pipeline: PipelineFile) -> list[tuple[Key, str]]:
     """What the schema cannot check: unique names, known steps and parameters, no cycle of `after`s."""
-    problems = []
+    problems: list[tuple[Key, str]] = []
     names: dict[str, int] = {}
     for index in range(len(pipeline.steps)):
         name = pipeline.step_name(index)
@@ -326,7 +327,7 @@ def _unknown_params(key: Key, value, params: dict) -> list[tuple[Key, str]]:
 
 
 def _cycle(edges: list[tuple[str, str, Key]]) -> list[tuple[Key, str]]:
-    sorter = graphlib.TopologicalSorter()
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
     for before, after, _ in edges:
         sorter.add(after, before)
     try:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextvars
 import graphlib
-from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dtflw.core.executor import DEFAULT_WORKERS
 from dtflw.errors import (
@@ -32,6 +33,10 @@ from dtflw.run.task import StepTask
 from dtflw.selection import closure
 from dtflw.storage.tables import NestedPaths
 
+if TYPE_CHECKING:
+    from dtflw.core.step import LazyNotebook
+    from dtflw.core.tables import AliasedOutputTable, InputTable
+
 MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 execution contexts
 
 
@@ -39,7 +44,7 @@ MAX_WORKERS = 64  # each running notebook holds one of a cluster's ~145 executio
 class Step:
     """A declared notebook call and how to run it."""
 
-    notebook: object  # LazyNotebook
+    notebook: LazyNotebook
     is_lazy: bool = False
     strict_validation: bool = False
     index: int = 0
@@ -115,10 +120,11 @@ class Dag:
         self.planning = planning  # `dtflw plan`: collect every step of the flow, never run
         self.executor = executor  # runs the steps; default: a pool of `workers` threads
         self._planned_result = planned_result  # planning: (step index, name) → the step's result meanwhile
-        self._producers: dict[str, tuple[Step, object]] = {}  # output alias (its name unless aliased) → (step, output)
+        # output alias (its name unless aliased) → (step, output)
+        self._producers: dict[str, tuple[Step, AliasedOutputTable]] = {}
         self._writers: dict[str, Step] = {}  # output path → step
         self._nested = NestedPaths()  # output paths, to refuse one inside another
-        self._unlinked: list[tuple[Step, object]] = []  # inputs no earlier step produces, linked by plan()
+        self._unlinked: list[tuple[Step, InputTable]] = []  # inputs no earlier step produces, linked by plan()
 
     @property
     def ctx(self):
@@ -209,9 +215,10 @@ class Dag:
             "Give them separate paths."
         )
 
-    def _link(self, step: Step, table) -> bool:
+    def _link(self, step: Step, table: InputTable) -> bool:
         """Make `step` depend on the producer of `table` if one is declared; False if none is yet."""
         if table.source is None:  # an explicit file_path: a dependency if another step writes it
+            assert table.abs_file_path is not None  # an input without a source table has its path
             producer = self._writers.get(table.abs_file_path)
             if producer is not None and producer is not step:
                 step.deps.add(producer.index)
@@ -290,19 +297,22 @@ class Dag:
         failures: dict[str, BaseException] = {}
         started: set[int] = set()
         own_pool, interrupted = self.executor is None, False
-        pool = ThreadPoolExecutor(self.workers, "dtflw-dag") if own_pool else self.executor
+        pool = ThreadPoolExecutor(self.workers, "dtflw-dag") if self.executor is None else self.executor
         try:
-            running = {}
+            running: dict[Future, int] = {}
             while sorter.is_active() and not (failures and not running):
                 if not failures:
                     for index in sorter.get_ready():
                         step = plan.steps[index]
                         if index in selected:
-                            task = (StepTask(step.notebook).execute, step.is_lazy, step.strict_validation)
+                            execute = StepTask(step.notebook).execute
                             started.add(index)
+                            future = pool.submit(
+                                contextvars.copy_context().run, execute, step.is_lazy, step.strict_validation
+                            )
                         else:  # recorded as left out, on a worker too: that reads the storage
-                            task = (StepTask(step.notebook).leave_out,)
-                        running[pool.submit(contextvars.copy_context().run, *task)] = index
+                            future = pool.submit(contextvars.copy_context().run, StepTask(step.notebook).leave_out)
+                        running[future] = index
                 if not running:
                     continue
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -33,7 +33,13 @@ log = logging.getLogger("dtflw")
 
 NOT_SELECTED = "not selected"
 # errors of the step's own declaration: another attempt cannot succeed
-UNRETRIED = (ArgumentError, DagError, InputNotFoundError, InvalidTableNameError, UnresolvedInputError)
+UNRETRIED: tuple[type[Exception], ...] = (
+    ArgumentError,
+    DagError,
+    InputNotFoundError,
+    InvalidTableNameError,
+    UnresolvedInputError,
+)
 UNRETRIED += UNRETRIED_EXPECTATIONS  # data that fails its expectations fails again until it is fixed
 
 

@@ -65,7 +65,7 @@ def _listeners(runtime: Runtime, storage) -> list:
     options = runtime.options
     if options.planner is not None:
         return list(options.listeners)
-    found = []
+    found: list = []
     if not any(isinstance(listener, LineageRecorder) for listener in options.listeners):
         found.append(LineageRecorder(storage, secrets=runtime.secret_values))
     from dtflw.lineage.live import live_listener

@@ -13,6 +13,7 @@ import getpass
 import os
 import re
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.storage import environment
@@ -30,7 +31,7 @@ from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 from dtflw.storage.fs import FileStorageBase
 from dtflw.storage.glob import has_glob
-from dtflw.storage.tables import state_from_listing
+from dtflw.storage.tables import FileInfo, state_from_listing
 
 URL_STYLES = ("wasbs", "abfss")
 _HOST_KIND = {"wasbs": "blob", "abfss": "dfs"}
@@ -195,6 +196,7 @@ class AzureStorage(FileStorageBase):
         if self.is_abs_path(path) or not _SCHEME.match(path or ""):
             return self.get_abs_path(path)
         location = parse_azure_url(path)
+        found: list[str] | list[FileInfo]
         try:
             if location is not None and self._auth is not None:
                 found = self._sibling(location).list(path)
@@ -249,6 +251,7 @@ class AzureStorage(FileStorageBase):
     def _sibling(self, location: AzureLocation) -> AzureStorage:
         """A storage on another container or account, with this storage's credential."""
         account = location.account or self._account
+        assert self._auth is not None  # only a storage with credentials has siblings
         return AzureStorage(
             account,
             location.container,
@@ -258,7 +261,7 @@ class AzureStorage(FileStorageBase):
             dns_suffix=location.dns_suffix,
         )
 
-    def _owns(self, location: AzureLocation | None) -> bool:
+    def _owns(self, location: AzureLocation | None) -> TypeGuard[AzureLocation]:
         if location is None or location.container != self._container:
             return False
         return location.account is None or (location.account, location.dns_suffix) == (self._account, self._dns_suffix)

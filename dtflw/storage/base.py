@@ -8,6 +8,7 @@ engine can read (they differ only where a local folder stands in for a cloud loc
 
 from __future__ import annotations
 
+import builtins
 import os
 import posixpath
 import re
@@ -207,7 +208,7 @@ class Storage(ABC):
     def delete(self, path: str) -> None:
         self.fs.delete(self.fs_path(self.get_abs_path(path)))
 
-    def list_dir(self, path: str) -> list[FileInfo]:
+    def list_dir(self, path: str) -> builtins.list[FileInfo]:  # `list` is the method above
         return [self._to_logical(i) for i in self.fs.list_dir(self.fs_path(self.get_abs_path(path)))]
 
     def __repr__(self) -> str:
@@ -266,7 +267,7 @@ class FolderStorage(Storage):
         super().__init__(**kwargs)
         self._folder = posixpath.join(_absolute(folder), "")
         self._base = base_path if base_path is not None else self._folder
-        self._fs = LocalFileSystem()
+        self._fs: FileSystem = LocalFileSystem()
 
     @property
     def folder(self) -> str:

@@ -258,7 +258,12 @@ class BlobFileSystem:
             account_url=auth.endpoint,
             container_name=container,
             credential=auth.credential,
-            retry_policy=LinearRetry(backoff=backoff, retry_total=requests.retries, random_jitter_range=backoff / 2),
+            retry_policy=LinearRetry(
+                # azure-storage-blob annotates these seconds as int; its policy computes with them as floats
+                backoff=backoff,  # type: ignore[arg-type]
+                retry_total=requests.retries,
+                random_jitter_range=backoff / 2,  # type: ignore[arg-type]
+            ),
             connection_timeout=min(requests.timeout, 10.0),
             read_timeout=requests.timeout,
         )
@@ -302,7 +307,8 @@ class BlobFileSystem:
                         found.append(self._info(blob))
                     elif blob.name > below:  # names are sorted: nothing further can match
                         return found, True
-                if until_found and found and pages.continuation_token:
+                # by_page() is annotated as an Iterator; it is azure-core's PageIterator, which has the token
+                if until_found and found and pages.continuation_token:  # type: ignore[attr-defined]
                     return found, False
         return found, True
 
@@ -326,7 +332,8 @@ class BlobFileSystem:
             try:
                 return self._client.download_blob(self._name(path)).readall().decode("utf-8")
             except ResourceNotFoundError as e:
-                if e.error_code == "ContainerNotFound":
+                # set on the error by azure-storage-blob's error handler; azure-core's class does not declare it
+                if e.error_code == "ContainerNotFound":  # type: ignore[attr-defined]
                     raise
                 return None
 

@@ -13,8 +13,9 @@ import importlib
 import inspect
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from dtflw.errors import InvalidStorageNameError, StorageError
 from dtflw.extras import extra
@@ -203,7 +204,9 @@ class ObjectFileSystem(ABC):
 class BucketStorage(Storage):
     """Tables under `<scheme>://<bucket>/`: existence and table state from one listing request."""
 
-    def __init__(self, fs: FileSystem, bucket: str, root_dir: str, spark, dbutils, table_format: str):
+    def __init__(
+        self, fs: ObjectFileSystem | DbutilsFileSystem, bucket: str, root_dir: str, spark, dbutils, table_format: str
+    ):
         super().__init__(root_dir, spark, dbutils, table_format)
         self._fs = fs
         self._bucket = bucket
@@ -259,7 +262,10 @@ def split_url(url: str, scheme: str) -> tuple[str, str]:
     return bucket, root.strip("/")
 
 
-def open_from_url(cls, url: str, env: StorageEnvironment, table_format: str, query: dict) -> BucketStorage:
+_Bucket = TypeVar("_Bucket", bound=BucketStorage)
+
+
+def open_from_url(cls: type[_Bucket], url: str, env: StorageEnvironment, table_format: str, query: dict) -> _Bucket:
     """A bucket storage of a URL in `env`; locally, the engine is handed the storage's credentials.
 
     `?timeout=&retries=` bound the wait for a service that stops answering (`retry_backoff` only where
@@ -274,7 +280,8 @@ def open_from_url(cls, url: str, env: StorageEnvironment, table_format: str, que
         )
     bucket, root = split_url(url.split("?", 1)[0], cls.scheme)
     dbutils = None if env.is_local else env.dbutils
-    storage = cls(bucket, root, env.spark, dbutils, table_format=table_format, **options)
+    make: Callable[..., Any] = cls  # a subclass: (bucket, root_dir, spark, dbutils, *, table_format, …)
+    storage = make(bucket, root, env.spark, dbutils, table_format=table_format, **options)
     if env.is_local and env.grant_engine_credentials is not None:
         env.grant_engine_credentials(storage.engine_environment())
     return storage

@@ -36,7 +36,7 @@ class LocalDbfsStorage(FolderStorage, FileStorageBase):
         return BASE_PATH + self.root_dir
 
 
-def init_storage(root_dir: str = None, spark=None, dbutils=None, runtime=None, table_format: str = "parquet"):
+def init_storage(root_dir: str | None = None, spark=None, dbutils=None, runtime=None, table_format: str = "parquet"):
     """A DBFS storage (dtflw 0.6 order); `root_dir` defaults to `FileStore/<current user>` as in 0.6.
 
     `runtime`: a storage environment (or anything with its attributes); default: the calling notebook's."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dtflw.storage.base import Storage
-from dtflw.storage.filesystems import DbutilsFileSystem
+from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 
 
 def file_exists(abs_path: str, dbutils=None) -> bool:
@@ -18,10 +18,10 @@ class FileStorageBase(Storage):
 
     def __init__(self, spark=None, dbutils=None, root_dir: str = "", table_format: str = "parquet"):
         super().__init__(root_dir, spark, dbutils, table_format)
-        self._fs = DbutilsFileSystem(dbutils)  # dbutils None: the notebook's, found when first used
+        self._fs: FileSystem = DbutilsFileSystem(dbutils)  # dbutils None: the notebook's, found when first used
 
     @property
-    def fs(self):
+    def fs(self) -> FileSystem:
         return self._fs
 
     @property

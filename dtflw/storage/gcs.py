@@ -28,7 +28,7 @@ from dtflw.storage.cloud import (
     validate_bucket,
 )
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
+from dtflw.storage.filesystems import DbutilsFileSystem
 
 SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
 EMULATOR = "emulator"
@@ -315,8 +315,13 @@ class GcsStorage(BucketStorage):
         except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
             if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
                 raise
-        options = {"retries": retries, "retry_backoff": retry_backoff, "timeout": timeout, "page_size": page_size}
-        fs: FileSystem = (
+        options: dict[str, Any] = {
+            "retries": retries,
+            "retry_backoff": retry_backoff,
+            "timeout": timeout,
+            "page_size": page_size,
+        }
+        fs: ObjectFileSystem | DbutilsFileSystem = (
             DbutilsFileSystem(dbutils) if self._auth is None else GcsFileSystem(self._auth, bucket, **options)
         )
         super().__init__(fs, bucket, root_dir, spark, dbutils, table_format)

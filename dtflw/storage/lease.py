@@ -28,8 +28,12 @@ import socket
 import threading
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from dtflw.errors import StorageBusyError, StorageLeaseError
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobLeaseClient
 
 LEASE_FILE = "_dtflw/lease"
 LEASE_SECONDS = 15  # Azure's shortest lease: how long a dead holder keeps the storage
@@ -158,7 +162,7 @@ class BlobLease(Lease):
     def __init__(self, container_client, blob_name: str, where: str, run_id: str):
         super().__init__(where, run_id)
         self._blob = container_client.get_blob_client(blob_name)
-        self._lease = None
+        self._lease: BlobLeaseClient | None = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
@@ -187,6 +191,7 @@ class BlobLease(Lease):
         return None
 
     def _renew(self) -> None:
+        assert self._lease is not None  # acquired before the renewer starts, dropped after it stopped
         while not self._stop.wait(LEASE_SECONDS / 3):
             try:
                 self._lease.renew()

@@ -27,7 +27,7 @@ from dtflw.storage.cloud import (
     validate_bucket,
 )
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
+from dtflw.storage.filesystems import DbutilsFileSystem
 
 DEFAULT_REGION = "us-east-1"
 SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -305,7 +305,7 @@ class S3Storage(BucketStorage):
         except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
             if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
                 raise
-        fs: FileSystem = (
+        fs: ObjectFileSystem | DbutilsFileSystem = (
             DbutilsFileSystem(dbutils)
             if self._auth is None
             else S3FileSystem(self._auth, bucket, retries=retries, timeout=timeout, page_size=page_size)

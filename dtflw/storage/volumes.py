@@ -9,10 +9,18 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from typing import TYPE_CHECKING
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
-from dtflw.storage.base import FolderStorage
+from dtflw.storage.base import FolderStorage, Storage
 from dtflw.storage.environment import StorageEnvironment
+
+if TYPE_CHECKING:
+    from dtflw.storage.workspace_volumes import WorkspaceVolumeStorage
+
+    _StorageMixin = Storage  # the mixin's methods use and extend those of the storage it is mixed into
+else:
+    _StorageMixin = object
 
 VOLUMES_ROOT = "/Volumes"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
@@ -29,7 +37,7 @@ def validate_volume_name(kind: str, name: str) -> str:
     return name
 
 
-class VolumeLocation:
+class VolumeLocation(_StorageMixin):
     """Mixin of the storages of volume `catalog.schema.volume`: its checked names, `/Volumes/…` paths and URL."""
 
     def _locate(self, catalog: str, schema: str, volume: str) -> str:
@@ -129,17 +137,22 @@ def init_storage(
     )
 
 
-def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> VolumeStorage:
+def from_url(
+    url: str, env: StorageEnvironment, table_format: str = "parquet", query=None
+) -> VolumeStorage | WorkspaceVolumeStorage:
     """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]` in `env`."""
     return from_volume_path(url, env, table_format=table_format)
 
 
-def from_volume_path(path: str, runtime=None, spark=None, table_format: str = "parquet") -> VolumeStorage:
+def from_volume_path(
+    path: str, runtime=None, spark=None, table_format: str = "parquet"
+) -> VolumeStorage | WorkspaceVolumeStorage:
     """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]`; locally in the volumes folder of
     `runtime` (a storage environment, or anything with its attributes)."""
     parts = path[len(VOLUMES_ROOT) :].strip("/").split("/") if _is_volume_path(path) else []
     if len(parts) < 3:
         raise StorageError(f"Volume path {path!r} is malformed; use /Volumes/<catalog>/<schema>/<volume>[/<root>].")
+    catalog, schema, volume = parts[:3]
     local_folder = runtime.volumes_folder if runtime is not None and runtime.is_local else None
     dbutils = runtime.dbutils if runtime is not None else None
     spark = spark if spark is not None else getattr(runtime, "spark", None)
@@ -148,9 +161,11 @@ def from_volume_path(path: str, runtime=None, spark=None, table_format: str = "p
     if isinstance(getattr(dbutils, "fs", None), WorkspaceFs):  # the databricks engine: the workspace's Files API
         from dtflw.storage.workspace_volumes import WorkspaceVolumeStorage
 
-        return WorkspaceVolumeStorage(*parts[:3], "/".join(parts[3:]), spark, dbutils, table_format)
+        return WorkspaceVolumeStorage(catalog, schema, volume, "/".join(parts[3:]), spark, dbutils, table_format)
     return VolumeStorage(
-        *parts[:3],
+        catalog,
+        schema,
+        volume,
         "/".join(parts[3:]),
         spark,
         dbutils,

@@ -43,15 +43,19 @@ class WorkspaceFs:
             listed = self._api.list(_dbfs(path))
         except NotFound:
             raise FileNotFoundError(f"java.io.FileNotFoundException: File {path} does not exist.") from None
-        return [
-            FileInfo(
-                "dbfs:" + f.path + ("/" if f.is_dir else ""),
-                posixpath.basename(f.path) + ("/" if f.is_dir else ""),
-                f.file_size or 0,
-                f.modification_time or 0,
+        infos = []
+        for f in listed:
+            assert f.path is not None  # the DBFS API names every file it lists
+            slash = "/" if f.is_dir else ""
+            infos.append(
+                FileInfo(
+                    "dbfs:" + f.path + slash,
+                    posixpath.basename(f.path) + slash,
+                    f.file_size or 0,
+                    f.modification_time or 0,
+                )
             )
-            for f in listed
-        ]
+        return infos
 
     def head(self, path: str, maxBytes: int = 65536) -> str:  # noqa: N803 - dbutils' name
         if _is_volume(path):

@@ -15,9 +15,12 @@ import shutil
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dtflw.errors import NotebookTestError
+
+if TYPE_CHECKING:
+    from dtflw.storage.base import Storage
 
 NOTEBOOK_EXTENSIONS = (".py", ".sql", ".ipynb")
 DRIVER_NAME = "__dtflw_test__"  # the virtual orchestration notebook a single-notebook run is called from
@@ -25,6 +28,9 @@ DRIVER_NAME = "__dtflw_test__"  # the virtual orchestration notebook a single-no
 
 class _ExitJson:
     """The `json` of a result with `notebook_path` and `exit_value`."""
+
+    notebook_path: str
+    exit_value: str | None
 
     @property
     def json(self):
@@ -156,7 +162,7 @@ class NotebookTester:
             RunOptions(strict=True),  # an argument a notebook never reads fails the test (`dtflw run --strict`)
         )
         self.workspace = self.session.workspace
-        self._storage = None
+        self._storage: Storage | None = None
 
     # -- what a test sets up --------------------------------------------------------------------
     @property
@@ -170,6 +176,7 @@ class NotebookTester:
         if self._storage is None:
             from dtflw.storage import from_url
 
+            assert self.workspace.storage_url is not None  # the tester's workspace is given its storage
             self._storage = from_url(self.workspace.storage_url, self._driver_runtime())
             self._storage.spark = self.spark
         return self._storage
@@ -178,7 +185,7 @@ class NotebookTester:
         """The runtime of the virtual notebook the test drives notebooks from (at the workspace home)."""
         return self.workspace.runtime_for(posixpath.join(self.workspace.home, DRIVER_NAME), {}, self.spark)
 
-    def put(self, source: str | os.PathLike, dest: str) -> str:
+    def put(self, source: str | os.PathLike[str], dest: str) -> str:
         """Copy a local file or folder into the storage at `dest` (relative to its base); returns its path.
         Any file into a folder storage; text files (e.g. CSV) into any storage (`dbfs:/`, Azure…)."""
         if not os.path.exists(source):
@@ -248,7 +255,7 @@ class NotebookTester:
                 failed = False
             finally:
                 flow.end(failed=failed)
-        paths = {name: flow[name] for name in formats}
+        paths = cast(dict[str, str], {name: flow[name] for name in formats})  # the step ran: its outputs are published
         return NotebookResult(step.abs_path, exit_value, paths, flow.lineage, self.storage)
 
     def run_flow(self, notebook: str, args: Mapping[str, Any] | None = None, timeout: int = 0) -> FlowResult:
