@@ -110,6 +110,10 @@ class PluginError(DtflwError, ValueError):
     """A plugin is of an unknown type or its name is taken."""
 
 
+class ListenerError(DtflwError, ValueError):
+    """A flow listener is configured so that it could never work (e.g. a webhook URL without a host)."""
+
+
 class EngineError(DtflwError, ValueError):
     """A Spark engine name or configuration is invalid."""
 

@@ -11,6 +11,7 @@ import threading
 import urllib.parse
 from typing import cast
 
+from dtflw.errors import ListenerError
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.secrets import display_url, scrub
 
@@ -62,6 +63,11 @@ class WebhookNotifier(FlowListener):
         on_failure: bool = True,
         deadline: float = 10.0,
     ):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ListenerError(
+                f"Webhook URL {display_url(url)!r} is not an http(s) URL with a host; give e.g. https://hooks.example.com/x."
+            )
         self._url = url
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         self._timeout = timeout
@@ -114,8 +120,7 @@ class _Post:
         try:
             parts = urllib.parse.urlsplit(self._url)
             kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-            # a URL without a host (None) fails in http.client, as it always has
-            self._connection = kind(cast(str, parts.hostname), parts.port, timeout=self._timeout)
+            self._connection = kind(cast(str, parts.hostname), parts.port, timeout=self._timeout)  # checked at init
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             self._connection.request("POST", target, self._body, self._headers)
             response = self._connection.getresponse()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from dtflw.errors import NotebookFailedError
+from dtflw.errors import ListenerError, NotebookFailedError
 from dtflw.events import FlowListener, FlowRun
 from dtflw.listeners import LoggingListener, WebhookNotifier
 
@@ -153,3 +153,9 @@ def test_a_webhook_url_is_logged_as_scheme_and_host_only(url, caplog, monkeypatc
 def _local_only(host, *args, **kwargs):
     """Name resolution that sends nothing off this machine: every host is an unreachable local port."""
     raise socket.gaierror(f"name resolution of {host} is disabled in tests")
+
+
+@pytest.mark.parametrize("url", ["https:///hook", "hooks.example.com/x", "ftp://h/x", "http://:80/x"])
+def test_a_webhook_url_that_could_never_be_reached_is_a_typed_error_at_once(url):
+    with pytest.raises(ListenerError, match="not an http\\(s\\) URL with a host"):
+        WebhookNotifier(url)
