@@ -81,5 +81,5 @@ def parse_record(text: str) -> StartedRecord | SucceededRecord:
 def problem(error: msgspec.DecodeError, whole: str) -> str:
     """msgspec's error as `where: what` (`notebook_runs.0.run_id: Expected str, got int`), `whole` if at the top."""
     what, _, at = str(error).partition(" - at `$")
-    where = at.rstrip("`").lstrip(".").replace("[", ".").replace("]", "")
+    where = at.rstrip("`").lstrip(".").replace("[...]", ".<a key>").replace("[", ".").replace("]", "")
     return f"{where or whole}: {what.replace('`', '')}"

@@ -165,6 +165,22 @@ def test_a_cluster_runtime_is_detected_through_the_hooks(cluster):
         assert flow.ctx.runtime.dbutils is dbutils and flow.ctx.spark is spark
 
 
+def test_share_arguments_puts_a_call_on_the_flow_bus_and_a_core_flow_says_it_has_none(cluster, tmp_path):
+    from dtflw import DefaultLogger, Flow, FlowContext
+    from dtflw.core import context, flow
+
+    dbutils, spark = cluster
+    storage = FolderStorage(str(tmp_path))
+    ctx = FlowContext(storage, spark, dbutils, DefaultLogger())
+    nb = Flow(ctx).notebook("/Users/u/shared").args({"year": "1997"}).output("T")
+    nb.share_arguments()
+    assert NotebooksChannel(spark).get_args("/Users/u/shared") == {"year": "1997"}
+    assert NotebooksChannel(spark).get_outputs("/Users/u/shared") == {"T": nb.get_outputs()["T"].abs_file_path}
+    core = flow.Flow(context.FlowContext(storage, spark, dbutils)).notebook("/Users/u/shared")
+    with pytest.raises(RuntimeNotFoundError, match="'/Users/u/shared'.*flow bus"):
+        core.share_arguments()
+
+
 def test_init_args_and_inputs_outside_a_notebook_use_the_hooks(cluster):
     dbutils, spark = cluster
     NotebooksChannel(spark).share_inputs("/Repos/a@b.c/project/nb", {"Orders": "dbfs:/o"})

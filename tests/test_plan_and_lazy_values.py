@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
+from dtflw.errors import SelectionError
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE
 from dtflw.run.planning import Planner
 
@@ -73,6 +76,8 @@ def test_a_step_left_out_by_select_returns_its_recorded_exit_value(make_workspac
     seen = json.loads(ws.run("p/main.py"))
     assert json.loads(seen["a"])["rows"] == 2
     assert (seen["A"], seen["B"]) == _paths(ws)
+    with pytest.raises(SelectionError, match="main.py: --select/--exclude need the notebook planned first"):
+        ws.local.run_file(str(ws.root / "p/main.py"))  # the workspace alone would run every step: refused
 
 
 def test_an_exit_value_over_the_cap_is_not_kept_and_the_log_says_so(make_workspace, caplog):

@@ -19,7 +19,7 @@ class FlowContext(context.FlowContext):
     """A flow's shared state whose steps run as they are handed over, unless an `executor` is given."""
 
     def __init__(self, storage, spark, dbutils, logger: LoggerBase, runtime=None, runner=None, executor=None):
-        if runtime is None and runner is None:  # 0.6: `dbutils.notebook.run` through the hooks
+        if runner is None and getattr(runtime, "runner", None) is None:  # 0.6: `dbutils.notebook.run` through the hooks
             runner = DbutilsRunner()
         super().__init__(storage, spark, dbutils, runtime, runner, executor)
         self.logger = logger
@@ -54,10 +54,16 @@ class FlowContext(context.FlowContext):
         """In an interactive session on a cluster, share the call's args and paths on the flow bus, as 0.6 did,
         for the callee opened interactively afterwards."""
         if (self.runtime is None or not self.runtime.is_local) and databricks.is_job_interactive():
-            channel = NotebooksChannel(self.spark)
-            channel.share_args(step.abs_path, step.get_args())
-            channel.share_inputs(step.abs_path, {n: i.abs_file_path for n, i in step.get_inputs().items()})
-            channel.share_outputs(step.abs_path, {n: o.abs_file_path for n, o in step.get_outputs().items()})
+            self.share_call(step)
+
+    def share_call(self, step) -> None:
+        channel = NotebooksChannel(self.spark)
+        channel.share_args(step.abs_path, step.get_args())
+        channel.share_inputs(step.abs_path, {n: i.abs_file_path for n, i in step.get_inputs().items()})
+        channel.share_outputs(step.abs_path, {n: o.abs_file_path for n, o in step.get_outputs().items()})
+
+    def show_text(self, text: str) -> None:
+        self.display.show(text)
 
     def publish(self, step) -> None:
         super().publish(step)
@@ -70,4 +76,4 @@ class FlowContext(context.FlowContext):
         for name, producers in self.tables_repo.tables.items():
             lines.append(f"'{name}'")
             lines += [f"  '{nb}' : '{path}'" for nb, path in producers.items()]
-        self.display.show("\n".join(lines))
+        self.show_text("\n".join(lines))

@@ -1,6 +1,6 @@
 """The shared state of one flow: storage, runtime, published tables, runs, listeners.
 
-Its methods `log`, `resolve_notebook_path`, `before_call` and `publish` are the ports the 0.6 face
+Its methods `log`, `resolve_notebook_path`, `before_call`, `share_call`, `publish` and `show_text` are the ports the 0.6 face
 (`dtflw.compat.flow_context`) adapts to 0.6's logger, hooks, flow bus and pipeline state.
 """
 
@@ -80,6 +80,17 @@ class FlowContext:
 
     def before_call(self, step) -> None:
         """Called just before `step`'s notebook runs."""
+
+    def share_call(self, step) -> None:
+        """Share `step`'s args and paths for its notebook opened interactively afterwards (0.6's flow bus)."""
+        raise RuntimeNotFoundError(
+            f"Notebook '{step.abs_path}': sharing a call's arguments needs 0.6's flow bus, which only flows made "
+            "with dtflw.init_flow(...) or dtflw.FlowContext(...) have."
+        )
+
+    def show_text(self, text: str) -> None:
+        """Show `text` to the user (`flow.show()`, `step.show()`)."""
+        print(text)
 
     def publish(self, step) -> None:
         """Make the outputs of `step`, which ran or is up to date, the flow's latest tables by their aliases."""

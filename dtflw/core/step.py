@@ -266,6 +266,10 @@ class LazyNotebook:
         outputs = {n: o.abs_file_path for n, o in self._outputs.items()}
         return widget_map(self._rel_path, self._args, inputs, outputs, lambda p: spark_path(self.ctx.storage, p))
 
+    def share_arguments(self) -> None:
+        """Publish this call's args and paths on the flow bus, for interactive runs of the callee (0.6 API)."""
+        self.ctx.share_call(self)
+
     def run(self, is_lazy: bool = False, strict_validation: bool = False):
         """Run the notebook (lazily: only if not up to date) and return its exit value.
 
@@ -286,4 +290,4 @@ class LazyNotebook:
         lines += [f"\t'{n}': '{i.abs_file_path}'" for n, i in self._inputs.items()]
         lines.append("Outputs:")
         lines += [f"\t'{n}': '{o.abs_file_path}'" for n, o in self._outputs.items()]
-        self.ctx.display.show("\n".join(lines))
+        self.ctx.show_text("\n".join(lines))

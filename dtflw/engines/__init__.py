@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable
 from typing import Protocol, cast, runtime_checkable
 
+from dtflw.engines.display import install_dataframe_display
 from dtflw.errors import EngineError
 
 ENTRY_POINT_GROUP = "dtflw.engines"
@@ -74,11 +75,12 @@ class Engine:
 
     @property
     def session(self):
-        """The main session; the engine starts on first use."""
+        """The main session; the engine starts on first use (DataFrames then have `df.display()`)."""
         if self._session is None:
             with self._starting:
                 if self._session is None:
                     self._session = self._start()
+                    install_dataframe_display()
         return self._session
 
     def preflight(self) -> None:
@@ -144,3 +146,12 @@ def _factory(name: str) -> Callable:
         return _registered[name]
     module, attribute = target.split(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def __getattr__(name: str):
+    """The engine classes by name (`from dtflw.engines import SailEngine`), imported only when asked for."""
+    for target in _BUILTIN.values():
+        module, attribute = target.split(":")
+        if attribute == name:
+            return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,13 @@ from typing import Literal, overload
 
 from dtflw.core.widget_names import check_unused_arguments
 from dtflw.engines import WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
-from dtflw.errors import NotebookFailedError, NotebookNotFoundError, NotebookTimeoutError, PipelineFileError
+from dtflw.errors import (
+    NotebookFailedError,
+    NotebookNotFoundError,
+    NotebookTimeoutError,
+    PipelineFileError,
+    SelectionError,
+)
 from dtflw.interrupts import CANCELLATION
 from dtflw.local import fuse_paths
 from dtflw.local.builtins import NotebookBuiltins, active_session_restored, made_active
@@ -36,7 +42,7 @@ from dtflw.local.dbutils import (
     Secrets,
     Widgets,
 )
-from dtflw.local.display import display, displayHTML, install_dataframe_display
+from dtflw.local.display import display, displayHTML
 from dtflw.local.file_namespaces import namespace_file_error, opening_namespaces, shell_with_namespaces
 from dtflw.local.imports import NotebookImports, give_up_working_directory, search_folders, working_directory
 from dtflw.local.namespaces import WorkspaceNamespaces
@@ -191,6 +197,11 @@ class LocalWorkspace:
             parse_notebook(file_path)  # says why it is not a notebook
         self.engine.preflight()
         planner = planner if planner is not None else self.options.planner
+        if planner is None and selection is None and (self.options.select or self.options.exclude):
+            raise SelectionError(
+                f"{file_path}: --select/--exclude need the notebook planned first; run it with "
+                "dtflw.session.LocalSession.run_file (as `dtflw run` does), or pass selection=."
+            )
         path = self.entry_path(file_path)
         return self.run(path, arguments or {}, timeout_seconds, planner=planner, selection=selection)
 
@@ -297,17 +308,14 @@ class LocalWorkspace:
         )
 
     def _sessions(self, session, namespaces: WorkspaceNamespaces | None):
-        """A notebook's session (if given) and the factory of a new one, both reading `namespaces`; their
-        DataFrames have Databricks' `df.display()`."""
-        if session is not None:
-            install_dataframe_display()
+        """A notebook's session (if given) and the factory of a new one, both reading `namespaces`."""
         if namespaces is None:
-            return session, _displaying(self.engine.new_session)
+            return session, self.engine.new_session
         if session is not None:
             from dtflw.local import spark_paths
 
             session = spark_paths.bind(session, namespaces, sail=self.engine.name == "sail")
-        return session, _displaying(functools.partial(self._notebook_session, namespaces))
+        return session, functools.partial(self._notebook_session, namespaces)
 
     def _notebook_session(self, namespaces: WorkspaceNamespaces):
         """A new session for a notebook, active on its thread, reading and writing the workspace's namespaces
@@ -496,14 +504,3 @@ def _line_in(error: BaseException, file_path: str) -> int | None:
     """The last line of `file_path` in the error's traceback."""
     lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == file_path]
     return lines[-1] if lines else None
-
-
-def _displaying(new_session):
-    """`new_session`, giving DataFrames Databricks' `df.display()` once it has started Spark."""
-
-    def started():
-        session = new_session()
-        install_dataframe_display()
-        return session
-
-    return started

@@ -156,8 +156,8 @@ class StepTask:
         runner = self.ctx.runner
         if runner is None:
             raise RuntimeNotFoundError(
-                f"Notebook '{self.step.abs_path}' cannot run: its flow has neither a runtime nor a runner; build "
-                "flows with dtflw.init_flow(...) or pass runner= to the flow context."
+                f"Notebook '{self.step.abs_path}' cannot run: its flow has no runner (nor a runtime that has one); "
+                "build flows with dtflw.init_flow(...) or pass runner= to the flow context."
             )
         return runner
 

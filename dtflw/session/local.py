@@ -18,8 +18,8 @@ class EngineSettings:
     """Which Spark engine runs the notebooks (`sail`, `spark`, `remote`, `databricks`, or a registered one)."""
 
     name: str = "sail"
-    conf: Mapping[str, str] = field(default_factory=dict)
-    url: str | None = None  # remote/databricks: an sc:// URL
+    conf: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold credentials
+    url: str | None = field(default=None, repr=False)  # remote/databricks: an sc:// URL (may hold a token)
     profile: str | None = None  # databricks: the ~/.databrickscfg profile
     cluster_id: str | None = None  # databricks: the cluster
     serverless: bool = False  # databricks: serverless compute
@@ -28,7 +28,8 @@ class EngineSettings:
         """The engine, not started (it starts when a notebook first uses Spark)."""
         from dtflw.engines import create_engine
 
-        options = {"profile": self.profile, "cluster_id": self.cluster_id, "serverless": self.serverless}
+        given = {"profile": self.profile, "cluster_id": self.cluster_id, "serverless": self.serverless}
+        options = {name: value for name, value in given.items() if value}  # an engine not on Databricks takes none
         return create_engine(self.name, dict(self.conf), self.url, **options)
 
 
@@ -43,9 +44,11 @@ class LocalSession:
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> LocalSession:
-        if self._leases is not None:
-            self._stack.enter_context(self._leases)
-        self._stack.enter_context(self.engine)
+        with contextlib.ExitStack() as stack:  # leases taken are given up if the engine fails to enter
+            if self._leases is not None:
+                stack.enter_context(self._leases)
+            stack.enter_context(self.engine)
+            self._stack = stack.pop_all()
         return self
 
     def __exit__(self, *exc) -> None:

@@ -72,3 +72,29 @@ def test_the_06_modules_are_the_ones_dtflw_uses():
     assert dtflw.lazy_notebook.LazyNotebook.AliasedOutputTable.__name__ == "AliasedOutputTable"
     assert a.Input is dtflw.core.callee.Input
     assert db is dtflw.databricks  # patching dtflw.databricks.get_dbutils patches what dtflw calls
+
+
+METHODS_06 = {
+    "dtflw.flow:Flow": ["ctx", "notebook", "show", "install", "__getitem__", "__setitem__"],
+    "dtflw.flow_context:FlowContext": ["logger", "publish_tables", "resolve_table", "show"],
+    "dtflw.lazy_notebook:LazyNotebook": [
+        "rel_path",
+        "args",
+        "get_args",
+        "timeout",
+        "input",
+        "get_inputs",
+        "output",
+        "get_outputs",
+        "share_arguments",
+        "run",
+        "show",
+    ],
+}
+
+
+@pytest.mark.parametrize("where", sorted(METHODS_06))
+def test_every_06_method_is_on_its_06_class(where):
+    module, name = where.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert [method for method in METHODS_06[where] if not hasattr(cls, method)] == []
