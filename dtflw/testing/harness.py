@@ -177,7 +177,7 @@ class NotebookTester:
             from dtflw.storage import from_url
 
             assert self.workspace.storage_url is not None  # the tester's workspace is given its storage
-            self._storage = from_url(self.workspace.storage_url, self._driver_runtime())
+            self._storage = from_url(self.workspace.storage_url, self._driver_runtime().storage_environment())
             self._storage.spark = self.spark
         return self._storage
 

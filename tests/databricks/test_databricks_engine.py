@@ -188,7 +188,7 @@ def test_dbfs_storage_is_the_workspace_s_and_checks_a_table_with_one_request(wor
         import json
         from dtflw.runtime import current_runtime
         from dtflw.storage import from_url
-        storage = from_url("dbfs:/lake", current_runtime())
+        storage = from_url("dbfs:/lake", current_runtime().storage_environment())
         # paths relative to the storage's base (dbfs:/); root_dir "lake" is where flows derive outputs
         found = {"orders": storage.exists("lake/t/Orders.parquet"), "missing": storage.exists("lake/t/Missing.parquet")}
         storage.write_text("lake/t/notes.txt", "written through the DBFS API")
@@ -282,7 +282,7 @@ def test_volume_storage_is_the_workspace_s_and_checks_a_table_with_one_request(w
         import json
         from dtflw.runtime import current_runtime
         from dtflw.storage import from_url
-        storage = from_url("/Volumes/main/sales/lake/analysis", current_runtime())
+        storage = from_url("/Volumes/main/sales/lake/analysis", current_runtime().storage_environment())
         found = {"storage": type(storage).__name__, "url": storage.url}
         found["orders"] = storage.exists("t/Orders.parquet")
         found["missing"] = storage.exists("t/Missing.parquet")
