@@ -16,8 +16,7 @@ pytest.importorskip(
     "environment: `make test-databricks`",
 )
 
-from dtflw.engines import databricks_check  # noqa: E402
-from dtflw.engines import create_engine  # noqa: E402
+from dtflw.engines import create_engine, databricks_check  # noqa: E402
 from dtflw.errors import DatabricksConfigError, DatabricksUnreachableError  # noqa: E402
 
 CLUSTER = "0123-456789-abcdefgh"
