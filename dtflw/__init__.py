@@ -7,6 +7,7 @@ flow.notebook("ingest").input("Orders", file_path="raw/orders.csv").output("Orde
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 from dtflw.compat import import_paths
 from dtflw.compat.cluster import from_dbutils
@@ -19,6 +20,10 @@ from dtflw.runtime import active_runtime, current_runtime
 from dtflw.session.flows import open_flow
 from dtflw.storage.fs import FileStorageBase
 from dtflw.version import __version__  # noqa: F401 - dtflw.__version__
+
+if TYPE_CHECKING:
+    from dtflw.runtime.runner import Runner
+    from dtflw.storage import Storage
 
 import_paths.register(sys.modules[__name__])  # dtflw.flow, dtflw.logger, … and `dtflw.a`, `dtflw.db` of 0.6
 a = sys.modules[f"{__name__}.arguments"]
@@ -38,7 +43,14 @@ __all__ = [
 ]
 
 
-def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase | None = None, *, runner=None) -> Flow:
+def init_flow(
+    storage: Storage | str | None = None,
+    spark: Any = None,
+    dbutils: Any = None,
+    logger: LoggerBase | None = None,
+    *,
+    runner: Runner | None = None,
+) -> Flow:
     """A new flow on `storage`, a `Storage` or a storage URL (default: `--storage`, then `$DTFLW_STORAGE`,
     then the runtime's default).
 
@@ -52,7 +64,7 @@ def init_flow(storage=None, spark=None, dbutils=None, logger: LoggerBase | None 
     return open_flow(runtime, storage, spark, logger, runner)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "SparkSession":  # dtflw 0.6 exposed it; imported only when asked for
         from pyspark.sql import SparkSession
 
@@ -60,16 +72,16 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'dtflw' has no attribute {name!r}")
 
 
-def init_args(*args) -> dict[str, Argument]:
+def init_args(*args: Any) -> dict[str, Argument]:
     """The notebook's arguments: `init_args("year")` or `init_args({"year": "2024"})`."""
     return Argument.create(*args)
 
 
-def init_inputs(*inputs) -> dict[str, Input]:
+def init_inputs(*inputs: Any) -> dict[str, Input]:
     """The notebook's input paths, from widgets `<name>_in`."""
     return Input.create(*inputs)
 
 
-def init_outputs(*outputs) -> dict[str, Output]:
+def init_outputs(*outputs: Any) -> dict[str, Output]:
     """The notebook's output paths, from widgets `<name>_out`."""
     return Output.create(*outputs)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class DtflwError(Exception):
     """Base of every error dtflw raises on purpose."""
@@ -161,13 +164,13 @@ class SelfDependencyError(DagError):
 class DagFailedError(DagError):
     """Notebooks of a DAG failed while it ran; carries every failure and the notebooks that did not run."""
 
-    def __init__(self, message: str, failures: dict, not_run: list[str]):
+    def __init__(self, message: str, failures: Mapping[str, BaseException], not_run: list[str]):
         super().__init__(message)
         self.failures = failures
         self.not_run = not_run
 
     @classmethod
-    def of(cls, failures: dict, not_run: list[str], what: str = "notebook(s)") -> DagFailedError:
+    def of(cls, failures: Mapping[str, BaseException], not_run: list[str], what: str = "notebook(s)") -> DagFailedError:
         """The error saying how many `what` failed, which did not run, and each failure as `name: Type: message`."""
         lines = [f"  {name}: {type(e).__name__}: {e}" for name, e in failures.items()]
         skipped = f"; not run: {', '.join(not_run)}" if not_run else ""
@@ -272,7 +275,7 @@ class ExpectationFailedError(DtflwError):
     """A blocking expectation (`expect_or_fail`, a table rule) failed on a table a notebook wrote; names the
     notebook, the table, the expectation, the count of failing rows, and a few of them."""
 
-    def __init__(self, message: str, notebook_path: str = "", results: tuple = ()):
+    def __init__(self, message: str, notebook_path: str = "", results: tuple[Any, ...] = ()):  # ExpectationResults
         super().__init__(message)
         self.notebook_path = notebook_path
         self.results = results

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import overload
@@ -108,20 +108,20 @@ class FlowListener:
         pass
 
 
-def redact(args: dict[str, str], names: Collection[str], values: Collection = ()) -> dict[str, str]:
+def redact(args: dict[str, str], names: Collection[str], values: Collection[object] = ()) -> dict[str, str]:
     """A copy of `args`: args named in `names` hidden, secret `values` scrubbed from the others."""
     return redact_args(args, names, values)
 
 
 @overload
-def scrub(text: None, secrets: Collection) -> None: ...
+def scrub(text: None, secrets: Collection[object]) -> None: ...
 @overload
-def scrub(text: str, secrets: Collection) -> str: ...
+def scrub(text: str, secrets: Collection[object]) -> str: ...
 @overload
-def scrub(text: str | None, secrets: Collection) -> str | None: ...
+def scrub(text: str | None, secrets: Collection[object]) -> str | None: ...
 
 
-def scrub(text: str | None, secrets: Collection) -> str | None:
+def scrub(text: str | None, secrets: Collection[object]) -> str | None:
     """`text` with every secret value replaced (the policy of `dtflw.secrets`; never raises)."""
     return scrub_text(text, secrets)
 
@@ -135,16 +135,16 @@ def truncate(value: str | None, limit: int = EXIT_VALUE_LIMIT) -> str | None:
 class Listeners:
     """The listeners of a flow; a listener that raises is logged and never fails the flow."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._items: list[FlowListener] = []
 
     def add(self, listener: FlowListener) -> None:
         self._items.append(listener)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[FlowListener]:
         return iter(list(self._items))
 
-    def emit(self, method: str, *args) -> None:
+    def emit(self, method: str, *args: object) -> None:
         for listener in self:
             try:
                 getattr(listener, method)(*args)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+from collections.abc import Iterator
 
 from dtflw.errors import MissingExtraError
 
 
 @contextlib.contextmanager
-def extra(name: str, purpose: str):
+def extra(name: str, purpose: str) -> Iterator[None]:
     """Within the block, a module that is not installed is the extra `name` missing: a `MissingExtraError`
     saying that `purpose` needs it and which `pip install` to run."""
     try:

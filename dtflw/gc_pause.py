@@ -7,11 +7,12 @@ dicts and lists, none of them garbage; each automatic collection would walk all 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 
 @contextmanager
-def paused_gc():
+def paused_gc() -> Iterator[None]:
     """Run the block with automatic garbage collection off (restored afterwards, even on error)."""
     was_enabled = gc.isenabled()
     gc.disable()

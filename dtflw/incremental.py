@@ -15,9 +15,16 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 from dtflw.state_key import keyed_hash
+
+if TYPE_CHECKING:
+    from dtflw.state_record import StartedRecord, SucceededRecord
+    from dtflw.storage import Storage
+    from dtflw.storage.tables import TableState
 
 log = logging.getLogger("dtflw")
 STATE_DIR = "_dtflw/state"
@@ -73,7 +80,7 @@ class UnknownHistory:
 class RunHistory:
     """The fingerprints of the last successful run of each notebook step, on a storage."""
 
-    def __init__(self, storage):
+    def __init__(self, storage: Storage) -> None:
         self._storage = storage
 
     def _relative(self, path: str) -> str:
@@ -92,20 +99,26 @@ class RunHistory:
 
     def last(self, notebook_path: str, output_paths: list[str]) -> Fingerprint | UnknownHistory | None:
         """The last successful run's fingerprint; None without a record; `UnknownHistory` if untrustworthy."""
+        from dtflw.state_record import SucceededRecord
+
         record = self._read(notebook_path, output_paths)
         if record is None or isinstance(record, UnknownHistory):
             return record
-        if record.status == STARTED:
+        if not isinstance(record, SucceededRecord):  # started (not finished): the only other record
             since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(record.at))
             return UnknownHistory(f"its last run {record.run_id} (started {since}) did not finish")
         return Fingerprint(record.source, record.args, record.inputs)
 
     def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
         """The exit value kept at the step's last successful run, if any (always a string)."""
-        record = self._read(notebook_path, output_paths)
-        return record.exit_value if getattr(record, "status", None) == SUCCEEDED else None
+        from dtflw.state_record import SucceededRecord
 
-    def _read(self, notebook_path: str, output_paths: list[str]):
+        record = self._read(notebook_path, output_paths)
+        return record.exit_value if isinstance(record, SucceededRecord) else None
+
+    def _read(
+        self, notebook_path: str, output_paths: list[str]
+    ) -> StartedRecord | SucceededRecord | UnknownHistory | None:
         """The step's record, validated: None without one; `UnknownHistory` saying why it cannot be trusted."""
         from dtflw.state_record import parse_record
 
@@ -143,7 +156,12 @@ class RunHistory:
         self._write(notebook_path, output_paths, {"status": STARTED, "run_id": run_id})
 
     def record(
-        self, notebook_path: str, output_paths: list[str], fingerprint: Fingerprint, run_id: str, exit_value=None
+        self,
+        notebook_path: str,
+        output_paths: list[str],
+        fingerprint: Fingerprint,
+        run_id: str,
+        exit_value: str | None = None,
     ) -> None:
         """Keep the fingerprint of a successful run, and its exit value (scrubbed and at most
         MAX_KEPT_EXIT_VALUE bytes: the caller's job) for the runs that skip it."""
@@ -188,7 +206,7 @@ class RunHistory:
     def _current_path(self, output_path: str) -> str:
         return self._storage.get_path_in_root_dir(f"{CURRENT_DIR}/{_hash(self._relative(output_path))}.json")
 
-    def _write(self, notebook_path: str, output_paths: list[str], fields: dict) -> None:
+    def _write(self, notebook_path: str, output_paths: list[str], fields: dict[str, Any]) -> None:
         outputs = sorted(self._relative(p) for p in output_paths)
         doc = {"notebook": notebook_path, "outputs": outputs, "at": time.time(), **fields}
         path = self._path(notebook_path, output_paths)
@@ -203,7 +221,7 @@ class RunHistory:
 
 
 def decide(
-    output_states: dict, fingerprint: Fingerprint, last: Fingerprint | UnknownHistory | None
+    output_states: Mapping[str, TableState], fingerprint: Fingerprint, last: Fingerprint | UnknownHistory | None
 ) -> tuple[bool, str]:
     """(skip?, why) for a lazy run."""
     if not output_states:

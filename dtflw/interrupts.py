@@ -22,12 +22,16 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from dtflw.events import FlowListener, NotebookRun, RunStatus
+from dtflw.events import FlowListener, FlowRun, Listeners, NotebookRun, RunStatus
 
 if TYPE_CHECKING:
     from dtflw.runtime import Runtime
+
+T = TypeVar("T")
 
 GRACE_SECONDS = 4.0  # from the first signal to the exit, whatever still runs
 UNWIND_SECONDS = 1.5  # how long notebook threads get to end their flows themselves
@@ -44,9 +48,10 @@ class NotebookCancelled(KeyboardInterrupt):  # noqa: N818 - a KeyboardInterrupt,
 class Cancellation:
     """Which notebooks run locally (thread and runtime), and whether the run was interrupted."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.signal: int | None = None  # the first signal received
-        self.exit_hooks: list = []  # called before a forced exit (output still on its way is shown)
+        # called before a forced exit (output still on its way is shown)
+        self.exit_hooks: list[Callable[[], object]] = []
         self._running: dict[int, tuple[threading.Thread, Runtime]] = {}
 
     @property
@@ -62,7 +67,7 @@ class Cancellation:
         return 128 + (self.signal or signal.SIGINT)
 
     @contextlib.contextmanager
-    def running(self, runtime):
+    def running(self, runtime: Runtime) -> Iterator[None]:
         """Around one notebook's execution in the current thread: interruptible while it runs; once the
         run is cancelled, it cannot start, and whatever it raises becomes `NotebookCancelled`."""
         if self.requested:
@@ -81,7 +86,7 @@ class Cancellation:
             self._running.pop(id(key), None)
 
     @contextlib.contextmanager
-    def signals_handled(self):
+    def signals_handled(self) -> Iterator[Cancellation]:
         """Within the block, SIGINT and SIGTERM cancel the run (main thread only)."""
         previous = {s: signal.signal(s, self._on_signal) for s in SIGNALS}
         try:
@@ -90,14 +95,14 @@ class Cancellation:
             for s, handler in previous.items():
                 signal.signal(s, handler)
 
-    def run(self, function, *args):
+    def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a thread of its own while this (main) thread waits for it and takes the
         signals; after an interrupt, raises `NotebookCancelled` once the open flows are ended."""
         context = contextvars.copy_context()
-        outcome: dict = {}
+        outcome: dict[str, Any] = {}
         done = threading.Event()  # polled, never joined: a join cut by an interrupt forgets the thread
 
-        def target():
+        def target() -> None:
             try:
                 outcome["value"] = context.run(function, *args)
             except BaseException as e:  # handed to the main thread
@@ -117,9 +122,9 @@ class Cancellation:
             raise
         if "error" in outcome:
             raise outcome["error"]
-        return outcome.get("value")
+        return cast(T, outcome.get("value"))  # set whenever the function returned
 
-    def _on_signal(self, signum, frame) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:  # a second signal: exit at once
             self.exit()
         self.signal = signum
@@ -178,20 +183,30 @@ def exit_interrupted() -> None:
     os._exit(128 + signal.SIGINT)
 
 
+class FlowOfRuns(Protocol):
+    """The flow whose open runs are cancelled: its run and its listeners (`dtflw.core.context.FlowContext`)."""
+
+    @property
+    def listeners(self) -> Listeners: ...
+
+    @property
+    def flow_run(self) -> FlowRun: ...
+
+
 class OpenRuns(FlowListener):
     """The notebook runs of one flow that started and did not end (a flow listener); when the flow is
     cancelled they end `cancelled`."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._runs: dict[str, NotebookRun] = {}
 
-    def on_notebook_start(self, flow, run) -> None:
+    def on_notebook_start(self, flow: FlowRun, run: NotebookRun) -> None:
         self._runs[run.run_id] = run
 
-    def on_notebook_end(self, flow, run) -> None:
+    def on_notebook_end(self, flow: FlowRun, run: NotebookRun) -> None:
         self._runs.pop(run.run_id, None)
 
-    def cancel(self, ctx) -> None:
+    def cancel(self, ctx: FlowOfRuns) -> None:
         """End every open run of the flow of `ctx` as cancelled, telling its listeners."""
         for run in list(self._runs.values()):
             run.status, run.ended, run.error = RunStatus.CANCELLED, time.time(), CANCELLED_ERROR

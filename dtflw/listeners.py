@@ -9,7 +9,7 @@ import logging
 import socket
 import threading
 import urllib.parse
-from typing import cast
+from typing import Any, cast
 
 from dtflw.errors import ListenerError
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
@@ -90,7 +90,7 @@ class WebhookNotifier(FlowListener):
         }
         self._post({"event": "flow_ended", "flow": _flow(flow), "counts": counts, "notebooks": [_run(r) for r in runs]})
 
-    def _post(self, payload: dict) -> None:
+    def _post(self, payload: dict[str, Any]) -> None:
         post = _Post(self._url, json.dumps(payload).encode(), self._headers, self._timeout)
         sender = threading.Thread(target=post.send, name="dtflw-webhook", daemon=True)
         sender.start()
@@ -148,7 +148,7 @@ def _url_parts(url: str) -> set[str]:
     return {p for p in (url, parts.username, parts.password, parts.path, parts.query) if p and len(p) > 1}
 
 
-def _flow(flow: FlowRun) -> dict:
+def _flow(flow: FlowRun) -> dict[str, Any]:
     return {
         "run_id": flow.run_id,
         "notebook": flow.notebook_path,
@@ -159,7 +159,7 @@ def _flow(flow: FlowRun) -> dict:
     }
 
 
-def _run(run: NotebookRun) -> dict:
+def _run(run: NotebookRun) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "notebook": run.notebook_path,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.runtime import project_relative_path
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 _STYLE = {
     RunStatus.RUNNING: ("▶", "cyan", "running"),
@@ -22,7 +27,7 @@ _STYLE = {
 class ProgressPrinter(FlowListener):
     """Prints each notebook as it starts and ends, and keeps the runs for a summary."""
 
-    def __init__(self, console):
+    def __init__(self, console: Console) -> None:
         self._console = console
         self._lock = threading.Lock()
         self.runs: list[NotebookRun] = []
@@ -45,7 +50,8 @@ class ProgressPrinter(FlowListener):
         error += "".join(f"\n    ⚠ expectation {r.describe()}" for r in run.expectations if not r.ok and not run.error)
         head = f"{mark} {word:<8}"
         if self._console.color_system:
-            head = Style.parse(colour).render(head, color_system=self._console.color_system)
+            # rich types `color_system` as its ColorSystem enum, and renders with the system's name too
+            head = Style.parse(colour).render(head, color_system=self._console.color_system)  # type: ignore[arg-type]
         self._console.file.write(f"{head} {run.notebook_path}{duration}{why}{error}\n")  # one cheap write a line
 
     def on_notebook_start(self, flow: FlowRun, run: NotebookRun) -> None:
@@ -57,7 +63,7 @@ class ProgressPrinter(FlowListener):
             self.runs.append(run)
             self._line(run)
 
-    def summary(self):
+    def summary(self) -> Table:
         """A rich table of the notebook runs: one row per notebook and status (`done ×40` for a notebook
         run 40 times), with their total duration and the outputs of the last."""
         from rich.table import Table

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from functools import lru_cache
-from typing import overload
+from typing import Any, overload
 from urllib.parse import urlsplit
 
 REDACTED = "[REDACTED]"
@@ -30,7 +30,7 @@ _BOUNDARY = r"\s'\"`=,;(\[{<"  # before a short secret: start of text, or one of
 _RIGHT = r"(?=$|[\s'\"`=,;)\]}>!?]|\.(?!\w))"  # end of text, or one of these after it
 
 
-def secret_texts(secrets: Iterable) -> frozenset[str]:
+def secret_texts(secrets: Iterable[object]) -> frozenset[str]:
     """The non-empty secrets as strings (a number from a secrets file counts as its digits)."""
     texts = set()
     for value in list(secrets or ()):  # a C-level copy: safe while another thread adds secrets
@@ -43,7 +43,7 @@ def secret_texts(secrets: Iterable) -> frozenset[str]:
 
 
 @lru_cache(maxsize=64)
-def _pattern(secrets: frozenset[str]) -> re.Pattern | None:
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
     ordered = sorted(secrets, key=lambda s: (-len(s), s))  # longest first: no partial replacement
     long = [re.escape(s) for s in ordered if len(s) >= MIN_EMBEDDED]
     parts = ["|".join(long)] if long else []
@@ -55,14 +55,14 @@ def _pattern(secrets: frozenset[str]) -> re.Pattern | None:
 
 
 @overload
-def scrub(text: None, secrets: Collection) -> None: ...
+def scrub(text: None, secrets: Collection[object]) -> None: ...
 @overload
-def scrub(text: str, secrets: Collection) -> str: ...
+def scrub(text: str, secrets: Collection[object]) -> str: ...
 @overload
-def scrub(text: object, secrets: Collection) -> str | None: ...
+def scrub(text: object, secrets: Collection[object]) -> str | None: ...
 
 
-def scrub(text: object, secrets: Collection) -> str | None:
+def scrub(text: object, secrets: Collection[object]) -> str | None:
     """`text` with every secret replaced by `[REDACTED]` as the policy above says; never raises."""
     if text is None:
         return None
@@ -77,12 +77,12 @@ def scrub(text: object, secrets: Collection) -> str | None:
         return REDACTED
 
 
-def redact_args(args: dict[str, str], names: Collection[str] = (), secrets: Collection = ()) -> dict[str, str]:
+def redact_args(args: dict[str, str], names: Collection[str] = (), secrets: Collection[object] = ()) -> dict[str, str]:
     """A copy of `args`: values of the `names` marked secret hidden, every other value scrubbed."""
     return {k: REDACTED if k in names else scrub(v, secrets) for k, v in args.items()}
 
 
-def scrub_fields(record: dict, secrets: Collection, fields: Iterable[str]) -> dict:
+def scrub_fields(record: dict[str, Any], secrets: Collection[object], fields: Iterable[str]) -> dict[str, Any]:
     """A copy of a JSON-like record whose free-text `fields` (strings, or dicts of them) are scrubbed."""
     texts = secret_texts(secrets)
     if not texts:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from dtflw.errors import SelectionError
 
@@ -23,6 +25,7 @@ VALID_FORMS = (
 METHODS = ("tag",)
 _METHOD = re.compile(r"^(?P<method>[A-Za-z_]\w*):(?!/)(?P<value>.*)$")
 _GLOB = re.compile(r"[*?\[]")
+N = TypeVar("N", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def parse(expr: str) -> list[Term]:
     return terms
 
 
-def closure(start, neighbours: dict) -> set:
+def closure(start: Iterable[N], neighbours: Mapping[N, Iterable[N]]) -> set[N]:
     """`start` and every node reachable from it through `neighbours` (node: its next nodes): what `+`
     adds upstream or downstream of a term's matches."""
     seen, pending = set(start), list(start)
@@ -74,7 +77,7 @@ def is_glob(pattern: str) -> bool:
     return bool(_GLOB.search(pattern))
 
 
-def matches(pattern: str, names) -> bool:
+def matches(pattern: str, names: Collection[str]) -> bool:
     """True if `pattern` (a name, or a glob with `*`/`?`/`[…]`) matches one of `names`."""
     if not is_glob(pattern):
         return pattern in names

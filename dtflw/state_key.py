@@ -16,6 +16,10 @@ import hmac
 import logging
 import secrets
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dtflw.storage import Storage
 
 log = logging.getLogger("dtflw")
 KEY_PATH = "_dtflw/key"
@@ -28,7 +32,7 @@ def keyed_hash(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def storage_key(storage, create: bool = True) -> bytes:
+def storage_key(storage: Storage, create: bool = True) -> bytes:
     """The key of `storage`'s run history, created (random) on first use; read once per process.
     Without `create` (planning, which writes nothing) a storage with no key yet gets an empty one:
     it has no history recorded under a key either."""
@@ -43,7 +47,7 @@ def storage_key(storage, create: bool = True) -> bytes:
         return key
 
 
-def _read_or_create(storage, path: str) -> bytes:
+def _read_or_create(storage: Storage, path: str) -> bytes:
     key = _parse(_read(storage, path))
     if key is not None:
         return key
@@ -55,7 +59,7 @@ def _read_or_create(storage, path: str) -> bytes:
     return key if key is not None else secrets.token_bytes(32)
 
 
-def _read(storage, path: str) -> str | None:
+def _read(storage: Storage, path: str) -> str | None:
     try:
         return storage.read_text(path)
     except Exception:  # unreadable: made again

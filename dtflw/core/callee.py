@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
 from dtflw.runtime import current_runtime
+
+if TYPE_CHECKING:
+    from dtflw.runtime import Runtime
 
 _Arg = TypeVar("_Arg", bound="Argument")  # the class `create` is called on
 
@@ -15,7 +18,7 @@ class Argument:
 
     NAME_SUFFIX = ""
 
-    def __init__(self, name: str, value: str):
+    def __init__(self, name: str, value: str) -> None:
         if not name:
             raise ValueError("'name' cannot be None nor an empty string.")
         if type(value) is not str:
@@ -43,22 +46,23 @@ class Argument:
         return f"{name}{cls.NAME_SUFFIX}"
 
     @classmethod
-    def _update_name_and_value(cls, widgets, name: str, value) -> tuple[str, str]:
+    def _update_name_and_value(cls, widgets: Any, name: str, value: object) -> tuple[str, str]:
         widget = cls.get_full_name(name)
         widgets.text(widget, str(value), widget)
         return name, widgets.get(widget)
 
     @classmethod
-    def _get_shared_values(cls, runtime) -> dict:
+    def _get_shared_values(cls, runtime: Runtime) -> dict[str, str]:
         """What a caller shared for this notebook (on a cluster, opened interactively after its flow ran)."""
         if runtime.is_local or runtime.shared_values is None:
             return {}
-        return runtime.shared_values(cls._SHARED_KIND, runtime.notebook_path)
+        shared: dict[str, str] = runtime.shared_values(cls._SHARED_KIND, runtime.notebook_path)
+        return shared
 
     _SHARED_KIND = "args"
 
     @classmethod
-    def create(cls: type[_Arg], *arguments) -> dict[str, _Arg]:
+    def create(cls: type[_Arg], *arguments: Any) -> dict[str, _Arg]:
         """`create("a", "b")` or `create({"a": default})`: read the widgets into a dict by name."""
         runtime = current_runtime()
         widgets = runtime.dbutils.widgets
@@ -94,7 +98,7 @@ class Input(_Path):
     _SHARED_KIND = "inputs"
 
     @classmethod
-    def create(cls: type[_Arg], *arguments) -> dict[str, _Arg]:
+    def create(cls: type[_Arg], *arguments: Any) -> dict[str, _Arg]:
         """As `Argument.create`; in a job task, an optional input absent now is empty, as a flow passes it."""
         from dtflw.core.task_lineage import absent_optional_inputs
 

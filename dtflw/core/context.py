@@ -7,13 +7,21 @@ Its methods `log`, `resolve_notebook_path`, `before_call`, `share_call`, `publis
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from dtflw.core.registry import TablesRepository
 from dtflw.errors import RuntimeNotFoundError
-from dtflw.events import FlowRun, Listeners, new_run_id
+from dtflw.events import FlowRun, Listeners, NotebookRun, new_run_id
 from dtflw.interrupts import OpenRuns
 from dtflw.lineage.document import RUNS_DIR
 from dtflw.runtime import RunOptions
+
+if TYPE_CHECKING:
+    from dtflw.core.executor import StepExecutor
+    from dtflw.core.step import LazyNotebook
+    from dtflw.runtime import Runtime
+    from dtflw.runtime.runner import Runner
+    from dtflw.storage import Storage
 
 _log = logging.getLogger("dtflw")
 
@@ -21,7 +29,15 @@ _log = logging.getLogger("dtflw")
 class FlowContext:
     """Everything the notebook steps of one flow share."""
 
-    def __init__(self, storage, spark, dbutils, runtime=None, runner=None, executor=None):
+    def __init__(
+        self,
+        storage: Storage,
+        spark: Any,
+        dbutils: Any,
+        runtime: Runtime | None = None,
+        runner: Runner | None = None,
+        executor: StepExecutor | None = None,
+    ) -> None:
         self.storage = storage
         self._spark = spark
         self.dbutils = dbutils
@@ -32,7 +48,7 @@ class FlowContext:
         self.listeners = Listeners()
         self.open_runs = OpenRuns()  # notebook runs started and not ended: cancelled if the flow is
         self.listeners.add(self.open_runs)
-        self.failures: list = []  # notebook runs of this flow that failed
+        self.failures: list[NotebookRun] = []  # notebook runs of this flow that failed
         self._executor = executor  # what `.run()` hands a step to (a `StepExecutor`), chosen by the set-up
         self.flow_run = FlowRun(
             run_id=new_run_id(),
@@ -44,7 +60,7 @@ class FlowContext:
         )
 
     @property
-    def step_executor(self):
+    def step_executor(self) -> StepExecutor:
         """The `dtflw.core.executor.StepExecutor` that runs, declares or plans this flow's steps."""
         if self._executor is None:
             raise RuntimeNotFoundError(
@@ -54,21 +70,22 @@ class FlowContext:
         return self._executor
 
     @step_executor.setter
-    def step_executor(self, executor) -> None:
+    def step_executor(self, executor: StepExecutor) -> None:
         self._executor = executor
 
     @property
-    def spark(self):
+    def spark(self) -> Any:
         """The flow's Spark session (the runtime's, started on first use, unless one was given)."""
         return self._spark if self._spark is not None else getattr(self.runtime, "spark", None)
 
     @spark.setter
-    def spark(self, value) -> None:
+    def spark(self, value: Any) -> None:
         self._spark = value
 
     @property
     def secret_values(self) -> set[str]:
-        return getattr(self.runtime, "secret_values", set())
+        values: set[str] = getattr(self.runtime, "secret_values", set())
+        return values
 
     def log(self, message: str) -> None:
         """Tell what the flow does (a step runs, is skipped, is retried), on the `dtflw` Python logger."""
@@ -78,10 +95,10 @@ class FlowContext:
         """The workspace path of a notebook called as `rel_path` (as given without a runtime)."""
         return self.runtime.resolve_notebook_path(rel_path) if self.runtime is not None else rel_path
 
-    def before_call(self, step) -> None:
+    def before_call(self, step: LazyNotebook) -> None:
         """Called just before `step`'s notebook runs."""
 
-    def share_call(self, step) -> None:
+    def share_call(self, step: LazyNotebook) -> None:
         """Share `step`'s args and paths for its notebook opened interactively afterwards (0.6's flow bus)."""
         raise RuntimeNotFoundError(
             f"Notebook '{step.abs_path}': sharing a call's arguments needs 0.6's flow bus, which only flows made "
@@ -92,7 +109,7 @@ class FlowContext:
         """Show `text` to the user (`flow.show()`, `step.show()`)."""
         print(text)
 
-    def publish(self, step) -> None:
+    def publish(self, step: LazyNotebook) -> None:
         """Make the outputs of `step`, which ran or is up to date, the flow's latest tables by their aliases."""
         self.publish_tables({o.alias: o.abs_file_path for o in step.get_outputs().values()}, step.abs_path)
 

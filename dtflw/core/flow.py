@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from dtflw.core.context import FlowContext
 from dtflw.core.executor import DEFAULT_WORKERS
 from dtflw.core.step import LazyNotebook
 from dtflw.core.uc_tables import spark_path
-from dtflw.events import RunStatus
+from dtflw.events import FlowListener, RunStatus
+
+if TYPE_CHECKING:
+    from dtflw.lineage import LineageGraph
 
 
 class Flow:
     """Builds notebook steps (`flow.notebook(path)`) and knows the tables they published."""
 
-    def __init__(self, ctx: FlowContext):
+    def __init__(self, ctx: FlowContext) -> None:
         if ctx is None:
             raise ValueError("Context cannot be None.")
         self._ctx = ctx
@@ -32,7 +38,7 @@ class Flow:
         path = self._ctx.resolve_table(table_name)
         return spark_path(self._ctx.storage, path) if path else None
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: str, value: object) -> NoReturn:
         raise NotImplementedError(
             f"Tables are published by running notebooks; to read an existing table as '{key}', declare it with "
             ".input(name, file_path=...)."
@@ -42,7 +48,13 @@ class Flow:
         """A new step calling the notebook at `path` (relative to this notebook, as on Databricks)."""
         return LazyNotebook(path, self._ctx)
 
-    def dag(self, workers: int = DEFAULT_WORKERS, select: str | None = None, exclude: str | None = None, executor=None):
+    def dag(
+        self,
+        workers: int = DEFAULT_WORKERS,
+        select: str | None = None,
+        exclude: str | None = None,
+        executor: Executor | None = None,
+    ) -> Any:
         """A DAG of steps run `workers` at a time (or by `executor`, a `concurrent.futures.Executor`),
         dependencies inferred from table names.
 
@@ -51,12 +63,12 @@ class Flow:
         """
         return self._ctx.step_executor.dag(workers, select, exclude, executor)
 
-    def add_listener(self, listener) -> None:
+    def add_listener(self, listener: FlowListener) -> None:
         """Register a `dtflw.events.FlowListener` for this flow's run events."""
         self._ctx.listeners.add(listener)
 
     @property
-    def lineage(self):
+    def lineage(self) -> LineageGraph:
         """The lineage graph of every flow run recorded on this flow's storage (this one included):
         `.export(format, path)`, `.display()`, `.latest_producer(path)`, `.history(path)`…"""
         from dtflw.lineage import LineageGraph, LineageRecorder
@@ -87,6 +99,8 @@ class Flow:
     def __enter__(self) -> Flow:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
         self.end(failed=exc_type is not None, cancelled=interrupted)

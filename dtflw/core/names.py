@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 from dtflw.errors import InvalidNotebookPathError, InvalidTableNameError
 
@@ -12,7 +13,7 @@ MAX_TASK_KEY = 100  # Jobs API 2.2
 _NOT_IN_KEY = re.compile(r"[^A-Za-z0-9_-]+")  # the API checks [\w-] as Java does: ASCII only
 
 
-def check_table_name(name, role: str, notebook: str) -> str:
+def check_table_name(name: object, role: str, notebook: str) -> str:
     """Return `name` if it is a valid table name, else raise naming the notebook and the role."""
     where = f"{role} of notebook '{notebook}'"
     if not isinstance(name, str) or not name:
@@ -25,7 +26,7 @@ def check_table_name(name, role: str, notebook: str) -> str:
     return name
 
 
-def check_notebook_path(path) -> str:
+def check_notebook_path(path: object) -> str:
     """Return `path` if it can name a notebook, else raise."""
     if not isinstance(path, str) or not path.strip():
         raise InvalidNotebookPathError(f"Notebook path {path!r} is empty; give a path such as 'ingest_data'.")
@@ -34,7 +35,7 @@ def check_notebook_path(path) -> str:
     return path
 
 
-def unique_task_key(name: str, taken) -> str:
+def unique_task_key(name: str, taken: Container[str]) -> str:
     """The task key of a step named `name` (its notebook path as called) when the keys `taken` exist:
     `p/ingest` → `p_ingest`, then `p_ingest_2`… The local runtime keys task values the same way."""
     base = _NOT_IN_KEY.sub("_", name).strip("_")[:MAX_TASK_KEY] or "step"

@@ -9,7 +9,7 @@ from collections import OrderedDict
 class TablesRepository:
     """Where each published table lives; resolves a name as seen from a given notebook."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._tables: dict[str, OrderedDict[str, str]] = {}
         self._lock = threading.Lock()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from dtflw.errors import SchemaMismatchError
 
 # actual type → expected types it may stand for (safe widenings)
@@ -17,13 +20,15 @@ def _compatible(actual: str, expected: str) -> bool:
     return actual == expected or expected in _WIDENINGS.get(actual, set())
 
 
-def schema_problems(actual_dtypes, expected_dtypes, is_strict: bool = False) -> list[str]:
+def schema_problems(
+    actual_dtypes: Iterable[Any] | None, expected_dtypes: Iterable[Any] | None, is_strict: bool = False
+) -> list[str]:
     """What differs between actual `(column, type)` pairs and expected ones (type None = any)."""
     if actual_dtypes is None:
         raise ValueError("actual_dtypes must not be None.")
     if expected_dtypes is None:
         raise ValueError("expected_dtypes must not be None.")
-    actual = dict(actual_dtypes)
+    actual: dict[str, str] = dict(actual_dtypes)  # (column, type) pairs
     problems = []
     for column, expected_type in expected_dtypes:
         if column not in actual:
@@ -37,7 +42,9 @@ def schema_problems(actual_dtypes, expected_dtypes, is_strict: bool = False) -> 
     return problems
 
 
-def assert_schema_compatible(actual_dtypes, expected_dtypes, is_strict: bool = False) -> None:
+def assert_schema_compatible(
+    actual_dtypes: Iterable[Any] | None, expected_dtypes: Iterable[Any] | None, is_strict: bool = False
+) -> None:
     """Raise `SchemaMismatchError` (an AssertionError) listing every difference."""
     problems = schema_problems(actual_dtypes, expected_dtypes, is_strict)
     if problems:

@@ -3,7 +3,9 @@ retries, tags — validated as it is built. `.run()` hands it to the flow's step
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from dtflw.core.names import check_notebook_path, check_table_name
 from dtflw.core.tables import AliasedOutputTable, InputTable
@@ -15,6 +17,9 @@ from dtflw.expectations.spec import declare, max_age_seconds
 from dtflw.runtime.paths import project_relative_path
 from dtflw.storage.base import NamingOutputTables
 from dtflw.storage.tables import check_apart
+
+if TYPE_CHECKING:
+    from dtflw.core.context import FlowContext
 
 MAX_RETRIES = 20
 RETRY_ON = (Exception,)
@@ -29,7 +34,7 @@ class LazyNotebook:
 
     AliasedOutputTable: TypeAlias = AliasedOutputTable
 
-    def __init__(self, rel_path: str, ctx):
+    def __init__(self, rel_path: str, ctx: FlowContext) -> None:
         self._rel_path = check_notebook_path(rel_path)
         self.ctx = ctx
         self._abs_path = ctx.resolve_notebook_path(rel_path)
@@ -39,7 +44,7 @@ class LazyNotebook:
         self._timeout = 0
         self._inputs: dict[str, InputTable] = {}
         self._outputs: dict[str, AliasedOutputTable] = {}
-        self._last_run_result = None
+        self._last_run_result: str | None = None
         self._tags: tuple[str, ...] = ()
         self._step_name: str | None = None
         self._after: tuple[LazyNotebook, ...] = ()
@@ -58,7 +63,7 @@ class LazyNotebook:
         """The notebook's workspace path, normalised (`./x`, `../x`, `/Workspace/...` resolved)."""
         return self._abs_path
 
-    def args(self, args: dict, secret=()) -> LazyNotebook:
+    def args(self, args: dict[str, Any], secret: str | Iterable[str] = ()) -> LazyNotebook:
         """Set the notebook's arguments (replacing earlier ones); names in `secret` are redacted."""
         if not isinstance(args, dict):
             raise ArgumentError(f"Arguments of notebook '{self._rel_path}' must be a dict, not {type(args).__name__}.")
@@ -96,16 +101,16 @@ class LazyNotebook:
         file_path: str | None = None,
         source_table: str | None = None,
         is_optional: bool = False,
-        max_age=None,
+        max_age: float | timedelta | str | None = None,
         table: str | None = None,
-    ):
+    ) -> LazyNotebook:
         """Declare an input: a path on the storage, a Unity Catalog `table` (catalog.schema.table), or the
         latest table published as `source_table or name`.
 
         `max_age` (seconds, a timedelta, or '24h'): the input must have been written within it, else the step
         fails before the notebook runs (`ExpectationFailedError`)."""
         self._check_open("input", name)
-        max_age = max_age_seconds(self._rel_path, name, max_age)
+        max_age_s = max_age_seconds(self._rel_path, name, max_age)
         check_table_name(name, "input", self._rel_path)
         if source_table is not None:
             check_table_name(source_table, "source table", self._rel_path)
@@ -122,7 +127,7 @@ class LazyNotebook:
             if path is None and is_optional and not collecting:
                 path = ""  # as 0.6: an optional input nobody produced has the empty path
         self._inputs[name] = InputTable(
-            name, path, self.ctx, is_optional, notebook=self._rel_path, source=source, max_age=max_age
+            name, path, self.ctx, is_optional, notebook=self._rel_path, source=source, max_age=max_age_s
         )
         return self
 
@@ -144,15 +149,15 @@ class LazyNotebook:
     def output(
         self,
         name: str,
-        cols: list | None = None,
+        cols: list[Any] | None = None,
         file_path: str | None = None,
         alias: str | None = None,
         format: str | None = None,
-        expect: dict | None = None,
-        expect_or_fail: dict | None = None,
-        expect_table: dict | None = None,
+        expect: dict[str, str] | None = None,
+        expect_or_fail: dict[str, str] | None = None,
+        expect_table: dict[str, Any] | None = None,
         table: str | None = None,
-    ):
+    ) -> LazyNotebook:
         """Declare an output; its path derives from the notebook's path unless `file_path` is given; with
         `table` (catalog.schema.table) it is that Unity Catalog table (Delta).
 
@@ -229,7 +234,9 @@ class LazyNotebook:
         other.after(self)
         return other
 
-    def retries(self, n: int, backoff: float = 1.0, on=RETRY_ON) -> LazyNotebook:
+    def retries(
+        self, n: int, backoff: float = 1.0, on: type[BaseException] | tuple[type[BaseException], ...] = RETRY_ON
+    ) -> LazyNotebook:
         """Retry a failed run up to `n` times, waiting `backoff` seconds, doubled after each attempt."""
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_RETRIES:
             raise ArgumentError(
@@ -246,7 +253,7 @@ class LazyNotebook:
         return self
 
     @property
-    def result(self):
+    def result(self) -> str | None:
         """The exit value of the last run (None if it never ran or exited without a value)."""
         return self._last_run_result
 
@@ -270,7 +277,7 @@ class LazyNotebook:
         """Publish this call's args and paths on the flow bus, for interactive runs of the callee (0.6 API)."""
         self.ctx.share_call(self)
 
-    def run(self, is_lazy: bool = False, strict_validation: bool = False):
+    def run(self, is_lazy: bool = False, strict_validation: bool = False) -> str | None:
         """Run the notebook (lazily: only if not up to date) and return its exit value.
 
         Inside a `flow.dag()` block the step is declared instead, and runs when the block ends.
@@ -279,7 +286,7 @@ class LazyNotebook:
         """
         return self.ctx.step_executor.submit(self, is_lazy, strict_validation)
 
-    def record_result(self, value) -> None:
+    def record_result(self, value: str | None) -> None:
         """Keep the exit value of the step's last run (or last recorded run, when skipped)."""
         self._last_run_result = value
 

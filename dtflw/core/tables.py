@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from dtflw.core.schema import schema_problems
 from dtflw.errors import (
     InputNotFoundError,
@@ -13,6 +16,11 @@ from dtflw.errors import (
 from dtflw.storage.glob import has_glob
 from dtflw.storage.tables import written_between
 
+if TYPE_CHECKING:
+    from dtflw.core.context import FlowContext
+    from dtflw.expectations.spec import Expectation
+    from dtflw.storage.tables import TableState
+
 
 class InputTable:
     """A named input with its absolute (logical) path; `None` if no producer was found."""
@@ -21,12 +29,12 @@ class InputTable:
         self,
         name: str,
         abs_file_path: str | None,
-        ctx,
+        ctx: FlowContext,
         is_optional: bool = False,
         notebook: str = "",
-        source=None,
+        source: str | None = None,
         max_age: float | None = None,
-    ):
+    ) -> None:
         self._name = name
         self._max_age = max_age
         self._source = source
@@ -108,12 +116,12 @@ class OutputTable:
         self,
         name: str,
         abs_file_path: str,
-        cols: list | None,
-        ctx,
+        cols: list[Any] | None,
+        ctx: FlowContext,
         table_format: str | None = None,
-        expectations=(),
+        expectations: Iterable[Expectation] = (),
         is_explicit: bool = False,
-    ):
+    ) -> None:
         self._name = name
         self._abs_file_path = abs_file_path
         self._cols = cols
@@ -131,7 +139,7 @@ class OutputTable:
         return self._abs_file_path
 
     @property
-    def cols(self) -> list | None:
+    def cols(self) -> list[Any] | None:
         return self._cols
 
     @property
@@ -145,7 +153,7 @@ class OutputTable:
         return self._is_explicit
 
     @property
-    def expectations(self) -> tuple:
+    def expectations(self) -> tuple[Expectation, ...]:
         """What the table's rows must meet (`dtflw.expectations.Expectation`s), checked after each write."""
         return self._expectations
 
@@ -153,7 +161,13 @@ class OutputTable:
         """True if the table is not complete on the storage."""
         return not self._ctx.storage.exists(self._abs_file_path)
 
-    def validate(self, strict: bool = False, notebook: str = "", state=None, before=None) -> None:
+    def validate(
+        self,
+        strict: bool = False,
+        notebook: str = "",
+        state: TableState | None = None,
+        before: TableState | None = None,
+    ) -> None:
         """Raise if the table is missing, or (when `cols` is set) if its schema differs.
 
         `state`: the table's `TableState`, if the caller has just read it; `before`: its state before the
@@ -193,7 +207,15 @@ class AliasedOutputTable(OutputTable):
     """An output published under an alias (its file name still uses `name`)."""
 
     def __init__(
-        self, name, abs_file_path, cols, ctx, alias=None, table_format=None, expectations=(), is_explicit=False
-    ):
+        self,
+        name: str,
+        abs_file_path: str,
+        cols: list[Any] | None,
+        ctx: FlowContext,
+        alias: str | None = None,
+        table_format: str | None = None,
+        expectations: Iterable[Expectation] = (),
+        is_explicit: bool = False,
+    ) -> None:
         super().__init__(name, abs_file_path, cols, ctx, table_format, expectations, is_explicit)
         self.alias = alias or name

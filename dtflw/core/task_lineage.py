@@ -31,14 +31,20 @@ import logging
 import time
 import uuid
 import weakref
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
 from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, TableUse, scrub
 from dtflw.lineage.document import runs_folder
 from dtflw.lineage.recorder import LineageRecorder
+
+if TYPE_CHECKING:
+    from dtflw.core.step import LazyNotebook
+    from dtflw.runtime import Runtime
+    from dtflw.storage import Storage, StorageEnvironment
 
 log = logging.getLogger("dtflw")
 
@@ -51,7 +57,9 @@ TASK_RUN_TAGS = ("runId",)
 FLUSH_SECONDS = 30.0
 _NAMESPACE = uuid.UUID("5b0d7a52-7f0e-4f4e-9d5c-3c1f6f0d7a11")  # run ids of job runs are uuid5 in it
 _GLOB = set("*?[{")
-_seen: weakref.WeakSet = weakref.WeakSet()  # runtimes whose notebook was looked at (recorded, or not a job task)
+_seen: weakref.WeakSet[Runtime] = (
+    weakref.WeakSet()
+)  # runtimes whose notebook was looked at (recorded, or not a job task)
 
 
 @dataclass(frozen=True)
@@ -102,12 +110,12 @@ class TaskIdentity:
         return task_run_record_id(self.job_run, self.task_run)
 
 
-def job_widget(nb, task_key: str, source: str | None = None) -> str:
+def job_widget(nb: LazyNotebook, task_key: str, source: str | None = None) -> str:
     """The `dtflw_job` widget of step `nb` exported as task `task_key`, whose notebook source has the
     fingerprint `source` (compact JSON, no nested object: `}}` only ever closes a dynamic value reference)."""
     storage = nb.ctx.storage
     outputs = nb.get_outputs()
-    fields = {
+    fields: dict[str, Any] = {
         "storage": storage.url,
         "root_dir": storage.root_dir,
         "flow": nb.ctx.flow_run.notebook_path,
@@ -141,12 +149,12 @@ def task_run_record_id(job_run_id: str, task_run_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"task-run:{job_run_id}:{task_run_id}"))
 
 
-def task_document(storage, identity: TaskIdentity, task_run_id: str | None = None) -> str:
+def task_document(storage: Storage, identity: TaskIdentity, task_run_id: str | None = None) -> str:
     """The lineage document of one task attempt (relative to the storage base)."""
     return f"{runs_folder(storage)}/{identity.flow_run_id}.{identity.task}.{task_run_id or identity.task_run}.json"
 
 
-def open_storage(identity: TaskIdentity, env=None):
+def open_storage(identity: TaskIdentity, env: StorageEnvironment | None = None) -> Storage:
     """The flow's storage, as the widget names it."""
     from dtflw.storage import from_url
 
@@ -159,7 +167,7 @@ def open_storage(identity: TaskIdentity, env=None):
 class TaskRecorder(LineageRecorder):
     """A lineage recorder writing one task attempt's document (not one per flow run)."""
 
-    def __init__(self, storage, document: str, secrets=()):
+    def __init__(self, storage: Storage, document: str, secrets: Collection[str] = ()) -> None:
         super().__init__(storage, secrets=secrets)
         self._document_name = document
 
@@ -167,7 +175,9 @@ class TaskRecorder(LineageRecorder):
         return self._document_name
 
 
-def table_uses(storage, identity: TaskIdentity, widget) -> tuple[list[TableUse], list[TableUse]]:
+def table_uses(
+    storage: Storage, identity: TaskIdentity, widget: Callable[[str], str]
+) -> tuple[list[TableUse], list[TableUse]]:
     """The inputs (with their states now) and outputs (by path) of a task, `widget(name)` giving the
     value of a widget ("" if it has none)."""
 
@@ -175,7 +185,7 @@ def table_uses(storage, identity: TaskIdentity, widget) -> tuple[list[TableUse],
         value = widget(name)
         return storage.logical_path(value) if value else ""
 
-    inputs = []
+    inputs: list[TableUse] = []
     for name in identity.inputs:
         where = path(name + INPUT_SUFFIX)
         state = storage.table_state(where) if where and not (_GLOB & set(where)) else None
@@ -187,7 +197,7 @@ def table_uses(storage, identity: TaskIdentity, widget) -> tuple[list[TableUse],
     return inputs, outputs
 
 
-def record_start(runtime) -> None:
+def record_start(runtime: Runtime) -> None:
     """Record the run of this notebook as a job task (once per task attempt), if it is one."""
     try:
         if runtime in _seen:
@@ -203,12 +213,12 @@ def record_start(runtime) -> None:
         log.warning("dtflw lineage: could not record this job task's run: %s", _scrubbed(e, runtime))
 
 
-def _hand_over_exit_value(runtime, key: str) -> None:
+def _hand_over_exit_value(runtime: Runtime, key: str) -> None:
     """From now on, the notebook's `dbutils.notebook.exit(value)` first sets task value `key` to `value`."""
     notebook = runtime.dbutils.notebook
     exit_notebook = notebook.exit
 
-    def exit(value: str = ""):
+    def exit(value: str = "") -> None:
         runtime.dbutils.jobs.taskValues.set(key=key, value=value)
         exit_notebook(value)
 
@@ -223,7 +233,7 @@ def _hand_over_exit_value(runtime, key: str) -> None:
         )
 
 
-def absent_optional_inputs(runtime, paths: dict[str, str]) -> set[str]:
+def absent_optional_inputs(runtime: Runtime, paths: dict[str, str]) -> set[str]:
     """The optional inputs of this job task (by name, of `paths`) whose tables are absent now: a job has no
     orchestration notebook to find them absent as the step starts, so the task does."""
     identity = _identity(runtime)
@@ -234,7 +244,7 @@ def absent_optional_inputs(runtime, paths: dict[str, str]) -> set[str]:
     return {name for name in names if not storage.exists(paths[name])}
 
 
-def _identity(runtime) -> TaskIdentity | None:
+def _identity(runtime: Runtime) -> TaskIdentity | None:
     """What the notebook's `dtflw_job` widget says, if it is a task of an exported job."""
     try:
         text = runtime.dbutils.widgets.get(JOB_WIDGET)
@@ -243,7 +253,7 @@ def _identity(runtime) -> TaskIdentity | None:
     return TaskIdentity.parse(text) if text else None
 
 
-def _with_run_ids(identity: TaskIdentity, runtime) -> TaskIdentity | None:
+def _with_run_ids(identity: TaskIdentity, runtime: Runtime) -> TaskIdentity | None:
     """`identity` with its job and task run ids resolved, or None outside a job run."""
     job_run = _resolved(identity.job_run, runtime, JOB_RUN_TAGS)
     task_run = _resolved(identity.task_run, runtime, TASK_RUN_TAGS)
@@ -255,7 +265,7 @@ def _with_run_ids(identity: TaskIdentity, runtime) -> TaskIdentity | None:
     return replace(identity, job_run=job_run, task_run=task_run)
 
 
-def _resolved(value: str, runtime, tags: tuple[str, ...]) -> str:
+def _resolved(value: str, runtime: Runtime, tags: tuple[str, ...]) -> str:
     """A run id as the reference gave it, else from the notebook context's tags."""
     if value and "{{" not in value:
         return value
@@ -272,7 +282,7 @@ def _resolved(value: str, runtime, tags: tuple[str, ...]) -> str:
     return ""
 
 
-def _record(runtime, identity: TaskIdentity) -> None:
+def _record(runtime: Runtime, identity: TaskIdentity) -> None:
     from dtflw.incremental import RunHistory
 
     storage = open_storage(identity, runtime.storage_environment())
@@ -282,7 +292,8 @@ def _record(runtime, identity: TaskIdentity) -> None:
 
     def widget(name: str) -> str:
         try:
-            return widgets.get(name)
+            value: str = widgets.get(name)
+            return value
         except Exception:  # an optional input not passed
             return ""
 
@@ -315,7 +326,7 @@ def _record(runtime, identity: TaskIdentity) -> None:
         log.warning("dtflw lineage: the run of job task %s is not recorded yet", identity.task)
 
 
-def _earlier_record(storage, document: str, identity: TaskIdentity) -> tuple[float, int]:
+def _earlier_record(storage: Storage, document: str, identity: TaskIdentity) -> tuple[float, int]:
     """(start, attempt) of this task attempt: as recorded before (the same attempt recorded again),
     else now and one more than the attempts of this task already recorded in this job run."""
     from dtflw.lineage.document import parse_document
@@ -333,5 +344,5 @@ def _earlier_record(storage, document: str, identity: TaskIdentity) -> tuple[flo
     return time.time(), len(earlier) + 1
 
 
-def _scrubbed(error: Exception, runtime) -> str:
+def _scrubbed(error: Exception, runtime: Runtime) -> str:
     return scrub(f"{type(error).__name__}: {error}", getattr(runtime, "secret_values", ()))

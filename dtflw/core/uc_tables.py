@@ -9,15 +9,19 @@ catalog bound to it (`Storage.bind_tables`), locally the local Unity Catalog.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from dtflw.errors import UnityCatalogError
 from dtflw.storage.tables import TABLE_PREFIX as PREFIX
+
+if TYPE_CHECKING:
+    from dtflw.storage import Storage
 
 _PART = r"(?:`[^`.]{1,255}`|[A-Za-z0-9_][A-Za-z0-9_-]{0,254})"
 _THREE_PARTS = re.compile(rf"^{_PART}\.{_PART}\.{_PART}\Z")
 
 
-def table_ref(name, what: str) -> str:
+def table_ref(name: object, what: str) -> str:
     """The reference of the three-part table `name`; `what` (e.g. "output 'T' of notebook 'nb'") for errors."""
     if not isinstance(name, str) or not _THREE_PARTS.match(name.strip()):
         raise UnityCatalogError(
@@ -28,7 +32,7 @@ def table_ref(name, what: str) -> str:
     return PREFIX + ".".join(p.strip("`").lower() for p in name.strip().split("."))
 
 
-def is_table_ref(path) -> bool:
+def is_table_ref(path: object) -> bool:
     return isinstance(path, str) and path.startswith(PREFIX)
 
 
@@ -37,6 +41,6 @@ def table_name(ref: str) -> str:
     return ref[len(PREFIX) :]
 
 
-def spark_path(storage, path: str) -> str:
+def spark_path(storage: Storage, path: str) -> str:
     """What a notebook is given for `path`: a catalog table's three-part name, else the engine path."""
     return table_name(path) if is_table_ref(path) else storage.engine_path(path)

@@ -15,19 +15,32 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Collection, Iterable
+from collections.abc import Set as AbstractSet
+from typing import Protocol
 
 from dtflw.core.task_lineage import JOB_WIDGET
 from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
 from dtflw.errors import WidgetNameError
 
 log = logging.getLogger("dtflw")
+
+
+class NamedWidgets(Protocol):
+    """A notebook's widgets that tell which were passed and which it asked for (the local runtime's dbutils)."""
+
+    def passed_names(self) -> AbstractSet[str]: ...
+
+    def asked_names(self) -> AbstractSet[str]: ...
+
+
 _TABLE_SUFFIXES = (INPUT_SUFFIX, OUTPUT_SUFFIX)
 _KINDS = {INPUT_SUFFIX: "input", OUTPUT_SUFFIX: "output", "": "argument"}
 MISSPELT = 0.8  # difflib's ratio from which a name passed is the one asked, misspelt: Trips/Trip, trips/Trip
 # (below it, a warning: run_mode/run_date and input_path/output_path are 0.75, and may well both be meant)
 
 
-def check_unused_arguments(notebook: str, widgets, strict: bool) -> None:
+def check_unused_arguments(notebook: str, widgets: NamedWidgets, strict: bool) -> None:
     """Warn of each argument passed to `notebook` that it never declared nor read; raise under `strict`."""
     passed, asked = widgets.passed_names(), widgets.asked_names()
     unused = sorted(n for n in passed - asked if not n.endswith(_TABLE_SUFFIXES) and n != JOB_WIDGET)
@@ -40,7 +53,7 @@ def check_unused_arguments(notebook: str, widgets, strict: bool) -> None:
     log.warning("dtflw: %s It has no effect; --strict makes this an error.", message)
 
 
-def check_asked(notebook: str, widgets, suffix: str, names) -> None:
+def check_asked(notebook: str, widgets: NamedWidgets, suffix: str, names: Collection[str]) -> None:
     """Before `init_inputs(*names)` (suffix `_in`), `init_outputs` (`_out`) or `init_args` (""): each name its
     caller did not pass is an error when the caller passed one `MISSPELT`-close, else a warning (under a flow)."""
     passed, asked = widgets.passed_names(), widgets.asked_names()
@@ -68,7 +81,7 @@ def check_asked(notebook: str, widgets, suffix: str, names) -> None:
         )
 
 
-def _hint(name: str, known) -> str:
+def _hint(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, sorted(known), n=1)
     return f' (did you mean "{close[0]}"?)' if close else ""
 

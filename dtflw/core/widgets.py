@@ -15,7 +15,7 @@ OUTPUT_SUFFIX = "_out"
 _STRINGABLE = (str, int, float, decimal.Decimal, datetime.date, datetime.time, pathlib.PurePath)
 
 
-def as_widget_value(notebook: str, name, value) -> str:
+def as_widget_value(notebook: str, name: object, value: object) -> str:
     """An argument's value as the widget string the notebook reads; typed error if it has none."""
     if not isinstance(name, str) or not name:
         raise ArgumentError(f"Notebook '{notebook}' got an argument with an empty or non-string name: {name!r}.")

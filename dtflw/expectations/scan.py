@@ -5,7 +5,8 @@ Spark is imported only here, when a table is checked."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
 
 from dtflw.errors import ExpectationError
 from dtflw.expectations.spec import MAX_SAMPLES, Expectation, ExpectationResult
@@ -14,12 +15,12 @@ MAX_SAMPLE_TEXT = 200
 
 
 def evaluate(
-    df,
+    df: Any,
     notebook: str,
     table: str,
     expectations: tuple[Expectation, ...],
     previous_rows: int | None = None,
-    scrub: Callable[[str], str] = str,
+    scrub: Callable[[str | None], str | None] = str,
 ) -> list[ExpectationResult]:
     """Every expectation of `table` (DataFrame `df`) in one scan; `previous_rows`: the rows of the version the
     notebook replaced (for `min_ratio_to_previous`); `scrub` hides secrets in the failing rows kept."""
@@ -38,7 +39,7 @@ def evaluate(
     ]
 
 
-def diagnose(df, notebook: str, table: str, expectations: tuple[Expectation, ...]) -> None:
+def diagnose(df: Any, notebook: str, table: str, expectations: tuple[Expectation, ...]) -> None:
     """Raise `ExpectationError` naming the first row expectation that does not parse, names a column `df`
     lacks, or is not boolean (each analysed alone; no data is read)."""
     for e in expectations:
@@ -58,7 +59,9 @@ def diagnose(df, notebook: str, table: str, expectations: tuple[Expectation, ...
             )
 
 
-def check_against_columns(spark, notebook: str, table: str, expectations: tuple[Expectation, ...], cols) -> None:
+def check_against_columns(
+    spark: Any, notebook: str, table: str, expectations: tuple[Expectation, ...], cols: Sequence[Any] | None
+) -> None:
     """Before the notebook runs: check the expectations against the declared `cols` ((name, type) pairs), when
     every type is given; an empty DataFrame of that schema is analysed, nothing is read."""
     if not cols or any(not isinstance(c, list | tuple) or len(c) != 2 or not c[1] for c in cols):
@@ -68,12 +71,14 @@ def check_against_columns(spark, notebook: str, table: str, expectations: tuple[
     _check_unique_columns_in([c[0] for c in cols], notebook, table, expectations)
 
 
-def _check_unique_columns(df, notebook: str, table: str, expectations) -> None:
+def _check_unique_columns(df: Any, notebook: str, table: str, expectations: Iterable[Expectation]) -> None:
     if any(e.rule == "unique" for e in expectations):
         _check_unique_columns_in(df.columns, notebook, table, expectations)
 
 
-def _check_unique_columns_in(columns, notebook: str, table: str, expectations) -> None:
+def _check_unique_columns_in(
+    columns: Collection[str], notebook: str, table: str, expectations: Iterable[Expectation]
+) -> None:
     known = {c.lower() for c in columns}
     for e in expectations:
         missing = [c for c in e.param if c.lower() not in known] if e.rule == "unique" else []
@@ -84,7 +89,7 @@ def _check_unique_columns_in(columns, notebook: str, table: str, expectations) -
             )
 
 
-def _aggregates(expectations) -> list:
+def _aggregates(expectations: Iterable[Expectation]) -> list[Any]:  # pyspark Columns
     from pyspark.sql import functions as F
 
     aggregates = [F.count(F.lit(1))]
@@ -98,7 +103,7 @@ def _aggregates(expectations) -> list:
     return aggregates
 
 
-def _result(e: Expectation, table: str, rows: int, value, previous_rows: int | None) -> ExpectationResult:
+def _result(e: Expectation, table: str, rows: int, value: Any, previous_rows: int | None) -> ExpectationResult:
     def made(passed: int, failed: int, detail: str = "") -> ExpectationResult:
         return ExpectationResult(table, e.name, e.expression, e.action, passed, failed, e.rule, detail)
 
@@ -121,7 +126,9 @@ def _result(e: Expectation, table: str, rows: int, value, previous_rows: int | N
     return made(rows, max(0, needed - rows), detail if rows < needed else "")
 
 
-def _with_samples(df, result: ExpectationResult, e: Expectation, scrub) -> ExpectationResult:
+def _with_samples(
+    df: Any, result: ExpectationResult, e: Expectation, scrub: Callable[[str | None], str | None]
+) -> ExpectationResult:
     """The result with up to MAX_SAMPLES failing rows, each value as short text with secrets scrubbed."""
     try:
         rows = df.where(f"NOT ({e.expression})").limit(MAX_SAMPLES).collect()
@@ -141,7 +148,7 @@ def _with_samples(df, result: ExpectationResult, e: Expectation, scrub) -> Expec
     )
 
 
-def _short(value) -> str | None:
+def _short(value: object) -> str | None:
     if value is None:
         return None
     text = str(value)

@@ -47,7 +47,7 @@ class ExpectationResult:
     failed: int
     rule: str = ROW
     detail: str = ""
-    samples: tuple = field(default=(), compare=False)
+    samples: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def ok(self) -> bool:
@@ -65,7 +65,7 @@ class ExpectationResult:
         )
         return f"{self.table}.{self.name} ({self.expression}, {self.action}): {found}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "table": self.table,
             "name": self.name,
@@ -79,7 +79,7 @@ class ExpectationResult:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> ExpectationResult:
+    def from_dict(cls, d: dict[str, Any]) -> ExpectationResult:
         """The result a lineage document holds, once the document's schema has validated it."""
         return cls(
             d["table"],
@@ -94,7 +94,9 @@ class ExpectationResult:
         )
 
 
-def declare(notebook: str, table: str, expect=None, expect_or_fail=None, expect_table=None) -> tuple:
+def declare(
+    notebook: str, table: str, expect: object = None, expect_or_fail: object = None, expect_table: object = None
+) -> tuple[Expectation, ...]:
     """The expectations of output `table` of `notebook`, checked: `expect` and `expect_or_fail` map names to
     SQL boolean expressions (warn / fail, as Databricks' expectations); `expect_table` maps table rules to
     their bounds, blocking unless `"on_violation": "warn"`."""
@@ -115,7 +117,7 @@ def declare(notebook: str, table: str, expect=None, expect_or_fail=None, expect_
     return tuple(found)
 
 
-def _mapping(notebook: str, table: str, rules, what: str) -> list:
+def _mapping(notebook: str, table: str, rules: object, what: str) -> list[tuple[Any, Any]]:
     if rules is None:
         return []
     if not isinstance(rules, dict):
@@ -126,7 +128,7 @@ def _mapping(notebook: str, table: str, rules, what: str) -> list:
     return list(rules.items())
 
 
-def _name(notebook: str, table: str, name) -> str:
+def _name(notebook: str, table: str, name: object) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise ExpectationError(
             f"Expectation name {name!r} of output '{table}' of notebook '{notebook}' must start with a letter or _ "
@@ -135,7 +137,7 @@ def _name(notebook: str, table: str, name) -> str:
     return name
 
 
-def _expression(notebook: str, table: str, name: str, expression) -> str:
+def _expression(notebook: str, table: str, name: str, expression: object) -> str:
     if not isinstance(expression, str) or not expression.strip():
         raise ExpectationError(
             f"Expectation '{name}' of output '{table}' of notebook '{notebook}' must be a SQL boolean expression "
@@ -153,7 +155,7 @@ _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 
 
-def max_age_seconds(notebook: str, table: str, value) -> float | None:
+def max_age_seconds(notebook: str, table: str, value: object) -> float | None:
     """An input's freshness bound in seconds: a number of seconds, a `timedelta`, or text like '90m', '24h',
     '7d'; None for none."""
     if value is None:
@@ -179,7 +181,7 @@ def age_text(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
-def _table_rules(notebook: str, table: str, rules) -> list[Expectation]:
+def _table_rules(notebook: str, table: str, rules: object) -> list[Expectation]:
     items = dict(_mapping(notebook, table, rules, "expect_table"))
     action = items.pop(_ACTION_KEY, FAIL)
     where = f"expect_table of output '{table}' of notebook '{notebook}'"
@@ -194,7 +196,7 @@ def _table_rules(notebook: str, table: str, rules) -> list[Expectation]:
     ]
 
 
-def _param(where: str, rule: str, value):
+def _param(where: str, rule: str, value: Any) -> Any:  # by rule, as `Expectation.param`
     if rule == "unique":
         columns = [value] if isinstance(value, str) else value
         if not isinstance(columns, list | tuple) or not columns or not all(isinstance(c, str) and c for c in columns):
@@ -210,7 +212,7 @@ def _param(where: str, rule: str, value):
     return int(value)
 
 
-def _rule_text(where: str, rule: str, value) -> str:
+def _rule_text(where: str, rule: str, value: Any) -> str:
     param = _param(where, rule, value)
     if rule == "unique":
         return f"unique({', '.join(param)})"

@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dtflw.errors import RuntimeNotFoundError
 from dtflw.runtime.paths import normalize_workspace_path, project_relative_path
 from dtflw.storage import environment
 from dtflw.storage.environment import StorageEnvironment
+
+if TYPE_CHECKING:
+    from dtflw.events import FlowListener
+    from dtflw.runtime.runner import Runner
+    from dtflw.storage import Storage
+    from dtflw.storage.lease import RunLeases
 
 __all__ = [
     "LocalParts",
@@ -35,7 +42,15 @@ __all__ = [
 ]
 
 _current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("dtflw_runtime", default=None)
-_detectors: list = []  # finds the runtime of a notebook on a cluster (`dtflw.compat.cluster`, registered at import)
+_detectors: list[
+    Callable[[], Runtime]
+] = []  # finds the runtime of a notebook on a cluster (`dtflw.compat.cluster`, registered at import)
+
+
+class OpenedFlow(Protocol):
+    """A flow a notebook opened (`dtflw.core.flow.Flow`): ended when the notebook finishes."""
+
+    def end(self, failed: bool = False, cancelled: bool = False) -> None: ...
 
 
 @dataclass
@@ -47,11 +62,15 @@ class RunOptions:
     exclude: str | None = None  # `--exclude`: the steps not to run
     selection: Any = None  # which of this notebook's steps run (made from select/exclude by planning)
     planner: Any = None  # `dtflw plan`: flows collect their steps instead of running them
-    listeners: list = field(default_factory=list)  # extra FlowListeners for every flow opened
+    listeners: list[FlowListener] = field(default_factory=list)  # extra FlowListeners for every flow opened
     default_storage_url: str | None = None  # `--storage`: what init_flow() uses without a storage
-    storage_view: Any = None  # export: how a flow sees its storage (`dtflw.deploy.offline`: no I/O)
+    storage_view: Callable[[Storage], Storage] | None = (
+        None  # export: how a flow sees its storage (`dtflw.deploy.offline`: no I/O)
+    )
     strict: bool = False  # `--strict`: an argument a notebook never reads is an error, not a warning
-    leases: Any = None  # `dtflw run`: the run's `RunLeases`, taken by init_flow() for each storage it opens
+    leases: RunLeases | None = (
+        None  # `dtflw run`: the run's `RunLeases`, taken by init_flow() for each storage it opens
+    )
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,7 @@ class Runtime:
         *,
         notebook_path: str,
         user: str,
-        runner: Any,  # dtflw.runtime.runner.Runner
+        runner: Runner,
         spark_factory: Any = None,
         is_local: bool = False,
         job_type: str | None = None,
@@ -103,10 +122,10 @@ class Runtime:
         self.display_html = display_html
         self.options = options or RunOptions()
         self.shared_values: Any = None  # on a cluster: (kind, notebook path) → what a caller shared (0.6 flow bus)
-        self.flows: list = []  # flows opened by this notebook, ended when it finishes
+        self.flows: list[OpenedFlow] = []  # flows opened by this notebook, ended when it finishes
 
     @property
-    def spark(self):
+    def spark(self) -> Any:
         """The notebook's Spark session, started on first use."""
         if self._spark is None and self._spark_factory is not None:
             self._spark = self._spark_factory()
@@ -151,7 +170,7 @@ def current_runtime() -> Runtime:
     return _detectors[0]()
 
 
-def detect_with(detector) -> None:
+def detect_with(detector: Callable[[], Runtime]) -> None:
     """Find the runtime of code that no dtflw runtime made current with `detector()` (a Databricks notebook)."""
     _detectors[:] = [detector]
 
@@ -162,7 +181,7 @@ def active_runtime() -> Runtime | None:
 
 
 @contextlib.contextmanager
-def activated(runtime: Runtime):
+def activated(runtime: Runtime) -> Iterator[Runtime]:
     """Make `runtime` current for the code inside the block (this thread/context only)."""
     token = _current.set(runtime)
     try:
@@ -171,7 +190,7 @@ def activated(runtime: Runtime):
         _current.reset(token)
 
 
-def context_tag(tags, key: str):
+def context_tag(tags: Any, key: str) -> Any:
     """A notebook context tag (`tags().apply(key)`), or None when the notebook has none."""
     try:
         return tags.apply(key)

@@ -37,6 +37,6 @@ class SourceFingerprinter(Protocol):
     def source_fingerprint(self, rel_path: str) -> str | None: ...
 
 
-def source_fingerprint(runner, rel_path: str) -> str | None:
+def source_fingerprint(runner: object, rel_path: str) -> str | None:
     """The fingerprint of the source of the notebook at `rel_path`, if `runner` can read it; else None."""
     return runner.source_fingerprint(rel_path) if isinstance(runner, SourceFingerprinter) else None

@@ -6,6 +6,7 @@ run's own); its steps handed to the executor the run chose (run as they come, or
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from dtflw.compat.flow import Flow
 from dtflw.compat.flow_context import FlowContext
@@ -13,8 +14,19 @@ from dtflw.compat.logger import DefaultLogger, LoggerBase
 from dtflw.runtime import Runtime
 from dtflw.runtime.runner import CallerBound
 
+if TYPE_CHECKING:
+    from dtflw.events import FlowListener
+    from dtflw.runtime.runner import Runner
+    from dtflw.storage import Storage
 
-def open_flow(runtime: Runtime, storage=None, spark=None, logger: LoggerBase | None = None, runner=None) -> Flow:
+
+def open_flow(
+    runtime: Runtime,
+    storage: Storage | str | None = None,
+    spark: Any = None,
+    logger: LoggerBase | None = None,
+    runner: Runner | None = None,
+) -> Flow:
     """A new flow of the notebook `runtime` runs, on `storage` (a `Storage`, a URL, or None for the run's
     default); `runner` (default: the runtime's) runs its notebooks. Its start is announced to its listeners."""
     storage = _flow_storage(runtime, storage, spark)
@@ -32,7 +44,7 @@ def open_flow(runtime: Runtime, storage=None, spark=None, logger: LoggerBase | N
     return flow
 
 
-def _flow_storage(runtime: Runtime, storage, spark):
+def _flow_storage(runtime: Runtime, storage: Storage | str | None, spark: Any) -> Storage:
     """The flow's storage: given, or from a URL, or the run's default; leased for this run (one run writes a
     storage at a time), seen as the run wants it (export: no I/O), bound to Spark and the table catalog."""
     from dtflw.storage import STORAGE_ENV, default_storage, from_url
@@ -57,7 +69,7 @@ def _flow_storage(runtime: Runtime, storage, spark):
     return storage
 
 
-def _listeners(runtime: Runtime, storage) -> list:
+def _listeners(runtime: Runtime, storage: Storage) -> list[FlowListener]:
     """The listeners of a flow: its lineage recorder on the storage (unless the run brings its own) and the
     live OpenLineage transport, when it runs; then the run's own listeners."""
     from dtflw.lineage.recorder import LineageRecorder
@@ -65,7 +77,7 @@ def _listeners(runtime: Runtime, storage) -> list:
     options = runtime.options
     if options.planner is not None:
         return list(options.listeners)
-    found: list = []
+    found: list[FlowListener] = []
     if not any(isinstance(listener, LineageRecorder) for listener in options.listeners):
         found.append(LineageRecorder(storage, secrets=runtime.secret_values))
     from dtflw.lineage.live import live_listener

@@ -7,10 +7,28 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dtflw.errors import NotebookFailedError
-from dtflw.local.workspace import LocalSettings, LocalWorkspace
+from dtflw.local.workspace import LocalSettings as LocalSettings  # re-exported: callers build sessions with it
+from dtflw.local.workspace import LocalWorkspace
 from dtflw.runtime import RunOptions
+
+if TYPE_CHECKING:
+    from dtflw.engines import Engine
+    from dtflw.storage.lease import RunLeases
+
+
+class SessionEngine(Protocol):
+    """What a session runs notebooks on: a Spark engine (`dtflw.engines.Engine`), or the export's offline one."""
+
+    def preflight(self) -> None: ...
+
+    def new_session(self) -> Any: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -24,7 +42,7 @@ class EngineSettings:
     cluster_id: str | None = None  # databricks: the cluster
     serverless: bool = False  # databricks: serverless compute
 
-    def create(self):
+    def create(self) -> Engine:
         """The engine, not started (it starts when a notebook first uses Spark)."""
         from dtflw.engines import create_engine
 
@@ -37,7 +55,7 @@ class LocalSession:
     """An engine and a workspace of notebooks run on it; `with` it, the engine stops (and the run's storage
     leases are given up) at the end."""
 
-    def __init__(self, engine, workspace: LocalWorkspace, leases=None):
+    def __init__(self, engine: SessionEngine, workspace: LocalWorkspace, leases: RunLeases | None = None) -> None:
         self.engine = engine
         self.workspace = workspace
         self._leases = leases
@@ -51,10 +69,12 @@ class LocalSession:
             self._stack = stack.pop_all()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self._stack.__exit__(*exc)
 
-    def run_file(self, file_path: str, arguments: Mapping[str, str] | None = None, timeout_seconds: int = 0):
+    def run_file(
+        self, file_path: str, arguments: Mapping[str, str] | None = None, timeout_seconds: int = 0
+    ) -> str | None:
         """Run a notebook or pipeline file as the top-level notebook; returns its exit value.
 
         With `select`/`exclude` the notebook is planned first (running nothing), and its real run skips the
@@ -62,7 +82,8 @@ class LocalSession:
         workspace, options = self.workspace, self.workspace.options
         arguments = dict(arguments or {})
         if options.planner is not None or not (options.select or options.exclude):
-            return workspace.run_file(file_path, arguments, timeout_seconds)
+            exit_value: str | None = workspace.run_file(file_path, arguments, timeout_seconds)
+            return exit_value
         from dtflw.run.planning import Planner
 
         planner = Planner(select=options.select, exclude=options.exclude)
@@ -75,12 +96,13 @@ class LocalSession:
                 "orchestration code allow that, or run without a selection.",
                 notebook_path=workspace.workspace_path(file_path),
             ) from e
-        return workspace.run_file(file_path, arguments, timeout_seconds, selection=planner.selection())
+        exit_value = workspace.run_file(file_path, arguments, timeout_seconds, selection=planner.selection())
+        return exit_value
 
 
 def open_local_session(
     workspace_root: str,
-    engine,
+    engine: SessionEngine | EngineSettings,
     settings: LocalSettings | None = None,
     options: RunOptions | None = None,
     *,
