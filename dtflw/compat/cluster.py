@@ -7,6 +7,8 @@ finds a notebook no dtflw runtime made current.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dtflw import runtime as runtimes
 from dtflw.compat import databricks as db
 from dtflw.compat.com import NotebooksChannel
@@ -38,7 +40,7 @@ class DbutilsRunner:
             raise error(f"Notebook '{path}' failed: {message}", notebook_path=path) from e
 
 
-def from_dbutils(dbutils, spark=None) -> Runtime:
+def from_dbutils(dbutils: Any, spark: Any = None) -> Runtime:
     """A runtime around a Databricks `dbutils` (a cluster's, or any object with its API)."""
     context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()
     tags = context.tags()
@@ -81,7 +83,7 @@ def _reading_shared_values(runtime: Runtime) -> Runtime:
     """`runtime`, its callee widgets defaulting to what a caller shared on the 0.6 flow bus (by kind: args,
     inputs, outputs), as 0.6 read them for a notebook opened interactively after its flow ran."""
 
-    def shared(kind: str, notebook_path: str) -> dict:
+    def shared(kind: str, notebook_path: str) -> dict[str, Any]:
         return {} if runtime.spark is None else NotebooksChannel(runtime.spark).get(notebook_path, kind)
 
     runtime.shared_values = shared

@@ -7,25 +7,28 @@ from __future__ import annotations
 
 import posixpath
 import sys
+from typing import Any
 
 from dtflw.errors import RuntimeNotFoundError
 from dtflw.runtime import active_runtime, context_tag, normalize_workspace_path, project_relative_path
 
 
-def notebook_namespace() -> dict:
+def notebook_namespace() -> dict[str, Any]:
     """The IPython namespace of the notebook calling (`dbutils`, `spark`, `displayHTML`), or {}."""
     ipython = sys.modules.get("IPython")  # a notebook's kernel has imported it
     try:
-        return ipython.get_ipython().user_ns if ipython is not None else {}
+        namespace: dict[str, Any] = ipython.get_ipython().user_ns if ipython is not None else {}
+        return namespace
     except Exception:  # not inside a kernel
         return {}
 
 
-def run_notebook(path: str, timeout: int, arguments: dict):
-    return get_dbutils().notebook.run(path, timeout, arguments)
+def run_notebook(path: str, timeout: int, arguments: dict[str, Any]) -> str | None:
+    exit_value: str | None = get_dbutils().notebook.run(path, timeout, arguments)
+    return exit_value
 
 
-def get_spark_session():
+def get_spark_session() -> Any:
     """The runtime's session, else the notebook's `spark`, else `SparkSession.builder.getOrCreate()`."""
     runtime = active_runtime()
     if runtime is not None:
@@ -38,7 +41,7 @@ def get_spark_session():
     return SparkSession.builder.getOrCreate()
 
 
-def get_dbutils():
+def get_dbutils() -> Any:
     """The runtime's dbutils, else the notebook's `dbutils` (RuntimeNotFoundError outside any notebook)."""
     runtime = active_runtime()
     if runtime is not None:
@@ -53,16 +56,18 @@ def get_dbutils():
     return dbutils
 
 
-def _context():
+def _context() -> Any:
     return get_dbutils().notebook.entry_point.getDbutils().notebook().getContext()
 
 
 def get_current_username() -> str:
-    return _context().tags().apply("user")
+    user: str = _context().tags().apply("user")
+    return user
 
 
 def get_this_notebook_abs_path() -> str:
-    return _context().notebookPath().get()
+    path: str = _context().notebookPath().get()
+    return path
 
 
 def get_this_notebook_abs_cwd() -> str:
@@ -77,7 +82,7 @@ def get_path_relative_to_project_dir(rel_path: str) -> str:
     return project_relative_path(get_notebook_abs_path(rel_path))
 
 
-def try_get_context_tag(key: str, default=None):
+def try_get_context_tag(key: str, default: Any = None) -> Any:
     try:
         value = context_tag(_context().tags(), key)
     except Exception:  # no notebook context at all, as 0.6's bare except
@@ -93,7 +98,7 @@ def set_runtime_config_property(key: str, value: str) -> None:
     get_spark_session().conf.set(key, value)
 
 
-def get_runtime_config_property(key: str):
+def get_runtime_config_property(key: str) -> Any:
     return get_spark_session().conf.get(key)
 
 

@@ -40,7 +40,7 @@ class Flow(flow.Flow):
         """Print the tables the flow's steps published, by name and producer (through `ctx.display`)."""
         self.ctx.show()
 
-    def install(self, plugin) -> None:
+    def install(self, plugin: FlowPluginBase | NotebookPluginBase) -> None:
         """Install a `FlowPluginBase` (a flow action) or a `NotebookPluginBase` (a step action)."""
         if isinstance(plugin, FlowPluginBase):
             name = plugin.action_name

@@ -4,6 +4,8 @@ runtime, and its steps run when `.run()` is called (outside a DAG block)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from dtflw.compat import databricks
 from dtflw.compat.cluster import DbutilsRunner
 from dtflw.compat.com import NotebooksChannel
@@ -14,11 +16,27 @@ from dtflw.core import context
 from dtflw.errors import RuntimeNotFoundError
 from dtflw.run.immediate import ImmediateExecutor
 
+if TYPE_CHECKING:
+    from dtflw.core.executor import StepExecutor
+    from dtflw.core.step import LazyNotebook
+    from dtflw.runtime import Runtime
+    from dtflw.runtime.runner import Runner
+    from dtflw.storage.base import Storage
+
 
 class FlowContext(context.FlowContext):
     """A flow's shared state whose steps run as they are handed over, unless an `executor` is given."""
 
-    def __init__(self, storage, spark, dbutils, logger: LoggerBase, runtime=None, runner=None, executor=None):
+    def __init__(
+        self,
+        storage: Storage,  # 0.6 code may pass None: a flow that never resolves a table
+        spark: Any,
+        dbutils: Any,
+        logger: LoggerBase,
+        runtime: Runtime | None = None,
+        runner: Runner | None = None,
+        executor: StepExecutor | None = None,
+    ) -> None:
         if runner is None and getattr(runtime, "runner", None) is None:  # 0.6: `dbutils.notebook.run` through the hooks
             runner = DbutilsRunner()
         super().__init__(storage, spark, dbutils, runtime, runner, executor)
@@ -50,13 +68,13 @@ class FlowContext(context.FlowContext):
         except RuntimeNotFoundError:
             return rel_path
 
-    def before_call(self, step) -> None:
+    def before_call(self, step: LazyNotebook) -> None:
         """In an interactive session on a cluster, share the call's args and paths on the flow bus, as 0.6 did,
         for the callee opened interactively afterwards."""
         if (self.runtime is None or not self.runtime.is_local) and databricks.is_job_interactive():
             self.share_call(step)
 
-    def share_call(self, step) -> None:
+    def share_call(self, step: LazyNotebook) -> None:
         channel = NotebooksChannel(self.spark)
         channel.share_args(step.abs_path, step.get_args())
         channel.share_inputs(step.abs_path, {n: i.abs_file_path for n, i in step.get_inputs().items()})
@@ -65,7 +83,7 @@ class FlowContext(context.FlowContext):
     def show_text(self, text: str) -> None:
         self.display.show(text)
 
-    def publish(self, step) -> None:
+    def publish(self, step: LazyNotebook) -> None:
         super().publish(step)
         outputs = {o.alias: o.abs_file_path for o in step.get_outputs().values()}
         inputs = {n: i.abs_file_path for n, i in step.get_inputs().items()}

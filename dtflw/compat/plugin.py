@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dtflw.compat.flow import Flow
+    from dtflw.core.step import LazyNotebook
 
 
 class FlowPluginBase(ABC):
@@ -13,7 +18,7 @@ class FlowPluginBase(ABC):
     def action_name(self) -> str: ...
 
     @abstractmethod
-    def act(self, flow, *args, **kwargs): ...
+    def act(self, flow: Flow, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class NotebookPluginBase(ABC):
@@ -24,4 +29,4 @@ class NotebookPluginBase(ABC):
     def action_name(self) -> str: ...
 
     @abstractmethod
-    def act(self, notebook, flow, *args, **kwargs): ...
+    def act(self, notebook: LazyNotebook, flow: Flow, *args: Any, **kwargs: Any) -> Any: ...

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dtflw.deploy.checks import with_checks
 from dtflw.deploy.exit_values import with_task_values
-from dtflw.deploy.offline import Offline, OfflineEngine
+from dtflw.deploy.offline import Offline, OfflineEngine, PlannedStorage
 from dtflw.deploy.parameters import JobParameter, parameterize
 from dtflw.deploy.tasks import DeployTask, tasks_from_plans
 from dtflw.errors import DeployError, ExportPlanningError, LocalStorageExportError, NotebookFailedError
@@ -62,7 +62,7 @@ def plan_export(
         raise
     if not planner.dags:
         raise DeployError(f"{source} opened no flow (init_flow): there is nothing to export.")
-    storages = [dag.ctx.storage.real for dag in planner.dags]
+    storages = [_real(dag.ctx.storage) for dag in planner.dags]
     if not allow_local_storage:
         for storage in storages:
             _refuse_local(storage.url)
@@ -70,7 +70,9 @@ def plan_export(
     plans = planner.plans()
     tasks = with_task_values(tasks_from_plans(plans, notebook_file=workspace.notebook_file), offline.exits, plans)
     tasks = with_checks(tasks, plans)
-    widgets = planner.dags[0].ctx.runtime.dbutils.widgets.getAll()
+    runtime = planner.dags[0].ctx.runtime
+    assert runtime is not None  # a flow the workspace opened has its notebook's runtime
+    widgets = runtime.dbutils.widgets.getAll()
     tasks, parameters = parameterize(tasks, storages[0].url, widgets)
     return PlannedExport(tasks, parameters, list(offline.skipped), workspace.root)
 
@@ -97,3 +99,8 @@ def _refuse_local(url: str) -> None:
             "dbfs:/<folder> or /Volumes/<catalog>/<schema>/<volume>/<folder> (or $DTFLW_STORAGE, or `storage:` "
             "in a pipeline file)."
         )
+
+
+def _real(storage):
+    """The storage a planned flow's view (`PlannedStorage`) stands for."""
+    return storage.real if isinstance(storage, PlannedStorage) else storage

@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib
 import threading
 import weakref
-from collections.abc import Callable
-from typing import Protocol, cast, runtime_checkable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, Self, cast, runtime_checkable
 
 from dtflw.engines.display import install_dataframe_display
 from dtflw.errors import EngineError
@@ -28,7 +28,7 @@ _BUILTIN = {
     "databricks": "dtflw.engines.databricks:DatabricksEngine",
 }
 BUILTIN_ENGINES = tuple(_BUILTIN)
-_registered: dict[str, Callable] = {}
+_registered: dict[str, Callable[..., Engine]] = {}
 
 DATABRICKS_DEFAULTS = {
     "spark.sql.ansi.enabled": "true",
@@ -36,25 +36,39 @@ DATABRICKS_DEFAULTS = {
 }
 
 
+class UnityCatalog(Protocol):
+    """The local Unity Catalog an engine's sessions use (`dtflw.local`'s `LocalUnityCatalog`)."""
+
+    store: Any
+
+    def serve(self, store: Any) -> None: ...
+
+    def bind_session(self, session: Any) -> None: ...
+
+    def sail_environment(self) -> dict[str, str]: ...
+
+    def stop(self) -> None: ...
+
+
 @runtime_checkable
 class WithUnityCatalog(Protocol):
     """An engine whose sessions can use the local Unity Catalog (sail)."""
 
-    def use_unity_catalog(self, catalog): ...
+    def use_unity_catalog(self, catalog: UnityCatalog) -> UnityCatalog: ...
 
 
 @runtime_checkable
 class WithStorageCredentials(Protocol):
     """An engine that takes a storage's credentials into its own process (sail), never this one's."""
 
-    def add_credentials(self, environment) -> None: ...
+    def add_credentials(self, environment: Mapping[str, str]) -> None: ...
 
 
 @runtime_checkable
 class WithWorkspaceUtils(Protocol):
     """An engine on a Databricks workspace, whose `dbutils.fs` and secrets are the workspace's (databricks)."""
 
-    def workspace_utils(self, revealed: set[str]): ...
+    def workspace_utils(self, revealed: set[str]) -> tuple[Any, Any] | None: ...
 
 
 class Engine:
@@ -63,18 +77,18 @@ class Engine:
     name = "engine"
 
     @classmethod
-    def create(cls, conf: dict[str, str] | None, url: str | None, **options) -> Engine:
+    def create(cls, conf: dict[str, str] | None, url: str | None, **options: Any) -> Engine:
         """The engine for `create_engine(name, conf, url, **options)` (an engine needing no URL ignores it)."""
         return cls(conf)
 
-    def __init__(self, conf: dict[str, str] | None = None):
+    def __init__(self, conf: dict[str, str] | None = None) -> None:
         self.conf = {**DATABRICKS_DEFAULTS, **(conf or {})}
-        self._session = None
+        self._session: Any = None  # a pyspark SparkSession, classic or Connect
         self._starting = threading.Lock()  # notebooks running in parallel may all start it at once
-        self._opened: weakref.WeakSet = weakref.WeakSet()  # notebook sessions, closed when the engine stops
+        self._opened: weakref.WeakSet[Any] = weakref.WeakSet()  # notebook sessions, closed when the engine stops
 
     @property
-    def session(self):
+    def session(self) -> Any:
         """The main session; the engine starts on first use (DataFrames then have `df.display()`)."""
         if self._session is None:
             with self._starting:
@@ -86,11 +100,11 @@ class Engine:
     def preflight(self) -> None:
         """Check the configuration before any notebook runs (the engine itself starts on first use)."""
 
-    def new_session(self):
+    def new_session(self) -> Any:
         """A session of its own for one notebook run."""
         return self.session.newSession()
 
-    def _start(self):
+    def _start(self) -> Any:
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -98,14 +112,14 @@ class Engine:
             self._session.stop()
             self._session = None
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-def register_engine(name: str, factory: Callable) -> None:
+def register_engine(name: str, factory: Callable[..., Engine]) -> None:
     """Make `create_engine(name, conf, url, **options)` call `factory(conf, url, **options)` (or, for an
     `Engine` subclass, its `create`)."""
     _registered[name] = factory
@@ -119,7 +133,9 @@ def engine_names() -> tuple[str, ...]:
     return tuple(dict.fromkeys([*_BUILTIN, *_registered, *plugins]))
 
 
-def create_engine(name: str = "sail", conf: dict[str, str] | None = None, url: str | None = None, **options) -> Engine:
+def create_engine(
+    name: str = "sail", conf: dict[str, str] | None = None, url: str | None = None, **options: Any
+) -> Engine:
     """The engine called `name`, not started: it starts when a notebook first uses Spark. `remote` needs
     `url` (or $SPARK_REMOTE); `databricks` takes the compute (`profile=`, `cluster_id=` or `serverless=`,
     else databricks-sdk's unified config) or an sc:// `url`."""
@@ -129,7 +145,7 @@ def create_engine(name: str = "sail", conf: dict[str, str] | None = None, url: s
     return cast(Callable[..., Engine], factory)(conf, url, **options)  # a function, or a class that is no Engine
 
 
-def _factory(name: str) -> Callable:
+def _factory(name: str) -> Callable[..., Engine]:
     if name in _registered:
         return _registered[name]
     target = _BUILTIN.get(name)
@@ -145,13 +161,15 @@ def _factory(name: str) -> Callable:
         register_engine(name, plugins[name].load())
         return _registered[name]
     module, attribute = target.split(":")
-    return getattr(importlib.import_module(module), attribute)
+    factory: Callable[..., Engine] = getattr(importlib.import_module(module), attribute)
+    return factory
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> type[Engine]:
     """The engine classes by name (`from dtflw.engines import SailEngine`), imported only when asked for."""
     for target in _BUILTIN.values():
         module, attribute = target.split(":")
         if attribute == name:
-            return getattr(importlib.import_module(module), attribute)
+            engine: type[Engine] = getattr(importlib.import_module(module), attribute)
+            return engine
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Any
 
 from dtflw.engines import Engine
 from dtflw.errors import EngineError
@@ -15,22 +16,22 @@ class ConnectEngine(Engine):
     name = "remote"
 
     @classmethod
-    def create(cls, conf: dict[str, str] | None, url: str | None, **options) -> ConnectEngine:
+    def create(cls, conf: dict[str, str] | None, url: str | None, **options: Any) -> ConnectEngine:
         """At `url`, else $SPARK_REMOTE."""
         return cls(url or os.environ.get("SPARK_REMOTE", ""), conf)
 
-    def __init__(self, url: str, conf: dict[str, str] | None = None):
+    def __init__(self, url: str, conf: dict[str, str] | None = None) -> None:
         if not url.startswith("sc://"):
             raise EngineError(f"Remote engine URL {url!r} must start with 'sc://' (e.g. sc://127.0.0.1:15002).")
         super().__init__(conf)
         self.url = url
 
-    def _builder(self):
+    def _builder(self) -> Any:
         from pyspark.sql import SparkSession
 
         return SparkSession.builder.remote(self.url)
 
-    def _start(self):
+    def _start(self) -> Any:
         session = self._builder().create()  # its own session: never another engine's default one
         self._apply_conf(session)
         return session
@@ -39,11 +40,11 @@ class ConnectEngine(Engine):
         """The settings every new session needs (one round trip each)."""
         return self.conf
 
-    def _apply_conf(self, session) -> None:
+    def _apply_conf(self, session: Any) -> None:
         for key, value in self._session_conf().items():
             session.conf.set(key, value)
 
-    def new_session(self):
+    def new_session(self) -> Any:
         self.session  # noqa: B018 - start the engine before the first notebook session
         session = self._builder().create()
         self._apply_conf(session)

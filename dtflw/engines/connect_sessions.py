@@ -13,9 +13,13 @@ the main session's, made by databricks-connect — each with a session id of its
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from pyspark.sql.connect.client import ChannelBuilder
+
+if TYPE_CHECKING:
+    from pyspark.sql.connect.session import SparkSession
 
 
 class SharedChannel:
@@ -25,7 +29,7 @@ class SharedChannel:
     def __init__(self, channel: grpc.Channel):
         self._channel = channel
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._channel, name)
 
     def close(self) -> None:
@@ -63,7 +67,7 @@ class SessionFactory:
         self._raw = template.toChannel()
         self._channel = SharedChannel(self._raw)
 
-    def create(self):
+    def create(self) -> SparkSession:
         """A new session (its server-side session starts with its first request)."""
         from pyspark.sql.connect.session import SparkSession
 

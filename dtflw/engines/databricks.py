@@ -34,6 +34,8 @@ from dtflw.engines.connect import ConnectEngine
 from dtflw.errors import DatabricksConfigError
 
 if TYPE_CHECKING:
+    from databricks.sdk.core import Config
+
     from dtflw.engines.connect_sessions import SessionFactory
     from dtflw.storage.workspace_fs import WorkspaceFs
 
@@ -45,7 +47,7 @@ class DatabricksEngine(ConnectEngine):
     name = "databricks"
 
     @classmethod
-    def create(cls, conf: dict[str, str] | None, url: str | None, **compute) -> DatabricksEngine:
+    def create(cls, conf: dict[str, str] | None, url: str | None, **compute: Any) -> DatabricksEngine:
         """On `compute` (`profile=`, `cluster_id=`, `serverless=`), or at an sc:// `url`."""
         return cls(conf, url=url, **compute)
 
@@ -58,7 +60,7 @@ class DatabricksEngine(ConnectEngine):
         cluster_id: str | None = None,
         serverless: bool = False,
         say: Callable[[str], None] | None = None,
-    ):
+    ) -> None:
         Engine.__init__(self, conf)
         self._user_conf = dict(conf or {})
         self.url = url or os.environ.get("SPARK_REMOTE") or ""
@@ -66,12 +68,12 @@ class DatabricksEngine(ConnectEngine):
         self.cluster_id = cluster_id
         self.serverless = serverless
         self._say = say or _tell
-        self._config = None
+        self._config: Config | None = None
         self._dbutils: tuple[WorkspaceFs, Any] | None = None  # (dbutils.fs, dbutils.secrets) of the workspace
         self._sessions: SessionFactory | None = None
 
     # -- configuration ------------------------------------------------------------------------
-    def check(self):
+    def check(self) -> Config | None:
         """Validate host, auth and compute, asking the workspace (within the bounds of
         `dtflw.engines.databricks_check`, saying what it waits for); returns the sdk `Config` (or None when Spark
         goes to an sc:// server and no workspace is configured)."""
@@ -82,7 +84,7 @@ class DatabricksEngine(ConnectEngine):
 
         from dtflw.engines.databricks_check import Waiting, WorkspaceCheck
 
-        options = {"profile": self.profile, "cluster_id": self.cluster_id}
+        options: dict[str, str | None] = {"profile": self.profile, "cluster_id": self.cluster_id}
         if self.serverless:
             options["serverless_compute_id"] = "auto"
         self._config = Waiting(self._say).run(WorkspaceCheck(options, self.url).run)
@@ -92,7 +94,7 @@ class DatabricksEngine(ConnectEngine):
         return bool(self.profile or os.environ.get("DATABRICKS_HOST") or os.environ.get("DATABRICKS_CONFIG_PROFILE"))
 
     # -- sessions -----------------------------------------------------------------------------
-    def new_session(self):
+    def new_session(self) -> Any:
         """A session of its own for one notebook run (a new server-side session: temp views and conf
         are its own), over the run's one channel: made in milliseconds, without databricks-connect's
         session cache, so two notebooks starting at once never share one."""
@@ -102,7 +104,7 @@ class DatabricksEngine(ConnectEngine):
         self._apply_conf(session)
         return session
 
-    def _builder(self):
+    def _builder(self) -> Any:
         if self.url:  # what DatabricksSession.builder.remote(url) does, without importing databricks-sdk (~1 s)
             from pyspark.sql import SparkSession
 
@@ -118,7 +120,7 @@ class DatabricksEngine(ConnectEngine):
             _check_reachable(self.url)
         _require_packages()
 
-    def _start(self):
+    def _start(self) -> Any:
         """The main session, by databricks-connect (which validates cluster and client versions); the
         notebooks' sessions copy its connection. On compute, Spark's first answer is awaited, bounded."""
         from dtflw.engines.connect_sessions import SessionFactory
@@ -128,7 +130,9 @@ class DatabricksEngine(ConnectEngine):
         if not self.url:
             from dtflw.engines.databricks_check import Waiting, spark_answers
 
-            Waiting(self._say).run(lambda waiting: spark_answers(session, self.check(), waiting))
+            config = self.check()  # the Config the preflight checked: compute, so a workspace
+            assert config is not None
+            Waiting(self._say).run(lambda waiting: spark_answers(session, config, waiting))
         self._apply_conf(session)
         self._sessions = SessionFactory(session.client._builder)
         return session
@@ -144,7 +148,7 @@ class DatabricksEngine(ConnectEngine):
         return self._user_conf
 
     # -- the workspace's dbutils --------------------------------------------------------------
-    def workspace_utils(self, revealed: set[str]):
+    def workspace_utils(self, revealed: set[str]) -> tuple[WorkspaceFs, RevealingSecrets] | None:
         """`(dbutils.fs, dbutils.secrets)` of the workspace for a notebook run, or None without a
         workspace (Spark on a plain sc:// server). Secret values read are added to `revealed`."""
         config = self.check()
@@ -164,24 +168,24 @@ class DatabricksEngine(ConnectEngine):
 class RevealingSecrets:
     """The workspace's `dbutils.secrets`, adding every value read to `revealed` so dtflw redacts it."""
 
-    def __init__(self, secrets, revealed: set[str]):
+    def __init__(self, secrets: Any, revealed: set[str]) -> None:
         self._secrets = secrets
         self._revealed = revealed
 
     def get(self, scope: str, key: str) -> str:
-        value = self._secrets.get(scope, key)
+        value: str = self._secrets.get(scope, key)
         self._revealed.add(value)
         return value
 
     def getBytes(self, scope: str, key: str) -> bytes:  # noqa: N802 - dbutils' name
-        value = self._secrets.getBytes(scope, key)
+        value: bytes = self._secrets.getBytes(scope, key)
         self._revealed.add(value.decode("utf-8", errors="replace"))
         return value
 
-    def list(self, scope: str):
+    def list(self, scope: str) -> Any:
         return self._secrets.list(scope)
 
-    def listScopes(self):  # noqa: N802 - dbutils' name
+    def listScopes(self) -> Any:  # noqa: N802 - dbutils' name
         return self._secrets.listScopes()
 
 

@@ -13,8 +13,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dtflw.errors import DatabricksConfigError, DatabricksUnreachableError
+
+if TYPE_CHECKING:
+    from databricks.sdk.core import Config
+    from databricks.sdk.service.compute import ClusterDetails, ClustersAPI
+
+T = TypeVar("T")
 
 CONNECT_TIMEOUT_SECONDS = 30.0  # the workspace's answers about credentials and cluster
 SPARK_ANSWER_TIMEOUT_SECONDS = 120.0  # Spark's first answer on the compute (serverless may be allocated first)
@@ -39,7 +47,7 @@ class Waiting:
     The work calls `expect(what, seconds, check)` as it goes; a bound passed raises a
     `DatabricksUnreachableError` here (the thread, blocked in a request, is left to end on its own)."""
 
-    def __init__(self, say):
+    def __init__(self, say: Callable[[str], None]) -> None:
         self._say = say
         self._lock = threading.Lock()
         self._what, self._check, self._started, self._deadline = "", "", 0.0, 0.0
@@ -52,11 +60,11 @@ class Waiting:
     def say(self, message: str) -> None:
         self._say(message)
 
-    def run(self, work):
-        outcome: dict = {}
+    def run(self, work: Callable[[Waiting], T]) -> T:
+        outcome: dict[str, Any] = {}
         done = threading.Event()
 
-        def target():
+        def target() -> None:
             try:
                 outcome["value"] = work(self)
             except BaseException as e:  # handed to the waiting thread
@@ -80,18 +88,19 @@ class Waiting:
                 told = now + PROGRESS_EVERY_SECONDS
         if "error" in outcome:
             raise outcome["error"]
-        return outcome["value"]
+        value: T = outcome["value"]
+        return value
 
 
 class WorkspaceCheck:
     """Host, auth and compute of the engine, checked with the workspace; `run(waiting)` returns the sdk
     `Config` for Spark and dbutils. `url`: Spark goes to that sc:// server, the workspace is for dbutils."""
 
-    def __init__(self, options: dict, url: str):
-        self.options = {k: v for k, v in options.items() if v}
+    def __init__(self, options: Mapping[str, str | None], url: str) -> None:
+        self.options: dict[str, Any] = {k: v for k, v in options.items() if v}  # keyword arguments of `Config`
         self.url = url
 
-    def run(self, waiting: Waiting):
+    def run(self, waiting: Waiting) -> Config:
         offline = self._config(offline=True)
         if not self.url:
             check_compute(offline)
@@ -108,7 +117,7 @@ class WorkspaceCheck:
             self._check_cluster(config, waiting, where)
         return config
 
-    def _config(self, offline: bool):
+    def _config(self, offline: bool) -> Config:
         from databricks.sdk.core import Config
 
         Config.attributes()  # listed once, on Config: a subclass lists the attributes it defines itself
@@ -133,9 +142,10 @@ class WorkspaceCheck:
                 f"{first_line(e)}. To fix it, {AUTH_HINT}."
             ) from None
 
-    def _check_credentials(self, config, where: str) -> None:
+    def _check_credentials(self, config: Config, where: str) -> None:
         from databricks.sdk import WorkspaceClient
-        from databricks.sdk.errors import DatabricksError, PermissionDenied, Unauthenticated
+        from databricks.sdk.errors import PermissionDenied, Unauthenticated
+        from databricks.sdk.errors.base import DatabricksError
 
         try:
             WorkspaceClient(config=config).current_user.me()
@@ -150,10 +160,11 @@ class WorkspaceCheck:
                 "(or the profile's host), your network (VPN, proxy) and that the workspace is up."
             ) from None
 
-    def _check_cluster(self, config, waiting: Waiting, where: str) -> None:
+    def _check_cluster(self, config: Config, waiting: Waiting, where: str) -> None:
         """The cluster exists and runs; a terminated one is started and waited for."""
         from databricks.sdk import WorkspaceClient
-        from databricks.sdk.errors import DatabricksError, NotFound
+        from databricks.sdk.errors import NotFound
+        from databricks.sdk.errors.base import DatabricksError
 
         clusters, cluster = WorkspaceClient(config=config).clusters, config.cluster_id
         try:
@@ -182,7 +193,7 @@ class WorkspaceCheck:
             ) from None
 
 
-def check_compute(config) -> None:
+def check_compute(config: Config) -> None:
     if config.cluster_id and config.serverless_compute_id:
         raise DatabricksConfigError(
             f"The databricks engine got both a cluster ({config.cluster_id}) and serverless compute: "
@@ -193,7 +204,7 @@ def check_compute(config) -> None:
         raise DatabricksConfigError(f"The databricks engine has no compute to run Spark on: {COMPUTE_HINT}.")
 
 
-def spark_answers(session, config, waiting: Waiting) -> None:
+def spark_answers(session: Any, config: Config, waiting: Waiting) -> None:
     """Spark's first answer on the compute (its server-side session starts), within the bound."""
     compute = f"cluster '{config.cluster_id}'" if config.cluster_id else "serverless compute"
     waiting.expect(
@@ -204,16 +215,16 @@ def spark_answers(session, config, waiting: Waiting) -> None:
     session.version  # noqa: B018 - one round trip
 
 
-def _state(details) -> str:
+def _state(details: ClusterDetails) -> str:
     return details.state.value if details.state is not None else "UNKNOWN"
 
 
-def _wait_until_not(clusters, cluster: str, state: str) -> None:
+def _wait_until_not(clusters: ClustersAPI, cluster: str, state: str) -> None:
     while _state(clusters.get(cluster)) == state:
         time.sleep(CLUSTER_POLL_SECONDS)
 
 
-def _wait_running(clusters, cluster: str, waiting: Waiting) -> None:
+def _wait_running(clusters: ClustersAPI, cluster: str, waiting: Waiting) -> None:
     """Polls the cluster until it runs, saying each new state; a cluster that ends instead is an error."""
     told = ""
     while True:
@@ -256,7 +267,7 @@ def _probe(host: str, where: str) -> None:
         ) from None
 
 
-def _where(config, profile: str | None) -> str:
+def _where(config: Config, profile: str | None) -> str:
     """The host and where it came from, for messages."""
     import os
 
@@ -274,7 +285,7 @@ def first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def scrub(error: Exception, config) -> str:
+def scrub(error: Exception, config: Config | None) -> str:
     """An SDK error's first line, without the token should the service have echoed it."""
     text = first_line(error)
     token = getattr(config, "token", None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 ROWS_SHOWN = 20
 
 
-def display(obj, *args, **kwargs) -> None:
+def display(obj: Any, *args: Any, **kwargs: Any) -> None:
     """Print a DataFrame's first rows (like the notebook table), anything else as text."""
     if hasattr(obj, "show") and hasattr(obj, "schema"):
         obj.show(ROWS_SHOWN, truncate=False)

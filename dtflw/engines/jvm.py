@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from dtflw.engines import Engine
 from dtflw.errors import EngineUnavailableError
@@ -17,7 +19,7 @@ class JvmEngine(Engine):
 
     name = "spark"
 
-    def add_credentials(self, environment) -> None:
+    def add_credentials(self, environment: Mapping[str, str]) -> None:
         """Refuse a storage whose file system needs jars this engine lacks (no Maven here: no hadoop-aws,
         no GCS connector); Azure's settings are ignored, as before."""
         jars = getattr(environment, "hadoop_jars", None)
@@ -28,7 +30,7 @@ class JvmEngine(Engine):
                 "databricks engine that has them."
             )
 
-    def _start(self):
+    def _start(self) -> Any:
         from pyspark.sql import SparkSession
 
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

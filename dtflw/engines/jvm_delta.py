@@ -8,6 +8,8 @@ when the JVM starts. Where they cannot be resolved the JVM exits before Spark st
 
 from __future__ import annotations
 
+from typing import Any
+
 from dtflw.errors import EngineUnavailableError
 
 DELTA_CONF = {
@@ -16,7 +18,7 @@ DELTA_CONF = {
 }
 
 
-def with_delta(builder):
+def with_delta(builder: Any) -> tuple[Any, str | None]:
     """`builder` configured for Delta if delta-spark is installed, and what Ivy must resolve for it (or None)."""
     try:
         from delta import configure_spark_with_delta_pip
@@ -29,7 +31,7 @@ def with_delta(builder):
     return configure_spark_with_delta_pip(builder), f"the jars of delta-spark {version('delta-spark')} (io.delta)"
 
 
-def start(builder, package: str | None):
+def start(builder: Any, package: str | None) -> Any:
     """`builder.getOrCreate()`; with Delta's `package` to resolve, a JVM that cannot start is named."""
     try:
         return builder.getOrCreate()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-from dtflw.engines import DATABRICKS_DEFAULTS, Engine
+from dtflw.engines import DATABRICKS_DEFAULTS, Engine, UnityCatalog
 from dtflw.engines.connect import ConnectEngine
 from dtflw.errors import EngineError
 
@@ -22,19 +23,19 @@ class SailEngine(ConnectEngine):
     name = "sail"
 
     @classmethod
-    def create(cls, conf: dict[str, str] | None, url: str | None, **options) -> SailEngine:
+    def create(cls, conf: dict[str, str] | None, url: str | None, **options: Any) -> SailEngine:
         """A new server of its own (`url` is not used)."""
         return cls(conf)
 
-    def __init__(self, conf: dict[str, str] | None = None):
+    def __init__(self, conf: dict[str, str] | None = None) -> None:
         self._server: Any = None  # a SailProcess, or pysail's in-process server
-        self._retired: list = []  # servers replaced by one with more credentials
+        self._retired: list[Any] = []  # servers replaced by one with more credentials
         self._credentials: dict[str, str] = {}
-        self._catalog = None  # the local Unity Catalog every server of this engine uses
+        self._catalog: UnityCatalog | None = None  # the local Unity Catalog every server of this engine uses
         Engine.__init__(self, conf)
         self.url = ""
 
-    def use_unity_catalog(self, catalog):
+    def use_unity_catalog(self, catalog: UnityCatalog) -> UnityCatalog:
         """Give every Sail server of this engine the local Unity Catalog `catalog` (a `LocalUnityCatalog`),
         shared by all notebook sessions; managed tables are then Delta by default, as on Databricks.
         A running server keeps its REST server: a later catalog's metastore is served by it from then on
@@ -49,7 +50,7 @@ class SailEngine(ConnectEngine):
     def _catalog_environment(self) -> dict[str, str]:
         return self._catalog.sail_environment() if self._catalog is not None else {}
 
-    def add_credentials(self, environment) -> None:
+    def add_credentials(self, environment: Mapping[str, str]) -> None:
         """Let the server reach a storage with these environment variables. Once started, the engine
         moves to a server process that has them: notebook sessions opened from then on use it."""
         new = {k: v for k, v in environment.items() if self._credentials.get(k) != v}
@@ -62,7 +63,7 @@ class SailEngine(ConnectEngine):
                 self._server = SailProcess({**self._catalog_environment(), **self._credentials})
                 self.url = self._server.url
 
-    def _start(self):
+    def _start(self) -> Any:
         if self._credentials:
             self._server = SailProcess({**self._catalog_environment(), **self._credentials})
             self.url = self._server.url
@@ -77,7 +78,7 @@ class SailEngine(ConnectEngine):
     def _session_conf(self) -> dict[str, str]:
         return {k: v for k, v in self.conf.items() if DATABRICKS_DEFAULTS.get(k) != v}
 
-    def _apply_conf(self, session) -> None:
+    def _apply_conf(self, session: Any) -> None:
         super()._apply_conf(session)
         if self._catalog is not None:
             self._catalog.bind_session(session)
@@ -98,7 +99,7 @@ class SailEngine(ConnectEngine):
 _SERVER_ENVIRONMENT = threading.Lock()
 
 
-def _in_process_server(environment: dict[str, str]):
+def _in_process_server(environment: dict[str, str]) -> Any:
     """An in-process Sail server configured by `environment` (Sail reads its settings from the process
     environment when the server is created); the environment is restored right after."""
     from pysail.spark import SparkConnectServer
@@ -119,7 +120,7 @@ def _in_process_server(environment: dict[str, str]):
 class SailProcess:
     """`sail spark server` in a child process, with `environment` added to its own environment."""
 
-    def __init__(self, environment: dict[str, str], timeout: float = 30.0):
+    def __init__(self, environment: dict[str, str], timeout: float = 30.0) -> None:
         import shutil
         import socket
         import subprocess

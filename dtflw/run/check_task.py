@@ -19,10 +19,16 @@ import json
 import logging
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 from dtflw.core.widgets import OUTPUT_SUFFIX
 from dtflw.errors import ExpectationError, ExpectationFailedError
-from dtflw.expectations.spec import FAIL, ROW, TABLE_RULES, WARN, Expectation
+from dtflw.expectations.spec import FAIL, ROW, TABLE_RULES, WARN, Expectation, ExpectationResult
+
+if TYPE_CHECKING:
+    from dtflw.core.task_lineage import TaskIdentity
+    from dtflw.storage.base import Storage
+    from dtflw.storage.environment import StorageEnvironment
 
 log = logging.getLogger("dtflw")
 ENTRY_POINT = "dtflw-check-task"
@@ -71,7 +77,7 @@ def parameters(argv: list[str]) -> dict[str, str]:
     return {name: value for name, _, value in pairs}
 
 
-def main(argv: list[str] | None = None, *, spark=None, environment=None) -> None:
+def main(argv: list[str] | None = None, *, spark: Any = None, environment: StorageEnvironment | None = None) -> None:
     """The entry point: evaluate the step's expectations on the task's Spark session (on Databricks,
     `SparkSession.builder.getOrCreate()` gives it; a caller running it in-process passes `spark` and the
     storage `environment`), print and record the results; raise `ExpectationFailedError` on a blocking failure."""
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None, *, spark=None, environment=None) -> None
     check(parameters(argv), environment)
 
 
-def check(given: dict[str, str], environment) -> list:
+def check(given: dict[str, str], environment: StorageEnvironment) -> list[ExpectationResult]:
     """Evaluate, print and record the expectations the parameters `given` name; return the results."""
     from dtflw.core.task_lineage import TaskIdentity, open_storage
     from dtflw.run.expectations import failure_message
@@ -110,12 +116,14 @@ def check(given: dict[str, str], environment) -> list:
     return results
 
 
-def _evaluate(storage, identity, declared: dict, paths: dict[str, str]) -> list:
+def _evaluate(
+    storage: Storage, identity: TaskIdentity, declared: dict[str, tuple[Expectation, ...]], paths: dict[str, str]
+) -> list[ExpectationResult]:
     from dtflw.events import scrub
     from dtflw.expectations import scan
 
     formats = dict(zip(identity.outputs, identity.formats, strict=False))
-    results = []
+    results: list[ExpectationResult] = []
     for table, expectations in declared.items():
         path = paths[table]
         if not path or not storage.table_state(path).exists:
@@ -128,7 +136,7 @@ def _evaluate(storage, identity, declared: dict, paths: dict[str, str]) -> list:
     return results
 
 
-def _record(storage, identity, results: list, error: str | None) -> None:
+def _record(storage: Storage, identity: TaskIdentity, results: list[ExpectationResult], error: str | None) -> None:
     """Add `results` to the lineage record of the notebook task's run; close it failed with `error`, if any.
     Never raises: a record that cannot be written is a warning."""
     from dtflw.core.task_lineage import TaskRecorder, task_document
@@ -140,7 +148,7 @@ def _record(storage, identity, results: list, error: str | None) -> None:
             log.warning("dtflw lineage: %s's check runs outside a job run: not recorded", identity.task)
             return
         document = task_document(storage, identity)
-        text = storage.read_text(document)
+        text = storage.read_text(document) or ""
         runs = parse_document(text)[1] if text else []
         if not runs:
             log.warning(
@@ -163,7 +171,7 @@ def _record(storage, identity, results: list, error: str | None) -> None:
         log.warning("dtflw lineage: could not record the expectations of task %s: %s", identity.task, e)
 
 
-def _dbutils(spark):
+def _dbutils(spark: Any) -> Any:
     """The cluster's dbutils (a DBFS storage lists and reads through it), or None off Databricks."""
     try:
         from pyspark.dbutils import DBUtils  # only on Databricks

@@ -3,17 +3,24 @@ without running a notebook (after a manual fix, or in CI against a staging stora
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dtflw.errors import ExpectationError
+from dtflw.expectations.spec import ExpectationResult
 from dtflw.run.expectations import evaluate_step
+
+if TYPE_CHECKING:
+    from dtflw.core.step import LazyNotebook
+    from dtflw.run.dag import Plan
 
 
 @dataclass
 class CheckReport:
     """Per table checked: its results; tables absent or whose expectations could not be evaluated."""
 
-    results: list = field(default_factory=list)
+    results: list[ExpectationResult] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -29,7 +36,7 @@ class CheckReport:
         return found or ["No expectations declared: nothing to check."]
 
 
-def check_planned(plans) -> CheckReport:
+def check_planned(plans: Iterable[Plan]) -> CheckReport:
     """Evaluate the expectations of every step of `plans` (from `Planner.plans()`) on the tables now."""
     report = CheckReport()
     for plan in plans:
@@ -38,7 +45,7 @@ def check_planned(plans) -> CheckReport:
     return report
 
 
-def _check_step(step, report: CheckReport) -> None:
+def _check_step(step: LazyNotebook, report: CheckReport) -> None:
     storage = step.ctx.storage
     outputs = {n: o for n, o in step.get_outputs().items() if o.expectations}
     absent = [n for n, o in outputs.items() if not storage.table_state(o.abs_file_path).exists]

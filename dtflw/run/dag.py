@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextvars
 import graphlib
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from dtflw.core.executor import DEFAULT_WORKERS
 from dtflw.errors import (
@@ -34,6 +36,8 @@ from dtflw.selection import closure
 from dtflw.storage.tables import NestedPaths
 
 if TYPE_CHECKING:
+    from dtflw.core.context import FlowContext
+    from dtflw.core.executor import StepExecutor
     from dtflw.core.step import LazyNotebook
     from dtflw.core.tables import AliasedOutputTable, InputTable
 
@@ -56,7 +60,7 @@ class Step:
         return self.notebook.rel_path
 
     @property
-    def result(self):
+    def result(self) -> Any:
         """The notebook's exit value, once the DAG has run."""
         return self.notebook.result
 
@@ -102,14 +106,14 @@ class Dag:
 
     def __init__(
         self,
-        ctx,
+        ctx: FlowContext,
         workers: int = DEFAULT_WORKERS,
         select: str | None = None,
         exclude: str | None = None,
         planning: bool = False,
         executor: Executor | None = None,
-        planned_result=None,
-    ):
+        planned_result: Callable[[int, str], Any] | None = None,
+    ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
             raise ArgumentError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}.")
         self._ctx = ctx
@@ -127,18 +131,18 @@ class Dag:
         self._unlinked: list[tuple[Step, InputTable]] = []  # inputs no earlier step produces, linked by plan()
 
     @property
-    def ctx(self):
+    def ctx(self) -> FlowContext:
         return self._ctx
 
     # -- the flow's step executor while its block is open (the planner's, always) -----------------
     collecting = True
 
-    def submit(self, notebook, is_lazy: bool, strict_validation: bool):
+    def submit(self, notebook: LazyNotebook, is_lazy: bool, strict_validation: bool) -> Any:
         """`.run()` inside the block: declare the step (planning: return its recorded exit value)."""
         self.add(notebook, is_lazy, strict_validation)
         return StepTask(notebook).recorded_result() if self.planning else None
 
-    def dag(self, workers: int, select: str | None, exclude: str | None, executor) -> Dag:
+    def dag(self, workers: int, select: str | None, exclude: str | None, executor: Executor | None) -> Dag:
         """`flow.dag()` again: planning, this collector; else a new DAG, refused when its block opens."""
         return self if self.planning else Dag(self._ctx, workers, select, exclude, executor=executor)
 
@@ -147,18 +151,20 @@ class Dag:
             return self
         if self._ctx.step_executor.collecting:
             raise ArgumentError("A DAG is already being declared on this flow; nest notebooks, not DAG blocks.")
-        self._outer = self._ctx.step_executor
+        self._outer: StepExecutor = self._ctx.step_executor
         self._ctx.step_executor = self
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.planning:
             return
         self._ctx.step_executor = self._outer
         if exc_type is None:
             self.run()
 
-    def add(self, notebook, is_lazy: bool = False, strict_validation: bool = False) -> Step:
+    def add(self, notebook: LazyNotebook, is_lazy: bool = False, strict_validation: bool = False) -> Step:
         """Declare `notebook` (a configured `flow.notebook(...)`) as a step; `run()` runs them all.
 
         Its inputs and outputs are final from here on; a producer declared twice, or a step reading a
@@ -207,7 +213,7 @@ class Dag:
         )
 
     @staticmethod
-    def _overlap(step: Step, output, other: Step, other_output) -> None:
+    def _overlap(step: Step, output: AliasedOutputTable, other: Step, other_output: AliasedOutputTable) -> None:
         raise OverlappingOutputsError(
             f"Output '{output.name}' of notebook '{step.name}' (step {step.index + 1}) at '{output.abs_file_path}' "
             f"and output '{other_output.name}' of notebook '{other.name}' (step {other.index + 1}) at "
@@ -299,7 +305,7 @@ class Dag:
         own_pool, interrupted = self.executor is None, False
         pool = ThreadPoolExecutor(self.workers, "dtflw-dag") if self.executor is None else self.executor
         try:
-            running: dict[Future, int] = {}
+            running: dict[Future[Any], int] = {}
             while sorter.is_active() and not (failures and not running):
                 if not failures:
                     for index in sorter.get_ready():

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from dtflw.errors import ExpectationError, ExpectationFailedError
 from dtflw.events import NotebookRun, scrub
 from dtflw.expectations import scan
 from dtflw.expectations.spec import FAIL, ExpectationResult, age_text
+
+if TYPE_CHECKING:
+    from dtflw.core.context import FlowContext
+    from dtflw.core.step import LazyNotebook
+    from dtflw.core.tables import OutputTable
+    from dtflw.storage.base import Storage
+    from dtflw.storage.tables import TableState
 
 log = logging.getLogger("dtflw")
 UNRETRIED_EXPECTATIONS = (ExpectationError, ExpectationFailedError)  # another attempt of the step cannot pass
@@ -20,13 +29,13 @@ UNRETRIED_EXPECTATIONS = (ExpectationError, ExpectationFailedError)  # another a
 class StepExpectations:
     """The expectations of one step's outputs for one run: `before_run()`, then `after_write()`."""
 
-    def __init__(self, step):
+    def __init__(self, step: LazyNotebook) -> None:
         self.step = step
-        self.ctx = step.ctx
+        self.ctx: FlowContext = step.ctx
         self.declared = {n: o.expectations for n, o in step.get_outputs().items() if o.expectations}
         self.previous_rows: dict[str, int | None] = {}
 
-    def before_run(self, out_states: dict, record: NotebookRun) -> None:
+    def before_run(self, out_states: dict[str, TableState], record: NotebookRun) -> None:
         """Check the inputs' freshness, expressions against declared `cols`; count the rows of the versions a
         ratio rule compares with."""
         self._check_freshness(record)
@@ -89,7 +98,9 @@ class StepExpectations:
         self.ctx.log(line)
 
 
-def evaluate_step(step, previous_rows: dict | None = None, only=None) -> list[ExpectationResult]:
+def evaluate_step(
+    step: LazyNotebook, previous_rows: dict[str, int | None] | None = None, only: Collection[str] | None = None
+) -> list[ExpectationResult]:
     """The results of every expectation of `step`'s outputs (`only` these, if given), on the tables there now."""
     ctx = step.ctx
     secrets = ctx.secret_values | step.secret_arg_values()
@@ -117,7 +128,7 @@ def failure_message(notebook: str, paths: dict[str, str], failed: list[Expectati
     return "\n".join(lines)
 
 
-def _row_count(storage, output, state) -> int | None:
+def _row_count(storage: Storage, output: OutputTable, state: TableState | None) -> int | None:
     """Rows of the version at `output`'s path before the notebook writes (None if there is none): from the
     parquet footers or Delta log where cheap, else counted."""
     if state is None or not state.exists:

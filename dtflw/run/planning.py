@@ -3,23 +3,35 @@ paths and what a lazy run would do — without running any notebook."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from dtflw.expectations.spec import age_text
-from dtflw.run.dag import Dag
+from dtflw.run.dag import Dag, Plan, Step
 from dtflw.run.selection import Selection, chosen_steps
 from dtflw.run.task import StepTask
+
+if TYPE_CHECKING:
+    from dtflw.core.context import FlowContext
 
 
 class Planner:
     """Collects the steps of every flow opened while an orchestration notebook is planned."""
 
-    def __init__(self, lazy: bool = False, select: str | None = None, exclude: str | None = None, planned_result=None):
+    def __init__(
+        self,
+        lazy: bool = False,
+        select: str | None = None,
+        exclude: str | None = None,
+        planned_result: Callable[[int, int, str], Any] | None = None,
+    ) -> None:
         self.lazy = lazy
         self.select = select
         self.exclude = exclude
         self.dags: list[Dag] = []
         self._planned_result = planned_result  # (flow number, step index, step name) → what `.run()` returns
 
-    def collector_for(self, ctx) -> Dag:
+    def collector_for(self, ctx: FlowContext) -> Dag:
         result = self._planned_result
         number = len(self.dags)
         dag = Dag(ctx, planning=True, planned_result=(lambda i, name: result(number, i, name)) if result else None)
@@ -45,7 +57,7 @@ class Planner:
                     lines += ["    " + line for line in self._describe(step, plan, will_run, step.index in chosen)]
         return "\n".join(lines) if lines else "No flow was opened: nothing to run."
 
-    def plans(self) -> list:
+    def plans(self) -> list[Plan]:
         """The plan of every flow opened, in order."""
         return [dag.plan() for dag in self.dags]
 
@@ -53,7 +65,7 @@ class Planner:
         """The steps `select`/`exclude` leave in, for the real run of the planned notebook."""
         return Selection(self.plans(), self.select, self.exclude)
 
-    def _describe(self, step, plan, will_run: set[int], chosen: bool) -> list[str]:
+    def _describe(self, step: Step, plan: Plan, will_run: set[int], chosen: bool) -> list[str]:
         nb = step.notebook
         upstream = sorted(plan.steps[d].name for d in step.deps if d in will_run)
         if not chosen:

@@ -8,12 +8,21 @@ nothing), picks steps on that graph, then runs it for real, skipping the steps l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from dtflw.errors import SelectionError
 from dtflw.runtime.paths import project_relative_path
 from dtflw.selection import VALID_FORMS, Term, matches, parse
 
+if TYPE_CHECKING:
+    from dtflw.core.step import LazyNotebook
+    from dtflw.run.dag import Plan, Step
 
-def chosen_steps(plans: list, select: str | None, exclude: str | None) -> list[set[int]]:
+StepKey = tuple[str, tuple[str, ...]]  # a notebook's path and its output paths
+
+
+def chosen_steps(plans: Sequence[Plan], select: str | None, exclude: str | None) -> list[set[int]]:
     """Per plan, the indices of the steps `select` (default: all) picks, minus those `exclude` picks."""
     chosen = _pick(plans, select) if select else [{s.index for s in plan.steps} for plan in plans]
     if exclude:
@@ -21,7 +30,7 @@ def chosen_steps(plans: list, select: str | None, exclude: str | None) -> list[s
     return chosen
 
 
-def _pick(plans: list, expr: str) -> list[set[int]]:
+def _pick(plans: Sequence[Plan], expr: str) -> list[set[int]]:
     picked: list[set[int]] = [set() for _ in plans]
     for term in parse(expr):
         matched = False
@@ -40,7 +49,7 @@ def _pick(plans: list, expr: str) -> list[set[int]]:
     return picked
 
 
-def _matches(step, term: Term) -> bool:
+def _matches(step: Step, term: Term) -> bool:
     nb = step.notebook
     if term.method == "tag":
         return matches(term.value, nb.get_tags())
@@ -48,7 +57,7 @@ def _matches(step, term: Term) -> bool:
     return matches(term.value, names | step.tables())
 
 
-def step_key(notebook) -> tuple[str, tuple[str, ...]]:
+def step_key(notebook: LazyNotebook) -> StepKey:
     """What identifies a step between the planning and the real run: its notebook and output paths."""
     return notebook.abs_path, tuple(sorted(o.abs_file_path for o in notebook.get_outputs().values()))
 
@@ -56,18 +65,18 @@ def step_key(notebook) -> tuple[str, tuple[str, ...]]:
 class Selection:
     """The steps of an orchestration notebook that `dtflw run --select/--exclude` runs."""
 
-    def __init__(self, plans: list, select: str | None, exclude: str | None):
-        self._chosen: set[tuple] = set()
-        seen: dict[tuple, int] = {}
+    def __init__(self, plans: Sequence[Plan], select: str | None, exclude: str | None) -> None:
+        self._chosen: set[tuple[StepKey, int]] = set()
+        seen: dict[StepKey, int] = {}
         for plan, chosen in zip(plans, chosen_steps(plans, select, exclude)):
             for step in plan.steps:
                 key = step_key(step.notebook)
                 seen[key] = seen.get(key, 0) + 1
                 if step.index in chosen:
                     self._chosen.add((key, seen[key]))
-        self._seen: dict[tuple, int] = {}
+        self._seen: dict[StepKey, int] = {}
 
-    def includes(self, notebook) -> bool:
+    def includes(self, notebook: LazyNotebook) -> bool:
         """Whether the next declared step calling `notebook` runs (steps are matched in declaration
         order, so a notebook called twice is told apart)."""
         key = step_key(notebook)

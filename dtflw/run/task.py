@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import (
     ArgumentError,
@@ -29,6 +30,14 @@ from dtflw.runtime.runner import source_fingerprint
 from dtflw.state_key import storage_key
 from dtflw.storage.tables import check_writable, written_between
 
+if TYPE_CHECKING:
+    from dtflw.core.context import FlowContext
+    from dtflw.core.step import LazyNotebook
+    from dtflw.core.tables import InputTable
+    from dtflw.runtime.runner import Runner
+    from dtflw.storage.base import Storage
+    from dtflw.storage.tables import TableState
+
 log = logging.getLogger("dtflw")
 
 NOT_SELECTED = "not selected"
@@ -46,11 +55,11 @@ UNRETRIED += UNRETRIED_EXPECTATIONS  # data that fails its expectations fails ag
 class StepTask:
     """One run of a step on its flow: `execute()` (with retries), `leave_out()`, `lazy_decision()`."""
 
-    def __init__(self, step):
+    def __init__(self, step: LazyNotebook) -> None:
         self.step = step
-        self.ctx = step.ctx
+        self.ctx: FlowContext = step.ctx
 
-    def execute(self, is_lazy: bool = False, strict_validation: bool = False):
+    def execute(self, is_lazy: bool = False, strict_validation: bool = False) -> Any:
         """Run now, retrying as configured; return the exit value."""
         is_lazy = is_lazy or self.ctx.options.force_lazy
         retries, backoff, retry_on = self.step.retry_policy
@@ -68,7 +77,7 @@ class StepTask:
                 time.sleep(delay)
                 attempt += 1
 
-    def leave_out(self):
+    def leave_out(self) -> Any:
         """Skip the step, not selected: later steps read its outputs where an earlier run left them;
         return the exit value kept at its last successful run."""
         step = self.step
@@ -78,7 +87,7 @@ class StepTask:
         self._finish(record, self._output_states())
         return self.recorded_result()
 
-    def recorded_result(self):
+    def recorded_result(self) -> Any:
         """The exit value kept at the step's last successful run (else the step's own last result)."""
         value = self._history().exit_value(*self._history_key())
         if value is None:
@@ -92,7 +101,7 @@ class StepTask:
         return decide(self._output_states(), self._fingerprint(uses), self._history().last(*self._history_key()))
 
     # -- one attempt ------------------------------------------------------------------------
-    def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int):
+    def _attempt(self, is_lazy: bool, strict_validation: bool, attempt: int) -> Any:
         ctx, step = self.ctx, self.step
         notebook = step.abs_path
         input_paths, input_states = self._prepare_inputs()
@@ -137,7 +146,7 @@ class StepTask:
         self._finish(record, out_states)
         return result
 
-    def _skip(self, record: NotebookRun, out_states: dict, fingerprint: Fingerprint):
+    def _skip(self, record: NotebookRun, out_states: dict[str, TableState], fingerprint: Fingerprint) -> Any:
         """Skip the step, up to date: the outputs it leaves at explicit locations are confirmed current (a
         nested flow's caller counts them as written), and the exit value kept at its last run is returned."""
         step, history, key = self.step, self._history(), self._history_key()
@@ -152,8 +161,8 @@ class StepTask:
         self._finish(record, out_states)
         return self.recorded_result()
 
-    def _runner(self):
-        runner = self.ctx.runner
+    def _runner(self) -> Runner:
+        runner: Runner | None = self.ctx.runner
         if runner is None:
             raise RuntimeNotFoundError(
                 f"Notebook '{self.step.abs_path}' cannot run: its flow has no runner (nor a runtime that has one); "
@@ -161,16 +170,18 @@ class StepTask:
             )
         return runner
 
-    def _validate_outputs(self, before: dict, after: dict, started: float, strict_validation: bool) -> None:
+    def _validate_outputs(
+        self, before: dict[str, TableState], after: dict[str, TableState], started: float, strict_validation: bool
+    ) -> None:
         """Check each output, `before` and `after` the notebook ran (since `started`), was written by this run."""
         step, history = self.step, self._history()
         for name, output in step.get_outputs().items():
-            unchanged_before = before[name]
+            unchanged_before: TableState | None = before[name]
             if _confirmed_by_nested_run(history, output.abs_file_path, unchanged_before, after[name], started):
                 unchanged_before = None
             output.validate(strict_validation, step.abs_path, after[name], before=unchanged_before)
 
-    def _hooks_answering(self):
+    def _hooks_answering(self) -> contextlib.AbstractContextManager[object]:
         """On a cluster (or without a runtime, as 0.6), the step goes through the `dtflw.databricks`
         hooks: its flow's runtime is made current meanwhile, so they answer for it."""
         runtime = self.ctx.runtime
@@ -178,7 +189,7 @@ class StepTask:
             return contextlib.nullcontext()
         return activated(runtime)
 
-    def _kept_exit_value(self, result, secrets: set[str]) -> str | None:
+    def _kept_exit_value(self, result: Any, secrets: set[str]) -> str | None:
         """The exit value as kept for runs that skip the step: secrets scrubbed; over the cap, none."""
         if result is None:
             return None
@@ -194,10 +205,11 @@ class StepTask:
             return None
         return kept
 
-    def _prepare_inputs(self) -> tuple[dict[str, str], dict]:
+    def _prepare_inputs(self) -> tuple[dict[str, str], dict[str, TableState | None]]:
         """Validate the inputs; return their paths for this run (an absent optional one: "") and
         their states as seen now."""
-        paths, states = {}, {}
+        paths: dict[str, str] = {}
+        states: dict[str, TableState | None] = {}
         for name, table in self.step.get_inputs().items():
             state = self._input_state(table)
             present = state.exists if state is not None else table.is_present()
@@ -207,12 +219,13 @@ class StepTask:
             states[name] = None if absent_optional else state
         return paths, states
 
-    def _input_state(self, table):
+    def _input_state(self, table: InputTable) -> TableState | None:
         """The state of an input's table now (None for a glob or a path not yet known)."""
         path = table.abs_file_path
-        return self.ctx.storage.table_state(path) if path and not table.is_glob else None
+        storage: Storage = self.ctx.storage
+        return storage.table_state(path) if path and not table.is_glob else None
 
-    def _output_states(self) -> dict:
+    def _output_states(self) -> dict[str, TableState]:
         """Each output's table state now, by output name."""
         return {name: self.ctx.storage.table_state(o.abs_file_path) for name, o in self.step.get_outputs().items()}
 
@@ -244,13 +257,13 @@ class StepTask:
             tags=step.get_tags(),
         )
 
-    def _fail(self, record: NotebookRun, error: Exception, out_states: dict) -> None:
+    def _fail(self, record: NotebookRun, error: Exception, out_states: dict[str, TableState]) -> None:
         record.status = RunStatus.FAILED
         self.ctx.failures.append(record)
         record.error = scrub(f"{type(error).__name__}: {error}", self.ctx.secret_values)
         self._finish(record, out_states, publish=False)
 
-    def _finish(self, record: NotebookRun, out_states: dict, publish: bool = True) -> None:
+    def _finish(self, record: NotebookRun, out_states: dict[str, TableState], publish: bool = True) -> None:
         ctx, step = self.ctx, self.step
         outputs = step.get_outputs()
         record.outputs = [
@@ -262,12 +275,14 @@ class StepTask:
         ctx.listeners.emit("on_notebook_end", ctx.flow_run, record)
 
 
-def _confirmed_by_nested_run(history: RunHistory, path: str, before, after, since: float) -> bool:
+def _confirmed_by_nested_run(
+    history: RunHistory, path: str, before: TableState | None, after: TableState, since: float
+) -> bool:
     """True if the table at `path`, unchanged since `before`, was found up to date since `since` by a lazy
     step of a flow that the notebook ran (a nested flow writing its caller's output): written by this run."""
     unchanged = after.exists and before is not None and not written_between(before, after)
     return unchanged and history.confirmed_since(path, after.fingerprint or "", since)
 
 
-def _input_use(name: str, path: str | None, state) -> TableUse:
+def _input_use(name: str, path: str | None, state: TableState | None) -> TableUse:
     return TableUse(name, path or "", state.format if state else None, state=state)

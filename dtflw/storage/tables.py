@@ -72,7 +72,7 @@ class TableState:
 class NestedPaths:
     """Table paths claimed so far, to find in O(depth) one lying inside another (or holding it)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._paths: dict[str, object] = {}
         self._folders: dict[str, object] = {}  # every parent folder of a claimed path → its owner
 

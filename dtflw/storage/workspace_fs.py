@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import posixpath
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 PUT_LIMIT = 1024 * 1024  # the DBFS `put` API takes at most 1 MB inline
 
@@ -27,7 +27,7 @@ class FileInfo(NamedTuple):
 class WorkspaceFs:
     """`ls/head/put/mv/cp/rm/mkdirs` on `dbfs:/` through the workspace's DBFS API (databricks-sdk)."""
 
-    def __init__(self, client):
+    def __init__(self, client: Any) -> None:
         from databricks.sdk.service.files import DbfsAPI, FilesAPI
 
         self._client = client
