@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from testkit import azure_storage
 
@@ -52,19 +50,11 @@ def delta_options(azurite) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def sail_azure_session(engine, azurite):
-    """A Sail session that reads and writes `abfss://` on the session Azurite.
-
-    Sail reads the Azure settings from the environment when a session first reaches a container,
-    so they stay set while this module's tests run, and are restored afterwards.
-    """
-    env = azure_storage(ACCOUNT, "sail", connection_string=azurite.connection_string).sail_environment()
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    """A Sail session that reads and writes `abfss://` on the session Azurite: the engine is handed the
+    storage's credentials as a flow's storage hands them (into Sail's own process, never this one's)."""
+    engine.add_credentials(
+        azure_storage(ACCOUNT, "sail", connection_string=azurite.connection_string).sail_environment()
+    )
     session = engine.new_session()
     yield session
     session.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
