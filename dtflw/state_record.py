@@ -12,22 +12,20 @@ from typing import Annotated, Union
 
 import msgspec
 
+from dtflw.incremental import STARTED, SUCCEEDED  # the statuses `RunHistory` writes
+
 # seconds since the epoch: finite, and within what `time.gmtime` can show
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=1e11)]
 
 
-class StartedRecord(msgspec.Struct, frozen=True, tag_field="status", tag="started"):
+class StartedRecord(msgspec.Struct, frozen=True, tag_field="status", tag=STARTED):
     """A run that started writing its outputs and has not (yet) succeeded."""
 
     run_id: str
     at: Seconds = 0.0
 
-    @property
-    def status(self) -> str:
-        return "started"
 
-
-class SucceededRecord(msgspec.Struct, frozen=True, tag_field="status", tag="succeeded"):
+class SucceededRecord(msgspec.Struct, frozen=True, tag_field="status", tag=SUCCEEDED):
     """The fingerprint of a run that succeeded, and the exit value kept for runs that skip it."""
 
     run_id: str
@@ -36,10 +34,6 @@ class SucceededRecord(msgspec.Struct, frozen=True, tag_field="status", tag="succ
     inputs: dict[str, str]
     at: Seconds = 0.0
     exit_value: str | None = None
-
-    @property
-    def status(self) -> str:
-        return "succeeded"
 
 
 class CurrentRecord(msgspec.Struct, frozen=True):

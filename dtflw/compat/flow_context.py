@@ -37,7 +37,7 @@ class FlowContext(context.FlowContext):
         runner: Runner | None = None,
         executor: StepExecutor | None = None,
     ) -> None:
-        if runner is None and getattr(runtime, "runner", None) is None:  # 0.6: `dbutils.notebook.run` through the hooks
+        if runner is None and (runtime is None or runtime.runner is None):  # 0.6: `dbutils.notebook.run` via the hooks
             runner = DbutilsRunner()
         super().__init__(storage, spark, dbutils, runtime, runner, executor)
         self.logger = logger
