@@ -182,11 +182,11 @@ def _run_locally(options: dict, wait_for_storage: float, output) -> None:
     printer = ProgressPrinter(console)
     secrets = output.secrets  # the values revealed while running: never printed
     try:
-        with _secrets_kept_from_environment() as environ:  # a lease is taken by its storage's first flow
+        with _secrets_kept_from_environment() as environ:
             session, notebook = _session(options, listeners=[printer], environ=environ, lease_wait=wait_for_storage)
             session.workspace.secret_values |= secrets
             secrets = output.secrets = session.workspace.secret_values
-            with session, CANCELLATION.signals_handled():
+            with session, CANCELLATION.signals_handled():  # a storage is leased by the first flow opening it
                 try:
                     result = CANCELLATION.run(session.run_file, notebook, pairs(options["args"], "--arg"))
                 except KeyboardInterrupt:  # the first Ctrl-C or SIGTERM: notebooks stopped, recorded cancelled

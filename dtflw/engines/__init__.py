@@ -160,16 +160,19 @@ def _factory(name: str) -> Callable[..., Engine]:
             )
         register_engine(name, plugins[name].load())
         return _registered[name]
+    return _load(target)
+
+
+def _load(target: str) -> type[Engine]:
+    """The built-in engine class at `target` ("module:Class"), its module imported now."""
     module, attribute = target.split(":")
-    factory: Callable[..., Engine] = getattr(importlib.import_module(module), attribute)
-    return factory
+    engine: type[Engine] = getattr(importlib.import_module(module), attribute)
+    return engine
 
 
 def __getattr__(name: str) -> type[Engine]:
     """The engine classes by name (`from dtflw.engines import SailEngine`), imported only when asked for."""
     for target in _BUILTIN.values():
-        module, attribute = target.split(":")
-        if attribute == name:
-            engine: type[Engine] = getattr(importlib.import_module(module), attribute)
-            return engine
+        if target.endswith(f":{name}"):
+            return _load(target)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
