@@ -144,6 +144,22 @@ def test_an_engine_class_registers_through_an_entry_point(monkeypatch):
     assert engine_names()[-1] == "plugged" and "sail" in engine_names()
 
 
+def test_engine_settings_show_no_credential_and_give_an_engine_only_the_options_set(monkeypatch):
+    from dtflw.session.local import EngineSettings
+
+    settings = EngineSettings(
+        "fake", {"spark.hadoop.key": "s3cret-conf"}, "sc://h:1/;token=dapi-s3cret", cluster_id="c"
+    )
+    assert "s3cret" not in repr(settings) and "cluster_id='c'" in repr(settings)
+    monkeypatch.setattr("dtflw.engines._registered", {})
+    register_engine("fake", lambda conf, url, **options: (conf, url, options))
+    assert settings.create() == (
+        {"spark.hadoop.key": "s3cret-conf"},
+        "sc://h:1/;token=dapi-s3cret",
+        {"cluster_id": "c"},
+    )
+
+
 def test_an_azure_storage_hands_its_credentials_to_the_engine_not_to_the_environment():
     granted = []
     env = StorageEnvironment(user="u", is_local=True, grant_engine_credentials=granted.append)
