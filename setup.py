@@ -8,7 +8,7 @@ AWS = ["boto3>=1.35.44"]  # conditional writes (put_object IfNoneMatch/IfMatch)
 GCP = ["google-cloud-storage>=2.18"]
 LINEAGE = ["openlineage-python>=1.30", "orjson>=3.9"]
 # msgspec validates what dtflw reads back from a storage (run records, lineage); imported only there
-CLI = ["click>=8.1", "rich>=13", "msgspec>=0.18"]
+CLI = ["click>=8.1", "msgspec>=0.18"]  # the terminal output is click's styling: no rich to import
 # An alternative to LOCAL, never beside it: databricks-connect ships its own pyspark (17.x+ needs Python 3.12).
 DATABRICKS = ["databricks-connect>=16.1", "databricks-sdk>=0.46"]
 DEPLOY = ["databricks-sdk>=0.45", "pyyaml>=6"]  # Jobs API 2.2 (more than 100 tasks) from 0.45

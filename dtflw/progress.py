@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TextIO
 
-from rich.style import Style
-from rich.text import Text
+import click
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.runtime import project_relative_path
-
-if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
 
 _STYLE = {
     RunStatus.RUNNING: ("▶", "cyan", "running"),
@@ -22,13 +18,34 @@ _STYLE = {
     RunStatus.FAILED: ("✖", "red", "failed"),
     RunStatus.CANCELLED: ("⊘", "magenta", "cancelled"),
 }
+SUMMARY_TITLE = "dtflw run summary"
+
+
+class Terminal:
+    """Where a person reads the run (stderr): coloured when it is a terminal, unless `NO_COLOR` is set or
+    `TERM=dumb`; `FORCE_COLOR` colours a pipe too (the conventions of no-color.org and force-color.org)."""
+
+    def __init__(self, stream: TextIO, environ: Mapping[str, str]) -> None:
+        self.stream = stream
+        if environ.get("FORCE_COLOR"):
+            self.colour = True
+        else:
+            self.colour = stream.isatty() and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+    def paint(self, text: str, colour: str | None = None, *, bold: bool = False, dim: bool = False) -> str:
+        return click.style(text, fg=colour, bold=bold or None, dim=dim or None) if self.colour else text
+
+    def write(self, text: str) -> None:
+        """`text` and a line end, in one write (lines of parallel notebooks never interleave)."""
+        self.stream.write(f"{text}\n")
+        self.stream.flush()
 
 
 class ProgressPrinter(FlowListener):
     """Prints each notebook as it starts and ends, and keeps the runs for a summary."""
 
-    def __init__(self, console: Console) -> None:
-        self._console = console
+    def __init__(self, terminal: Terminal) -> None:
+        self._terminal = terminal
         self._lock = threading.Lock()
         self.runs: list[NotebookRun] = []
         self.flows: list[FlowRun] = []
@@ -48,11 +65,8 @@ class ProgressPrinter(FlowListener):
         why = f" ({run.reason})" if run.reason and told else ""
         error = f"\n    {run.error}" if run.error else ""
         error += "".join(f"\n    ⚠ expectation {r.describe()}" for r in run.expectations if not r.ok and not run.error)
-        head = f"{mark} {word:<8}"
-        if self._console.color_system:
-            # rich types `color_system` as its ColorSystem enum, and renders with the system's name too
-            head = Style.parse(colour).render(head, color_system=self._console.color_system)  # type: ignore[arg-type]
-        self._console.file.write(f"{head} {run.notebook_path}{duration}{why}{error}\n")  # one cheap write a line
+        head = self._terminal.paint(f"{mark} {word:<8}", colour)
+        self._terminal.write(f"{head} {run.notebook_path}{duration}{why}{error}")
 
     def on_notebook_start(self, flow: FlowRun, run: NotebookRun) -> None:
         with self._lock:
@@ -63,26 +77,36 @@ class ProgressPrinter(FlowListener):
             self.runs.append(run)
             self._line(run)
 
-    def summary(self) -> Table:
-        """A rich table of the notebook runs: one row per notebook and status (`done ×40` for a notebook
-        run 40 times), with their total duration and the outputs of the last."""
-        from rich.table import Table
-
-        rows: dict[tuple[str, RunStatus], list[NotebookRun]] = {}
+    def summary(self) -> list[str]:
+        """The lines of a table of the notebook runs, none if none ran: one row per notebook and status
+        (`done ×40` for a notebook run 40 times), with their total duration and the outputs of the last.
+        Columns are as wide as their widest cell: a name is never cut, a row never wraps."""
+        if not self.runs:
+            return []
+        groups: dict[tuple[str, RunStatus], list[NotebookRun]] = {}
         for run in self.runs:
-            rows.setdefault((project_relative_path(run.notebook_path), run.status), []).append(run)
-        table = Table(title="dtflw run summary")
-        table.add_column("notebook", no_wrap=True, min_width=max((len(n) for n, _ in rows), default=8))  # never cut
-        table.add_column("status", no_wrap=True, min_width=9)
-        table.add_column("duration", no_wrap=True, min_width=8)
-        table.add_column("outputs", overflow="fold", min_width=16)
-        for (name, status), runs in rows.items():
-            _, colour, word = _STYLE[status]
+            groups.setdefault((project_relative_path(run.notebook_path), run.status), []).append(run)
+        rows = [("notebook", "status", "duration", "outputs")]
+        colours: list[str | None] = [None]
+        for (name, status), runs in groups.items():
             durations = [r.duration for r in runs if r.duration is not None]
-            duration = f"{sum(durations):.2f}s" if durations else ""
             outputs = ", ".join(
-                f"{o.alias or o.name} {o.state.version_label if o.state else ''}" for o in runs[-1].outputs
+                _label(o.alias or o.name, o.state.version_label if o.state else "") for o in runs[-1].outputs
             )
             times = f" ×{len(runs)}" if len(runs) > 1 else ""
-            table.add_row(name, Text(word + times, style=colour), duration, outputs)
-        return table
+            rows.append((name, _STYLE[status][2] + times, f"{sum(durations):.2f}s" if durations else "", outputs))
+            colours.append(_STYLE[status][1])
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = [self._terminal.paint(SUMMARY_TITLE, bold=True)]
+        for row, colour in zip(rows, colours):
+            cells = (
+                row[0].ljust(widths[0]),
+                self._terminal.paint(row[1].ljust(widths[1]), colour),
+                row[2].rjust(widths[2]),
+            )
+            lines.append("  ".join((*cells, row[3])).rstrip())
+        return lines
+
+
+def _label(name: str, version: str) -> str:
+    return f"{name} {version}" if version else name

@@ -172,14 +172,12 @@ def run(context, wait_for_storage, where, **options):
 
 def _run_locally(options: dict, wait_for_storage: float, output) -> None:
     """`dtflw run`: the notebook with the local runtime, its output redacted by `output` (`RedactedFds`)."""
-    from rich.console import Console
-
     from dtflw.interrupts import CANCELLATION
     from dtflw.progress import ProgressPrinter
     from dtflw.secrets import scrub
 
-    console = Console(stderr=True)
-    printer = ProgressPrinter(console)
+    terminal = _terminal()
+    printer = ProgressPrinter(terminal)
     secrets = output.secrets  # the values revealed while running: never printed
     try:
         with _secrets_kept_from_environment() as environ:
@@ -190,23 +188,26 @@ def _run_locally(options: dict, wait_for_storage: float, output) -> None:
                 try:
                     result = CANCELLATION.run(session.run_file, notebook, pairs(options["args"], "--arg"))
                 except KeyboardInterrupt:  # the first Ctrl-C or SIGTERM: notebooks stopped, recorded cancelled
-                    _print_summary(console, printer)
-                    console.print(
-                        f"[red]✖ Interrupted ({CANCELLATION.signal_name}):[/] running notebooks were stopped and "
-                        "recorded as cancelled.",
-                        highlight=False,
-                        soft_wrap=True,
-                    )
+                    _print_summary(terminal, printer)
+                    interrupted = terminal.paint(f"✖ Interrupted ({CANCELLATION.signal_name}):", "red")
+                    terminal.write(f"{interrupted} running notebooks were stopped and recorded as cancelled.")
                     CANCELLATION.exit()  # notebooks still in a sleep are abandoned
     except DtflwError as e:
-        _print_summary(console, printer)
-        _report_failure(console, e, options["show_traceback"], secrets)
+        _print_summary(terminal, printer)
+        _report_failure(terminal, e, options["show_traceback"], secrets)
         sys.exit(1)
-    _print_summary(console, printer)
+    _print_summary(terminal, printer)
     for where in printer.lineage_folders():
-        console.print(f"Lineage written under {where}", highlight=False, soft_wrap=True)
+        terminal.write(f"Lineage written under {where}")
     if result is not None:
         click.echo(scrub(result, secrets))
+
+
+def _terminal():
+    """stderr, where a person reads what happens (stdout is the notebook's exit value or the report)."""
+    from dtflw.progress import Terminal
+
+    return Terminal(sys.stderr, os.environ)
 
 
 @contextlib.contextmanager
@@ -295,9 +296,7 @@ def plan(**options):
             with session, contextlib.redirect_stdout(sys.stderr):  # the notebook's own prints are not the plan
                 session.run_file(notebook, pairs(options["args"], "--arg"))
         except DtflwError as e:
-            from rich.console import Console
-
-            _report_failure(Console(stderr=True), e, options["show_traceback"], output.secrets)
+            _report_failure(_terminal(), e, options["show_traceback"], output.secrets)
             sys.exit(1)
         click.echo(planner.render())
 
@@ -318,31 +317,21 @@ def check(**options):
                 session.run_file(notebook, pairs(options["args"], "--arg"))
             report = check_planned(planner.plans())
     except DtflwError as e:
-        from rich.console import Console
-
-        _report_failure(Console(stderr=True), e, options["show_traceback"])
+        _report_failure(_terminal(), e, options["show_traceback"])
         sys.exit(1)
     click.echo("\n".join(report.lines()))
     sys.exit(0 if report.passed else 1)
 
 
-def _print_summary(console, printer) -> None:
-    """The summary of the notebooks that ran (none: nothing), wider than the terminal rather than cut."""
-    from rich.console import Console
-
-    if printer.runs:
-        table = printer.summary()
-        needed = sum(column.min_width or 0 for column in table.columns) + 3 * len(table.columns) + 1  # + borders
-        if needed > console.width:
-            console = Console(file=console.file, width=needed, force_terminal=console.is_terminal)
-        console.print(table)
+def _print_summary(terminal, printer) -> None:
+    """The summary of the notebooks that ran (none: nothing)."""
+    for line in printer.summary():
+        terminal.write(line)
 
 
-def _report_failure(console, error: DtflwError, show_traceback: bool, secrets=frozenset()) -> None:
+def _report_failure(terminal, error: DtflwError, show_traceback: bool, secrets=frozenset()) -> None:
     """The error in one line; with `--traceback`, the whole chain of tracebacks first (notebook cells,
     `%run` helpers, imported modules, and each failed notebook of a DAG). Secret values never show."""
-    from rich.markup import escape
-
     from dtflw.secrets import scrub
 
     if show_traceback:
@@ -355,12 +344,10 @@ def _report_failure(console, error: DtflwError, show_traceback: bool, secrets=fr
             failures += list(getattr(cause, "failures", {}).values())
             cause = cause.__cause__ or cause.__context__
         for failed in failures + [error]:
-            trace = scrub("".join(traceback.format_exception(failed)), secrets)
-            console.print(trace, highlight=False, markup=False, soft_wrap=True)
-    message = escape(scrub(str(error), secrets))
-    console.print(f"[red]✖ {type(error).__name__}:[/] {message}", highlight=False, soft_wrap=True)
+            terminal.write(scrub("".join(traceback.format_exception(failed)), secrets).rstrip("\n"))
+    terminal.write(f"{terminal.paint(f'✖ {type(error).__name__}:', 'red')} {scrub(str(error), secrets)}")
     if not show_traceback:
-        console.print("(run again with --traceback for the whole trace)", highlight=False, style="dim")
+        terminal.write(terminal.paint("(run again with --traceback for the whole trace)", dim=True))
 
 
 @main.group()

@@ -262,7 +262,6 @@ def run(profile, repair, poll, params, **options):
     run of this job."""
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.errors import DatabricksError
-    from rich.console import Console
 
     from dtflw.deploy.export import job_settings
     from dtflw.deploy.job_run import (
@@ -278,7 +277,6 @@ def run(profile, repair, poll, params, **options):
     from dtflw.deploy.run_lineage import close_job_run
     from dtflw.version import __version__
 
-    console = Console(stderr=True)
     known_runs = os.path.abspath(LAST_RUNS)  # here, whatever folder a notebook later runs in
     try:
         planned, name, compute, tags = _planned(options)
@@ -289,14 +287,14 @@ def run(profile, repair, poll, params, **options):
             previous, settings = last_run(name, host, known_runs)
             run_id = repair_failed(client, previous, settings)
             verb = "Repairing" if run_id == previous else "Re-submitted the failed tasks of"
-            console.print(f"{verb} run {previous}" + ("" if run_id == previous else f" as run {run_id}"))
+            click.echo(f"{verb} run {previous}" + ("" if run_id == previous else f" as run {run_id}"), err=True)
         else:
             settings = job_settings(tasks, name, compute, tags, package=f"dtflw=={__version__}")
             run_id = submit_flow(client, settings)
-            console.print(f"Submitted {len(tasks)} task(s) of '{name}' as run {run_id}", highlight=False)
+            click.echo(f"Submitted {len(tasks)} task(s) of '{name}' as run {run_id}", err=True)
         remember_run(name, host, run_id, settings, known_runs)
-        ended = follow(client, run_id, on_change=lambda task: _show(console, task), poll=(poll, max(poll, 10.0)))
-        console.print(f"Run {run_id} ended: {ended.state.result_state.value} — {ended.run_page_url}", highlight=False)
+        ended = follow(client, run_id, on_change=_show, poll=(poll, max(poll, 10.0)))
+        click.echo(f"Run {run_id} ended: {ended.state.result_state.value} — {ended.run_page_url}", err=True)
         close_job_run(client, ended)  # the tasks' lineage records get their terminal states
         raise_failures(client, ended)
     except DtflwError as e:
@@ -306,7 +304,7 @@ def run(profile, repair, poll, params, **options):
         sys.exit(1)
 
 
-def _show(console, task) -> None:
+def _show(task) -> None:
     """One line per task state change: ▶ running, ✔ done, ✖ failed/timedout/canceled, ↷ skipped (why)."""
     from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED
 
@@ -322,7 +320,7 @@ def _show(console, task) -> None:
         mark = f"✖ {result.lower()}"
     else:
         mark = "▶ running" if life == "RUNNING" else f"… {life.lower()}"
-    console.print(f"{mark:<11}{task.task_key}{note}", highlight=False)
+    click.echo(f"{mark:<11}{task.task_key}{note}", err=True)
 
 
 @deploy.command("close")
