@@ -72,8 +72,8 @@ class NotebookImports:
     def open(self, file, *args, **kwargs):
         """`open()` with a relative path resolved against the notebook's folder."""
         if isinstance(file, (str, bytes, os.PathLike)) and not os.path.isabs(file):
-            folder = self.folders[0]
-            file = os.path.join(os.fsencode(folder), file) if isinstance(file, bytes) else os.path.join(folder, file)
+            folder, path = self.folders[0], os.fspath(file)
+            file = os.path.join(os.fsencode(folder), path) if isinstance(path, bytes) else os.path.join(folder, path)
         return _real_open(file, *args, **kwargs)
 
     def import_(self, name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s names
