@@ -10,7 +10,7 @@ import re
 import shutil
 from dataclasses import dataclass
 
-from dtflw.errors import ArgumentError, DtflwError, ExitValueTooLargeError
+from dtflw.errors import ArgumentError, DtflwError, ExitValueTooLargeError, NamespacePathError
 from dtflw.local.namespaces import WorkspaceNamespaces
 from dtflw.local.secret_store import SECRETS_FILE_OPTION, read_secrets_file
 from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
@@ -245,9 +245,17 @@ class LocalFs:
 
     def local_path(self, path: str) -> str:
         """The local file behind a dbutils path; a path without a scheme is on the DBFS, as on Databricks."""
-        if path.startswith(("dbfs:", "file:", "/Volumes/")) or path == "/Volumes":
-            return self._namespaces.local_path(path)
-        return self._namespaces.local_path("dbfs:/" + path.lstrip("/"))
+        given = (
+            path
+            if path.startswith(("dbfs:", "file:", "/Volumes/")) or path == "/Volumes"
+            else "dbfs:/" + path.lstrip("/")
+        )
+        local = self._namespaces.local_path(given)
+        if local is None:  # `file:x`: Hadoop refuses a relative path in a URI
+            raise NamespacePathError(
+                f"java.net.URISyntaxException: Relative path in absolute URI: {path}; write file:/ and an absolute path."
+            )
+        return local
 
     def _dbfs_path(self, local: str, original: str) -> str:
         if original.startswith(("file:", "/Volumes", "dbfs:/Volumes")):
