@@ -119,7 +119,8 @@ def _create_as_select(session, table: str, plan, partition_by) -> None:
     columns = ", ".join(
         f"{_quoted(f.name)} {f.dataType.simpleString()}{'' if f.nullable else ' NOT NULL'}" for f in frame.schema.fields
     )
-    names = [c for c in partition_by or [] if isinstance(c, str)]  # writeTo's partition expressions: none
+    given = [partition_by] if isinstance(partition_by, str) else partition_by or []  # a name alone, as pyspark takes it
+    names = [c for c in given if isinstance(c, str)]  # writeTo's partition expressions: none
     partitioned = f" PARTITIONED BY ({', '.join(_quoted(c) for c in names)})" if names else ""
     session.sql(f"CREATE TABLE {_quoted(table)} ({columns}) USING delta{partitioned}")
     frame.write.insertInto(table)
