@@ -108,6 +108,19 @@ def test_overwrite_and_replace_act_as_on_databricks(uc_engine):
     assert session.table("main.default.over").count() == 2
 
 
+def test_partition_by_takes_one_column_name_or_a_list_of_them(uc_folder, uc_engine):
+    session = uc_engine.new_session()
+    df = session.createDataFrame([(1, "nl")], "id int, country string")
+    df.write.saveAsTable("main.default.by_name", partitionBy="country")
+    df.write.saveAsTable("main.default.by_list", partitionBy=["country"])
+    store = UnityStore(str(uc_folder / "metastore"), str(uc_folder / "volumes"))
+    for name in ("by_name", "by_list"):
+        log = os.path.join(store.get_table(f"main.default.{name}")["storage_location"][len("file://") :], "_delta_log")
+        with open(os.path.join(log, f"{0:020d}.json")) as f:
+            metadata = next(json.loads(line)["metaData"] for line in f if '"metaData"' in line)
+        assert metadata["partitionColumns"] == ["country"], name
+
+
 def test_a_managed_table_must_be_delta_and_its_schema_must_exist(uc_engine):
     session = uc_engine.new_session()
     with pytest.raises(ManagedTableFormatError, match="main.default.not_delta"):

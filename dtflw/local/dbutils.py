@@ -8,12 +8,17 @@ import difflib
 import os
 import re
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
-from dtflw.errors import ArgumentError, DtflwError, ExitValueTooLargeError
+from dtflw.errors import ArgumentError, DtflwError, ExitValueTooLargeError, NamespacePathError
 from dtflw.local.namespaces import WorkspaceNamespaces
 from dtflw.local.secret_store import SECRETS_FILE_OPTION, read_secrets_file
 from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
+
+if TYPE_CHECKING:
+    from dtflw.runtime.runner import Runner
 
 # the most of an exit value Databricks returns to the caller (Jobs API runs/get-output: "the first 5 MB")
 MAX_EXIT_VALUE_BYTES = 5 * 1024 * 1024
@@ -68,27 +73,29 @@ class Widgets:
         """The widgets the notebook declared or read so far (`getAll` reads every one)."""
         return frozenset(self._asked)
 
-    def _define(self, kind, name, default_value, choices=(), label=None) -> None:
-        choices = tuple(str(c) for c in choices)
+    def _define(
+        self, kind: str, name: str, default_value: str, choices: Iterable[str] = (), label: str | None = None
+    ) -> None:
+        options = tuple(str(c) for c in choices)
         values = str(default_value).split(",") if kind == "multiselect" else [str(default_value)]
-        if kind in ("dropdown", "multiselect") and any(v not in choices for v in values if v):
+        if kind in ("dropdown", "multiselect") and any(v not in options for v in values if v):
             raise ArgumentError(
-                f"Default {default_value!r} of widget '{name}' is not among its choices {list(choices)}."
+                f"Default {default_value!r} of widget '{name}' is not among its choices {list(options)}."
             )
         self._asked.add(name)
         if name not in self._widgets:
-            self._widgets[name] = _Widget(kind, str(default_value), label or name, choices)
+            self._widgets[name] = _Widget(kind, str(default_value), label or name, options)
 
     def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:  # noqa: N803 - dbutils' names
         self._define("text", name, defaultValue, label=label)
 
-    def dropdown(self, name: str, defaultValue: str, choices, label: str | None = None) -> None:  # noqa: N803
+    def dropdown(self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None) -> None:  # noqa: N803
         self._define("dropdown", name, defaultValue, choices, label)
 
-    def combobox(self, name: str, defaultValue: str, choices, label: str | None = None) -> None:  # noqa: N803
+    def combobox(self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None) -> None:  # noqa: N803
         self._define("combobox", name, defaultValue, choices, label)
 
-    def multiselect(self, name: str, defaultValue: str, choices, label: str | None = None) -> None:  # noqa: N803
+    def multiselect(self, name: str, defaultValue: str, choices: Iterable[str], label: str | None = None) -> None:  # noqa: N803
         self._define("multiselect", name, defaultValue, choices, label)
 
     def get(self, name: str) -> str:
@@ -121,7 +128,7 @@ class Widgets:
         return values
 
     @contextlib.contextmanager
-    def arguments_added(self, arguments: dict[str, str]):
+    def arguments_added(self, arguments: dict[str, str]) -> Iterator[None]:
         """Within the block, `arguments` are passed too (for `%run ./x $a=1`)."""
         saved = dict(self._arguments)
         self._arguments.update(arguments)
@@ -138,10 +145,12 @@ class Widgets:
 
 
 class _Option:
-    def __init__(self, value):
+    """Scala's `Option[String]`, as the notebook context answers."""
+
+    def __init__(self, value: str | None):
         self._value = value
 
-    def get(self):
+    def get(self) -> str:
         if self._value is None:
             raise KeyError("None.get")
         return self._value
@@ -183,10 +192,10 @@ class _EntryPoint:
     def __init__(self, context: NotebookContext):
         self._context = context
 
-    def getDbutils(self):  # noqa: N802 - Databricks' name
+    def getDbutils(self) -> _EntryPoint:  # noqa: N802 - Databricks' name
         return self
 
-    def notebook(self):
+    def notebook(self) -> _EntryPoint:
         return self
 
     def getContext(self) -> NotebookContext:  # noqa: N802 - Databricks' name
@@ -196,18 +205,18 @@ class _EntryPoint:
 class NotebookUtils:
     """`dbutils.notebook`: run other notebooks, exit, and the context of this one."""
 
-    def __init__(self, runner, context: NotebookContext):
+    def __init__(self, runner: Runner, context: NotebookContext):
         self._runner = runner
         self.entry_point = _EntryPoint(context)
 
-    def run(self, path: str, timeout_seconds: int = 0, arguments: dict | None = None) -> str | None:
+    def run(self, path: str, timeout_seconds: int = 0, arguments: dict[str, str] | None = None) -> str | None:
         arguments = arguments or {}
         bad = {k: v for k, v in arguments.items() if not isinstance(k, str) or not isinstance(v, str)}
         if bad:
             raise ArgumentError(f"dbutils.notebook.run('{path}'): arguments must be strings, got {bad!r}.")
         return self._runner.run(path, timeout_seconds, arguments)
 
-    def exit(self, value) -> None:
+    def exit(self, value: object) -> NoReturn:
         """End the notebook with `value`; one over `MAX_EXIT_VALUE_BYTES` (UTF-8) is an error, as on Databricks."""
         text = str(value)
         size = len(text.encode("utf-8", "surrogatepass"))
@@ -239,15 +248,25 @@ class LocalFs:
     """`dbutils.fs` over local folders: `dbfs:/` (and a bare `/x`), `/Volumes/`, `file:/` (`file:/Workspace/…`
     is the workspace root), as `namespaces` maps them."""
 
-    def __init__(self, dbfs_folder: str, volumes_folder: str | None = None, *, namespaces=None):
+    def __init__(
+        self, dbfs_folder: str, volumes_folder: str | None = None, *, namespaces: WorkspaceNamespaces | None = None
+    ):
         self._namespaces = namespaces or WorkspaceNamespaces.of(dbfs_folder, volumes_folder)
         self._dbfs = self._namespaces.dbfs_root.rstrip("/")
 
     def local_path(self, path: str) -> str:
         """The local file behind a dbutils path; a path without a scheme is on the DBFS, as on Databricks."""
-        if path.startswith(("dbfs:", "file:", "/Volumes/")) or path == "/Volumes":
-            return self._namespaces.local_path(path)
-        return self._namespaces.local_path("dbfs:/" + path.lstrip("/"))
+        given = (
+            path
+            if path.startswith(("dbfs:", "file:", "/Volumes/")) or path == "/Volumes"
+            else "dbfs:/" + path.lstrip("/")
+        )
+        local = self._namespaces.local_path(given)
+        if local is None:  # `file:x`: Hadoop refuses a relative path in a URI
+            raise NamespacePathError(
+                f"java.net.URISyntaxException: Relative path in absolute URI: {path}; write file:/ and an absolute path."
+            )
+        return local
 
     def _dbfs_path(self, local: str, original: str) -> str:
         if original.startswith(("file:", "/Volumes", "dbfs:/Volumes")):
@@ -357,7 +376,7 @@ class Secrets:
     def env_name(scope: str, key: str) -> str:
         return SECRET_VARIABLE_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", f"{scope}_{key}").upper()
 
-    def _from_file(self) -> dict:
+    def _from_file(self) -> dict[str, dict[str, str]]:
         return read_secrets_file(self._file)
 
     def get(self, scope: str, key: str) -> str:

@@ -14,18 +14,24 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from dtflw.errors import NamespacePathError
 from dtflw.local.namespaces import WorkspaceNamespaces
 
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorOrPath
+
+OpenFunction = Callable[..., IO[Any]]  # `open()`: (file, mode, …) → a text or binary file
+
 _FUSE_PATH = re.compile(r"(?<![\w./:-])(/(?:dbfs|Volumes|Workspace)(?=/|\b)[^\s'\";|&<>()`$]*)")
 
 
-def opening_namespaces(open_, namespaces: WorkspaceNamespaces):
+def opening_namespaces(open_: OpenFunction, namespaces: WorkspaceNamespaces) -> OpenFunction:
     """`open_` taking `/dbfs/…`, `/Volumes/…`, `/Workspace/…` and `dbfs:`/`file:` paths as Databricks does."""
 
-    def open_with_namespaces(file, *args, **kwargs):
+    def open_with_namespaces(file: FileDescriptorOrPath, *args: Any, **kwargs: Any) -> IO[Any]:
         if isinstance(file, os.PathLike):
             file = os.fspath(file)
         if isinstance(file, str):
@@ -40,7 +46,7 @@ def shell_with_namespaces(script: str, namespaces: WorkspaceNamespaces) -> str:
     """A `%sh` script with its FUSE paths (`/dbfs/x`, `/Volumes/…`, `/Workspace/…`) made local; `dbfs:/x` stays,
     as a shell on a cluster does not know it either."""
 
-    def local(match: re.Match) -> str:
+    def local(match: re.Match[str]) -> str:
         found = namespaces.local_path(match.group(1))
         return match.group(1) if found is None else found
 
@@ -72,7 +78,7 @@ def namespace_file_error(error: BaseException, namespaces: WorkspaceNamespaces |
 
 
 def _chain(error: BaseException | None) -> Iterator[BaseException]:
-    seen = set()
+    seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         yield error

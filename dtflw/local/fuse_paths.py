@@ -18,6 +18,8 @@ import builtins
 import functools
 import io
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from dtflw.runtime import active_runtime
 
@@ -27,6 +29,7 @@ _ONE_PATH = (
 )  # fmt: skip
 _TWO_PATHS = ("rename", "replace")
 _installed: list[bool] = []
+_R = TypeVar("_R")
 
 
 def install() -> None:
@@ -41,11 +44,13 @@ def install() -> None:
                 if original in capabilities:  # shutil and pathlib choose their (safe) paths by these
                     capabilities.add(wrapped)
             setattr(os, name, wrapped)
-    builtins.open = io.open = _mapping_first(builtins.open, 1)
+    opening = _mapping_first(builtins.open, 1)
+    for module in (builtins, io):
+        setattr(module, "open", opening)  # noqa: B010 - typed, `open` is an overloaded function, not assignable
     _installed.append(True)
 
 
-def local_path(path):
+def local_path(path: object) -> object:
     """`path` as the running notebook sees it: a FUSE path is its workspace's folder."""
     text = path if isinstance(path, str) else None
     if text is None and isinstance(path, os.PathLike):
@@ -61,9 +66,9 @@ def local_path(path):
     return path if local is None else local
 
 
-def _mapping_first(function, count: int):
+def _mapping_first(function: Callable[..., _R], count: int) -> Callable[..., _R]:
     @functools.wraps(function)
-    def on_local_folders(*args, **kwargs):
+    def on_local_folders(*args: Any, **kwargs: Any) -> _R:
         if args:
             args = tuple(local_path(a) for a in args[:count]) + args[count:]
         return function(*args, **kwargs)

@@ -30,11 +30,27 @@ import importlib.util
 import os
 import sys
 import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import CodeType, ModuleType
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorOrPath
+
+
+@dataclass
+class _CwdOwner:
+    """The thread that moved the working directory, how deep its blocks are nested, and where it was before."""
+
+    thread: int | None = None
+    depth: int = 0
+    before: str | None = None
+
 
 _cwd_lock = threading.Lock()
-# the thread that moved the working directory, how deep its blocks are nested, and where it was before
-_cwd_owner: list = [None, 0, None]
-_code_cache: dict[tuple, object] = {}  # (file, hash of its source) → compiled module code
+_cwd_owner = _CwdOwner()
+_code_cache: dict[tuple[str, bytes], CodeType] = {}  # (file, hash of its source) → compiled module code
 _real_import = builtins.__import__
 _real_open = builtins.open
 
@@ -65,18 +81,26 @@ class NotebookImports:
 
     def __init__(self, folders: list[str]):
         self.folders = folders
-        self.modules: dict[str, object] = {}  # loaded for this run, by full name
+        self.modules: dict[str, ModuleType] = {}  # loaded for this run, by full name
         self._lock = threading.RLock()
         self.builtins = dict(vars(builtins), __import__=self.import_, open=self.open)
 
-    def open(self, file, *args, **kwargs):
+    def open(self, file: FileDescriptorOrPath, *args: Any, **kwargs: Any) -> IO[Any]:
         """`open()` with a relative path resolved against the notebook's folder."""
         if isinstance(file, (str, bytes, os.PathLike)) and not os.path.isabs(file):
-            folder = self.folders[0]
-            file = os.path.join(os.fsencode(folder), file) if isinstance(file, bytes) else os.path.join(folder, file)
-        return _real_open(file, *args, **kwargs)
+            folder, path = self.folders[0], os.fspath(file)
+            file = os.path.join(os.fsencode(folder), path) if isinstance(path, bytes) else os.path.join(folder, path)
+        opened: IO[Any] = _real_open(file, *args, **kwargs)  # text or binary, as its mode says
+        return opened
 
-    def import_(self, name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s names
+    def import_(
+        self,
+        name: str,
+        globals: Mapping[str, Any] | None = None,  # noqa: A002 - `__import__`'s names; a module's globals
+        locals: Mapping[str, Any] | None = None,  # noqa: A002
+        fromlist: Sequence[str] = (),
+        level: int = 0,
+    ) -> ModuleType:
         if level:
             package = (globals or {}).get("__package__") or ""
             if package.partition(".")[0] not in self.modules:
@@ -104,7 +128,7 @@ class NotebookImports:
             return importlib.machinery.PathFinder.find_spec(name, sys.path) is None
         return True
 
-    def _load(self, name: str):
+    def _load(self, name: str) -> ModuleType:
         if name in self.modules:
             return self.modules[name]
         parent, _, child = name.rpartition(".")
@@ -133,7 +157,7 @@ class _FreshSourceLoader(importlib.machinery.SourceFileLoader):
     """Loads a module from its source (compiled once per content), never from `__pycache__`, whose
     timestamps miss an edit of the same size within the same second."""
 
-    def get_code(self, fullname):
+    def get_code(self, fullname: str) -> CodeType:
         source = self.get_data(self.path)
         key = (self.path, hashlib.sha256(source).digest())
         code = _code_cache.get(key)
@@ -143,16 +167,17 @@ class _FreshSourceLoader(importlib.machinery.SourceFileLoader):
 
 
 @contextlib.contextmanager
-def working_directory(folder: str):
+def working_directory(folder: str) -> Iterator[None]:
     """The process's working directory is `folder` within the block, if this thread may move it: the
     first thread to move it owns it until its block ends (nested notebooks on that thread move it too);
     notebooks on other threads meanwhile — DAG steps, runs with a timeout, other top-level runs — keep it."""
     me = threading.get_ident()
     with _cwd_lock:
-        mine = _cwd_owner[0] in (None, me)
+        mine = _cwd_owner.thread in (None, me)
         if mine:
             previous = os.getcwd()
-            _cwd_owner[:] = [me, _cwd_owner[1] + 1, _cwd_owner[2] or previous]
+            _cwd_owner.thread, _cwd_owner.depth = me, _cwd_owner.depth + 1
+            _cwd_owner.before = _cwd_owner.before or previous
             os.chdir(folder)
     if not mine:
         yield
@@ -161,15 +186,24 @@ def working_directory(folder: str):
         yield
     finally:
         with _cwd_lock:
-            if _cwd_owner[0] == me:  # not given up meanwhile (see `give_up_working_directory`)
+            if _cwd_owner.thread == me:  # not given up meanwhile (see `give_up_working_directory`)
                 os.chdir(previous)
-                _cwd_owner[:] = [me, _cwd_owner[1] - 1, _cwd_owner[2]] if _cwd_owner[1] > 1 else [None, 0, None]
+                if _cwd_owner.depth > 1:
+                    _cwd_owner.depth -= 1
+                else:
+                    _given_up()
 
 
 def give_up_working_directory(thread_id: int) -> None:
     """An abandoned notebook's thread (timed out, still running) no longer holds the working directory:
     it goes back to where it was before that thread moved it, and other notebooks may move it again."""
     with _cwd_lock:
-        if _cwd_owner[0] == thread_id:
-            os.chdir(_cwd_owner[2])
-            _cwd_owner[:] = [None, 0, None]
+        if _cwd_owner.thread == thread_id:
+            assert _cwd_owner.before is not None  # set by the thread that moved it
+            os.chdir(_cwd_owner.before)
+            _given_up()
+
+
+def _given_up() -> None:
+    """No thread holds the working directory (the caller holds `_cwd_lock`)."""
+    _cwd_owner.thread, _cwd_owner.depth, _cwd_owner.before = None, 0, None

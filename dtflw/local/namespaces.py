@@ -16,6 +16,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import Self
 
 from dtflw.errors import NamespacePathError
 
@@ -47,14 +48,20 @@ class WorkspaceNamespaces:
     user: str | None = None
 
     @classmethod
-    def of(cls, dbfs_root: str, volumes_root: str | None = None, workspace_root=None, user=None):
+    def of(
+        cls,
+        dbfs_root: str,
+        volumes_root: str | None = None,
+        workspace_root: str | None = None,
+        user: str | None = None,
+    ) -> Self:
         """Namespaces with absolute roots; the volumes root defaults to `default_volumes_root(dbfs_root)`."""
         dbfs = os.path.abspath(dbfs_root)
         volumes = os.path.abspath(volumes_root) if volumes_root else default_volumes_root(dbfs)
         return cls(dbfs, volumes, os.path.abspath(workspace_root) if workspace_root else None, user)
 
     @staticmethod
-    def names_namespace(path) -> bool:
+    def names_namespace(path: object) -> bool:
         """True if `path` is written in one of the Databricks namespaces (whether or not it maps here)."""
         return isinstance(path, str) and bool(_NAMESPACE_START.match(path))
 

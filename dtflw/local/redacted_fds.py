@@ -16,6 +16,7 @@ import os
 import select
 import sys
 import threading
+from collections.abc import Collection, Iterable
 
 from dtflw.secrets import scrub, secret_texts
 
@@ -28,7 +29,7 @@ class RedactedFds:
     """Descriptors (1 and 2) redirected through a scrubbing reader until `close()`. `secrets` is read at
     every write, so a set that grows (or is replaced) while the run goes on is honoured."""
 
-    def __init__(self, secrets, fds=(1, 2)):
+    def __init__(self, secrets: Collection[object], fds: Iterable[int] = (1, 2)):
         self.secrets = secrets
         self._pumps: list[_Pump] = []
         for group in _same_targets(fds):
@@ -47,13 +48,13 @@ class RedactedFds:
     def __enter__(self) -> RedactedFds:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _same_targets(fds) -> list[list[int]]:
+def _same_targets(fds: Iterable[int]) -> list[list[int]]:
     """The descriptors grouped by what they write to (1 and 2 on one terminal: one group, order kept)."""
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[int, int], list[int]] = {}  # (device, inode) → descriptors
     for fd in fds:
         try:
             stat = os.fstat(fd)

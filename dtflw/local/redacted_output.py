@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+from collections.abc import Collection, Iterator
+from typing import Any, TextIO
 
 from dtflw.secrets import scrub
 
@@ -20,7 +22,7 @@ _lock = threading.Lock()
 class RedactingStream:
     """A text stream writing whole lines, each scrubbed of `secrets` (a set that may grow)."""
 
-    def __init__(self, stream, secrets):
+    def __init__(self, stream: TextIO, secrets: Collection[object]):
         self._stream = stream
         self._secrets = secrets
         self._pending = ""
@@ -41,12 +43,12 @@ class RedactingStream:
                 self._pending = ""
         self._stream.flush()
 
-    def __getattr__(self, name):  # encoding, isatty, fileno… of the stream it wraps
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno… of the stream it wraps
         return getattr(self._stream, name)
 
 
 @contextlib.contextmanager
-def redacted_output(secrets):
+def redacted_output(secrets: Collection[object]) -> Iterator[None]:
     """Within the block, stdout and stderr are scrubbed of `secrets`. The outermost block (the
     notebook that calls the others, and so ends last) replaces the streams; blocks inside it, in
     any thread, find them replaced."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dtflw.local.workspace import LocalWorkspace
+
 
 class LocalRunner:
     """Runs notebooks of a `LocalWorkspace`, resolving relative paths against the calling notebook."""
 
-    def __init__(self, workspace, caller_path: str):
+    def __init__(self, workspace: LocalWorkspace, caller_path: str):
         self._workspace = workspace
         self._caller = caller_path
 
@@ -17,7 +22,7 @@ class LocalRunner:
         arguments: dict[str, str],
         *,
         run_id: str | None = None,
-    ):
+    ) -> str | None:
         return self._workspace.run(path, arguments, timeout_seconds, caller=self._caller, run_id=run_id)
 
     def source_fingerprint(self, path: str) -> str | None:

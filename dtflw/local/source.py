@@ -18,7 +18,7 @@ import os
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import overload
+from typing import Any, overload
 
 from dtflw.errors import MalformedCellError, NotANotebookError, NotebookNotFoundError
 
@@ -287,7 +287,7 @@ def _parse_ipynb(text: str, path: str) -> NotebookSource:
     return NotebookSource(path, language, tuple(cells))
 
 
-def _ipynb_language(metadata: dict, path: str) -> str:
+def _ipynb_language(metadata: dict[str, Any], path: str) -> str:
     """The default language of an .ipynb: Databricks' metadata, else Jupyter's, else python."""
     language = str(
         (metadata.get("application/vnd.databricks.v1+notebook") or {}).get("language")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from dtflw.errors import EngineError, PathNotFoundError, UnreadablePathError
 from dtflw.local.namespaces import WorkspaceNamespaces, without_file_scheme
@@ -36,9 +38,11 @@ _READ_CONTEXT = re.compile(r"(?:\bFROM|\bJOIN)\s+\w+\s*\.\s*$", re.IGNORECASE)
 _INFERRED_FORMATS = ("parquet", "csv", "json", "orc", "xml", "avro")  # formats whose schema is read from the files
 DBFS_ROOT_FOLDERS = ("FileStore", "mnt", "databricks-datasets", "user")  # first folders of DBFS paths, never local
 _installed: list[bool] = []
+_E = TypeVar("_E", bound=Exception)
+Method = Callable[..., Any]  # a method of a pyspark reader, writer or session: (self, …) → its answer
 
 
-def bind(session, namespaces: WorkspaceNamespaces, *, sail: bool = False):
+def bind(session: Any, namespaces: WorkspaceNamespaces, *, sail: bool = False) -> Any:
     """Let `session` read and write the Databricks namespaces as `namespaces` maps them; returns it.
     `sail`: the session is Sail's, whose SQL has gaps refused here rather than left silent."""
     if not _installed:
@@ -49,13 +53,15 @@ def bind(session, namespaces: WorkspaceNamespaces, *, sail: bool = False):
     return session
 
 
-def namespaces_of(session) -> WorkspaceNamespaces | None:
+def namespaces_of(session: object) -> WorkspaceNamespaces | None:
     return getattr(session, _BOUND, None)
 
 
-def _analysis_error(base: type, message: str):
+def _analysis_error(base: type[_E], message: str) -> _E:
     """An error that is both dtflw's `base` and pyspark's AnalysisException, as Databricks raises it."""
-    return _as_analysis_exception(base)(message=message)
+    cls: type = base  # a class is hashable, as the cache needs (mypy doubts it of `type[X]`: python/mypy#20409)
+    error: _E = _as_analysis_exception(cls)(message=message)  # built as an AnalysisException is
+    return error
 
 
 @functools.cache
@@ -65,7 +71,9 @@ def _as_analysis_exception(base: type) -> type:
     return type(base.__name__, (base, AnalysisException), {"__doc__": base.__doc__, "__module__": __name__})
 
 
-def path_not_found(path: str, local: str | None = None, namespaces: WorkspaceNamespaces | None = None):
+def path_not_found(
+    path: str, local: str | None = None, namespaces: WorkspaceNamespaces | None = None
+) -> PathNotFoundError:
     """The error Databricks raises for a missing path (an AnalysisException, and a dtflw PathNotFoundError)."""
     where = f" (locally {local})" if local and local != path else ""
     hint = ""
@@ -83,7 +91,7 @@ def path_not_found(path: str, local: str | None = None, namespaces: WorkspaceNam
     return _analysis_error(PathNotFoundError, message)
 
 
-def check_inferable(original, local, table_format: str | None, schema) -> None:
+def check_inferable(original: object, local: object, table_format: str | None, schema: object) -> None:
     """`[UNABLE_TO_INFER_SCHEMA]` for a folder without data files read with no schema, as on Databricks (Sail
     would return an empty DataFrame without columns). A Delta table's folder always has its log."""
     fmt = (table_format or "parquet").lower()
@@ -103,7 +111,7 @@ def check_inferable(original, local, table_format: str | None, schema) -> None:
     raise _analysis_error(UnreadablePathError, message)
 
 
-def translated(namespaces: WorkspaceNamespaces, path):
+def translated(namespaces: WorkspaceNamespaces, path: object) -> object:
     """`path` (a string, or a list or tuple of them) with namespace paths made local."""
     if isinstance(path, (list, tuple)):
         return type(path)(translated(namespaces, p) for p in path)
@@ -113,9 +121,9 @@ def translated(namespaces: WorkspaceNamespaces, path):
     return path
 
 
-def check_readable(namespaces: WorkspaceNamespaces, original, local) -> None:
+def check_readable(namespaces: WorkspaceNamespaces, original: object, local: object) -> None:
     """PATH_NOT_FOUND for a local path (or glob) that names nothing; cloud URLs are the engine's to check."""
-    if isinstance(local, (list, tuple)):
+    if isinstance(local, (list, tuple)) and isinstance(original, (list, tuple)):  # one translated from the other
         for o, p in zip(original, local, strict=True):
             check_readable(namespaces, o, p)
         return
@@ -123,7 +131,7 @@ def check_readable(namespaces: WorkspaceNamespaces, original, local) -> None:
         return
     plain = without_file_scheme(local)
     if not (_glob_matches(plain) if has_glob(plain) else os.path.exists(plain)):
-        raise path_not_found(original, local, namespaces)
+        raise path_not_found(str(original), local, namespaces)  # a path given as text, as `local` is
 
 
 def translate_sql(namespaces: WorkspaceNamespaces, text: str) -> str:
@@ -165,11 +173,11 @@ def _glob_matches(pattern: str) -> bool:
     return any(regex.match(p) for p in level)
 
 
-def _listed(paths) -> list:
+def _listed(paths: object) -> list[object]:
     return list(paths) if isinstance(paths, (list, tuple)) else [paths]
 
 
-def _bound_namespaces(handle) -> WorkspaceNamespaces | None:
+def _bound_namespaces(handle: object) -> WorkspaceNamespaces | None:
     for attribute in _SESSION_ATTRIBUTES:
         found = namespaces_of(getattr(handle, attribute, None))
         if found is not None:
@@ -177,11 +185,11 @@ def _bound_namespaces(handle) -> WorkspaceNamespaces | None:
     return None
 
 
-def _path_method(method, reads: bool):
+def _path_method(method: Method, reads: bool) -> Method:
     """`method` of a reader or writer, taking namespace paths (positional paths, `path=`, `paths=`)."""
 
     @functools.wraps(method)
-    def with_namespaces(self, *args, **kwargs):
+    def with_namespaces(self: Any, *args: Any, **kwargs: Any) -> Any:
         namespaces = _bound_namespaces(self)
         if namespaces is None:
             return method(self, *args, **kwargs)
@@ -209,9 +217,9 @@ def _path_method(method, reads: bool):
     return with_namespaces
 
 
-def _option_method(method):
+def _option_method(method: Method) -> Method:
     @functools.wraps(method)
-    def with_namespaces(self, key, value):
+    def with_namespaces(self: Any, key: str, value: object) -> Any:
         namespaces = _bound_namespaces(self)
         if namespaces is not None and key in _PATH_KEYWORDS:
             value = translated(namespaces, value)
@@ -220,9 +228,9 @@ def _option_method(method):
     return with_namespaces
 
 
-def _options_method(method):
+def _options_method(method: Method) -> Method:
     @functools.wraps(method)
-    def with_namespaces(self, **options):
+    def with_namespaces(self: Any, **options: object) -> Any:
         namespaces = _bound_namespaces(self)
         if namespaces is not None:
             options = {k: translated(namespaces, v) if k in _PATH_KEYWORDS else v for k, v in options.items()}
@@ -231,11 +239,11 @@ def _options_method(method):
     return with_namespaces
 
 
-def _table_method(method):
+def _table_method(method: Method) -> Method:
     """`table("parquet.\\`dbfs:/…\\`")`: a path table name read from the namespaces."""
 
     @functools.wraps(method)
-    def with_namespaces(self, tableName, *args, **kwargs):  # noqa: N803 - pyspark's name
+    def with_namespaces(self: Any, tableName: object, *args: Any, **kwargs: Any) -> Any:  # noqa: N803 - pyspark's name
         namespaces = _bound_namespaces(self) or namespaces_of(self)
         found = _PATH_TABLE_NAME.match(tableName) if namespaces is not None and isinstance(tableName, str) else None
         if (
@@ -251,9 +259,9 @@ def _table_method(method):
     return with_namespaces
 
 
-def _sql_method(method):
+def _sql_method(method: Method) -> Method:
     @functools.wraps(method)
-    def with_namespaces(self, sqlQuery, *args, **kwargs):  # noqa: N803 - pyspark's name
+    def with_namespaces(self: Any, sqlQuery: object, *args: Any, **kwargs: Any) -> Any:  # noqa: N803 - pyspark's name
         namespaces = namespaces_of(self)
         if namespaces is not None and isinstance(sqlQuery, str):
             if getattr(self, _SAIL, False) and _PATH_OPTION_TABLE.search(sqlQuery):

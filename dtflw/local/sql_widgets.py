@@ -14,6 +14,8 @@ A reference to a widget neither defined nor passed is a `SqlWidgetError` naming 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from dtflw.errors import SqlWidgetError
 from dtflw.local.dbutils import WidgetNotDefinedError, Widgets
@@ -36,7 +38,7 @@ _QUERY = re.compile(r"(?:SELECT|WITH|VALUES|FROM|TABLE)\b|\(", re.IGNORECASE)
 _SYNTAX = "Write `CREATE WIDGET TEXT name DEFAULT 'value'` or `REMOVE WIDGET name`."
 
 
-def run_sql(statement: str, spark, widgets: Widgets, notebook: str):
+def run_sql(statement: str, spark: Any, widgets: Widgets, notebook: str) -> Any:
     """Run one SQL statement of notebook `notebook` with its widgets; None for a widget statement."""
     leading = _LEADING_COMMENTS.match(statement)
     assert leading is not None  # the pattern matches an empty start too
@@ -63,7 +65,9 @@ def bind(statement: str, widgets: Widgets, notebook: str, as_literals: bool = Fa
 
     text = _SUBSTITUTION.sub(lambda m: value(m.group(1), m.group(0)), statement)
     text = _GET_ARGUMENT.sub(lambda m: _get_argument(m, widgets), text)
-    pieces, args, start = [], {}, 0
+    pieces: list[str] = []
+    args: dict[str, str] = {}
+    start = 0
     for position, name in _markers(text):
         pieces.append(text[start:position])
         start = position + 1 + len(name)
@@ -85,14 +89,14 @@ def _unquote(quoted: str) -> str:
     return re.sub(r"\\(.)", r"\1", quoted[1:-1], flags=re.DOTALL)
 
 
-def _get_argument(match: re.Match, widgets: Widgets) -> str:
+def _get_argument(match: re.Match[str], widgets: Widgets) -> str:
     name = _unquote(match.group(1))
     default = _unquote(match.group(2)) if match.group(2) else None
     found = widgets.getArgument(name, default)
     return "NULL" if found is None else literal(found)
 
 
-def _markers(text: str):
+def _markers(text: str) -> Iterator[tuple[int, str]]:
     """(position, name) of each `:name` marker outside quotes and comments; `a:b` and `x::t` are not markers."""
     position = 0
     while position < len(text):
@@ -113,7 +117,7 @@ def _markers(text: str):
             position += 1
 
 
-def _widget_statement(body: str, spark, widgets: Widgets, notebook: str) -> None:
+def _widget_statement(body: str, spark: Any, widgets: Widgets, notebook: str) -> None:
     body = body.strip()
     if match := _REMOVE.fullmatch(body):
         widgets.remove(match.group(1).strip("`"))

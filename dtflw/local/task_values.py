@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 from dtflw.core.names import unique_task_key
 from dtflw.errors import MissingDebugValueError, TaskValueError
@@ -25,7 +26,7 @@ MAX_VALUE_BYTES = 48 * 1024
 class TaskValueStore:
     """The task values of one local run, by task key (thread-safe: DAG steps run in parallel)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: dict[tuple[str, str], str] = {}
         self._keys_given: dict[str, set[str]] = {}  # caller → task keys given to the notebooks it ran
@@ -54,7 +55,7 @@ class TaskValues:
         self._store = store
         self._task_key = task_key
 
-    def set(self, key: str, value) -> None:
+    def set(self, key: str, value: object) -> None:
         if not isinstance(key, str) or not key:
             raise TaskValueError(f"Task value key must be a non-empty string, not {key!r}.")
         try:
@@ -73,7 +74,14 @@ class TaskValues:
         if self._task_key is not None:  # outside a job, Databricks stores nothing
             self._store.put(self._task_key, key, value_json)
 
-    def get(self, taskKey: str, key: str, default=None, debugValue=None):  # noqa: N803 - dbutils' names
+    def get(
+        self,
+        taskKey: str,  # noqa: N803 - dbutils' names
+        key: str,
+        default: object = None,
+        debugValue: object = None,  # noqa: N803
+    ) -> Any:
+        """The value task `taskKey` set as `key` (the JSON read back), else `default`; outside a task, `debugValue`."""
         if self._task_key is None:
             if debugValue is None:
                 raise MissingDebugValueError(

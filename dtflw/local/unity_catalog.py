@@ -11,12 +11,13 @@ import dataclasses
 import json
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dtflw.local.unity_store import UnityError, UnityStore, local_path, volume_folder
 
 if TYPE_CHECKING:
     from dtflw.local.unity_server import UnityCatalogServer
+    from dtflw.storage.tables import TableState
 
 __all__ = ["LocalUnityCatalog", "volume_folder"]
 
@@ -46,7 +47,7 @@ class LocalUnityCatalog:
                 self._server = UnityCatalogServer(self)
             return self._server.url
 
-    def bind_session(self, session) -> None:
+    def bind_session(self, session: Any) -> None:
         """Make `session` answer for this catalog: table writes by name and the catalog's SQL statements."""
         from dtflw.local import unity_sql, unity_writes
 
@@ -82,7 +83,7 @@ class LocalUnityCatalog:
                 return f"{kind} {name}"
         return None
 
-    def state(self, ref: str):
+    def state(self, ref: str) -> TableState:
         """The `TableState` of catalog table `ref` (`uc:<catalog>.<schema>.<table>`): its Delta log's, with
         the catalog's table id as its identity (a table dropped and created again is a new table)."""
         from dtflw.storage.filesystems import LocalFileSystem

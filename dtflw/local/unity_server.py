@@ -15,19 +15,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
-from dtflw.local.unity_store import UnityError, UnityStore
+from dtflw.local.unity_store import JsonObject, UnityError, UnityStore
 
 if TYPE_CHECKING:
     from dtflw.local.unity_catalog import LocalUnityCatalog
 
 API = "/api/2.1/unity-catalog"
+Query = dict[str, list[str]]  # a request's query parameters, as `parse_qs` gives them
 
 
 class UnityCatalogServer:
     """The server of `catalog.store` (looked up per request) on 127.0.0.1 (a free port), serving from a
     daemon thread until `stop()`."""
 
-    def __init__(self, catalog):
+    def __init__(self, catalog: LocalUnityCatalog):
         handler = type("Handler", (_Handler,), {"catalog": catalog})
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._http.daemon_threads = True
@@ -45,7 +46,7 @@ class UnityCatalogServer:
         self._http.server_close()
 
 
-def _route(store: UnityStore, method: str, parts: list[str], query: dict, body: dict):
+def _route(store: UnityStore, method: str, parts: list[str], query: Query, body: JsonObject) -> JsonObject | None:
     """The answer of the API call `method /<parts>`, or None if the API has no such call."""
     kind, name = parts[0], parts[1] if len(parts) > 1 else None
     if kind == "catalogs":
@@ -67,21 +68,22 @@ def _route(store: UnityStore, method: str, parts: list[str], query: dict, body: 
     return None
 
 
-def _force(query: dict) -> bool:
+def _force(query: Query) -> bool:
     return query.get("force", ["false"])[0].lower() == "true"
 
 
-def _catalogs(store, method, name, query, body):
+def _catalogs(store: UnityStore, method: str, name: str | None, query: Query, body: JsonObject) -> JsonObject | None:
     if method == "GET":
         return store.get_catalog(name) if name else {"catalogs": store.list_catalogs()}
     if method == "POST" and not name:
         return store.create_catalog(body.get("name"), body.get("comment"))
     if method == "DELETE" and name:
-        return store.delete_catalog(name, _force(query)) or {}
+        store.delete_catalog(name, _force(query))
+        return {}
     return None
 
 
-def _schemas(store, method, name, query, body):
+def _schemas(store: UnityStore, method: str, name: str | None, query: Query, body: JsonObject) -> JsonObject | None:
     if method == "GET":
         return store.get_schema(name) if name else {"schemas": store.list_schemas(query.get("catalog_name", [""])[0])}
     if method == "POST" and not name:
@@ -89,11 +91,12 @@ def _schemas(store, method, name, query, body):
             body.get("catalog_name"), body.get("name"), body.get("comment"), body.get("properties")
         )
     if method == "DELETE" and name:
-        return store.delete_schema(name, _force(query)) or {}
+        store.delete_schema(name, _force(query))
+        return {}
     return None
 
 
-def _tables(store, method, name, query, body):
+def _tables(store: UnityStore, method: str, name: str | None, query: Query, body: JsonObject) -> JsonObject | None:
     if method == "GET" and name:
         return store.get_table(name)
     if method == "GET":
@@ -101,11 +104,12 @@ def _tables(store, method, name, query, body):
     if method == "POST" and not name:
         return store.create_table(body)
     if method == "DELETE" and name:
-        return store.delete_table(name) or {}
+        store.delete_table(name)
+        return {}
     return None
 
 
-def _volumes(store, method, name, query, body):
+def _volumes(store: UnityStore, method: str, name: str | None, query: Query, body: JsonObject) -> JsonObject | None:
     if method == "GET" and name:
         return store.get_volume(name)
     if method == "GET":
@@ -115,7 +119,8 @@ def _volumes(store, method, name, query, body):
             body.get("catalog_name"), body.get("schema_name"), body.get("name"), body.get("comment")
         )
     if method == "DELETE" and name:
-        return store.delete_volume(name) or {}
+        store.delete_volume(name)
+        return {}
     return None
 
 
@@ -124,19 +129,19 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # Sail keeps its connections open
     disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stall per answer
 
-    def log_message(self, *args) -> None:  # quiet: Sail polls tables often
+    def log_message(self, *args: object) -> None:  # quiet: Sail polls tables often
         pass
 
-    def do_GET(self):  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
         self._serve("GET")
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self) -> None:  # noqa: N802
         self._serve("POST")
 
-    def do_DELETE(self):  # noqa: N802
+    def do_DELETE(self) -> None:  # noqa: N802
         self._serve("DELETE")
 
-    def do_PATCH(self):  # noqa: N802
+    def do_PATCH(self) -> None:  # noqa: N802
         self._serve("PATCH")
 
     def _serve(self, method: str) -> None:
@@ -157,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a bug here must answer, not hang Sail's request
             self._send(500, {"error_code": "INTERNAL", "message": f"{type(e).__name__}: {e}"})
 
-    def _body(self) -> dict:
+    def _body(self) -> JsonObject:
         length = int(self.headers.get("Content-Length") or 0)  # Sail sends a body with GET commits too
         if not length:
             return {}
@@ -169,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise UnityError(400, "MALFORMED_REQUEST", "The request body must be a JSON object.")
         return body
 
-    def _send(self, status: int, answer: dict) -> None:
+    def _send(self, status: int, answer: JsonObject) -> None:
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

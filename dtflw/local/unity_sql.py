@@ -12,16 +12,24 @@ engine start (Sail's catalogs are fixed when its server starts).
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
 import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import UnityCatalogError
-from dtflw.local.unity_store import UnityError, local_path
+from dtflw.local.unity_store import UnityError, UnityStore, local_path
 
-_SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session → its LocalUnityCatalog
-_ORIGINAL: list = []
+if TYPE_CHECKING:
+    from dtflw.local.unity_catalog import LocalUnityCatalog
+
+_SESSIONS: weakref.WeakKeyDictionary[Any, LocalUnityCatalog] = weakref.WeakKeyDictionary()  # session → its catalog
+_ORIGINAL: list[Callable[..., Any]] = []  # pyspark's `SparkSession.sql`, once patched
+SqlArgs = dict[str, Any] | list[Any] | None  # `spark.sql`'s `args`: values of named or positional markers
+HistoryRow = tuple[int, datetime.datetime, object, dict[str, str], object, object]
 _NAME = r"(`[^`]+`|[\w-]+)"
 _QUALIFIED = rf"({_NAME}(?:\.{_NAME}){{0,2}})"
 _COMMENT = r"(?:\s+COMMENT\s+'((?:[^'\\]|\\.)*)')?"
@@ -47,7 +55,7 @@ _STATEMENTS = [
 ]
 
 
-def install(session, catalog) -> None:
+def install(session: Any, catalog: LocalUnityCatalog) -> None:
     """Make `session.sql` answer the statements above from the local Unity Catalog `catalog`."""
     if not _ORIGINAL:
         from pyspark.sql.connect.session import SparkSession
@@ -57,7 +65,7 @@ def install(session, catalog) -> None:
     _SESSIONS[session] = catalog
 
 
-def _sql(self, sqlQuery, args=None, **kwargs):  # noqa: N803 - pyspark's signature
+def _sql(self: Any, sqlQuery: object, args: SqlArgs = None, **kwargs: Any) -> Any:  # noqa: N803 - pyspark's signature
     catalog = _SESSIONS.get(self)
     if catalog is not None and isinstance(sqlQuery, str):
         for pattern, kind in _STATEMENTS:
@@ -70,7 +78,7 @@ def _sql(self, sqlQuery, args=None, **kwargs):  # noqa: N803 - pyspark's signatu
     return _ORIGINAL[0](self, sqlQuery, args, **kwargs)
 
 
-def _create_or_replace(session, name: str, rest: str, args, **kwargs):
+def _create_or_replace(session: Any, name: str, rest: str, args: SqlArgs, **kwargs: Any) -> Any:
     """Sail's unity catalogs refuse REPLACE: drop the table, then create it (a new table id). An external
     table's query result overwrites its location first (a new Delta version there), as on Databricks."""
     sql = _ORIGINAL[0]
@@ -85,7 +93,7 @@ def _create_or_replace(session, name: str, rest: str, args, **kwargs):
     return sql(session, f"CREATE TABLE {name}{external.group(1)} LOCATION {external.group(2)}")
 
 
-def _answer(session, store, kind: str, found):
+def _answer(session: Any, store: UnityStore, kind: str, found: re.Match[str]) -> Any:
     try:
         return _HANDLERS[kind](session, store, found)
     except UnityError as e:
@@ -96,21 +104,21 @@ def _unquote(name: str) -> str:
     return name.strip("`").lower()
 
 
-def _qualified(session, name: str | None, parts: int) -> list[str]:
+def _qualified(session: Any, name: str | None, parts: int) -> list[str]:
     """`name`'s parts, completed in front with the session's current catalog (and schema)."""
     given = [_unquote(p) for p in re.findall(r"`[^`]+`|[^.]+", name)] if name else []
     current = [session.catalog.currentCatalog(), session.catalog.currentDatabase()]
     return (current[: parts - len(given)] + given) if len(given) < parts else given
 
 
-def _create_catalog(session, store, found):
+def _create_catalog(session: Any, store: UnityStore, found: re.Match[str]) -> Any:
     if found.group(1) and _exists(store.get_catalog, _unquote(found.group(2))):
         return _done(session)
     store.create_catalog(_unquote(found.group(2)), found.group(3))
     return _done(session)
 
 
-def _drop_catalog(session, store, found):
+def _drop_catalog(session: Any, store: UnityStore, found: re.Match[str]) -> Any:
     name = _unquote(found.group(2))
     if found.group(1) and not _exists(store.get_catalog, name):
         return _done(session)
@@ -118,11 +126,11 @@ def _drop_catalog(session, store, found):
     return _done(session)
 
 
-def _show_catalogs(session, store, found):
+def _show_catalogs(session: Any, store: UnityStore, found: re.Match[str]) -> Any:
     return session.createDataFrame([(c["name"],) for c in store.list_catalogs()], "catalog string")
 
 
-def _create_volume(session, store, found):
+def _create_volume(session: Any, store: UnityStore, found: re.Match[str]) -> Any:
     catalog, schema, name = _qualified(session, found.group(2), 3)
     if found.group(1) and _exists(store.get_volume, f"{catalog}.{schema}.{name}"):
         return _done(session)
@@ -130,7 +138,7 @@ def _create_volume(session, store, found):
     return _done(session)
 
 
-def _drop_volume(session, store, found):
+def _drop_volume(session: Any, store: UnityStore, found: re.Match[str]) -> Any:
     full_name = ".".join(_qualified(session, found.group(2), 3))
     if found.group(1) and not _exists(store.get_volume, full_name):
         return _done(session)
@@ -138,13 +146,13 @@ def _drop_volume(session, store, found):
     return _done(session)
 
 
-def _show_volumes(session, store, found):
+def _show_volumes(session: Any, store: UnityStore, found: re.Match[str]) -> Any:
     catalog, schema = _qualified(session, found.group(1), 2)
     rows = [(schema, v["name"]) for v in store.list_volumes(catalog, schema)]
     return session.createDataFrame(rows, "database string, volume_name string")
 
 
-def _history(session, store, found):
+def _history(session: Any, store: UnityStore, found: re.Match[str]) -> Any:
     info = store.get_table(".".join(_qualified(session, found.group(1), 3)))
     rows = sorted(_commits(local_path(info["storage_location"])), key=lambda r: -r[0])
     limit = int(found.group(4)) if found.group(4) else None
@@ -155,15 +163,15 @@ def _history(session, store, found):
     )
 
 
-def _commits(location: str) -> list[tuple]:
+def _commits(location: str) -> list[HistoryRow]:
     """One row per commit of the Delta log at `location`: its version and `commitInfo`."""
-    import datetime
-
     log = os.path.join(location, "_delta_log")
-    rows = []
+    rows: list[HistoryRow] = []
     for name in sorted(n for n in os.listdir(log) if n.endswith(".json") and n[:20].isdigit()):
         with open(os.path.join(log, name)) as f:
-            info: dict = next((a["commitInfo"] for a in map(json.loads, filter(str.strip, f)) if "commitInfo" in a), {})
+            info: dict[str, Any] = next(
+                (a["commitInfo"] for a in map(json.loads, filter(str.strip, f)) if "commitInfo" in a), {}
+            )
         when = datetime.datetime.fromtimestamp(info.get("timestamp", 0) / 1000, tz=datetime.timezone.utc)
         parameters = {
             k: v if isinstance(v, str) else json.dumps(v) for k, v in (info.get("operationParameters") or {}).items()
@@ -174,7 +182,7 @@ def _commits(location: str) -> list[tuple]:
     return rows
 
 
-def _exists(get, name: str) -> bool:
+def _exists(get: Callable[[str], object], name: str) -> bool:
     try:
         get(name)
         return True
@@ -184,11 +192,11 @@ def _exists(get, name: str) -> bool:
         raise
 
 
-def _done(session):
+def _done(session: Any) -> Any:
     return session.createDataFrame([], "result string")
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[Any, UnityStore, re.Match[str]], Any]] = {  # (session, store, statement) → frame
     "create_catalog": _create_catalog,
     "drop_catalog": _drop_catalog,
     "show_catalogs": _show_catalogs,

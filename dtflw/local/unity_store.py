@@ -21,11 +21,16 @@ import tempfile
 import threading
 import time
 import uuid
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 DEFAULT_CATALOGS = ("main", "hive_metastore")
 DEFAULT_SCHEMA = "default"
 _NAME = re.compile(r"^[^./\s\x00-\x1f\x7f`]{1,255}\Z")
+
+JsonObject = dict[
+    str, Any
+]  # an object of the REST API as JSON: an info (CatalogInfo, TableInfo…), a request, an answer
 
 
 class UnityError(Exception):
@@ -50,7 +55,7 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-def check_name(kind: str, name) -> str:
+def check_name(kind: str, name: object) -> str:
     """A catalog, schema, table or volume name, lower-cased as Unity Catalog compares them."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise UnityError(
@@ -89,7 +94,7 @@ class UnityStore:
     def _object_file(self, kind: str, catalog: str, schema: str, name: str) -> str:
         return os.path.join(self._meta, catalog, schema, kind, name + ".json")
 
-    def _write(self, path: str, info: dict, exclusive: bool = False, quiet: bool = False) -> None:
+    def _write(self, path: str, info: JsonObject, exclusive: bool = False, quiet: bool = False) -> None:
         """Write `info` whole; `exclusive`: fail with ALREADY_EXISTS if the file is there (`quiet`: keep it)."""
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
@@ -110,7 +115,7 @@ class UnityStore:
                 os.remove(tmp)
 
     @staticmethod
-    def _read(path: str, what: str) -> dict:
+    def _read(path: str, what: str) -> JsonObject:
         try:
             with open(path) as f:
                 info = json.load(f)
@@ -122,7 +127,7 @@ class UnityStore:
             raise UnityError(500, "INTERNAL", f"The metastore file of {what} ({path}) is corrupt: remove it.")
         return info
 
-    def _list(self, folder: str, file_name: str | None = None) -> list[dict]:
+    def _list(self, folder: str, file_name: str | None = None) -> list[JsonObject]:
         """The infos in `folder`: `<entry>/<file_name>` for each entry, else each `*.json` in it."""
         try:
             entries = sorted(os.listdir(folder))
@@ -139,17 +144,19 @@ class UnityStore:
         return found
 
     # -- catalogs ---------------------------------------------------------------------------
-    def list_catalogs(self) -> list[dict]:
+    def list_catalogs(self) -> list[JsonObject]:
         return self._list(self._meta, "_catalog.json")
 
-    def get_catalog(self, name: str) -> dict:
-        name = check_name("catalog", name)
-        return self._read(self._catalog_file(name), f"Catalog '{name}'")
+    # a name (`name`, `catalog`, `schema`) typed `object` is taken as a request gives it, and checked here
 
-    def create_catalog(self, name: str, comment: str | None = None) -> dict:
-        name = check_name("catalog", name)
-        info = _catalog_info(name, comment)
-        self._write(self._catalog_file(name), info, exclusive=True)
+    def get_catalog(self, name: object) -> JsonObject:
+        catalog = check_name("catalog", name)
+        return self._read(self._catalog_file(catalog), f"Catalog '{catalog}'")
+
+    def create_catalog(self, name: object, comment: str | None = None) -> JsonObject:
+        catalog = check_name("catalog", name)
+        info = _catalog_info(catalog, comment)
+        self._write(self._catalog_file(catalog), info, exclusive=True)
         return info
 
     def delete_catalog(self, name: str, force: bool = False) -> None:
@@ -166,19 +173,21 @@ class UnityStore:
         shutil.rmtree(os.path.join(self._meta, info["name"]), ignore_errors=True)
 
     # -- schemas ----------------------------------------------------------------------------
-    def list_schemas(self, catalog: str) -> list[dict]:
+    def list_schemas(self, catalog: str) -> list[JsonObject]:
         catalog = self.get_catalog(catalog)["name"]
         return self._list(os.path.join(self._meta, catalog), "_schema.json")
 
-    def get_schema(self, full_name: str) -> dict:
+    def get_schema(self, full_name: str) -> JsonObject:
         catalog, schema = _split(full_name, 2, "schema")
         self.get_catalog(catalog)
         return self._read(self._schema_file(catalog, schema), f"Schema '{catalog}.{schema}'")
 
-    def create_schema(self, catalog: str, name: str, comment: str | None = None, properties=None) -> dict:
-        catalog, name = self.get_catalog(catalog)["name"], check_name("schema", name)
-        info = _schema_info(catalog, name, comment, properties)
-        self._write(self._schema_file(catalog, name), info, exclusive=True)
+    def create_schema(
+        self, catalog: object, name: object, comment: str | None = None, properties: dict[str, str] | None = None
+    ) -> JsonObject:
+        catalog_name, schema = self.get_catalog(catalog)["name"], check_name("schema", name)
+        info = _schema_info(catalog_name, schema, comment, properties)
+        self._write(self._schema_file(catalog_name, schema), info, exclusive=True)
         return info
 
     def delete_schema(self, full_name: str, force: bool = False) -> None:
@@ -203,16 +212,16 @@ class UnityStore:
             self.delete_volume(volume["full_name"])
 
     # -- tables -----------------------------------------------------------------------------
-    def list_tables(self, catalog: str, schema: str) -> list[dict]:
+    def list_tables(self, catalog: str, schema: str) -> list[JsonObject]:
         info = self.get_schema(f"{check_name('catalog', catalog)}.{check_name('schema', schema)}")
         return self._list(os.path.join(self._meta, info["catalog_name"], info["name"], "tables"))
 
-    def get_table(self, full_name: str) -> dict:
+    def get_table(self, full_name: str) -> JsonObject:
         catalog, schema, name = _split(full_name, 3, "table")
         self.get_schema(f"{catalog}.{schema}")
         return self._read(self._object_file("tables", catalog, schema, name), f"Table '{catalog}.{schema}.{name}'")
 
-    def find_table(self, full_name: str) -> dict | None:
+    def find_table(self, full_name: str) -> JsonObject | None:
         """The table's info, or None if it (or its schema or catalog) does not exist."""
         try:
             return self.get_table(full_name)
@@ -225,7 +234,7 @@ class UnityStore:
         """A new managed table's data folder; its last part becomes the table's id."""
         return "file://" + os.path.join(self.root, "managed", str(uuid.uuid4()))
 
-    def create_table(self, request: dict) -> dict:
+    def create_table(self, request: JsonObject) -> JsonObject:
         catalog, schema = request.get("catalog_name"), request.get("schema_name")
         schema_info = self.get_schema(f"{check_name('catalog', catalog)}.{check_name('schema', schema)}")
         name = check_name("table", request.get("name"))
@@ -275,31 +284,31 @@ class UnityStore:
             shutil.rmtree(local_path(info["storage_location"]), ignore_errors=True)
 
     # -- volumes ----------------------------------------------------------------------------
-    def list_volumes(self, catalog: str, schema: str) -> list[dict]:
+    def list_volumes(self, catalog: str, schema: str) -> list[JsonObject]:
         info = self.get_schema(f"{check_name('catalog', catalog)}.{check_name('schema', schema)}")
         return self._list(os.path.join(self._meta, info["catalog_name"], info["name"], "volumes"))
 
-    def get_volume(self, full_name: str) -> dict:
+    def get_volume(self, full_name: str) -> JsonObject:
         catalog, schema, name = _split(full_name, 3, "volume")
         self.get_schema(f"{catalog}.{schema}")
         return self._read(self._object_file("volumes", catalog, schema, name), f"Volume '{catalog}.{schema}.{name}'")
 
-    def create_volume(self, catalog: str, schema: str, name: str, comment: str | None = None) -> dict:
+    def create_volume(self, catalog: object, schema: object, name: object, comment: str | None = None) -> JsonObject:
         schema_info = self.get_schema(f"{check_name('catalog', catalog)}.{check_name('schema', schema)}")
-        catalog, schema, name = schema_info["catalog_name"], schema_info["name"], check_name("volume", name)
-        folder = volume_folder(self.volumes_root, catalog, schema, name)
+        catalog_name, schema_name, volume = schema_info["catalog_name"], schema_info["name"], check_name("volume", name)
+        folder = volume_folder(self.volumes_root, catalog_name, schema_name, volume)
         info = {
-            "name": name,
-            "catalog_name": catalog,
-            "schema_name": schema,
-            "full_name": f"{catalog}.{schema}.{name}",
+            "name": volume,
+            "catalog_name": catalog_name,
+            "schema_name": schema_name,
+            "full_name": f"{catalog_name}.{schema_name}.{volume}",
             "volume_type": "MANAGED",
             "storage_location": "file://" + folder,
             "volume_id": str(uuid.uuid4()),
             "comment": comment,
             "created_at": _now(),
         }
-        self._write(self._object_file("volumes", catalog, schema, name), info, exclusive=True)
+        self._write(self._object_file("volumes", catalog_name, schema_name, volume), info, exclusive=True)
         os.makedirs(folder, exist_ok=True)
         return info
 
@@ -309,7 +318,7 @@ class UnityStore:
         shutil.rmtree(local_path(info["storage_location"]), ignore_errors=True)  # a managed volume's files go too
 
     # -- Delta commits (catalog-managed tables) ---------------------------------------------
-    def commit(self, request: dict) -> None:
+    def commit(self, request: JsonObject) -> None:
         """Ratify a Delta commit Sail staged under `_delta_log/_staged_commits`, and backfill it at once
         as `_delta_log/<version>.json`, so the table reads as a plain Delta table too."""
         location = local_path(str(request.get("table_uri") or ""))
@@ -332,7 +341,7 @@ class UnityStore:
                 raise UnityError(400, "INVALID_PARAMETER_VALUE", f"Staged Delta commit {staged} is missing.") from None
 
     @staticmethod
-    def commits(request: dict) -> dict:
+    def commits(request: JsonObject) -> JsonObject:
         """No commit waits for a backfill: the newest version is the one in `_delta_log`."""
         return {"commits": [], "latest_table_version": latest_version(local_path(str(request.get("table_uri") or "")))}
 
@@ -346,7 +355,7 @@ def latest_version(location: str) -> int:
     return max((int(n[:20]) for n in names if n.endswith(".json") and n[:20].isdigit()), default=-1)
 
 
-def _split(full_name, parts: int, kind: str) -> list[str]:
+def _split(full_name: object, parts: int, kind: str) -> list[str]:
     names = str(full_name or "").split(".")
     if len(names) != parts:
         raise UnityError(
@@ -356,11 +365,13 @@ def _split(full_name, parts: int, kind: str) -> list[str]:
     return [check_name(k, n) for k, n in zip(kinds, names, strict=True)]
 
 
-def _catalog_info(name: str, comment: str | None = None) -> dict:
+def _catalog_info(name: str, comment: str | None = None) -> JsonObject:
     return {"name": name, "comment": comment, "id": str(uuid.uuid4()), "created_at": _now()}
 
 
-def _schema_info(catalog: str, name: str, comment: str | None = None, properties=None) -> dict:
+def _schema_info(
+    catalog: str, name: str, comment: str | None = None, properties: dict[str, str] | None = None
+) -> JsonObject:
     return {
         "name": name,
         "catalog_name": catalog,

@@ -16,14 +16,20 @@ Sessions of other engines are not touched.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import ManagedTableFormatError, TableSchemaMismatchError
 
-_SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session → its LocalUnityCatalog
-_ORIGINALS: dict = {}
+if TYPE_CHECKING:
+    from dtflw.local.unity_catalog import LocalUnityCatalog
+
+_SESSIONS: weakref.WeakKeyDictionary[Any, LocalUnityCatalog] = weakref.WeakKeyDictionary()  # session → its catalog
+_ORIGINALS: dict[str, Callable[..., None]] = {}  # pyspark's writer methods (all answer None), once patched
+Columns = str | Sequence[object] | None  # partition columns: a name, names, or (writeTo) expressions
 
 
-def install(session, catalog) -> None:
+def install(session: Any, catalog: LocalUnityCatalog) -> None:
     """Make `session`'s table writes go through the local Unity Catalog `catalog`."""
     _patch_writers()
     _SESSIONS[session] = catalog
@@ -47,7 +53,7 @@ def _patch_writers() -> None:
     DataFrameWriterV2.replace = lambda self: _create(self, replace=True, must_exist=True)  # type: ignore[method-assign]
 
 
-def full_name(session, name: str) -> str:
+def full_name(session: Any, name: str) -> str:
     """`name` as catalog.schema.table, completed with the session's current catalog and schema."""
     parts = [p.strip("`").lower() for p in name.split(".")]
     if len(parts) < 3:
@@ -55,7 +61,14 @@ def full_name(session, name: str) -> str:
     return ".".join(["hive_metastore" if parts[0] == "spark_catalog" else parts[0], *parts[1:]])
 
 
-def _save_as_table(self, name, format=None, mode=None, partitionBy=None, **options):  # noqa: A002, N803
+def _save_as_table(
+    self: Any,
+    name: str,
+    format: str | None = None,  # noqa: A002 - pyspark's names
+    mode: str | None = None,
+    partitionBy: str | list[str] | None = None,  # noqa: N803
+    **options: object,
+) -> None:
     catalog = _SESSIONS.get(self._spark)
     if catalog is None:
         return _ORIGINALS["saveAsTable"](self, name, format, mode, partitionBy, **options)
@@ -80,7 +93,8 @@ def _save_as_table(self, name, format=None, mode=None, partitionBy=None, **optio
     columns = [c["name"] for c in existing.get("columns") or []]
     frame = _frame(session, self._df)
     if sorted(c.lower() for c in frame.columns) == sorted(c.lower() for c in columns):
-        return frame.select(*columns).write.insertInto(table, overwrite=True)
+        frame.select(*columns).write.insertInto(table, overwrite=True)
+        return None
     if str(write.options.get("overwriteSchema", "false")).lower() == "true":
         session.sql(f"DROP TABLE {_quoted(table)}")
         return _create_as_select(session, table, self._df, partitionBy or write.partitioning_cols)
@@ -90,7 +104,7 @@ def _save_as_table(self, name, format=None, mode=None, partitionBy=None, **optio
     )
 
 
-def _create(writer, replace: bool, must_exist: bool = False):
+def _create(writer: Any, replace: bool, must_exist: bool = False) -> None:
     catalog = _SESSIONS.get(writer._spark)
     original = _ORIGINALS["createOrReplace" if replace and not must_exist else "replace" if replace else "create"]
     if catalog is None:
@@ -104,7 +118,7 @@ def _create(writer, replace: bool, must_exist: bool = False):
     return _create_as_select(session, table, writer._df, writer._write.partitioning_columns)
 
 
-def _check_delta(table: str, source) -> None:
+def _check_delta(table: str, source: object) -> None:
     if source and str(source).lower() != "delta":
         raise ManagedTableFormatError(
             f"Managed table {table} cannot be {source}: managed tables are Delta on Databricks Unity Catalog. "
@@ -112,20 +126,21 @@ def _check_delta(table: str, source) -> None:
         )
 
 
-def _create_as_select(session, table: str, plan, partition_by) -> None:
+def _create_as_select(session: Any, table: str, plan: Any, partition_by: Columns) -> None:
     """Create `table` with the plan's columns, then insert its rows (a CTAS of a local relation's nullable
     columns fails on Sail's managed tables; CREATE then INSERT does not)."""
     frame = _frame(session, plan)
     columns = ", ".join(
         f"{_quoted(f.name)} {f.dataType.simpleString()}{'' if f.nullable else ' NOT NULL'}" for f in frame.schema.fields
     )
-    names = [c for c in partition_by or [] if isinstance(c, str)]  # writeTo's partition expressions: none
+    given = [partition_by] if isinstance(partition_by, str) else partition_by or []  # a name alone, as pyspark takes it
+    names = [c for c in given if isinstance(c, str)]  # writeTo's partition expressions: none
     partitioned = f" PARTITIONED BY ({', '.join(_quoted(c) for c in names)})" if names else ""
     session.sql(f"CREATE TABLE {_quoted(table)} ({columns}) USING delta{partitioned}")
     frame.write.insertInto(table)
 
 
-def _frame(session, plan):
+def _frame(session: Any, plan: Any) -> Any:
     from pyspark.sql.connect.dataframe import DataFrame
 
     return DataFrame(plan, session)

@@ -16,12 +16,12 @@ import posixpath
 import subprocess
 import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, overload
+from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 from dtflw.core.widget_names import check_unused_arguments
-from dtflw.engines import WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
+from dtflw.engines import UnityCatalog, WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
 from dtflw.errors import (
     NotebookFailedError,
     NotebookNotFoundError,
@@ -66,6 +66,25 @@ from dtflw.secrets import scrub
 from dtflw.storage.unavailable import unavailable_storage_error
 
 
+class NotebookEngine(Protocol):
+    """What a workspace runs notebooks on: a Spark engine (`dtflw.engines.Engine`), or one standing in for it (an
+    export's offline engine). It may also be `WithWorkspaceUtils`, `WithStorageCredentials`, `WithUnityCatalog`."""
+
+    name: str
+
+    def preflight(self) -> None: ...
+
+    def new_session(self) -> Any: ...
+
+
+@runtime_checkable
+class WithMainSession(Protocol):
+    """An engine with a main session (`dtflw.engines.Engine`): code that finds no active session gets it."""
+
+    @property
+    def session(self) -> Any: ...
+
+
 @dataclass(frozen=True)
 class LocalSettings:
     """Who uses the emulated workspace and where its parts live on this machine."""
@@ -82,7 +101,13 @@ class LocalSettings:
 class LocalWorkspace:
     """A folder of notebooks run as if imported into `/Users/<user>` of a Databricks workspace."""
 
-    def __init__(self, root: str, engine, settings: LocalSettings | None = None, options: RunOptions | None = None):
+    def __init__(
+        self,
+        root: str,
+        engine: NotebookEngine,
+        settings: LocalSettings | None = None,
+        options: RunOptions | None = None,
+    ):
         settings = settings or LocalSettings()
         self.root = os.path.abspath(root)
         self.engine = engine
@@ -102,7 +127,7 @@ class LocalWorkspace:
         self.environ = dict(os.environ if settings.environ is None else settings.environ)
         self.options = options or RunOptions()  # how the top-level notebook runs (`dtflw run` options)
         self.secret_values: set[str] = set()
-        self._sources: dict[tuple, tuple[bytes, NotebookSource | None]] = {}
+        self._sources: dict[tuple[str, int, int], tuple[bytes, NotebookSource | None]] = {}  # by (file, mtime, size)
         self._pipelines: dict[str, str] = {}  # workspace path → pipeline file run as a notebook there
 
     # -- paths ------------------------------------------------------------------------------
@@ -185,9 +210,9 @@ class LocalWorkspace:
         arguments: dict[str, str] | None = None,
         timeout_seconds: int = 0,
         *,
-        planner=None,
-        selection=None,
-    ):
+        planner: object = None,
+        selection: object = None,
+    ) -> str | None:
         """Run a notebook or pipeline file as the top-level notebook; returns its exit value. `planner` (default:
         the options') collects the steps of its flows instead (`dtflw plan`); `selection` says which of them run
         (`dtflw.session.LocalSession.run_file` makes it from `--select`/`--exclude`)."""
@@ -211,12 +236,12 @@ class LocalWorkspace:
         arguments: dict[str, str],
         timeout_seconds: int = 0,
         *,
-        caller=None,
-        run_id=None,
-        planner=None,
-        selection=None,
-        context_tags=None,
-    ):
+        caller: str | None = None,
+        run_id: str | None = None,
+        planner: object = None,
+        selection: object = None,
+        context_tags: dict[str, str] | None = None,
+    ) -> str | None:
         """Run the notebook at workspace `path` (relative to `caller`) and return its exit value.
         `planner` and `selection` apply to this notebook's own flows, not to the notebooks it calls;
         `context_tags` are added to its notebook context's tags (a job task's `jobType`, `runId`…)."""
@@ -244,12 +269,12 @@ class LocalWorkspace:
         self,
         workspace_path: str,
         arguments: dict[str, str],
-        session,
-        run_id=None,
+        session: Any,
+        run_id: str | None = None,
         *,
-        planner=None,
-        selection=None,
-        context_tags=None,
+        planner: object = None,
+        selection: object = None,
+        context_tags: dict[str, str] | None = None,
         task_key: str | None = None,
     ) -> Runtime:
         """The runtime a notebook at `workspace_path` gets: its own dbutils (widgets from `arguments`; task
@@ -293,7 +318,7 @@ class LocalWorkspace:
             ),
         )
 
-    def _notebook_options(self, planner, selection) -> RunOptions:
+    def _notebook_options(self, planner: object, selection: object) -> RunOptions:
         """How a notebook's flows run: as the workspace's options say, with this notebook's plan and selection
         (a planned notebook gets no listeners: nothing it declares runs)."""
         return RunOptions(
@@ -307,7 +332,7 @@ class LocalWorkspace:
             leases=self.options.leases,
         )
 
-    def _sessions(self, session, namespaces: WorkspaceNamespaces | None):
+    def _sessions(self, session: Any, namespaces: WorkspaceNamespaces | None) -> tuple[Any, Callable[[], Any]]:
         """A notebook's session (if given) and the factory of a new one, both reading `namespaces`."""
         if namespaces is None:
             return session, self.engine.new_session
@@ -317,24 +342,28 @@ class LocalWorkspace:
             session = spark_paths.bind(session, namespaces, sail=self.engine.name == "sail")
         return session, functools.partial(self._notebook_session, namespaces)
 
-    def _notebook_session(self, namespaces: WorkspaceNamespaces):
+    def _notebook_session(self, namespaces: WorkspaceNamespaces) -> Any:
         """A new session for a notebook, active on its thread, reading and writing the workspace's namespaces
         (and so does the engine's main session, which code that finds no active session gets)."""
         from dtflw.local import spark_paths
 
         sail = self.engine.name == "sail"
-        spark_paths.bind(self.engine.session, namespaces, sail=sail)
+        if isinstance(self.engine, WithMainSession):
+            spark_paths.bind(self.engine.session, namespaces, sail=sail)
         return made_active(spark_paths.bind(self.engine.new_session(), namespaces, sail=sail))
 
-    def _execute_with_timeout(self, runtime: Runtime, source, file_path: str, timeout_seconds: int):
-        outcome: dict = {}
+    def _execute_with_timeout(
+        self, runtime: Runtime, source: NotebookSource, file_path: str, timeout_seconds: int
+    ) -> str | None:
+        values: list[str | None] = []
+        errors: list[BaseException] = []
         context = contextvars.copy_context()
 
-        def target():
+        def target() -> None:
             try:
-                outcome["value"] = context.run(self._execute, runtime, source, file_path)
+                values.append(context.run(self._execute, runtime, source, file_path))
             except BaseException as e:  # handed to the waiting thread
-                outcome["error"] = e
+                errors.append(e)
 
         worker = threading.Thread(target=target, name=f"notebook {runtime.notebook_path}", daemon=True)
         worker.start()
@@ -349,16 +378,16 @@ class LocalWorkspace:
                 "interrupted and the notebook abandoned.",
                 notebook_path=runtime.notebook_path,
             )
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("value")
+        if errors:
+            raise errors[0]
+        return values[0] if values else None
 
-    def _execute(self, runtime: Runtime, source, file_path: str):
+    def _execute(self, runtime: Runtime, source: NotebookSource, file_path: str) -> str | None:
         builtins = NotebookImports(search_folders(file_path, self.root)).builtins
         if runtime.local.namespaces is not None:
             builtins["open"] = opening_namespaces(builtins.get("open", open), runtime.local.namespaces)
             fuse_paths.install()
-        namespace = {
+        namespace: dict[str, Any] = {  # the notebook's globals
             "__name__": "__main__",
             "__file__": file_path,
             "__builtins__": NotebookBuiltins(runtime, builtins),
@@ -388,7 +417,9 @@ class LocalWorkspace:
                 if runtime.spark_started:
                     _stop_session(runtime.spark)
 
-    def _run_to_exit(self, source, namespace: dict, runtime: Runtime, file_path: str):
+    def _run_to_exit(
+        self, source: NotebookSource, namespace: dict[str, Any], runtime: Runtime, file_path: str
+    ) -> str | None:
         """Run the notebook's cells; its exit value (None without `dbutils.notebook.exit`)."""
         try:
             self._run_cells(source.cells, namespace, runtime, file_path, runtime.notebook_path)
@@ -396,7 +427,9 @@ class LocalWorkspace:
             return done.value
         return None
 
-    def _run_cells(self, cells, namespace: dict, runtime: Runtime, file_path: str, notebook_path: str) -> None:
+    def _run_cells(
+        self, cells: Iterable[Cell], namespace: dict[str, Any], runtime: Runtime, file_path: str, notebook_path: str
+    ) -> None:
         """Run the cells of `file_path`, the notebook at `notebook_path` (the runtime's, or one it includes)."""
         for cell in cells:
             try:
@@ -419,7 +452,9 @@ class LocalWorkspace:
                     line=line,
                 ) from e
 
-    def _run_cell(self, cell: Cell, namespace: dict, runtime: Runtime, file_path: str, notebook_path: str) -> None:
+    def _run_cell(
+        self, cell: Cell, namespace: dict[str, Any], runtime: Runtime, file_path: str, notebook_path: str
+    ) -> None:
         if cell.language == "python":
             code = compile("\n" * (cell.first_line - 1) + cell.source, file_path, "exec")
             exec(code, namespace)
@@ -454,7 +489,7 @@ class LocalWorkspace:
                 line=cell.first_line,
             )
 
-    def _run_included(self, cell: Cell, namespace: dict, runtime: Runtime, notebook_path: str) -> None:
+    def _run_included(self, cell: Cell, namespace: dict[str, Any], runtime: Runtime, notebook_path: str) -> None:
         """`%run ./x $a=1`: run another notebook's cells in this notebook's namespace; as on Databricks, a
         relative path is relative to the notebook holding the `%run` (`notebook_path`)."""
         assert cell.run_target is not None  # a `%run` cell names its notebook
@@ -464,7 +499,7 @@ class LocalWorkspace:
             self._run_cells(self._source_of(included_file)[1].cells, namespace, runtime, included_file, target)
 
 
-def _unity_catalog(engine, folder: str, volumes_folder: str):
+def _unity_catalog(engine: NotebookEngine, folder: str, volumes_folder: str) -> UnityCatalog | None:
     """The local Unity Catalog in `folder`, given to an engine that can use it (the first one given stays)."""
     if not isinstance(engine, WithUnityCatalog):
         return None
@@ -480,7 +515,7 @@ def pipeline_source(file_path: str) -> NotebookSource:
     return NotebookSource(file_path, "python", (Cell(0, "python", code, 1, title="pipeline"),))
 
 
-def _stop_session(session, interrupt: bool = False) -> None:
+def _stop_session(session: Any, interrupt: bool = False) -> None:
     """End a notebook's own Spark session, interrupting its operations first if asked.
 
     A classic JVM session shares the engine's SparkContext with every notebook: its operations are

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 class SessionEngine(Protocol):
     """What a session runs notebooks on: a Spark engine (`dtflw.engines.Engine`), or the export's offline one."""
 
+    name: str  # "sail", "spark"…, or "offline"
+
     def preflight(self) -> None: ...
 
     def new_session(self) -> Any: ...

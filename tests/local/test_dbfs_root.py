@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from dtflw.errors import NamespacePathError
+from dtflw.local.dbutils import LocalFs
+
 
 def test_dbfs_root_filestore_and_tmp_exist_on_a_fresh_root(workspace, capsys):
     assert not workspace.dbfs_folder.exists()
@@ -29,3 +34,11 @@ def test_fs_magic_lists_the_filestore(workspace, capsys):
     out = capsys.readouterr().out
     assert out.startswith("[]\n")
     assert "path='dbfs:/FileStore/'" in out
+
+
+def test_a_file_uri_with_a_relative_path_is_refused_as_on_databricks(tmp_path):
+    fs = LocalFs(str(tmp_path / "dbfs"))
+    for call in (fs.ls, fs.mkdirs, fs.rm, lambda p: fs.put(p, "x")):
+        with pytest.raises(NamespacePathError, match="Relative path in absolute URI: file:x"):
+            call("file:x")
+    assert fs.local_path("file:/tmp/x") == "/tmp/x"

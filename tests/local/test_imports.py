@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from dtflw.errors import NotebookFailedError, NotebookTimeoutError
+from dtflw.local.imports import NotebookImports
 
 
 def _module(path, text):
@@ -191,3 +192,18 @@ def test_a_udf_from_a_module_beside_the_notebook_runs_in_spark(workspace):
         """,
     )
     assert workspace.run("nb.py") == '"A!","B!"'
+
+
+class _BytesPath:
+    def __fspath__(self):
+        return b"data.txt"
+
+
+def test_a_relative_path_like_of_bytes_opens_beside_the_notebook(tmp_path, monkeypatch):
+    """`open()` takes a path-like of bytes, so the notebook's does too (without the namespaces' `open` in front
+    of it, as on the databricks engine, it gets the path-like itself)."""
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "data.txt").write_text("beside")
+    monkeypatch.chdir(tmp_path)
+    with NotebookImports([str(tmp_path / "nb")]).open(_BytesPath()) as f:
+        assert f.read() == "beside"
