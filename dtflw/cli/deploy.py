@@ -296,7 +296,7 @@ def run(profile, repair, poll, params, **options):
             console.print(f"Submitted {len(tasks)} task(s) of '{name}' as run {run_id}", highlight=False)
         remember_run(name, host, run_id, settings, known_runs)
         ended = follow(client, run_id, on_change=lambda task: _show(console, task), poll=(poll, max(poll, 10.0)))
-        console.print(f"Run {run_id} ended: {ended.state.result_state.value} — {ended.run_page_url}", highlight=False)
+        console.print(f"Run {run_id} ended: {_ended_as(ended)} — {ended.run_page_url}", highlight=False)
         close_job_run(client, ended)  # the tasks' lineage records get their terminal states
         raise_failures(client, ended)
     except DtflwError as e:
@@ -311,6 +311,8 @@ def _show(console, task) -> None:
     from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED
 
     state = task.state
+    if state is None or state.life_cycle_state is None:  # not told yet (a pending task): nothing to show
+        return
     life = state.life_cycle_state.value
     result = state.result_state.value if state.result_state else None
     note = ""
@@ -323,6 +325,14 @@ def _show(console, task) -> None:
     else:
         mark = "▶ running" if life == "RUNNING" else f"… {life.lower()}"
     console.print(f"{mark:<11}{task.task_key}{note}", highlight=False)
+
+
+def _ended_as(run) -> str:
+    """How an ended run ended: its result state, else (the API leaves out what it does not know) its life cycle
+    state."""
+    state = run.state
+    known = state.result_state or state.life_cycle_state if state else None
+    return known.value if known else "UNKNOWN"
 
 
 @deploy.command("close")
