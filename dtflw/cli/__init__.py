@@ -5,14 +5,24 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Collection, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import click
 
 from dtflw.cli.deploy import deploy
-from dtflw.cli.options import default_storage_url, pairs
+from dtflw.cli.options import CommandFunction, default_storage_url, pairs
 from dtflw.engines import BUILTIN_ENGINES, engine_names
 from dtflw.engines import ENTRY_POINT_GROUP as ENGINE_GROUP
 from dtflw.errors import DtflwError
+
+if TYPE_CHECKING:
+    from dtflw.events import FlowListener
+    from dtflw.lineage import LineageGraph
+    from dtflw.local.redacted_fds import RedactedFds
+    from dtflw.progress import ProgressPrinter, Terminal
+    from dtflw.run.planning import Planner
+    from dtflw.session.local import LocalSession
 
 LINEAGE_FORMATS = ("json", "openlineage", "mermaid", "dot", "html")
 
@@ -22,7 +32,7 @@ class _Command(click.Group):
     (click's own answer is "Aborted!" and exit 1); a command that cleans up on `KeyboardInterrupt`
     (`deploy run` cancels its job runs) has done so first."""
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> Any:  # what the command returned, as click's Group.invoke
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -33,19 +43,44 @@ class _Command(click.Group):
 
 @click.group(cls=_Command)
 @click.version_option(package_name="dtflw")
-def main():
+def main() -> None:
     """dtflw: chain Databricks notebooks into dataflow pipelines, on Databricks or locally."""
 
 
-def _known_engine(context, parameter, name: str) -> str:
+def _known_engine(context: click.Context, parameter: click.Parameter, name: str) -> str:
     """`--engine`: a built-in engine, else one registered (the entry points are read only then)."""
     if name not in BUILTIN_ENGINES and name not in engine_names():
         raise click.BadParameter(f"{name!r} is not an engine; use one of {', '.join(engine_names())}.")
     return name
 
 
-def _runtime_options(command):
-    """The options `run` and `plan` share: engine, storage, workspace, args."""
+class RuntimeOptions(TypedDict):
+    """The options `_runtime_options` adds, as click passes them to the command."""
+
+    notebook: str
+    engine: str
+    remote_url: str | None
+    profile: str | None
+    cluster_id: str | None
+    serverless: bool
+    storage: str | None
+    dbfs_root: str | None
+    volumes_root: str | None
+    workspace_root: str | None
+    user: str | None
+    conf: tuple[str, ...]
+    args: tuple[str, ...]
+    secrets_file: str | None
+    lazy: bool
+    select: str | None
+    exclude: str | None
+    strict: bool
+    show_traceback: bool
+    allow_local_storage: bool
+
+
+def _runtime_options(command: CommandFunction) -> CommandFunction:
+    """The options `run` and `plan` share: engine, storage, workspace, args (`RuntimeOptions`)."""
     options = [
         click.argument("notebook", metavar="SOURCE", type=click.Path(dir_okay=False)),
         click.option(
@@ -104,7 +139,13 @@ def _runtime_options(command):
     return command
 
 
-def _session(options: dict, listeners=(), planner=None, environ=None, lease_wait=None):
+def _session(
+    options: RuntimeOptions,
+    listeners: Iterable[FlowListener] = (),
+    planner: Planner | None = None,
+    environ: dict[str, str] | None = None,
+    lease_wait: float | None = None,
+) -> tuple[LocalSession, str]:
     """The local session of a `dtflw run|plan|check` command, and the notebook file it runs."""
     from dtflw.local.workspace import LocalSettings
     from dtflw.runtime import RunOptions
@@ -160,7 +201,7 @@ def _session(options: dict, listeners=(), planner=None, environ=None, lease_wait
     help="databricks: submit the steps as one multi-task job run (as `dtflw deploy run`; --profile, --cluster-id).",
 )
 @click.pass_context
-def run(context, wait_for_storage, where, **options):
+def run(context: click.Context, /, wait_for_storage: float, where: str, **options: Unpack[RuntimeOptions]) -> None:
     """Run an orchestration notebook (a Databricks source .py/.sql or .ipynb) or a pipeline file
     (.yml/.json), SOURCE, with the local runtime, or on Databricks with `--on databricks`."""
     if where == "databricks":
@@ -170,7 +211,7 @@ def run(context, wait_for_storage, where, **options):
         _run_locally(options, wait_for_storage, output)
 
 
-def _run_locally(options: dict, wait_for_storage: float, output) -> None:
+def _run_locally(options: RuntimeOptions, wait_for_storage: float, output: RedactedFds) -> None:
     """`dtflw run`: the notebook with the local runtime, its output redacted by `output` (`RedactedFds`)."""
     from dtflw.interrupts import CANCELLATION
     from dtflw.progress import ProgressPrinter
@@ -203,7 +244,7 @@ def _run_locally(options: dict, wait_for_storage: float, output) -> None:
         click.echo(scrub(result, secrets))
 
 
-def _terminal():
+def _terminal() -> Terminal:
     """stderr, where a person reads what happens (stdout is the notebook's exit value or the report)."""
     from dtflw.progress import Terminal
 
@@ -211,7 +252,7 @@ def _terminal():
 
 
 @contextlib.contextmanager
-def _output_redacted():
+def _output_redacted() -> Iterator[RedactedFds]:
     """Within the block, whatever reaches the process's stdout and stderr (subprocesses too) is scrubbed of
     the block's `.secrets` (at first the credentials in $DATABRICKS_HOST; the run then gives it its set of
     secrets revealed); an unexpected error's traceback as well."""
@@ -236,7 +277,7 @@ def _output_redacted():
 
 
 @contextlib.contextmanager
-def _secrets_kept_from_environment():
+def _secrets_kept_from_environment() -> Iterator[dict[str, str]]:
     """The environment with the `DTFLW_SECRET_*` variables, which leave `os.environ` within the block: the
     notebook's `dbutils.secrets` reads them, its code and `%sh` cells never see them."""
     from dtflw.local.dbutils import SECRET_VARIABLE_PREFIX
@@ -249,27 +290,32 @@ def _secrets_kept_from_environment():
         os.environ.update(hidden)
 
 
-def _run_on_databricks(context, options: dict) -> None:
+def _run_on_databricks(context: click.Context, options: RuntimeOptions) -> None:
     """`dtflw run --on databricks`: `dtflw deploy run` with the options both know; refuses the others."""
     from dtflw.cli.deploy import run as deploy_run
 
     local_only = {
-        "lazy": "--lazy",
-        "select": "--select",
-        "exclude": "--exclude",
-        "strict": "--strict",
-        "volumes_root": "--volumes-root",
-        "dbfs_root": "--dbfs-root",
-        "secrets_file": "--secrets-file",
+        "--lazy": options["lazy"],
+        "--select": options["select"],
+        "--exclude": options["exclude"],
+        "--strict": options["strict"],
+        "--volumes-root": options["volumes_root"],
+        "--dbfs-root": options["dbfs_root"],
+        "--secrets-file": options["secrets_file"],
     }
-    given = [flag for name, flag in local_only.items() if options[name]]
+    given = [flag for flag, value in local_only.items() if value]
     if given or options["engine"] != "sail" or options["conf"]:
         given += ["--engine"] * (options["engine"] != "sail") + ["--conf"] * bool(options["conf"])
         raise click.UsageError(f"{', '.join(given)} apply to local runs only, not with --on databricks.")
-    shared = ("notebook", "storage", "workspace_root", "user", "args", "profile", "allow_local_storage")
     context.invoke(
         deploy_run,
-        **{name: options[name] for name in shared},
+        notebook=options["notebook"],
+        storage=options["storage"],
+        workspace_root=options["workspace_root"],
+        user=options["user"],
+        args=options["args"],
+        profile=options["profile"],
+        allow_local_storage=options["allow_local_storage"],
         existing_cluster_id=options["cluster_id"],
         name=None,
         new_cluster=None,
@@ -282,7 +328,7 @@ def _run_on_databricks(context, options: dict) -> None:
 
 @main.command()
 @_runtime_options
-def plan(**options):
+def plan(**options: Unpack[RuntimeOptions]) -> None:
     """Show what running SOURCE (a notebook or a pipeline file) would do — the DAG in levels, every path,
     lazy decisions — running nothing."""
     from dtflw.run.planning import Planner
@@ -303,7 +349,7 @@ def plan(**options):
 
 @main.command()
 @_runtime_options
-def check(**options):
+def check(**options: Unpack[RuntimeOptions]) -> None:
     """Evaluate the expectations SOURCE (a notebook or a pipeline file) declares on its outputs against the
     tables there now, running no notebook; exits 1 if a blocking one fails or a table is missing."""
     from dtflw.run.checking import check_planned
@@ -323,13 +369,15 @@ def check(**options):
     sys.exit(0 if report.passed else 1)
 
 
-def _print_summary(terminal, printer) -> None:
+def _print_summary(terminal: Terminal, printer: ProgressPrinter) -> None:
     """The summary of the notebooks that ran (none: nothing)."""
     for line in printer.summary():
         terminal.write(line)
 
 
-def _report_failure(terminal, error: DtflwError, show_traceback: bool, secrets=frozenset()) -> None:
+def _report_failure(
+    terminal: Terminal, error: DtflwError, show_traceback: bool, secrets: Collection[object] = frozenset()
+) -> None:
     """The error in one line; with `--traceback`, the whole chain of tracebacks first (notebook cells,
     `%run` helpers, imported modules, and each failed notebook of a DAG). Secret values never show."""
     from dtflw.secrets import scrub
@@ -351,11 +399,11 @@ def _report_failure(terminal, error: DtflwError, show_traceback: bool, secrets=f
 
 
 @main.group()
-def lineage():
+def lineage() -> None:
     """Read the lineage recorded on a storage."""
 
 
-def _lineage_graph(storage: str | None, select: str | None = None):
+def _lineage_graph(storage: str | None, select: str | None = None) -> LineageGraph:
     from dtflw.lineage import LineageGraph
     from dtflw.lineage.document import runs_folder
     from dtflw.lineage.select import parse
@@ -384,7 +432,7 @@ _select_option = click.option("--select", help="Only these tables/notebooks: T, 
 @lineage.command("show")
 @_storage_option
 @_select_option
-def lineage_show(storage, select):
+def lineage_show(storage: str | None, select: str | None) -> None:
     """Print the lineage as a text tree: notebooks, their runs, the tables they read and wrote."""
     from dtflw.lineage import show_tree
 
@@ -400,7 +448,7 @@ def lineage_show(storage, select):
 @click.option("--out", type=click.Path(dir_okay=False), help="File to write (openlineage without --out: send events).")
 @_storage_option
 @_select_option
-def lineage_export(fmt, out, storage, select):
+def lineage_export(fmt: str, out: str | None, storage: str | None, select: str | None) -> None:
     """Export the lineage as json, OpenLineage events, mermaid, dot or a self-contained HTML report."""
     from dtflw.lineage.exporting import export
 
@@ -418,13 +466,13 @@ def lineage_export(fmt, out, storage, select):
 
 
 @main.group("pipeline")
-def pipeline_group():
+def pipeline_group() -> None:
     """Pipeline files: steps declared in YAML or JSON instead of an orchestration notebook."""
 
 
 @pipeline_group.command("schema")
 @click.option("--out", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
-def pipeline_schema(out):
+def pipeline_schema(out: str | None) -> None:
     """Print the JSON Schema of pipeline files (point your editor at it: it completes and checks them)."""
     import shutil
 
@@ -440,7 +488,7 @@ def pipeline_schema(out):
 
 @pipeline_group.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def pipeline_check(files):
+def pipeline_check(files: tuple[str, ...]) -> None:
     """Check pipeline FILES against their schema and for what it cannot say (unique step names, known
     steps and params, no cycle), running nothing."""
     from dtflw.pipeline_files.loading import load_pipeline
@@ -458,7 +506,7 @@ def pipeline_check(files):
 
 
 @main.group("import")
-def import_group():
+def import_group() -> None:
     """Convert other orchestration definitions into pipeline files."""
 
 
@@ -466,7 +514,7 @@ def import_group():
 @click.argument("definition", type=click.Path(dir_okay=False, exists=True))
 @click.option("--out", type=click.Path(dir_okay=False), help="Pipeline file to write (default: stdout).")
 @click.option("--notebooks-dir", default="", help="Folder of the JOB_NAME notebooks, relative to the pipeline file.")
-def import_aef(definition, out, notebooks_dir):
+def import_aef(definition: str, out: str | None, notebooks_dir: str) -> None:
     """Convert a Google AEF orchestration DEFINITION (levels of threads of steps) into a pipeline file."""
     from dtflw.pipeline_files.aef import import_aef as convert
     from dtflw.pipeline_files.aef import pipeline_text

@@ -7,17 +7,25 @@ import contextlib
 import json
 import os
 import sys
+from typing import TYPE_CHECKING, Any, NoReturn, TypedDict, Unpack
 
 import click
 
-from dtflw.cli.options import pairs
+from dtflw.cli.options import CommandFunction, pairs
 from dtflw.errors import DtflwError
+
+if TYPE_CHECKING:
+    from databricks.sdk.service.jobs import Run, RunTask
+
+    from dtflw.deploy.export import Compute, JsonObject
+    from dtflw.deploy.operations import Operations
+    from dtflw.deploy.planned import PlannedExport
 
 FORMATS = ("job", "bundle")
 
 
 @click.group()
-def deploy():
+def deploy() -> None:
     """Deploy a flow to Databricks: export it as a multi-task Job or an Asset Bundle, or run it there."""
     from dtflw.extras import require
 
@@ -27,8 +35,23 @@ def deploy():
         _fail(e)
 
 
-def _flow_options(command):
-    """What `export` and `run` share: the source, how to plan it, and the job's compute and tags."""
+class FlowOptions(TypedDict):
+    """The options `_flow_options` adds, as click passes them to the command."""
+
+    notebook: str
+    name: str | None
+    existing_cluster_id: str | None
+    new_cluster: str | None  # the file of the JSON spec
+    tags: tuple[str, ...]
+    storage: str | None
+    workspace_root: str | None
+    user: str | None
+    args: tuple[str, ...]
+    allow_local_storage: bool
+
+
+def _flow_options(command: CommandFunction) -> CommandFunction:
+    """What `export` and `run` share: the source, how to plan it, and the job's compute and tags (`FlowOptions`)."""
     options = [
         click.argument("notebook", metavar="SOURCE", type=click.Path(dir_okay=False)),
         click.option("--name", help="Job name (default: a pipeline file's `name`, else the file's name)."),
@@ -64,7 +87,7 @@ def _flow_options(command):
     return command
 
 
-def _planned(options: dict):
+def _planned(options: FlowOptions) -> tuple[PlannedExport, str, Compute, dict[str, str]]:
     """Plan the notebook for export (running no step, no Spark, no storage I/O): the planned export, the
     job's compute and tags."""
     from dtflw.deploy.export import Compute
@@ -91,7 +114,7 @@ def _planned(options: dict):
     return planned, name, compute, pairs(options["tags"], "--tag")
 
 
-def _deploy_section(path: str) -> dict | None:
+def _deploy_section(path: str) -> dict[str, Any] | None:
     """The `deploy:` section of a pipeline file (None for a notebook)."""
     from dtflw.pipeline_files import is_pipeline_file
     from dtflw.pipeline_files.loading import load_pipeline
@@ -106,13 +129,34 @@ def _source_name(path: str) -> str:
     return load_pipeline(path).name if is_pipeline_file(path) else os.path.splitext(os.path.basename(path))[0]
 
 
-def _fail(e: DtflwError):
+def _fail(e: DtflwError) -> NoReturn:
     click.echo(f"✖ {type(e).__name__}: {e}", err=True)
     sys.exit(1)
 
 
-def _operation_options(command):
-    """How the job is operated (`dtflw.deploy.operations`): options win over a pipeline file's `deploy:`."""
+class OperationOptions(TypedDict):
+    """The options `_operation_options` adds, as click passes them to the command."""
+
+    cron: str | None
+    timezone: str | None
+    email_on_failure: tuple[str, ...]
+    email_on_success: tuple[str, ...]
+    webhook_on_failure: tuple[str, ...]
+    max_concurrent_runs: int | None
+    run_as: str | None
+    max_duration_seconds: int | None
+    queue: bool | None
+    permission_pairs: tuple[str, ...]
+    package: str | None
+
+
+class ExportOptions(FlowOptions, OperationOptions):
+    """The options of `export` and `diff`: the flow's and how its job is operated."""
+
+
+def _operation_options(command: CommandFunction) -> CommandFunction:
+    """How the job is operated (`dtflw.deploy.operations`, `OperationOptions`): options win over a pipeline
+    file's `deploy:`."""
     options = [
         click.option("--schedule", "cron", metavar="CRON", help="Quartz cron schedule, e.g. '0 0 6 * * ?'."),
         click.option("--timezone", help="Time zone of the schedule (default UTC)."),
@@ -141,26 +185,34 @@ def _operation_options(command):
     return command
 
 
-_OPERATION_KEYS: tuple[str, ...] = ("cron", "timezone", "email_on_failure", "email_on_success", "webhook_on_failure")
-_OPERATION_KEYS += ("max_concurrent_runs", "run_as", "max_duration_seconds", "queue", "permission_pairs")
-
-
-def _planned_settings(options: dict):
+def _planned_settings(
+    options: ExportOptions,
+) -> tuple[JsonObject, PlannedExport, str, Compute, dict[str, str], Operations, str]:
     """Plan the source for export and build its job settings: (settings, planned export, name, compute, tags,
-    operations, package). `options` loses the operation options."""
+    operations, package)."""
     from dtflw.deploy.export import job_settings
     from dtflw.deploy.operations import Operations
     from dtflw.version import __version__
 
-    given = {key: options.pop(key) for key in _OPERATION_KEYS}
-    package = options.pop("package")
     permissions: dict[str, list[str]] = {}
-    for pair in given.pop("permission_pairs"):
+    for pair in options["permission_pairs"]:
         level, _, principal = pair.partition("=")
         permissions.setdefault(level, []).append(principal)
-    operations = Operations.of(_deploy_section(options["notebook"]), permissions=permissions, **given)
+    operations = Operations.of(
+        _deploy_section(options["notebook"]),
+        permissions=permissions,
+        cron=options["cron"],
+        timezone=options["timezone"],
+        email_on_failure=options["email_on_failure"],
+        email_on_success=options["email_on_success"],
+        webhook_on_failure=options["webhook_on_failure"],
+        max_concurrent_runs=options["max_concurrent_runs"],
+        run_as=options["run_as"],
+        max_duration_seconds=options["max_duration_seconds"],
+        queue=options["queue"],
+    )
     planned, name, compute, tags = _planned(options)
-    package = f"dtflw=={__version__}" if package is None else package
+    package = f"dtflw=={__version__}" if options["package"] is None else options["package"]
     settings = job_settings(
         planned.tasks, name, compute, tags, parameters=planned.parameters, operations=operations, package=package
     )
@@ -175,7 +227,14 @@ def _planned_settings(options: dict):
 @click.option("--host", help="Workspace URL of the bundle's targets.")
 @click.option("--target", help="Bundle target the --var values are for (default: the variables' defaults).")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Bundle variable (a job parameter).")
-def export(fmt, out, host, target, variables, **options):
+def export(
+    fmt: str,
+    out: str | None,
+    host: str | None,
+    target: str | None,
+    variables: tuple[str, ...],
+    **options: Unpack[ExportOptions],
+) -> None:
     """Export the steps of an orchestration notebook or a pipeline file, SOURCE, as Jobs API 2.2 job settings
     (`--format job`) or an Asset Bundle (`--format bundle --out DIR`). Planning runs no step, starts no
     Spark and reads or writes no storage."""
@@ -199,6 +258,7 @@ def export(fmt, out, host, target, variables, **options):
                 f.write(text)
             written = [path]
         else:
+            assert out  # --format bundle needs --out: checked above
             files = bundle_files(
                 planned.tasks,
                 name,
@@ -225,11 +285,11 @@ def export(fmt, out, host, target, variables, **options):
 @click.option("--profile", help="Databricks config profile (default: unified auth — env vars, ~/.databrickscfg).")
 @click.option("--job-id", type=int, help="The job to compare with (default: the one job of the same name).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when deploying would change the job (as `git diff`).")
-def diff(profile, job_id, exit_code, **options):
+def diff(profile: str | None, job_id: int | None, exit_code: bool, **options: Unpack[ExportOptions]) -> None:
     """Show what deploying SOURCE would change in the workspace's existing job: a unified diff of its settings
     now and the planned ones (nothing is changed)."""
     from databricks.sdk import WorkspaceClient
-    from databricks.sdk.errors import DatabricksError
+    from databricks.sdk.errors.base import DatabricksError
 
     from dtflw.deploy.diff import find_job, settings_diff
 
@@ -245,6 +305,7 @@ def diff(profile, job_id, exit_code, **options):
     if job is None:
         click.echo(f"No job named {name!r} in {client.config.host}: deploying creates it ({len(planned.tasks)} tasks).")
         sys.exit(1 if exit_code else 0)
+    assert job.settings is not None  # jobs/get sends the job's settings
     lines = settings_diff(job.settings.as_dict(), settings, f"job {job.job_id}")
     click.echo("\n".join(lines) if lines else f"Job {job.job_id} ({name!r}) is up to date: deploying changes nothing.")
     sys.exit(1 if exit_code and lines else 0)
@@ -256,12 +317,14 @@ def diff(profile, job_id, exit_code, **options):
 @click.option("--repair", is_flag=True, help="Re-run only the failed tasks (and those after them) of the last run.")
 @click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between first looks at the run.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Job parameter for this run.")
-def run(profile, repair, poll, params, **options):
+def run(
+    profile: str | None, repair: bool, poll: float, params: tuple[str, ...], **options: Unpack[FlowOptions]
+) -> None:
     """Run the steps of an orchestration notebook or a pipeline file, SOURCE, on Databricks as one
     multi-task one-time run, showing each task's progress; with --repair, re-run what failed in the last
     run of this job."""
     from databricks.sdk import WorkspaceClient
-    from databricks.sdk.errors import DatabricksError
+    from databricks.sdk.errors.base import DatabricksError
 
     from dtflw.deploy.export import job_settings
     from dtflw.deploy.job_run import (
@@ -294,7 +357,7 @@ def run(profile, repair, poll, params, **options):
             click.echo(f"Submitted {len(tasks)} task(s) of '{name}' as run {run_id}", err=True)
         remember_run(name, host, run_id, settings, known_runs)
         ended = follow(client, run_id, on_change=_show, poll=(poll, max(poll, 10.0)))
-        click.echo(f"Run {run_id} ended: {ended.state.result_state.value} — {ended.run_page_url}", err=True)
+        click.echo(f"Run {run_id} ended: {_ended_as(ended)} — {ended.run_page_url}", err=True)
         close_job_run(client, ended)  # the tasks' lineage records get their terminal states
         raise_failures(client, ended)
     except DtflwError as e:
@@ -304,11 +367,13 @@ def run(profile, repair, poll, params, **options):
         sys.exit(1)
 
 
-def _show(task) -> None:
+def _show(task: RunTask) -> None:
     """One line per task state change: ▶ running, ✔ done, ✖ failed/timedout/canceled, ↷ skipped (why)."""
     from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED
 
     state = task.state
+    if state is None or state.life_cycle_state is None:  # not told yet (a pending task): nothing to show
+        return
     life = state.life_cycle_state.value
     result = state.result_state.value if state.result_state else None
     note = ""
@@ -323,15 +388,23 @@ def _show(task) -> None:
     click.echo(f"{mark:<11}{task.task_key}{note}", err=True)
 
 
+def _ended_as(run: Run) -> str:
+    """How an ended run ended: its result state, else (the API leaves out what it does not know) its life cycle
+    state."""
+    state = run.state
+    known = state.result_state or state.life_cycle_state if state else None
+    return known.value if known else "UNKNOWN"
+
+
 @deploy.command("close")
 @click.argument("run_id", type=int)
 @click.option("--profile", help="Databricks config profile (default: unified auth — env vars, ~/.databrickscfg).")
-def close(run_id, profile):
+def close(run_id: int, profile: str | None) -> None:
     """Record the end of the ended job run RUN_ID in its lineage: each task's terminal state and the
     run's result (what `dtflw deploy run` does itself; for a job run nothing followed, e.g. a scheduled
     one). Closing again changes nothing."""
     from databricks.sdk import WorkspaceClient
-    from databricks.sdk.errors import DatabricksError
+    from databricks.sdk.errors.base import DatabricksError
 
     from dtflw.deploy.jobs_runner import TERMINAL, call_retrying
     from dtflw.deploy.run_lineage import close_job_run

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
+
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., object])  # what click's decorators take
 
 
 def pairs(values: tuple[str, ...], option: str) -> dict[str, str]:

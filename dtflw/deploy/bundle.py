@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from dtflw.deploy.export import Compute, job_settings
+from dtflw.deploy.export import Compute, JsonObject, job_settings
 from dtflw.deploy.tasks import NOTEBOOK, DeployTask
 from dtflw.errors import DeployError
+
+if TYPE_CHECKING:
+    from dtflw.deploy.operations import Operations
+    from dtflw.deploy.parameters import JobParameter
 
 RESOURCES = "resources"
 CLUSTER_VARIABLE = "cluster_id"  # the existing cluster of the tasks, a bundle variable
@@ -32,13 +38,13 @@ def bundle_files(
     compute: Compute | None = None,
     tags: dict[str, str] | None = None,
     host: str | None = None,
-    parameters=(),
-    operations=None,
+    parameters: Sequence[JobParameter] = (),
+    operations: Operations | None = None,
     *,
     package: str | None = None,
     target: str | None = None,
     variables: dict[str, str] | None = None,
-) -> dict[str, dict]:
+) -> dict[str, JsonObject]:
     """{relative file path: YAML document} of the bundle that `write_bundle` writes under `out_dir`.
 
     Each job parameter's default is a bundle variable of its name; `variables` set them for `target`
@@ -69,7 +75,7 @@ def bundle_files(
     )
     cluster = compute.existing_cluster_id if compute else None
     _as_bundle_job(job, cluster)
-    config: dict = {"bundle": {"name": key}, "include": [f"{RESOURCES}/*.yml"]}
+    config: JsonObject = {"bundle": {"name": key}, "include": [f"{RESOURCES}/*.yml"]}
     defaults = {p.name: p.default for p in parameters} | ({CLUSTER_VARIABLE: cluster} if cluster else {})
     if defaults:
         config["variables"] = {
@@ -84,7 +90,7 @@ def bundle_files(
     return {"databricks.yml": config, f"{RESOURCES}/{key}.job.yml": {"resources": {"jobs": {key: job}}}}
 
 
-def _as_bundle_job(job: dict, cluster: str | None) -> None:
+def _as_bundle_job(job: JsonObject, cluster: str | None) -> None:
     """Turn Jobs API settings into a bundle's job resource: permissions with levels, parameters defaulting to
     the bundle variables of their names, notebooks from the bundle's synced files, the cluster a variable."""
     acl = job.pop("access_control_list", None)
@@ -99,9 +105,9 @@ def _as_bundle_job(job: dict, cluster: str | None) -> None:
             task["existing_cluster_id"] = "${var." + CLUSTER_VARIABLE + "}"  # a target may run on another
 
 
-def _targets(host: str | None, earlier: dict[str, dict]) -> dict:
+def _targets(host: str | None, earlier: dict[str, dict[str, str]]) -> dict[str, JsonObject]:
     workspace = {"host": host} if host else {}
-    targets: dict[str, dict] = {
+    targets: dict[str, JsonObject] = {
         "dev": {"mode": "development", "default": True, **({"workspace": dict(workspace)} if workspace else {})},
         "prod": {
             "mode": "production",
@@ -114,7 +120,7 @@ def _targets(host: str | None, earlier: dict[str, dict]) -> dict:
     return targets
 
 
-def _set_variables(config: dict, target: str | None, values: dict[str, str]) -> None:
+def _set_variables(config: JsonObject, target: str | None, values: dict[str, str]) -> None:
     known = config.get("variables", {})
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -131,7 +137,7 @@ def _set_variables(config: dict, target: str | None, values: dict[str, str]) -> 
         config["targets"][target].setdefault("variables", {}).update(values)
 
 
-def _earlier_target_variables(out_dir: str) -> dict[str, dict]:
+def _earlier_target_variables(out_dir: str) -> dict[str, dict[str, str]]:
     """The variables each target of an earlier export in `out_dir` set (none if there is none, or unreadable)."""
     import yaml
 
@@ -151,7 +157,7 @@ def _earlier_target_variables(out_dir: str) -> dict[str, dict]:
     }
 
 
-def write_bundle(files: dict[str, dict], out_dir: str) -> list[str]:
+def write_bundle(files: dict[str, JsonObject], out_dir: str) -> list[str]:
     """Write the bundle's YAML files under `out_dir`; return their paths."""
     import yaml
 

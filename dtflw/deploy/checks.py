@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from dtflw.core.names import unique_task_key
 from dtflw.core.task_lineage import JOB_WIDGET
@@ -16,10 +17,17 @@ from dtflw.deploy.tasks import CHECK, DeployTask
 from dtflw.errors import ExpectationsNotExportableError
 from dtflw.run.check_task import EXPECTATIONS, IDENTITY, encode
 
+if TYPE_CHECKING:
+    from dtflw.core.step import LazyNotebook
+    from dtflw.expectations.spec import Expectation
+    from dtflw.run.dag import Plan
+
+    Declared = dict[str, tuple[Expectation, ...]]  # {output name: its expectations}
+
 CHECK_SUFFIX = "_check"
 
 
-def with_checks(tasks: list[DeployTask], plans: list) -> list[DeployTask]:
+def with_checks(tasks: list[DeployTask], plans: list[Plan]) -> list[DeployTask]:
     """`tasks` (of the steps of `plans`, in order) with a check task after each step declaring expectations."""
     steps = [step.notebook for plan in plans for step in plan.steps]
     taken = {t.key for t in tasks}
@@ -40,7 +48,7 @@ def with_checks(tasks: list[DeployTask], plans: list) -> list[DeployTask]:
     return out
 
 
-def _check_task(task: DeployTask, key: str, declared: dict) -> DeployTask:
+def _check_task(task: DeployTask, key: str, declared: Declared) -> DeployTask:
     """The check of notebook task `task`: its `dtflw_job` widget naming this notebook task's run, its checked
     outputs' paths (`<name>_out`, so that they become job parameter references as the notebook's do)."""
     identity = json.loads(task.parameters[JOB_WIDGET])
@@ -59,7 +67,7 @@ def _check_task(task: DeployTask, key: str, declared: dict) -> DeployTask:
     )
 
 
-def _refuse_ratio(nb, declared: dict) -> None:
+def _refuse_ratio(nb: LazyNotebook, declared: Declared) -> None:
     """`min_ratio_to_previous` compares with the version the notebook replaced: a check after the task can no
     longer count it, and would pass it silently."""
     ratio = [f"{n}.{e.name}" for n, es in declared.items() for e in es if e.rule == "min_ratio_to_previous"]

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import difflib
 import json
+from typing import TYPE_CHECKING
 
 from dtflw.errors import DeployError
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service.jobs import Job
+
+    from dtflw.deploy.export import JsonObject
 
 SERVER_DEFAULTS = {"format": "MULTI_TASK", "email_notifications": {}, "webhook_notifications": {}}
 
 
-def find_job(client, name: str, job_id: int | None = None):
+def find_job(client: WorkspaceClient, name: str, job_id: int | None = None) -> Job | None:
     """The job to compare with: `job_id`, else the one job named `name` (None if there is none)."""
     from databricks.sdk.errors import NotFound
 
@@ -35,7 +42,7 @@ def find_job(client, name: str, job_id: int | None = None):
     return call_retrying(client.jobs.get, found[0].job_id) if found else None
 
 
-def settings_diff(current: dict, planned: dict, label: str = "job") -> list[str]:
+def settings_diff(current: JsonObject, planned: JsonObject, label: str = "job") -> list[str]:
     """Unified diff lines from `current` to `planned` job settings (empty when deploying changes nothing)."""
     from databricks.sdk.service.jobs import JobSettings
 
@@ -50,5 +57,5 @@ def settings_diff(current: dict, planned: dict, label: str = "job") -> list[str]
     )
 
 
-def _lines(settings: dict) -> list[str]:
+def _lines(settings: JsonObject) -> list[str]:
     return json.dumps(settings, indent=2, sort_keys=True, ensure_ascii=False).splitlines()

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from dtflw.core.task_lineage import EXIT_TASK_VALUE, JOB_WIDGET
 from dtflw.deploy.tasks import DeployTask
 
+if TYPE_CHECKING:
+    from dtflw.run.dag import Plan
 
-def with_task_values(tasks: list[DeployTask], tokens: dict[str, tuple[int, int]], plans: list) -> list[DeployTask]:
+
+def with_task_values(
+    tasks: list[DeployTask], tokens: dict[str, tuple[int, int]], plans: list[Plan]
+) -> list[DeployTask]:
     """`tasks` (of `plans`, in order) with each exit-value token resolved to the task value of its producer."""
     offsets = [sum(len(p.steps) for p in plans[:n]) for n in range(len(plans))]
     producer_of = {token: offsets[flow] + index for token, (flow, index) in tokens.items()}

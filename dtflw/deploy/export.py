@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from dtflw.deploy.tasks import CHECK, DeployTask
 from dtflw.errors import DeployError
 from dtflw.run.check_task import ENTRY_POINT, PACKAGE
+
+if TYPE_CHECKING:
+    from dtflw.deploy.operations import Operations
+    from dtflw.deploy.parameters import JobParameter
+
+JsonObject: TypeAlias = dict[str, Any]  # a Jobs API / bundle JSON object: job settings, a task, a cluster spec
 
 JOB_CLUSTER_KEY = "dtflw_cluster"
 ENVIRONMENT_KEY = "dtflw"  # the serverless environment of check tasks: dtflw installed
@@ -29,9 +37,9 @@ class Compute:
     """Where the tasks run: an existing cluster, a new job cluster (its `new_cluster` spec) or serverless."""
 
     existing_cluster_id: str | None = None
-    new_cluster: dict | None = None
+    new_cluster: JsonObject | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.existing_cluster_id and self.new_cluster:
             raise DeployError("Give an existing cluster id or a new job cluster spec, not both.")
 
@@ -45,11 +53,11 @@ def job_settings(
     name: str,
     compute: Compute | None = None,
     tags: dict[str, str] | None = None,
-    notebook_path=None,
-    parameters=(),
-    operations=None,
+    notebook_path: Callable[[DeployTask], str] | None = None,
+    parameters: Sequence[JobParameter] = (),
+    operations: Operations | None = None,
     package: str | None = None,
-) -> dict:
+) -> JsonObject:
     """Jobs API 2.2 job settings for `tasks`. Step tags become job tags (value ""), merged with `tags`;
     `parameters` (`JobParameter`s) are the job's parameters; `operations` (`Operations`) its schedule,
     notifications, run-as, health, queue and permissions (`access_control_list`, as jobs/create takes it).
@@ -59,7 +67,7 @@ def job_settings(
 
     `notebook_path(task)` gives each task's notebook path (default: its workspace path)."""
     compute = compute or Compute()
-    settings: dict = {"name": name, "max_concurrent_runs": 1}
+    settings: JsonObject = {"name": name, "max_concurrent_runs": 1}
     if operations is not None:
         settings.update(operations.job_settings())
     if parameters:
@@ -81,13 +89,13 @@ def job_settings(
     return settings
 
 
-def to_json(settings: dict) -> str:
+def to_json(settings: JsonObject) -> str:
     """The job settings as the JSON text `databricks jobs create --json @file` takes."""
     return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
 
 
-def _task(task: DeployTask, compute: Compute, notebook_path: str) -> dict:
-    out: dict = {"task_key": task.key}
+def _task(task: DeployTask, compute: Compute, notebook_path: str) -> JsonObject:
+    out: JsonObject = {"task_key": task.key}
     described = [f"step '{task.step_name}'"] * bool(task.step_name) + ["tags: " + ", ".join(task.tags)] * bool(
         task.tags
     )

@@ -17,16 +17,23 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from dtflw.deploy.jobs_runner import call_retrying, has_ended, task_error, task_failure
+from dtflw.deploy.jobs_runner import call_retrying, has_ended, submitted_run_id, task_error, task_failure
 from dtflw.errors import DagFailedError, DeployError, NotebookSkippedError
 from dtflw.selection import closure
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service.jobs import Run, RunLifeCycleState, RunResultState, RunTask, SubmitTask
+
+    from dtflw.deploy.export import JsonObject
 
 LAST_RUNS = os.path.join(".dtflw", "deploy", "last_runs.json")
 log = logging.getLogger("dtflw.deploy")
 
 
-def submit_flow(client, settings: dict, only: set[str] | None = None) -> int:
+def submit_flow(client: WorkspaceClient, settings: JsonObject, only: set[str] | None = None) -> int:
     """Submit the tasks of job `settings` (only those in `only`, if given) as one one-time run.
 
     One-time runs have no shared job clusters: a task on the job cluster gets its spec as its own; the job's
@@ -35,7 +42,7 @@ def submit_flow(client, settings: dict, only: set[str] | None = None) -> int:
     from databricks.sdk.service.jobs import JobEnvironment, SubmitTask, TaskDependency
 
     clusters = {c["job_cluster_key"]: c["new_cluster"] for c in settings.get("job_clusters", [])}
-    tasks = []
+    tasks: list[SubmitTask] = []
     for spec in settings["tasks"]:
         if only is not None and spec["task_key"] not in only:
             continue
@@ -51,12 +58,17 @@ def submit_flow(client, settings: dict, only: set[str] | None = None) -> int:
     waiter = call_retrying(
         client.jobs.submit, run_name=settings["name"], tasks=tasks, environments=environments, idempotency_token=token
     )
-    return waiter.response.run_id
+    return submitted_run_id(waiter)
 
 
-def follow(client, run_id: int, on_change: Callable | None = None, poll: tuple[float, float] = (1.0, 10.0)):
+def follow(
+    client: WorkspaceClient,
+    run_id: int,
+    on_change: Callable[[RunTask], object] | None = None,
+    poll: tuple[float, float] = (1.0, 10.0),
+) -> Run:
     """Wait for the run to end; `on_change(task)` is called whenever a task's state changes."""
-    seen: dict[str, tuple] = {}
+    seen: dict[str, tuple[RunLifeCycleState | None, RunResultState | None]] = {}
     delay, longest = poll
     while True:
         run = call_retrying(client.jobs.get_run, run_id)
@@ -73,7 +85,7 @@ def follow(client, run_id: int, on_change: Callable | None = None, poll: tuple[f
         delay = min(longest, delay * 1.5)
 
 
-def task_errors(client, run) -> dict[str, Exception]:
+def task_errors(client: WorkspaceClient, run: Run) -> dict[str, Exception]:
     """{task key: dtflw error} of every task of an ended run that did not succeed."""
     errors: dict[str, Exception] = {}
     for task in run.tasks or []:
@@ -85,7 +97,7 @@ def task_errors(client, run) -> dict[str, Exception]:
     return errors
 
 
-def raise_failures(client, run) -> None:
+def raise_failures(client: WorkspaceClient, run: Run) -> None:
     """Raise DagFailedError naming every task of the ended run that failed or did not run."""
     errors = task_errors(client, run)
     if not errors:
@@ -95,7 +107,7 @@ def raise_failures(client, run) -> None:
     raise DagFailedError.of(failed, not_run, what=f"task(s) of run {run.run_id}")
 
 
-def repair_failed(client, run_id: int, settings: dict) -> int:
+def repair_failed(client: WorkspaceClient, run_id: int, settings: JsonObject) -> int:
     """Re-run the failed tasks of run `run_id` and those after them; return the run id to follow
     (the same run when repaired in place, else a new run of just those tasks)."""
     from databricks.sdk.errors import BadRequest
@@ -115,7 +127,7 @@ def repair_failed(client, run_id: int, settings: dict) -> int:
         return submit_flow(client, settings, only=_downstream(settings, failed))
 
 
-def _downstream(settings: dict, keys: set[str]) -> set[str]:
+def _downstream(settings: JsonObject, keys: set[str]) -> set[str]:
     children: dict[str, set[str]] = {t["task_key"]: set() for t in settings["tasks"]}
     for task in settings["tasks"]:
         for dep in task.get("depends_on", []):
@@ -123,7 +135,7 @@ def _downstream(settings: dict, keys: set[str]) -> set[str]:
     return closure(keys, children)
 
 
-def remember_run(name: str, host: str, run_id: int, settings: dict, path: str = LAST_RUNS) -> None:
+def remember_run(name: str, host: str, run_id: int, settings: JsonObject, path: str = LAST_RUNS) -> None:
     """Keep the last run of job `name` on `host` (and its settings) for `--repair`."""
     known = _read(path)
     known[f"{host} {name}"] = {"run_id": run_id, "settings": settings}
@@ -132,7 +144,7 @@ def remember_run(name: str, host: str, run_id: int, settings: dict, path: str = 
         json.dump(known, f)
 
 
-def last_run(name: str, host: str, path: str = LAST_RUNS) -> tuple[int, dict]:
+def last_run(name: str, host: str, path: str = LAST_RUNS) -> tuple[int, JsonObject]:
     """The last run of job `name` on `host` and its settings, as `remember_run` kept them."""
     entry = _read(path).get(f"{host} {name}")
     if entry is None:
@@ -140,9 +152,10 @@ def last_run(name: str, host: str, path: str = LAST_RUNS) -> tuple[int, dict]:
     return entry["run_id"], entry["settings"]
 
 
-def _read(path: str) -> dict:
+def _read(path: str) -> JsonObject:
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            known: JsonObject = json.load(f)
+            return known
     except FileNotFoundError:
         return {}

@@ -20,6 +20,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from dtflw.deploy.export import Compute
 from dtflw.errors import (
@@ -30,6 +32,15 @@ from dtflw.errors import (
     NotebookTimeoutError,
 )
 from dtflw.runtime import normalize_workspace_path
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service._internal import Wait
+    from databricks.sdk.service.jobs import Run, RunOutput, RunTask
+
+    TaskRun = Run | RunTask  # one task's run: a one-time run's (as runs/get-output's metadata), or a job run's task
+
+T = TypeVar("T")
 
 TERMINAL = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 SUCCEEDED = ("SUCCESS", "SUCCESS_WITH_FAILURES")
@@ -49,7 +60,7 @@ class JobsRunner:
 
     def __init__(
         self,
-        client=None,
+        client: WorkspaceClient | None = None,
         *,
         base_path: str = "/",
         compute: Compute | None = None,
@@ -57,7 +68,7 @@ class JobsRunner:
         retries: int = 5,
         backoff: float = 1.0,
         run_name: str = "dtflw",
-    ):
+    ) -> None:
         self._client = client
         self.base_path = base_path
         self.compute = compute or Compute()
@@ -72,7 +83,7 @@ class JobsRunner:
         self._output_while_running = True  # whether runs/get-output answers for a task still running
 
     @property
-    def client(self):
+    def client(self) -> WorkspaceClient:
         if self._client is None:
             from databricks.sdk import WorkspaceClient
 
@@ -90,7 +101,7 @@ class JobsRunner:
         notebook = normalize_workspace_path(path, self.base_path)
         if self._cancelling.is_set():
             raise NotebookCancelledError(f"Notebook '{notebook}' was not submitted: the runs were cancelled.", notebook)
-        from databricks.sdk.errors import DatabricksError
+        from databricks.sdk.errors.base import DatabricksError
 
         try:
             remote = self._submit(notebook, timeout_seconds, arguments, run_id)
@@ -138,11 +149,11 @@ class JobsRunner:
         token = uuid.uuid4().hex  # the same on every retry: at most one run is started
         name = f"{self.run_name} {notebook}" + (f" ({run_id})" if run_id else "")
         waiter = self._call(self.client.jobs.submit, run_name=name, tasks=[task], idempotency_token=token)
-        remote = waiter.response.run_id
+        remote = submitted_run_id(waiter)
         log.info("Submitted '%s' as run %s", notebook, remote)
         return remote
 
-    def _wait(self, remote: int):
+    def _wait(self, remote: int) -> tuple[Run, RunOutput]:
         """Wait for the run's task to end; return the run (as first seen: its id, its page) and the task's
         output, whose metadata is the ended task. Each look is `poll[0]` s after the previous one began,
         then ever less often, up to `poll[1]`."""
@@ -154,12 +165,12 @@ class JobsRunner:
             run = self._call(self.client.jobs.get_run, remote)
         task_run_id = run.tasks[0].run_id
         output = self._call(self.client.jobs.get_run_output, task_run_id) if has_ended(run.tasks[0]) else None
-        while output is None or not has_ended(output.metadata):
+        while output is None or not has_ended(_task_run(output)):
             look, delay = self._pause(remote, look, delay)
             output = self._look(remote, task_run_id)
         return run, output
 
-    def _look(self, remote: int, task_run_id: int):
+    def _look(self, remote: int, task_run_id: int) -> RunOutput | None:
         """The task's output, whose metadata says whether it has ended (None: not yet). A workspace that
         refuses the output of a task still running (400) is asked for the run first, from then on."""
         if self._output_while_running:
@@ -171,6 +182,7 @@ class JobsRunner:
                 log.info("runs/get-output refused a running task (%s): looking at runs/get first", e)
                 self._output_while_running = False
         run = self._call(self.client.jobs.get_run, remote)
+        assert run.tasks  # listed: `_wait` saw the task's run id
         return self._call(self.client.jobs.get_run_output, task_run_id) if has_ended(run.tasks[0]) else None
 
     def _pause(self, remote: int, look: float, delay: float) -> tuple[float, float]:
@@ -195,14 +207,14 @@ class JobsRunner:
         except Exception as e:  # the run may have ended meanwhile; say so, do not mask the interruption
             log.warning("Could not cancel run %s: %s", remote, e)
 
-    def _call(self, method, *args, **kwargs):
+    def _call(self, method: Callable[..., T], *args: object, **kwargs: object) -> T:
         return call_retrying(method, *args, retries=self.retries, backoff=self.backoff, **kwargs)
 
     # -- the outcome ----------------------------------------------------------------------------
-    def _outcome(self, run, output, notebook: str, timeout_seconds: int) -> str | None:
+    def _outcome(self, run: Run, output: RunOutput, notebook: str, timeout_seconds: int) -> str | None:
         """The exit value of the ended task (`output.metadata`), or its dtflw error naming the run's page."""
         where = f"run {run.run_id}: {run.run_page_url}" if run.run_page_url else f"run {run.run_id}"
-        failure = task_failure(output.metadata, notebook, where, lambda _: output.error, timeout_seconds)
+        failure = task_failure(_task_run(output), notebook, where, lambda _: output.error, timeout_seconds)
         if failure is not None:
             raise failure
         notebook_output = output.notebook_output
@@ -217,7 +229,9 @@ class JobsRunner:
         return notebook_output.result
 
 
-def call_retrying(method, *args, retries: int = 5, backoff: float = 1.0, **kwargs):
+def call_retrying(
+    method: Callable[..., T], *args: object, retries: int = 5, backoff: float = 1.0, **kwargs: object
+) -> T:
     """Call the SDK, retrying answers 500 and 504 with backoff (honouring Retry-After if sent)."""
     from databricks.sdk.errors import DeadlineExceeded, InternalError, TemporarilyUnavailable
 
@@ -234,12 +248,24 @@ def call_retrying(method, *args, retries: int = 5, backoff: float = 1.0, **kwarg
             attempt += 1
 
 
-def has_ended(run) -> bool:
+def submitted_run_id(waiter: Wait[Run]) -> int:
+    """The id of the run `jobs.submit` started."""
+    run_id: int = waiter.response.run_id  # type: ignore[attr-defined]  # databricks-sdk annotates Wait.response as the builtin any()
+    return run_id
+
+
+def _task_run(output: RunOutput) -> Run:
+    """The task run an output is of (runs/get-output always sends it, as `metadata`)."""
+    assert output.metadata is not None
+    return output.metadata
+
+
+def has_ended(run: TaskRun) -> bool:
     """Whether a run or task run is in a terminal life cycle state."""
     return bool(run.state and run.state.life_cycle_state and run.state.life_cycle_state.value in TERMINAL)
 
 
-def task_error(client, task) -> str | None:
+def task_error(client: WorkspaceClient, task: TaskRun) -> str | None:
     """The error a task run's notebook raised, as runs/get-output reports it (None if it has none)."""
     if task.run_id is None:
         return None
@@ -251,11 +277,16 @@ def task_error(client, task) -> str | None:
 
 
 def task_failure(
-    task, notebook: str, where: str, error_of, timeout_seconds: int = 0
+    task: TaskRun,
+    notebook: str,
+    where: str,
+    error_of: Callable[[TaskRun], str | None],
+    timeout_seconds: int = 0,
 ) -> NotebookFailedError | NotebookSkippedError | None:
     """The dtflw error of a task run in a terminal state (None if it succeeded); `error_of(task)` reads
     the notebook's own error, asked only for a failed task."""
     state = task.state
+    assert state is not None and state.life_cycle_state is not None  # an ended task run has its state
     life = state.life_cycle_state.value
     result = state.result_state.value if state.result_state else None
     if life == "TERMINATED" and result in SUCCEEDED:

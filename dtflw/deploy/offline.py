@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import builtins
 import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 from dtflw.errors import ExportPlanningError
 from dtflw.storage.base import Storage
 from dtflw.storage.tables import FileInfo, TableState, state_from_listing
+
+if TYPE_CHECKING:
+    from dtflw.local.dbutils import FileInfo as DbutilsFileInfo
+    from dtflw.local.dbutils import SecretMetadata, SecretScope
 
 SECRET_PLACEHOLDER = "[REDACTED:{scope}/{key}]"
 
@@ -25,7 +31,7 @@ class Offline:
     exit values it handed out (`exits`: token → (flow number, step index)), with the checks made on them
     (`checks`: (step, steps declared by then))."""
 
-    def __init__(self, declared=lambda: 0):
+    def __init__(self, declared: Callable[[], int] = lambda: 0) -> None:
         self.skipped: list[str] = []
         self.exits: dict[str, tuple[int, int]] = {}
         self.checks: list[tuple[str, int]] = []
@@ -67,24 +73,24 @@ class OfflineEngine:
     def preflight(self) -> None:
         """Nothing to check: no engine starts."""
 
-    def new_session(self):
+    def new_session(self) -> OfflineSpark:
         return OfflineSpark()
 
-    def workspace_utils(self, revealed: set[str]):
+    def workspace_utils(self, revealed: set[str]) -> tuple[OfflineFs, OfflineSecrets]:
         """`(dbutils.fs, dbutils.secrets)`: the workspace's, which planning never reads nor changes."""
         return OfflineFs(self.offline), OfflineSecrets(revealed)
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         return None
 
 
 class OfflineSpark:
     """A Spark session that refuses every use: an export runs no Spark."""
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> NoReturn:
         if name.startswith("__"):
             raise AttributeError(name)
         raise ExportPlanningError(
@@ -100,7 +106,7 @@ class OfflineFs:
     def __init__(self, offline: Offline):
         self._offline = offline
 
-    def ls(self, path: str) -> list:
+    def ls(self, path: str) -> list[DbutilsFileInfo]:
         self._offline.note(f"dbutils.fs.ls({path!r}): not read, taken as empty")
         return []
 
@@ -110,7 +116,7 @@ class OfflineFs:
             "reads no file. Read it in a step notebook."
         )
 
-    def _change(self, call: str, *args) -> bool:
+    def _change(self, call: str, *args: str) -> bool:
         self._offline.note(f"dbutils.fs.{call}({', '.join(repr(a) for a in args)}): not performed")
         return True
 
@@ -144,10 +150,10 @@ class OfflineSecrets:
     def getBytes(self, scope: str, key: str) -> bytes:  # noqa: N802 - dbutils' name
         return self.get(scope, key).encode()
 
-    def list(self, scope: str) -> list:
+    def list(self, scope: str) -> list[SecretMetadata]:
         return []
 
-    def listScopes(self) -> builtins.list:  # noqa: N802 - dbutils' name
+    def listScopes(self) -> builtins.list[SecretScope]:  # noqa: N802 - dbutils' name
         return []
 
 
@@ -169,7 +175,7 @@ class PlannedStorage(Storage):
         return self.real.url
 
     @property
-    def fs(self):
+    def fs(self) -> NoReturn:
         raise ExportPlanningError(f"Storage {self.real.url} is not read while a notebook is planned for export.")
 
     def logical_path(self, path: str) -> str:
@@ -193,7 +199,7 @@ class PlannedStorage(Storage):
         self._offline.note(f"{logical}: not read, taken as absent")
         return state_from_listing(logical, [], read_text=lambda p: None)
 
-    def list(self, path_pattern: str, lister=None) -> list[str]:
+    def list(self, path_pattern: str, lister: Callable[[str], Iterable[object]] | None = None) -> list[str]:
         self._offline.note(f"{self.get_abs_path(path_pattern)}: not listed, taken as empty")
         return []
 
@@ -211,13 +217,13 @@ class PlannedStorage(Storage):
     def delete(self, path: str) -> None:
         self._offline.note(f"{self.get_abs_path(path)}: not deleted")
 
-    def read_table(self, path: str, table_format: str | None = None):
+    def read_table(self, path: str, table_format: str | None = None) -> NoReturn:
         raise ExportPlanningError(
             f"The orchestration notebook reads table {self.get_abs_path(path)} while it is planned for export; an "
             "export reads no table. Read it in a step notebook."
         )
 
-    def write_table(self, df, path: str, table_format: str | None = None) -> None:
+    def write_table(self, df: Any, path: str, table_format: str | None = None) -> None:
         raise ExportPlanningError(
             f"The orchestration notebook writes table {self.get_abs_path(path)} while it is planned for export; an "
             "export writes nothing. Write it in a step notebook."
@@ -236,7 +242,7 @@ class PlannedExitValue(str):
     _step: str
     _offline: Offline
 
-    def __new__(cls, token: str, step: str, offline: Offline):
+    def __new__(cls, token: str, step: str, offline: Offline) -> Self:
         value = super().__new__(cls, token)
         value._step, value._offline = step, offline
         return value
@@ -245,7 +251,7 @@ class PlannedExitValue(str):
         self._offline.exit_value_checked(self._step)
         return False
 
-    def _refused(self, what: str):
+    def _refused(self, what: str) -> NoReturn:
         raise ExportPlanningError(
             f"The orchestration notebook uses the exit value of step '{self._step}' ({what}) while it is planned "
             "for export: in a job, a step's exit value is known only when the job runs, and dtflw exports no "
@@ -256,8 +262,8 @@ class PlannedExitValue(str):
     __hash__ = str.__hash__
 
 
-def _refusing(what: str):
-    def method(self, *args, **kwargs):
+def _refusing(what: str) -> Callable[..., NoReturn]:
+    def method(self: PlannedExitValue, *args: object, **kwargs: object) -> NoReturn:
         self._refused(what)
 
     return method

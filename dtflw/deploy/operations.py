@@ -17,9 +17,14 @@ before anything is written, and added to the job settings in the Jobs API's shap
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import DeployError
+
+if TYPE_CHECKING:
+    from dtflw.deploy.export import JsonObject
 
 LEVELS = ("CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER")
 PRINCIPALS = {"user": "user_name", "group": "group_name", "sp": "service_principal_name"}
@@ -40,11 +45,11 @@ class Operations:
     queue: bool | None = None
     permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check(self)
 
     @classmethod
-    def of(cls, section: dict | None, **options) -> Operations:
+    def of(cls, section: Mapping[str, Any] | None, **options: object) -> Operations:
         """From a pipeline file's `deploy:` section, with the options given (not None, not empty) winning."""
         section = dict(section or {})
         schedule = section.pop("schedule", None) or {}
@@ -58,9 +63,9 @@ class Operations:
             raise DeployError(f"Unknown deploy setting(s) {unknown}; known: {', '.join(cls.__dataclass_fields__)}.")
         return cls(**values)
 
-    def job_settings(self) -> dict:
+    def job_settings(self) -> JsonObject:
         """The job settings keys these give (Jobs API 2.2)."""
-        settings: dict = {"max_concurrent_runs": self.max_concurrent_runs}
+        settings: JsonObject = {"max_concurrent_runs": self.max_concurrent_runs}
         if self.cron:
             settings["schedule"] = {
                 "quartz_cron_expression": self.cron,
@@ -82,7 +87,7 @@ class Operations:
             settings["queue"] = {"enabled": self.queue}
         return settings
 
-    def access_control_list(self) -> list[dict]:
+    def access_control_list(self) -> list[dict[str, str]]:
         """The job's permissions as `access_control_list` (jobs/create) and bundle `permissions` entries."""
         entries = []
         for level, principals in self.permissions.items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from dtflw.core.task_lineage import JOB_WIDGET
@@ -32,7 +33,7 @@ class JobParameter:
     name: str
     default: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return {"name": self.name, "default": self.default}
 
 
@@ -119,8 +120,8 @@ def _clashing(tasks: list[DeployTask], names: dict[str, str]) -> str | None:
     return None
 
 
-def _free_name(name: str, taken) -> str:
-    taken = set(taken)
+def _free_name(name: str, names: Iterable[str]) -> str:
+    taken = set(names)
     candidate, n = name, 1
     while candidate in taken:
         n += 1

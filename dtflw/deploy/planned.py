@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dtflw.deploy.checks import with_checks
 from dtflw.deploy.exit_values import with_task_values
@@ -14,6 +15,9 @@ from dtflw.deploy.offline import Offline, OfflineEngine, PlannedStorage
 from dtflw.deploy.parameters import JobParameter, parameterize
 from dtflw.deploy.tasks import DeployTask, tasks_from_plans
 from dtflw.errors import DeployError, ExportPlanningError, LocalStorageExportError, NotebookFailedError
+
+if TYPE_CHECKING:
+    from dtflw.storage import Storage
 
 LOCAL_ONLY = ("file",)  # storage schemes that name a place on this machine only
 
@@ -101,6 +105,6 @@ def _refuse_local(url: str) -> None:
         )
 
 
-def _real(storage):
+def _real(storage: Storage) -> Storage:
     """The storage a planned flow's view (`PlannedStorage`) stands for."""
     return storage.real if isinstance(storage, PlannedStorage) else storage

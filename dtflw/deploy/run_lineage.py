@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from dtflw.core.task_lineage import (
     JOB_WIDGET,
@@ -34,15 +35,21 @@ from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.lineage.document import parse_document, runs_folder
 from dtflw.lineage.recorder import LineageRecorder
 
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service.jobs import Run, RunTask
+
+    from dtflw.storage import Storage, StorageEnvironment
+
 log = logging.getLogger("dtflw.deploy")
 REPLACED = "a later attempt of the task replaced it"
 
 
-def close_job_run(client, run, storage_env=None) -> int:
+def close_job_run(client: WorkspaceClient, run: Run, storage_env: StorageEnvironment | None = None) -> int:
     """Close the records of the tasks of ended job `run` (a `databricks.sdk` `Run`); return how many
     records were written. Tasks without a `dtflw_job` widget (not exported by dtflw) are left alone."""
     written = 0
-    flows: dict[tuple[str, str], tuple] = {}
+    flows: dict[tuple[str, str], tuple[Storage, TaskIdentity]] = {}
     for task in run.tasks or []:
         try:
             identity = _identity_of(task, run)
@@ -64,16 +71,20 @@ def close_job_run(client, run, storage_env=None) -> int:
     return written
 
 
-def task_parameters(task, run) -> dict[str, str]:
+def task_parameters(task: RunTask, run: Run) -> dict[str, str]:
     """A task's notebook parameters, with the job run's parameters (`{{job.parameters.x}}`) filled in."""
     from dtflw.deploy.parameters import filled
 
     parameters = (task.notebook_task.base_parameters or {}) if task.notebook_task else {}
-    values = {p.name: p.value if p.value is not None else p.default for p in run.job_parameters or ()}
+    values = {  # neither a value nor a default: "", as `re.sub` made of the None it was given
+        p.name: p.value if p.value is not None else (p.default or "")
+        for p in run.job_parameters or ()
+        if p.name is not None
+    }
     return filled(parameters, values)
 
 
-def _identity_of(task, run) -> TaskIdentity | None:
+def _identity_of(task: RunTask, run: Run) -> TaskIdentity | None:
     text = task_parameters(task, run).get(JOB_WIDGET)
     if not text or task.run_id is None:
         return None
@@ -81,7 +92,7 @@ def _identity_of(task, run) -> TaskIdentity | None:
     return replace(identity, job_run=str(run.run_id), task_run=str(task.run_id))
 
 
-def _close_task(client, storage, identity: TaskIdentity, task, job_run) -> int:
+def _close_task(client: WorkspaceClient, storage: Storage, identity: TaskIdentity, task: RunTask, job_run: Run) -> int:
     written = _close_replaced_attempts(storage, identity)
     document = task_document(storage, identity)
     flow, run = _read(storage, document)
@@ -122,7 +133,7 @@ def _close_task(client, storage, identity: TaskIdentity, task, job_run) -> int:
     return written + 1
 
 
-def _close_replaced_attempts(storage, identity: TaskIdentity) -> int:
+def _close_replaced_attempts(storage: Storage, identity: TaskIdentity) -> int:
     """Close the records of earlier attempts of the task still open: a retry replaced each."""
     prefix = f"{identity.flow_run_id}.{identity.task}."
     current = task_document(storage, identity).rsplit("/", 1)[-1]
@@ -138,7 +149,7 @@ def _close_replaced_attempts(storage, identity: TaskIdentity) -> int:
     return written
 
 
-def _terminal(task) -> tuple[RunStatus, str | None]:
+def _terminal(task: RunTask) -> tuple[RunStatus, str | None]:
     """The record status of an ended task run, and why when it did not run."""
     state = task.state
     life = state.life_cycle_state.value if state and state.life_cycle_state else ""
@@ -152,7 +163,7 @@ def _terminal(task) -> tuple[RunStatus, str | None]:
     return RunStatus.FAILED, (result or life).lower() or None
 
 
-def _record_history(storage, run: NotebookRun, source: str | None) -> None:
+def _record_history(storage: Storage, run: NotebookRun, source: str | None) -> None:
     """The run history a flow keeps for a successful run, so that a lazy run of the flow skips the step
     (unless its notebook `source`, as exported, was edited since)."""
     from dtflw.incremental import Fingerprint, RunHistory
@@ -166,7 +177,7 @@ def _record_history(storage, run: NotebookRun, source: str | None) -> None:
     RunHistory(storage).record(run.notebook_path, outputs, fingerprint, run.run_id)
 
 
-def _write_flow(storage, identity: TaskIdentity, run) -> None:
+def _write_flow(storage: Storage, identity: TaskIdentity, run: Run) -> None:
     """The flow run of the job run, with the run's result (its own document, no notebook run)."""
     flow = _flow(identity, (run.start_time or 0) / 1000 or time.time())
     flow.ended = (run.end_time or 0) / 1000 or time.time()
@@ -186,7 +197,7 @@ def _flow(identity: TaskIdentity, started: float) -> FlowRun:
     )
 
 
-def _read(storage, document: str) -> tuple[FlowRun | None, NotebookRun | None]:
+def _read(storage: Storage, document: str) -> tuple[FlowRun | None, NotebookRun | None]:
     text = storage.read_text(document)
     if not text:
         return None, None
@@ -198,7 +209,7 @@ def _read(storage, document: str) -> tuple[FlowRun | None, NotebookRun | None]:
     return flow, (runs[0] if runs else None)
 
 
-def _write(storage, document: str, flow: FlowRun, run: NotebookRun) -> None:
+def _write(storage: Storage, document: str, flow: FlowRun, run: NotebookRun) -> None:
     recorder = TaskRecorder(storage, document)
     recorder.on_notebook_end(flow, run)
     if not recorder.flush():

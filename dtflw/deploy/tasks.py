@@ -6,12 +6,19 @@ once, at export time — input paths resolved to their producers, absent optiona
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict
 
 from dtflw.core.names import unique_task_key
 from dtflw.core.task_lineage import JOB_WIDGET, job_widget
 from dtflw.errors import DeployError
 from dtflw.runtime.runner import source_fingerprint
+
+if TYPE_CHECKING:
+    from dtflw.core.step import LazyNotebook
+    from dtflw.local.workspace import LocalWorkspace
+    from dtflw.run.dag import Plan
 
 MAX_TASKS = 1000  # Jobs API 2.2: tasks per job
 NOTEBOOK, CHECK = "notebook", "check"  # a step's notebook task; the check of its expectations after it
@@ -35,7 +42,7 @@ class DeployTask:
     kind: str = NOTEBOOK
 
 
-def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
+def tasks_from_plans(plans: list[Plan], notebook_file: Callable[[str], str] | None = None) -> list[DeployTask]:
     """Job tasks for the steps of `plans` (one per flow the notebook opened, in order).
 
     Dependencies come from each flow's DAG; a later flow starts after the last steps of the one before,
@@ -74,7 +81,13 @@ def tasks_from_plans(plans: list, notebook_file=None) -> list[DeployTask]:
     return tasks
 
 
-def _run_options(nb) -> dict:
+class _RunOptions(TypedDict):
+    max_retries: int
+    retry_interval_millis: int
+    timeout_seconds: int
+
+
+def _run_options(nb: LazyNotebook) -> _RunOptions:
     """Retries and timeout of a step, as the Jobs API names them (Jobs retry at a fixed interval)."""
     retries, backoff, _ = nb.retry_policy
     return {
@@ -84,7 +97,7 @@ def _run_options(nb) -> dict:
     }
 
 
-def _parameters(nb, key: str) -> dict[str, str]:
+def _parameters(nb: LazyNotebook, key: str) -> dict[str, str]:
     """The widgets of a step, and `dtflw_job` by which its notebook records its run (see
     `dtflw.core.task_lineage`); refuses secret arguments, which a job would store in plain text."""
     secret = {n for n, v in nb.get_args().items() if v in nb.secret_arg_values() | nb.ctx.secret_values}
@@ -115,7 +128,9 @@ def _task_keys(names: list[str]) -> list[str]:
     return keys
 
 
-def planned_tasks(workspace, file_path: str, arguments: dict[str, str] | None = None) -> list[DeployTask]:
+def planned_tasks(
+    workspace: LocalWorkspace, file_path: str, arguments: dict[str, str] | None = None
+) -> list[DeployTask]:
     """Plan the orchestration notebook `file_path` of a `LocalWorkspace` (running no step) and return
     its steps as job tasks (and the check tasks of their expectations)."""
     from dtflw.deploy.checks import with_checks

@@ -16,7 +16,7 @@ import os
 import select
 import sys
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
 from dtflw.secrets import scrub, secret_texts
 
@@ -29,7 +29,7 @@ class RedactedFds:
     """Descriptors (1 and 2) redirected through a scrubbing reader until `close()`. `secrets` is read at
     every write, so a set that grows (or is replaced) while the run goes on is honoured."""
 
-    def __init__(self, secrets: Collection[object], fds: Iterable[int] = (1, 2)):
+    def __init__(self, secrets: set[str], fds: Iterable[int] = (1, 2)) -> None:
         self.secrets = secrets
         self._pumps: list[_Pump] = []
         for group in _same_targets(fds):

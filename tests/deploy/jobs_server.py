@@ -141,6 +141,7 @@ class JobsServer:
         self._tokens: dict[str, int] = {}
         self._faults: list[dict] = []
         self._broken: set[str] = set()
+        self._sparse = False  # runs/get leaves out the states it may lack
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a task ended
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -169,6 +170,11 @@ class JobsServer:
     def internal_error(self, notebook_path: str) -> None:
         """Tasks of this notebook end in INTERNAL_ERROR (a failure of the service, not of the notebook)."""
         self._broken.add(notebook_path)
+
+    def leave_out_states(self) -> None:
+        """runs/get of a job run answers as the API may: no `result_state` for the run (the field is left out
+        when it is not available), no `state` for a task still pending."""
+        self._sparse = True
 
     def calls(self, endpoint: str) -> list[int]:
         """The HTTP statuses answered to `endpoint`, in order."""
@@ -322,6 +328,11 @@ class JobsServer:
             if task:
                 return task.as_dict()
             out = run.as_dict()
+            if self._sparse:
+                out["state"].pop("result_state", None)
+                for t in out["tasks"]:
+                    if t["state"]["life_cycle_state"] == "PENDING":
+                        del t["state"]
             if str(query.get("include_history")).lower() == "true":
                 out["repair_history"] = [{"type": "ORIGINAL", "start_time": run.start}] + run.repairs
             return out

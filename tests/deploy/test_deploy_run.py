@@ -83,6 +83,22 @@ def test_a_run_that_cannot_be_repaired_in_place_resubmits_the_failed_tasks_and_t
     assert sorted(calls(log)) == ["a", "b", "b", "c", "d"]
 
 
+def test_a_run_and_tasks_reported_without_their_states_are_followed_to_the_end(project):
+    """The Jobs API leaves out a state it does not have (a run's `result_state`, a pending task's `state`):
+    the run is still followed, its end shown by its life cycle state, its failures reported."""
+    workspace, jobs, log, fixed = project
+    jobs.leave_out_states()
+    failed = deploy_run(workspace)
+    assert failed.exit_code == 1
+    assert "ended: TERMINATED" in failed.stderr and "✖ failed   step_2\n" in failed.stderr
+    assert "DagFailedError: 1 task(s) of run" in failed.stderr and "not run: step_3" in failed.stderr
+    fixed.touch()
+    passed = deploy_run(workspace)
+    assert passed.exit_code == 0, passed.output
+    assert "ended: TERMINATED" in passed.stderr and "✔ done     step_4\n" in passed.stderr
+    assert sorted(calls(log)) == ["a", "a", "b", "b", "c", "d", "d"]
+
+
 def test_repair_without_an_earlier_run_and_a_refused_token_are_reported(project, tmp_path):
     workspace, jobs, _, _ = project
     never = deploy_run(workspace, "--repair")
