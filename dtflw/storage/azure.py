@@ -22,11 +22,11 @@ from dtflw.storage.blob import (
     TRIED_EXPLICIT,
     AzureCredentials,
     BlobFileSystem,
-    RequestPolicy,
     SecretEnvironment,
     default_auth,
     find_auth,
 )
+from dtflw.storage.cloud import RequestPolicy
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 from dtflw.storage.fs import FileStorageBase

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from dtflw.errors import StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.extras import extra, require
+from dtflw.storage.cloud import RequestPolicy as RequestPolicy  # its home before S3 and GCS shared it
 from dtflw.storage.tables import FileInfo
 
 DEFAULT_DNS_SUFFIX = "core.windows.net"
@@ -25,6 +26,7 @@ EMULATOR_ACCOUNT = "devstoreaccount1"
 EMULATOR_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 EMULATOR_URL = "http://127.0.0.1:10000"
 PAGE_SIZE = 5000  # the service's maximum page of a blob listing
+DEFAULT_BACKOFF = 1.0  # seconds between retries (linear, with jitter)
 
 DEFAULT_CREDENTIAL = "DefaultAzureCredential"
 TRIED_EXPLICIT = (
@@ -119,17 +121,6 @@ class AzureCredentials:
     account_key: str | None = field(default=None, repr=False)
     sas_token: str | None = field(default=None, repr=False)
     environ: Mapping[str, str] | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class RequestPolicy:
-    """How long an Azure service that does not answer is retried (`timeout`: seconds per attempt;
-    `retry_backoff`: seconds), and how many blobs one list request asks for."""
-
-    retries: int = 3
-    retry_backoff: float = 1.0
-    timeout: float = 30.0
-    page_size: int = PAGE_SIZE
 
 
 def find_auth(
@@ -252,8 +243,8 @@ class BlobFileSystem:
         self.container = container
         self.base = base
         self.retries = requests.retries
-        self._page_size = requests.page_size
-        backoff = requests.retry_backoff
+        self._page_size = requests.page_size_or(PAGE_SIZE)
+        backoff = requests.backoff_or(DEFAULT_BACKOFF)
         self._client = ContainerClient(
             account_url=auth.endpoint,
             container_name=container,

@@ -1,4 +1,5 @@
-"""What S3 and GCS storages share: a bucket as a dtflw file system, and a storage over one bucket.
+"""What the cloud storages share: one request policy (Azure, S3, GCS); for S3 and GCS, a bucket as a dtflw
+file system and a storage over one bucket.
 
 An object store has no folders and no renames, but every PUT is atomic and ordered listings by prefix
 are cheap: `ObjectFileSystem` builds the `FileSystem` protocol on four primitives a backend gives
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import inspect
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -27,6 +27,28 @@ from dtflw.storage.tables import FileInfo, state_from_listing
 
 PAGE_SIZE = 1000  # the largest page of an S3 or GCS listing
 _BUCKET = re.compile(r"^(?=.{3,63}\Z)[a-z0-9][a-z0-9._-]*[a-z0-9]\Z")
+SELF_BACKOFF = "(its client backs off exponentially by itself); use timeout= and retries="
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """How long a cloud storage service that does not answer is retried, and how many files one list request
+    asks for; the same for Azure, S3 and GCS. `timeout`: seconds per attempt; `retry_backoff`: seconds between
+    attempts, None for the backend's default (S3 refuses one: its client backs off by itself); `page_size`:
+    None for the service's largest page."""
+
+    retries: int = 3
+    retry_backoff: float | None = None
+    timeout: float = 30.0
+    page_size: int | None = None
+
+    def backoff_or(self, default: float) -> float:
+        """`retry_backoff`, or the backend's `default` if none is set."""
+        return default if self.retry_backoff is None else self.retry_backoff
+
+    def page_size_or(self, default: int) -> int:
+        """`page_size`, or the service's `default` (its largest page) if none is set."""
+        return default if self.page_size is None else self.page_size
 
 
 def require(module: str, extra_name: str, scheme: str):
@@ -75,10 +97,12 @@ class ObjectFileSystem(ABC):
     scheme = ""
     cloud = ""
 
-    def __init__(self, bucket: str, page_size: int = PAGE_SIZE):
+    def __init__(self, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen, shared safely
         self.bucket = bucket
         self.base = f"{self.scheme}://{bucket}/"
-        self._page_size = page_size
+        self.requests = requests
+        self.retries = requests.retries
+        self._page_size = requests.page_size_or(PAGE_SIZE)
 
     # -- primitives -------------------------------------------------------------------------
     @abstractmethod
@@ -213,6 +237,7 @@ class BucketStorage(Storage):
 
     scheme = ""
     aliases: tuple[str, ...] = ()  # other schemes naming the same objects (s3a://)
+    takes_retry_backoff = True  # False where the SDK's client backs off by itself (S3)
 
     @property
     def bucket(self) -> str:
@@ -273,15 +298,14 @@ def open_from_url(cls: type[_Bucket], url: str, env: StorageEnvironment, table_f
     from dtflw.storage.unavailable import deadline_options
 
     options = deadline_options(query, url)
-    if "retry_backoff" in options and "retry_backoff" not in inspect.signature(cls).parameters:
+    if "retry_backoff" in options and not cls.takes_retry_backoff:
         raise StorageError(
-            f"Storage URL {url.split('?', 1)[0]!r}: retry_backoff= is not supported for {cls.scheme}:// "
-            "(its client backs off exponentially by itself); use timeout= and retries=."
+            f"Storage URL {url.split('?', 1)[0]!r}: retry_backoff= is not supported for {cls.scheme}:// {SELF_BACKOFF}."
         )
     bucket, root = split_url(url.split("?", 1)[0], cls.scheme)
     dbutils = None if env.is_local else env.dbutils
-    make: Callable[..., Any] = cls  # a subclass: (bucket, root_dir, spark, dbutils, *, table_format, …)
-    storage = make(bucket, root, env.spark, dbutils, table_format=table_format, **options)
+    make: Callable[..., Any] = cls  # a subclass: (bucket, root_dir, spark, dbutils, *, requests, table_format, …)
+    storage = make(bucket, root, env.spark, dbutils, table_format=table_format, requests=RequestPolicy(**options))
     if env.is_local and env.grant_engine_credentials is not None:
         env.grant_engine_credentials(storage.engine_environment())
     return storage

@@ -18,11 +18,11 @@ from typing import Any
 
 from dtflw.errors import MissingExtraError, StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.cloud import (
-    PAGE_SIZE,
     BucketStorage,
     CloudEnvironment,
     ObjectEntry,
     ObjectFileSystem,
+    RequestPolicy,
     open_from_url,
     require,
     validate_bucket,
@@ -32,6 +32,7 @@ from dtflw.storage.filesystems import DbutilsFileSystem
 
 SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
 EMULATOR = "emulator"
+DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubled up to 8 times that
 SECRET_VARIABLES = ("GOOGLE_SERVICE_ACCOUNT_KEY",)
 TRIED = (
     "argument credentials_file=",
@@ -71,21 +72,33 @@ class GcsAuth:
 _EMPTY_KEY_FIELDS = ("client_email", "private_key", "private_key_id")
 
 
+@dataclass(frozen=True)
+class GcsCredentials:
+    """Where a GCS storage's credentials come from, tried in this order: `credentials` (a google-auth
+    credentials object), `credentials_file` (a service-account key or `gcloud auth application-default login`
+    file), then Application Default Credentials over `environ` (default the process environment:
+    GOOGLE_APPLICATION_CREDENTIALS, STORAGE_EMULATOR_HOST, …). Its `repr()` shows the file's path only,
+    never the credentials object or the environment."""
+
+    credentials: Any = field(default=None, repr=False)
+    credentials_file: str | None = None
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
+
+
 def find_auth(
     bucket: str,
+    given: GcsCredentials,
     *,
-    credentials: Any = None,
-    credentials_file: str | None = None,
     project: str | None = None,
     endpoint: str | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> GcsAuth:
-    """Credentials for `bucket` from the arguments, else Application Default Credentials over `environ`."""
+    """Credentials for `bucket` as `given` says, else Application Default Credentials over its `environ`."""
     require("google.cloud.storage", "gcp", "gs")
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
-    env = os.environ if environ is None else environ
+    credentials, credentials_file = given.credentials, given.credentials_file
+    env = os.environ if given.environ is None else given.environ
     endpoint = endpoint or env.get("STORAGE_EMULATOR_HOST")
     project = project or env.get("GOOGLE_CLOUD_PROJECT")
     if endpoint:
@@ -131,32 +144,24 @@ class GcsFileSystem(ObjectFileSystem):
     scheme = "gs"
     cloud = "GCS"
 
-    def __init__(
-        self,
-        auth: GcsAuth,
-        bucket: str,
-        *,
-        retries: int = 3,
-        retry_backoff: float = 1.0,
-        timeout: float = 30.0,
-        page_size: int = PAGE_SIZE,
-    ):
+    def __init__(self, auth: GcsAuth, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen
         from google.api_core.client_options import ClientOptions
         from google.cloud import storage
         from google.cloud.storage.retry import DEFAULT_RETRY
 
-        super().__init__(bucket, page_size)
+        super().__init__(bucket, requests)
         self.auth = auth
-        self.retries = retries
         options = ClientOptions(api_endpoint=auth.endpoint) if auth.endpoint else None
         self._client = storage.Client(project=auth.project, credentials=auth.credentials, client_options=options)
         if getattr(self._client, "_bucket_metadata_cache", None) is not None:  # 3.x: a background bucket GET,
             self._client._bucket_metadata_cache = None  # only to label trace spans; not a request per check
         self._bucket = self._client.bucket(bucket)
-        backoff = max(retry_backoff, 0.01)  # retries of 429/5xx and dropped connections, within a bounded wait
+        # retries of 429/5xx and dropped connections, within a bounded wait
+        backoff = max(requests.backoff_or(DEFAULT_BACKOFF), 0.01)
+        timeout = requests.timeout
         self._call = {
             "retry": DEFAULT_RETRY.with_delay(initial=backoff, maximum=backoff * 8).with_timeout(
-                timeout * (retries + 1)
+                timeout * (requests.retries + 1)
             ),
             "timeout": (min(timeout, 10.0), timeout),
         }
@@ -275,10 +280,11 @@ class GcsFileSystem(ObjectFileSystem):
 class GcsStorage(BucketStorage):
     """Tables under `gs://<bucket>/`.
 
-    Credentials: `credentials` (a google-auth object), `credentials_file`, else Application Default
-    Credentials (over `environ`, default the process's); STORAGE_EMULATOR_HOST or `endpoint` for an
-    emulator; on a Databricks cluster without any, its `dbutils.fs`. `retries`, `retry_backoff` (seconds)
-    and `timeout` (seconds per attempt) bound how long an unreachable or rate-limiting service is retried.
+    `credentials` (a `GcsCredentials`) are tried first, then Application Default Credentials (over their
+    `environ`, default the process's); STORAGE_EMULATOR_HOST or `endpoint` for an emulator; on a Databricks
+    cluster without any, its `dbutils.fs`. `requests` (a `RequestPolicy`; `retry_backoff` in seconds, 1 by
+    default) bounds how long an unreachable or rate-limiting service is retried. `init_storage` takes the
+    fields of both as keywords.
     """
 
     scheme = "gs"
@@ -290,39 +296,23 @@ class GcsStorage(BucketStorage):
         spark=None,
         dbutils=None,
         *,
-        credentials: Any = None,
-        credentials_file: str | None = None,
+        credentials: GcsCredentials | None = None,
+        requests: RequestPolicy | None = None,
         project: str | None = None,
         endpoint: str | None = None,
-        environ: Mapping[str, str] | None = None,
-        retries: int = 3,
-        retry_backoff: float = 1.0,
-        timeout: float = 30.0,
-        page_size: int = PAGE_SIZE,
         table_format: str = "parquet",
     ):
         validate_bucket(bucket, "GCS", underscores=True)
         self._auth: GcsAuth | None = None
         try:
-            self._auth = find_auth(
-                bucket,
-                credentials=credentials,
-                credentials_file=credentials_file,
-                project=project,
-                endpoint=endpoint,
-                environ=environ,
-            )
+            self._auth = find_auth(bucket, credentials or GcsCredentials(), project=project, endpoint=endpoint)
         except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
             if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
                 raise
-        options: dict[str, Any] = {
-            "retries": retries,
-            "retry_backoff": retry_backoff,
-            "timeout": timeout,
-            "page_size": page_size,
-        }
         fs: ObjectFileSystem | DbutilsFileSystem = (
-            DbutilsFileSystem(dbutils) if self._auth is None else GcsFileSystem(self._auth, bucket, **options)
+            DbutilsFileSystem(dbutils)
+            if self._auth is None
+            else GcsFileSystem(self._auth, bucket, requests or RequestPolicy())
         )
         super().__init__(fs, bucket, root_dir, spark, dbutils, table_format)
 
@@ -341,3 +331,37 @@ class GcsStorage(BucketStorage):
 def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> GcsStorage:
     """The storage of a `gs://<bucket>/<root>` URL in `env` (`?timeout=&retries=&retry_backoff=`)."""
     return open_from_url(GcsStorage, url, env, table_format, query or {})
+
+
+def init_storage(
+    bucket: str,
+    root_dir: str = "",
+    spark=None,
+    dbutils=None,
+    *,
+    credentials: Any = None,
+    credentials_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    project: str | None = None,
+    endpoint: str | None = None,
+    retries: int = 3,
+    retry_backoff: float | None = None,
+    timeout: float = 30.0,
+    page_size: int | None = None,
+    table_format: str = "parquet",
+) -> GcsStorage:
+    """A GCS storage from keywords: the fields of `GcsCredentials` and of `RequestPolicy` as keywords of their
+    own, as `GcsStorage` took them before it grouped them (`credentials`: a google-auth credentials object)."""
+    given = GcsCredentials(credentials=credentials, credentials_file=credentials_file, environ=environ)
+    requests = RequestPolicy(retries=retries, retry_backoff=retry_backoff, timeout=timeout, page_size=page_size)
+    return GcsStorage(
+        bucket,
+        root_dir,
+        spark,
+        dbutils,
+        credentials=given,
+        requests=requests,
+        project=project,
+        endpoint=endpoint,
+        table_format=table_format,
+    )
