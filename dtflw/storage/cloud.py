@@ -13,13 +13,14 @@ import contextlib
 import importlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
 
 from dtflw.errors import InvalidStorageNameError, StorageError
 from dtflw.extras import extra
-from dtflw.storage.base import Storage
+from dtflw.storage.base import Lister, Storage
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 from dtflw.storage.glob import has_glob
@@ -51,7 +52,7 @@ class RequestPolicy:
         return default if self.page_size is None else self.page_size
 
 
-def require(module: str, extra_name: str, scheme: str):
+def require(module: str, extra_name: str, scheme: str) -> ModuleType:
     """Import a cloud SDK module, or raise a `MissingExtraError` naming the extra that installs it."""
     with extra(extra_name, f"Storage URLs '{scheme}://…'"):
         return importlib.import_module(module)
@@ -68,7 +69,7 @@ def validate_bucket(name: str, cloud: str, underscores: bool) -> str:
     return name
 
 
-class CloudEnvironment(dict):
+class CloudEnvironment(dict[str, str]):
     """Environment variables for the Spark engine's own process; shown with the secret ones masked.
 
     `hadoop_jars` names what a JVM engine would need on its class path to reach the storage."""
@@ -91,6 +92,9 @@ class ObjectEntry:
     modified_ms: int
 
 
+ObjectPage = tuple[list[ObjectEntry], list[str], str | None]  # objects, folder prefixes, continuation token
+
+
 class ObjectFileSystem(ABC):
     """One bucket as a dtflw `FileSystem`; backends give the primitives below and map their errors."""
 
@@ -106,7 +110,7 @@ class ObjectFileSystem(ABC):
 
     # -- primitives -------------------------------------------------------------------------
     @abstractmethod
-    def _list_page(self, prefix: str, delimiter: str | None, token: str | None):
+    def _list_page(self, prefix: str, delimiter: str | None, token: str | None) -> ObjectPage:
         """One page of the objects named `prefix…`: (objects, folder prefixes, continuation token or None)."""
 
     @abstractmethod
@@ -122,7 +126,7 @@ class ObjectFileSystem(ABC):
         """Delete objects (at most a page of them); missing ones are fine."""
 
     @abstractmethod
-    def _errors(self, path: str, action: str) -> contextlib.AbstractContextManager:
+    def _errors(self, path: str, action: str) -> contextlib.AbstractContextManager[None]:
         """A context that turns the SDK's errors into dtflw errors naming bucket and path."""
 
     # -- conditional writes (the lease) -------------------------------------------------------
@@ -191,7 +195,9 @@ class ObjectFileSystem(ABC):
         return f"{type(self).__name__}({self.base!r})"
 
     # -- helpers ----------------------------------------------------------------------------
-    def _pages(self, path: str, prefix: str, delimiter: str | None) -> Iterator[tuple[list, list, bool]]:
+    def _pages(
+        self, path: str, prefix: str, delimiter: str | None
+    ) -> Iterator[tuple[list[ObjectEntry], list[str], bool]]:
         """Pages of a listing: objects, folder prefixes, and whether more pages follow."""
         token = None
         while True:
@@ -229,7 +235,13 @@ class BucketStorage(Storage):
     """Tables under `<scheme>://<bucket>/`: existence and table state from one listing request."""
 
     def __init__(
-        self, fs: ObjectFileSystem | DbutilsFileSystem, bucket: str, root_dir: str, spark, dbutils, table_format: str
+        self,
+        fs: ObjectFileSystem | DbutilsFileSystem,
+        bucket: str,
+        root_dir: str,
+        spark: Any,
+        dbutils: Any,
+        table_format: str,
     ):
         super().__init__(root_dir, spark, dbutils, table_format)
         self._fs = fs
@@ -255,6 +267,10 @@ class BucketStorage(Storage):
     def fs(self) -> FileSystem:
         return self._fs
 
+    def engine_environment(self) -> CloudEnvironment:
+        """Environment variables that let the local Spark engine reach this bucket (in its own process)."""
+        raise NotImplementedError
+
     def logical_path(self, path: str) -> str:
         for alias in self.aliases:
             if path.startswith(f"{alias}://{self._bucket}/") or path == f"{alias}://{self._bucket}":
@@ -271,7 +287,7 @@ class BucketStorage(Storage):
             return True
         return not complete and super().exists(path)
 
-    def list(self, path_pattern: str, lister=None) -> list[str]:
+    def list(self, path_pattern: str, lister: Lister | None = None) -> list[str]:
         if lister is not None or has_glob(path_pattern) or isinstance(self._fs, DbutilsFileSystem):
             return super().list(path_pattern, lister)
         pattern = self.get_abs_path(path_pattern).rstrip("/")
@@ -290,7 +306,9 @@ def split_url(url: str, scheme: str) -> tuple[str, str]:
 _Bucket = TypeVar("_Bucket", bound=BucketStorage)
 
 
-def open_from_url(cls: type[_Bucket], url: str, env: StorageEnvironment, table_format: str, query: dict) -> _Bucket:
+def open_from_url(
+    cls: type[_Bucket], url: str, env: StorageEnvironment, table_format: str, query: Mapping[str, list[str]]
+) -> _Bucket:
     """A bucket storage of a URL in `env`; locally, the engine is handed the storage's credentials.
 
     `?timeout=&retries=` bound the wait for a service that stops answering (`retry_backoff` only where
@@ -305,7 +323,9 @@ def open_from_url(cls: type[_Bucket], url: str, env: StorageEnvironment, table_f
     bucket, root = split_url(url.split("?", 1)[0], cls.scheme)
     dbutils = None if env.is_local else env.dbutils
     make: Callable[..., Any] = cls  # a subclass: (bucket, root_dir, spark, dbutils, *, requests, table_format, …)
-    storage = make(bucket, root, env.spark, dbutils, table_format=table_format, requests=RequestPolicy(**options))
+    storage: _Bucket = make(
+        bucket, root, env.spark, dbutils, table_format=table_format, requests=RequestPolicy(**options)
+    )
     if env.is_local and env.grant_engine_credentials is not None:
         env.grant_engine_credentials(storage.engine_environment())
     return storage

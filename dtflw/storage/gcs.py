@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import MissingExtraError, StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.cloud import (
@@ -22,6 +22,7 @@ from dtflw.storage.cloud import (
     CloudEnvironment,
     ObjectEntry,
     ObjectFileSystem,
+    ObjectPage,
     RequestPolicy,
     open_from_url,
     require,
@@ -29,6 +30,9 @@ from dtflw.storage.cloud import (
 )
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
 
 SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
 EMULATOR = "emulator"
@@ -49,7 +53,7 @@ class GcsAuth:
     project: str | None
     endpoint: str | None  # an emulator's URL, or None for Google's service
     mechanism: str  # EMULATOR, "credentials file", "credentials object", or google-auth's credential class
-    credentials: Any = field(default=None, repr=False)
+    credentials: Credentials | None = field(default=None, repr=False)
     credentials_file: str | None = None
 
     def engine_environment(self) -> CloudEnvironment:
@@ -80,7 +84,7 @@ class GcsCredentials:
     GOOGLE_APPLICATION_CREDENTIALS, STORAGE_EMULATOR_HOST, …). Its `repr()` shows the file's path only,
     never the credentials object or the environment."""
 
-    credentials: Any = field(default=None, repr=False)
+    credentials: Credentials | None = field(default=None, repr=False)
     credentials_file: str | None = None
     environ: Mapping[str, str] | None = field(default=None, repr=False)
 
@@ -105,7 +109,8 @@ def find_auth(
         from google.auth.credentials import AnonymousCredentials
 
         endpoint = endpoint if "://" in endpoint else f"http://{endpoint}"
-        return GcsAuth(project or "emulator", endpoint.rstrip("/"), EMULATOR, AnonymousCredentials())
+        anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth leaves its __init__ unannotated
+        return GcsAuth(project or "emulator", endpoint.rstrip("/"), EMULATOR, anonymous)
     if credentials is not None:
         return GcsAuth(project, None, "credentials object", credentials)
     credentials_file = credentials_file or env.get("GOOGLE_APPLICATION_CREDENTIALS")
@@ -123,7 +128,7 @@ def find_auth(
     return GcsAuth(project or found_project, None, type(found).__name__, found)
 
 
-def _from_file(path: str):
+def _from_file(path: str) -> tuple[Credentials, str | None]:
     """The credentials of a service-account key or `gcloud auth application-default login` file, and its project;
     any other kind of file is refused (a credentials file is input from outside)."""
     from google.oauth2 import credentials, service_account
@@ -131,10 +136,13 @@ def _from_file(path: str):
     with open(path, encoding="utf-8") as f:
         info = json.load(f)
     kind = info.get("type") if isinstance(info, dict) else None
+    # google-auth leaves these two factories unannotated
     if kind == "service_account":
-        return service_account.Credentials.from_service_account_info(info, scopes=SCOPES), info.get("project_id")
+        found = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)  # type: ignore[no-untyped-call]
+        return found, info.get("project_id")
     if kind == "authorized_user":
-        return credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES), info.get("quota_project_id")
+        found = credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES)  # type: ignore[no-untyped-call]
+        return found, info.get("quota_project_id")
     raise ValueError(f"credentials_file {path!r} is of type {kind!r}; give a service_account or authorized_user file")
 
 
@@ -167,7 +175,7 @@ class GcsFileSystem(ObjectFileSystem):
         }
 
     # -- primitives -------------------------------------------------------------------------
-    def _list_page(self, prefix: str, delimiter: str | None, token: str | None):
+    def _list_page(self, prefix: str, delimiter: str | None, token: str | None) -> ObjectPage:
         iterator = self._client.list_blobs(
             self._bucket, prefix=prefix, delimiter=delimiter, page_size=self._page_size, page_token=token, **self._call
         )
@@ -293,8 +301,8 @@ class GcsStorage(BucketStorage):
         self,
         bucket: str,
         root_dir: str = "",
-        spark=None,
-        dbutils=None,
+        spark: Any = None,
+        dbutils: Any = None,
         *,
         credentials: GcsCredentials | None = None,
         requests: RequestPolicy | None = None,
@@ -328,7 +336,9 @@ class GcsStorage(BucketStorage):
         return self._auth.engine_environment()
 
 
-def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> GcsStorage:
+def from_storage_url(
+    url: str, env: StorageEnvironment, table_format: str = "parquet", query: Mapping[str, list[str]] | None = None
+) -> GcsStorage:
     """The storage of a `gs://<bucket>/<root>` URL in `env` (`?timeout=&retries=&retry_backoff=`)."""
     return open_from_url(GcsStorage, url, env, table_format, query or {})
 
@@ -336,10 +346,10 @@ def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "par
 def init_storage(
     bucket: str,
     root_dir: str = "",
-    spark=None,
-    dbutils=None,
+    spark: Any = None,
+    dbutils: Any = None,
     *,
-    credentials: Any = None,
+    credentials: Credentials | None = None,
     credentials_file: str | None = None,
     environ: Mapping[str, str] | None = None,
     project: str | None = None,

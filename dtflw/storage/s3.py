@@ -22,6 +22,7 @@ from dtflw.storage.cloud import (
     CloudEnvironment,
     ObjectEntry,
     ObjectFileSystem,
+    ObjectPage,
     RequestPolicy,
     open_from_url,
     require,
@@ -153,7 +154,7 @@ class S3FileSystem(ObjectFileSystem):
         self._client = auth.session.client("s3", endpoint_url=auth.endpoint, config=config)
 
     # -- primitives -------------------------------------------------------------------------
-    def _list_page(self, prefix: str, delimiter: str | None, token: str | None):
+    def _list_page(self, prefix: str, delimiter: str | None, token: str | None) -> ObjectPage:
         options = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self._page_size}
         if delimiter:
             options["Delimiter"] = delimiter
@@ -194,11 +195,11 @@ class S3FileSystem(ObjectFileSystem):
         with self._errors(path, "delete"), self._unless_precondition():
             self._client.delete_object(Bucket=self.bucket, Key=self.name(path), IfMatch=token)
 
-    def _put_if(self, path: str, text: str, **condition) -> str | None:
+    def _put_if(self, path: str, text: str, **condition: str) -> str | None:
         with self._errors(path, "write"), self._unless_precondition():
-            return self._client.put_object(Bucket=self.bucket, Key=self.name(path), Body=text.encode(), **condition)[
-                "ETag"
-            ]
+            put = self._client.put_object(Bucket=self.bucket, Key=self.name(path), Body=text.encode(), **condition)
+            etag: str = put["ETag"]
+            return etag
         return None
 
     def _get(self, name: str) -> tuple[bytes, str] | None:
@@ -295,8 +296,8 @@ class S3Storage(BucketStorage):
         self,
         bucket: str,
         root_dir: str = "",
-        spark=None,
-        dbutils=None,
+        spark: Any = None,
+        dbutils: Any = None,
         *,
         credentials: S3Credentials | None = None,
         requests: RequestPolicy | None = None,
@@ -330,7 +331,9 @@ class S3Storage(BucketStorage):
         return self._auth.engine_environment()
 
 
-def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> S3Storage:
+def from_storage_url(
+    url: str, env: StorageEnvironment, table_format: str = "parquet", query: Mapping[str, list[str]] | None = None
+) -> S3Storage:
     """The storage of an `s3://<bucket>/<root>` URL in `env` (`?timeout=&retries=`)."""
     return open_from_url(S3Storage, url, env, table_format, query or {})
 
@@ -338,8 +341,8 @@ def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "par
 def init_storage(
     bucket: str,
     root_dir: str = "",
-    spark=None,
-    dbutils=None,
+    spark: Any = None,
+    dbutils: Any = None,
     *,
     access_key_id: str | None = None,
     secret_access_key: str | None = None,
