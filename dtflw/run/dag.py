@@ -127,7 +127,8 @@ class Dag:
         # output alias (its name unless aliased) → (step, output)
         self._producers: dict[str, tuple[Step, AliasedOutputTable]] = {}
         self._writers: dict[str, Step] = {}  # output path → step
-        self._nested = NestedPaths()  # output paths, to refuse one inside another
+        # output paths, to refuse one inside another
+        self._nested: NestedPaths[tuple[Step, AliasedOutputTable]] = NestedPaths()
         self._unlinked: list[tuple[Step, InputTable]] = []  # inputs no earlier step produces, linked by plan()
 
     @property

@@ -34,10 +34,12 @@ _BUILTIN = {
     "uc": "dtflw.storage.unity:from_url",
 }
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+):")
-_registered: dict[str, Callable] = {}
+# factory(url, env, table_format, query): `query` as `urllib.parse.parse_qs` gives it
+StorageFactory = Callable[[str, StorageEnvironment, str, dict[str, list[str]]], Storage]
+_registered: dict[str, StorageFactory] = {}
 
 
-def register(scheme: str, factory: Callable) -> None:
+def register(scheme: str, factory: StorageFactory) -> None:
     """Use `factory(url, env, table_format, query)` for storage URLs of `scheme`."""
     _registered[scheme.lower()] = factory
 
@@ -67,7 +69,7 @@ def default_storage(env: StorageEnvironment, url: str | None = None) -> Storage:
     return dbfs_storage(None, env)
 
 
-def _factory(scheme: str) -> Callable:
+def _factory(scheme: str) -> StorageFactory:
     if scheme in _registered:
         return _registered[scheme]
     target = _BUILTIN.get(scheme)
@@ -84,4 +86,5 @@ def _factory(scheme: str) -> Callable:
             f"'file'), or install a package that registers it in the {ENTRY_POINT_GROUP!r} entry-point group."
         )
     module, name = target.split(":")
-    return getattr(importlib.import_module(module), name)
+    factory: StorageFactory = getattr(importlib.import_module(module), name)
+    return factory

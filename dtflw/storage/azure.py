@@ -12,21 +12,23 @@ import dataclasses
 import getpass
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.storage import environment
+from dtflw.storage.base import Lister
 from dtflw.storage.blob import (
     DEFAULT_DNS_SUFFIX,
     TRIED_EXPLICIT,
     AzureCredentials,
     BlobFileSystem,
-    RequestPolicy,
     SecretEnvironment,
     default_auth,
     find_auth,
 )
+from dtflw.storage.cloud import RequestPolicy
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 from dtflw.storage.fs import FileStorageBase
@@ -103,8 +105,8 @@ class AzureStorage(FileStorageBase):
         account_name: str,
         container_name: str,
         root_dir: str = "",
-        spark=None,
-        dbutils=None,
+        spark: Any = None,
+        dbutils: Any = None,
         *,
         credentials: AzureCredentials | None = None,
         requests: RequestPolicy | None = None,
@@ -226,7 +228,7 @@ class AzureStorage(FileStorageBase):
             return True
         return not complete and super().exists(path)
 
-    def list(self, path_pattern: str, lister=None) -> list[str]:
+    def list(self, path_pattern: str, lister: Lister | None = None) -> list[str]:
         if lister is not None or has_glob(path_pattern) or not isinstance(self._fs, BlobFileSystem):
             return super().list(path_pattern, lister)
         pattern = self.get_abs_path(path_pattern).rstrip("/")
@@ -271,11 +273,11 @@ def init_storage(
     account_name: str,
     container_name: str,
     root_dir: str | None = None,
-    spark=None,
-    dbutils=None,
+    spark: Any = None,
+    dbutils: Any = None,
     *,
     user: str | None = None,
-    **options,
+    **options: Any,
 ) -> AzureStorage:
     """An Azure storage (dtflw 0.6 order); `root_dir` None → the workspace user's name (as 0.6), else the OS
     user's. `options`: `AzureStorage`'s keywords, and the fields of `AzureCredentials` (`connection_string=`,
@@ -291,11 +293,11 @@ def init_storage(
     return AzureStorage(account_name, container_name, root_dir, spark, dbutils, **options)
 
 
-def _fields(options_class) -> tuple[str, ...]:
+def _fields(options_class: type[AzureCredentials | RequestPolicy]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(options_class))
 
 
-def from_url(url: str, spark=None, table_format: str = "parquet", **kwargs) -> AzureStorage:
+def from_url(url: str, spark: Any = None, table_format: str = "parquet", **kwargs: Any) -> AzureStorage:
     """The storage of `wasbs://c@a.blob.core.windows.net/<root_dir>` or `abfss://c@a.dfs.core.windows.net/<root_dir>`."""
     location = parse_azure_url(url)
     if location is None or location.account is None:
@@ -311,7 +313,9 @@ def from_url(url: str, spark=None, table_format: str = "parquet", **kwargs) -> A
     )
 
 
-def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> AzureStorage:
+def from_storage_url(
+    url: str, env: StorageEnvironment, table_format: str = "parquet", query: Mapping[str, list[str]] | None = None
+) -> AzureStorage:
     """The storage of a `wasbs://` or `abfss://` URL in `env` (`?timeout=&retries=&retry_backoff=`: how long
     to wait for a service that stops answering). Locally the engine gets `abfss://` paths (Sail does not
     read `wasbs://`) and the storage's credentials through `env`."""

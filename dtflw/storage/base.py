@@ -13,7 +13,8 @@ import os
 import posixpath
 import re
 from abc import ABC, abstractmethod
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, runtime_checkable
 
 from dtflw.errors import PathOutsideStorageError, StorageError
 from dtflw.storage.filesystems import FileSystem, LocalFileSystem, TailReading
@@ -31,35 +32,54 @@ class NamingOutputTables(Protocol):
         """The three-part name of output `output`'s table."""
 
 
+class TableStates(Protocol):
+    """A table catalog that answers for Unity Catalog tables (`uc:<catalog>.<schema>.<table>`)."""
+
+    def state(self, ref: str) -> TableState: ...
+
+
+class ListedPath(Protocol):
+    """One entry of a folder as a 0.6 `lister` gives it (dbutils' `FileInfo`): a name and a path."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+Lister = Callable[[str], Iterable[ListedPath]]  # a folder's entries by its path (dtflw 0.6, for tests)
+
+
 class Storage(ABC):
     """A place where tables live. Subclasses give `base_path`, `url` and a file system."""
 
-    def __init__(self, root_dir: str = "", spark=None, dbutils=None, table_format: str = "parquet"):
+    def __init__(self, root_dir: str = "", spark: Any = None, dbutils: Any = None, table_format: str = "parquet"):
         if table_format not in FORMATS:
             raise StorageError(f"Unknown table format {table_format!r}; use one of {', '.join(FORMATS)}.")
         self._root_dir = (root_dir or "").strip("/")
         self._spark = spark
-        self._spark_source = None
-        self._tables = None  # the table catalog that answers for Unity Catalog tables (`uc:` references)
+        self._spark_source: Callable[[], Any] | None = None
+        self._tables: TableStates | None = None  # the catalog that answers for Unity Catalog tables (`uc:` refs)
         self.dbutils = dbutils
         self.table_format = table_format
 
     @property
-    def spark(self):
+    def spark(self) -> Any:
         """The session that reads this storage's tables; a bound source is asked only when one is read."""
         if self._spark is None and self._spark_source is not None:
             return self._spark_source()
         return self._spark
 
     @spark.setter
-    def spark(self, value) -> None:
+    def spark(self, value: Any) -> None:
         self._spark = value
 
-    def bind_spark(self, source) -> None:
+    def bind_spark(self, source: Callable[[], Any]) -> None:
         """Read tables with the session `source()` returns, asked on first use (no engine before)."""
         self._spark_source = source
 
-    def bind_tables(self, catalog) -> None:
+    def bind_tables(self, catalog: TableStates) -> None:
         """Answer for Unity Catalog tables (`uc:<catalog>.<schema>.<table>`) with `catalog.state(ref)`."""
         self._tables = catalog
 
@@ -139,7 +159,7 @@ class Storage(ABC):
     def get_path_in_root_dir(self, rel_path: str) -> str:
         return f"{self._root_dir}/{rel_path}" if self._root_dir else rel_path
 
-    def list(self, path_pattern: str, lister=None) -> list[str]:
+    def list(self, path_pattern: str, lister: Lister | None = None) -> list[str]:
         """Absolute paths matching a Spark glob (`*`, `?`, `[ab]`, `{a,b}`), files and folders.
 
         `lister(path)` (dtflw 0.6, for tests) lists a folder as objects with `name` and `path` in
@@ -166,7 +186,7 @@ class Storage(ABC):
         """True if `path` is a file or a complete table (data files or a Delta commit)."""
         return self.table_state(path).exists
 
-    def read_table(self, path: str, table_format: str | None = None):
+    def read_table(self, path: str, table_format: str | None = None) -> Any:
         """Read a table with the bound Spark session (parquet or Delta, detected; a catalog table by name)."""
         if path.startswith(TABLE_PREFIX):
             return self._require_spark(path).table(path[len(TABLE_PREFIX) :])
@@ -174,7 +194,7 @@ class Storage(ABC):
         reader, engine_path = self._require_spark(path).read, self.engine_path(self.get_abs_path(path))
         return reader.parquet(engine_path) if fmt == "parquet" else reader.format(fmt).load(engine_path)
 
-    def write_table(self, df, path: str, table_format: str | None = None) -> None:
+    def write_table(self, df: Any, path: str, table_format: str | None = None) -> None:
         """Overwrite a table at `path` in the given (or this storage's) format."""
         fmt = table_format or self.format_from_extension(path) or self.table_format
         writer, engine_path = df.write.mode("overwrite"), self.engine_path(self.get_abs_path(path))
@@ -223,7 +243,7 @@ class Storage(ABC):
         path = self._from_fs(info.path)
         return FileInfo(path, info.name, info.size, info.modification_time, info.is_dir, info.etag)
 
-    def _require_spark(self, path: str):
+    def _require_spark(self, path: str) -> Any:
         if self.spark is None:
             raise StorageError(
                 f"No Spark session is bound to {self!r} to read {path!r}; pass spark= or use init_flow()."
@@ -246,7 +266,7 @@ class Storage(ABC):
         return self.format_from_extension(path) or state.format or self.table_format
 
 
-def _walk(folder: str, parts: list[str], lister) -> list[str]:
+def _walk(folder: str, parts: list[str], lister: Lister) -> list[str]:
     """The paths under `folder` whose names match `parts` (one glob per level), listed by `lister`."""
     regex = glob_to_regex(parts[0])
     found: list[str] = []
@@ -263,8 +283,17 @@ class FolderStorage(Storage):
     `/Volumes/...` it is the local stand-in for those locations.
     """
 
-    def __init__(self, folder: str, base_path: str | None = None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        folder: str,
+        base_path: str | None = None,
+        *,
+        root_dir: str = "",
+        spark: Any = None,
+        dbutils: Any = None,
+        table_format: str = "parquet",
+    ):
+        super().__init__(root_dir=root_dir, spark=spark, dbutils=dbutils, table_format=table_format)
         self._folder = posixpath.join(_absolute(folder), "")
         self._base = base_path if base_path is not None else self._folder
         self._fs: FileSystem = LocalFileSystem()

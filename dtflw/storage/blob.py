@@ -12,12 +12,16 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from dtflw.errors import StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.extras import extra, require
+from dtflw.storage.cloud import RequestPolicy as RequestPolicy  # its home before S3 and GCS shared it
 from dtflw.storage.tables import FileInfo
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobProperties, ContainerClient
 
 DEFAULT_DNS_SUFFIX = "core.windows.net"
 EMULATOR_ACCOUNT = "devstoreaccount1"
@@ -25,6 +29,7 @@ EMULATOR_ACCOUNT = "devstoreaccount1"
 EMULATOR_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 EMULATOR_URL = "http://127.0.0.1:10000"
 PAGE_SIZE = 5000  # the service's maximum page of a blob listing
+DEFAULT_BACKOFF = 1.0  # seconds between retries (linear, with jitter)
 
 DEFAULT_CREDENTIAL = "DefaultAzureCredential"
 TRIED_EXPLICIT = (
@@ -100,7 +105,7 @@ class BlobAuth:
 SECRET_VARIABLES = ("AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN")
 
 
-class SecretEnvironment(dict):
+class SecretEnvironment(dict[str, str]):
     """Environment variables some of which are secrets: usable as a dict, shown with those masked."""
 
     def __repr__(self) -> str:
@@ -119,17 +124,6 @@ class AzureCredentials:
     account_key: str | None = field(default=None, repr=False)
     sas_token: str | None = field(default=None, repr=False)
     environ: Mapping[str, str] | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class RequestPolicy:
-    """How long an Azure service that does not answer is retried (`timeout`: seconds per attempt;
-    `retry_backoff`: seconds), and how many blobs one list request asks for."""
-
-    retries: int = 3
-    retry_backoff: float = 1.0
-    timeout: float = 30.0
-    page_size: int = PAGE_SIZE
 
 
 def find_auth(
@@ -252,8 +246,8 @@ class BlobFileSystem:
         self.container = container
         self.base = base
         self.retries = requests.retries
-        self._page_size = requests.page_size
-        backoff = requests.retry_backoff
+        self._page_size = requests.page_size_or(PAGE_SIZE)
+        backoff = requests.backoff_or(DEFAULT_BACKOFF)
         self._client = ContainerClient(
             account_url=auth.endpoint,
             container_name=container,
@@ -288,8 +282,8 @@ class BlobFileSystem:
             for item in self._client.walk_blobs(name_starts_with=prefix, include=["metadata"], delimiter="/"):
                 if item.name.endswith("/"):  # a BlobPrefix: the folder of deeper blobs
                     info = FileInfo(self.base + item.name, item.name[len(prefix) :], is_dir=True)
-                else:
-                    info = self._info(item)
+                else:  # walk_blobs yields a BlobPrefix only for a name ending with the delimiter
+                    info = self._info(cast("BlobProperties", item))
                 found.setdefault(info.name, info)
         return sorted(found.values(), key=lambda i: i.name)
 
@@ -312,7 +306,7 @@ class BlobFileSystem:
                     return found, False
         return found, True
 
-    def _info(self, blob) -> FileInfo:
+    def _info(self, blob: BlobProperties) -> FileInfo:
         is_dir = (blob.metadata or {}).get("hdi_isfolder") == "true"  # a folder of an ADLS Gen2 account
         path = self.base + blob.name + ("/" if is_dir else "")
         return FileInfo(
@@ -352,7 +346,7 @@ class BlobFileSystem:
                     self._client.delete_blob(name)
 
     @property
-    def container_client(self):
+    def container_client(self) -> ContainerClient:
         """The `azure.storage.blob.ContainerClient` of this container (for leases)."""
         return self._client
 

@@ -1,4 +1,5 @@
-"""What S3 and GCS storages share: a bucket as a dtflw file system, and a storage over one bucket.
+"""What the cloud storages share: one request policy (Azure, S3, GCS); for S3 and GCS, a bucket as a dtflw
+file system and a storage over one bucket.
 
 An object store has no folders and no renames, but every PUT is atomic and ordered listings by prefix
 are cheap: `ObjectFileSystem` builds the `FileSystem` protocol on four primitives a backend gives
@@ -10,16 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import inspect
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
 
 from dtflw.errors import InvalidStorageNameError, StorageError
 from dtflw.extras import extra
-from dtflw.storage.base import Storage
+from dtflw.storage.base import Lister, Storage
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 from dtflw.storage.glob import has_glob
@@ -27,9 +28,31 @@ from dtflw.storage.tables import FileInfo, state_from_listing
 
 PAGE_SIZE = 1000  # the largest page of an S3 or GCS listing
 _BUCKET = re.compile(r"^(?=.{3,63}\Z)[a-z0-9][a-z0-9._-]*[a-z0-9]\Z")
+SELF_BACKOFF = "(its client backs off exponentially by itself); use timeout= and retries="
 
 
-def require(module: str, extra_name: str, scheme: str):
+@dataclass(frozen=True)
+class RequestPolicy:
+    """How long a cloud storage service that does not answer is retried, and how many files one list request
+    asks for; the same for Azure, S3 and GCS. `timeout`: seconds per attempt; `retry_backoff`: seconds between
+    attempts, None for the backend's default (S3 refuses one: its client backs off by itself); `page_size`:
+    None for the service's largest page."""
+
+    retries: int = 3
+    retry_backoff: float | None = None
+    timeout: float = 30.0
+    page_size: int | None = None
+
+    def backoff_or(self, default: float) -> float:
+        """`retry_backoff`, or the backend's `default` if none is set."""
+        return default if self.retry_backoff is None else self.retry_backoff
+
+    def page_size_or(self, default: int) -> int:
+        """`page_size`, or the service's `default` (its largest page) if none is set."""
+        return default if self.page_size is None else self.page_size
+
+
+def require(module: str, extra_name: str, scheme: str) -> ModuleType:
     """Import a cloud SDK module, or raise a `MissingExtraError` naming the extra that installs it."""
     with extra(extra_name, f"Storage URLs '{scheme}://…'"):
         return importlib.import_module(module)
@@ -46,7 +69,7 @@ def validate_bucket(name: str, cloud: str, underscores: bool) -> str:
     return name
 
 
-class CloudEnvironment(dict):
+class CloudEnvironment(dict[str, str]):
     """Environment variables for the Spark engine's own process; shown with the secret ones masked.
 
     `hadoop_jars` names what a JVM engine would need on its class path to reach the storage."""
@@ -69,20 +92,25 @@ class ObjectEntry:
     modified_ms: int
 
 
+ObjectPage = tuple[list[ObjectEntry], list[str], str | None]  # objects, folder prefixes, continuation token
+
+
 class ObjectFileSystem(ABC):
     """One bucket as a dtflw `FileSystem`; backends give the primitives below and map their errors."""
 
     scheme = ""
     cloud = ""
 
-    def __init__(self, bucket: str, page_size: int = PAGE_SIZE):
+    def __init__(self, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen, shared safely
         self.bucket = bucket
         self.base = f"{self.scheme}://{bucket}/"
-        self._page_size = page_size
+        self.requests = requests
+        self.retries = requests.retries
+        self._page_size = requests.page_size_or(PAGE_SIZE)
 
     # -- primitives -------------------------------------------------------------------------
     @abstractmethod
-    def _list_page(self, prefix: str, delimiter: str | None, token: str | None):
+    def _list_page(self, prefix: str, delimiter: str | None, token: str | None) -> ObjectPage:
         """One page of the objects named `prefix…`: (objects, folder prefixes, continuation token or None)."""
 
     @abstractmethod
@@ -98,7 +126,7 @@ class ObjectFileSystem(ABC):
         """Delete objects (at most a page of them); missing ones are fine."""
 
     @abstractmethod
-    def _errors(self, path: str, action: str) -> contextlib.AbstractContextManager:
+    def _errors(self, path: str, action: str) -> contextlib.AbstractContextManager[None]:
         """A context that turns the SDK's errors into dtflw errors naming bucket and path."""
 
     # -- conditional writes (the lease) -------------------------------------------------------
@@ -167,7 +195,9 @@ class ObjectFileSystem(ABC):
         return f"{type(self).__name__}({self.base!r})"
 
     # -- helpers ----------------------------------------------------------------------------
-    def _pages(self, path: str, prefix: str, delimiter: str | None) -> Iterator[tuple[list, list, bool]]:
+    def _pages(
+        self, path: str, prefix: str, delimiter: str | None
+    ) -> Iterator[tuple[list[ObjectEntry], list[str], bool]]:
         """Pages of a listing: objects, folder prefixes, and whether more pages follow."""
         token = None
         while True:
@@ -205,7 +235,13 @@ class BucketStorage(Storage):
     """Tables under `<scheme>://<bucket>/`: existence and table state from one listing request."""
 
     def __init__(
-        self, fs: ObjectFileSystem | DbutilsFileSystem, bucket: str, root_dir: str, spark, dbutils, table_format: str
+        self,
+        fs: ObjectFileSystem | DbutilsFileSystem,
+        bucket: str,
+        root_dir: str,
+        spark: Any,
+        dbutils: Any,
+        table_format: str,
     ):
         super().__init__(root_dir, spark, dbutils, table_format)
         self._fs = fs
@@ -213,6 +249,7 @@ class BucketStorage(Storage):
 
     scheme = ""
     aliases: tuple[str, ...] = ()  # other schemes naming the same objects (s3a://)
+    takes_retry_backoff = True  # False where the SDK's client backs off by itself (S3)
 
     @property
     def bucket(self) -> str:
@@ -230,6 +267,10 @@ class BucketStorage(Storage):
     def fs(self) -> FileSystem:
         return self._fs
 
+    def engine_environment(self) -> CloudEnvironment:
+        """Environment variables that let the local Spark engine reach this bucket (in its own process)."""
+        raise NotImplementedError
+
     def logical_path(self, path: str) -> str:
         for alias in self.aliases:
             if path.startswith(f"{alias}://{self._bucket}/") or path == f"{alias}://{self._bucket}":
@@ -246,7 +287,7 @@ class BucketStorage(Storage):
             return True
         return not complete and super().exists(path)
 
-    def list(self, path_pattern: str, lister=None) -> list[str]:
+    def list(self, path_pattern: str, lister: Lister | None = None) -> list[str]:
         if lister is not None or has_glob(path_pattern) or isinstance(self._fs, DbutilsFileSystem):
             return super().list(path_pattern, lister)
         pattern = self.get_abs_path(path_pattern).rstrip("/")
@@ -265,7 +306,9 @@ def split_url(url: str, scheme: str) -> tuple[str, str]:
 _Bucket = TypeVar("_Bucket", bound=BucketStorage)
 
 
-def open_from_url(cls: type[_Bucket], url: str, env: StorageEnvironment, table_format: str, query: dict) -> _Bucket:
+def open_from_url(
+    cls: type[_Bucket], url: str, env: StorageEnvironment, table_format: str, query: Mapping[str, list[str]]
+) -> _Bucket:
     """A bucket storage of a URL in `env`; locally, the engine is handed the storage's credentials.
 
     `?timeout=&retries=` bound the wait for a service that stops answering (`retry_backoff` only where
@@ -273,15 +316,16 @@ def open_from_url(cls: type[_Bucket], url: str, env: StorageEnvironment, table_f
     from dtflw.storage.unavailable import deadline_options
 
     options = deadline_options(query, url)
-    if "retry_backoff" in options and "retry_backoff" not in inspect.signature(cls).parameters:
+    if "retry_backoff" in options and not cls.takes_retry_backoff:
         raise StorageError(
-            f"Storage URL {url.split('?', 1)[0]!r}: retry_backoff= is not supported for {cls.scheme}:// "
-            "(its client backs off exponentially by itself); use timeout= and retries=."
+            f"Storage URL {url.split('?', 1)[0]!r}: retry_backoff= is not supported for {cls.scheme}:// {SELF_BACKOFF}."
         )
     bucket, root = split_url(url.split("?", 1)[0], cls.scheme)
     dbutils = None if env.is_local else env.dbutils
-    make: Callable[..., Any] = cls  # a subclass: (bucket, root_dir, spark, dbutils, *, table_format, …)
-    storage = make(bucket, root, env.spark, dbutils, table_format=table_format, **options)
+    make: Callable[..., Any] = cls  # a subclass: (bucket, root_dir, spark, dbutils, *, requests, table_format, …)
+    storage: _Bucket = make(
+        bucket, root, env.spark, dbutils, table_format=table_format, requests=RequestPolicy(**options)
+    )
     if env.is_local and env.grant_engine_credentials is not None:
         env.grant_engine_credentials(storage.engine_environment())
     return storage

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from dtflw.storage import environment
 from dtflw.storage.base import FolderStorage, Storage
@@ -15,7 +17,7 @@ BASE_PATH = "dbfs:/"
 class DbfsStorage(FileStorageBase):
     """Tables under `dbfs:/<root_dir>/…`, listed with `dbutils.fs`."""
 
-    def __init__(self, root_dir: str, spark=None, dbutils=None, table_format: str = "parquet"):
+    def __init__(self, root_dir: str, spark: Any = None, dbutils: Any = None, table_format: str = "parquet"):
         super().__init__(spark, dbutils, root_dir, table_format)
 
     @property
@@ -26,7 +28,9 @@ class DbfsStorage(FileStorageBase):
 class LocalDbfsStorage(FolderStorage, FileStorageBase):
     """`dbfs:/` stood in for by a local folder (the local runtime's DBFS root)."""
 
-    def __init__(self, folder: str, root_dir: str = "", spark=None, dbutils=None, table_format: str = "parquet"):
+    def __init__(
+        self, folder: str, root_dir: str = "", spark: Any = None, dbutils: Any = None, table_format: str = "parquet"
+    ):
         super().__init__(
             folder, base_path=BASE_PATH, root_dir=root_dir, spark=spark, dbutils=dbutils, table_format=table_format
         )
@@ -36,7 +40,13 @@ class LocalDbfsStorage(FolderStorage, FileStorageBase):
         return BASE_PATH + self.root_dir
 
 
-def init_storage(root_dir: str | None = None, spark=None, dbutils=None, runtime=None, table_format: str = "parquet"):
+def init_storage(
+    root_dir: str | None = None,
+    spark: Any = None,
+    dbutils: Any = None,
+    runtime: StorageEnvironment | None = None,
+    table_format: str = "parquet",
+) -> Storage:
     """A DBFS storage (dtflw 0.6 order); `root_dir` defaults to `FileStore/<current user>` as in 0.6.
 
     `runtime`: a storage environment (or anything with its attributes); default: the calling notebook's."""
@@ -57,6 +67,8 @@ def dbfs_storage(root_dir: str | None, env: StorageEnvironment, table_format: st
     return DbfsStorage(root_dir, env.spark, env.dbutils, table_format)
 
 
-def from_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> Storage:
+def from_url(
+    url: str, env: StorageEnvironment, table_format: str = "parquet", query: Mapping[str, list[str]] | None = None
+) -> Storage:
     """The storage of `dbfs:/<root_dir>`."""
     return dbfs_storage(url[len("dbfs:") :].strip("/"), env, table_format)

@@ -38,7 +38,7 @@ def current() -> StorageEnvironment:
     return found or StorageEnvironment()
 
 
-def of_dbutils(dbutils, spark=None) -> StorageEnvironment:
+def of_dbutils(dbutils: Any, spark: Any = None) -> StorageEnvironment:
     """The environment of a cluster notebook given its `dbutils` (the user from its context tags)."""
     try:
         user = dbutils.notebook.entry_point.getDbutils().notebook().getContext().tags().apply("user")

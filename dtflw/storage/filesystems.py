@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dtflw.errors import StorageError
 from dtflw.storage import environment
 from dtflw.storage.tables import FileInfo
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
 
 
 class FileSystem(Protocol):
@@ -40,9 +43,16 @@ class TailReading(Protocol):
 
 @runtime_checkable
 class ConditionalCreating(Protocol):
-    """An object store with conditional writes (S3 `If-None-Match`, GCS generations): leases use them."""
+    """An object store with conditional writes (S3 `If-None-Match`, GCS generations): leases use them.
+    Tokens are the objects' versions (an ETag, a generation)."""
 
     def create_if_absent(self, path: str, text: str) -> str | None: ...
+
+    def replace_if(self, path: str, text: str, token: str) -> str | None: ...
+
+    def read_versioned(self, path: str) -> tuple[str, str] | None: ...
+
+    def delete_if(self, path: str, token: str) -> None: ...
 
 
 @runtime_checkable
@@ -50,12 +60,12 @@ class BlobLeasing(Protocol):
     """An Azure container, whose blob leases hold a storage's lease."""
 
     @property
-    def container_client(self): ...
+    def container_client(self) -> ContainerClient: ...
 
     def blob_name(self, path: str) -> str: ...
 
 
-def _info(path: str, entry: os.DirEntry | None = None) -> FileInfo:
+def _info(path: str, entry: os.DirEntry[str] | None = None) -> FileInfo:
     stat = entry.stat() if entry is not None else os.stat(path)
     is_dir = entry.is_dir() if entry is not None else os.path.isdir(path)
     name = os.path.basename(path.rstrip("/")) + ("/" if is_dir else "")
@@ -129,11 +139,11 @@ class DbutilsFileSystem:
     """`dbutils.fs` on a Databricks cluster (paths such as `dbfs:/…`); with `dbutils=None`, the calling
     notebook's, found when first used (as dtflw 0.6)."""
 
-    def __init__(self, dbutils):
+    def __init__(self, dbutils: Any) -> None:
         self._dbutils = dbutils
 
     @property
-    def _fs(self):
+    def _fs(self) -> Any:  # dbutils.fs: a cluster's, the local runtime's or the workspace's
         dbutils = self._dbutils if self._dbutils is not None else environment.current().dbutils
         if dbutils is None:
             raise StorageError(
@@ -173,7 +183,8 @@ class DbutilsFileSystem:
     def read_text(self, path: str) -> str | None:
         if not self.list_dir(path):
             return None
-        return self._fs.head(path, 64 * 1024 * 1024)
+        text: str = self._fs.head(path, 64 * 1024 * 1024)
+        return text
 
     def write_text(self, path: str, text: str) -> None:
         tmp = f"{path}.tmp-{os.getpid()}"

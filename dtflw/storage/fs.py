@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dtflw.storage.base import Storage
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 
 
-def file_exists(abs_path: str, dbutils=None) -> bool:
+def file_exists(abs_path: str, dbutils: Any = None) -> bool:
     """True if `dbutils.fs.ls(abs_path)` finds something."""
     if not abs_path:
         raise ValueError("'abs_path' cannot be None neither an empty string.")
@@ -16,7 +18,7 @@ def file_exists(abs_path: str, dbutils=None) -> bool:
 class FileStorageBase(Storage):
     """A storage reached with `dbutils.fs`; subclasses define `base_path` (0.6 constructor order)."""
 
-    def __init__(self, spark=None, dbutils=None, root_dir: str = "", table_format: str = "parquet"):
+    def __init__(self, spark: Any = None, dbutils: Any = None, root_dir: str = "", table_format: str = "parquet"):
         super().__init__(root_dir, spark, dbutils, table_format)
         self._fs: FileSystem = DbutilsFileSystem(dbutils)  # dbutils None: the notebook's, found when first used
 

@@ -14,15 +14,16 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import MissingExtraError, StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.cloud import (
-    PAGE_SIZE,
     BucketStorage,
     CloudEnvironment,
     ObjectEntry,
     ObjectFileSystem,
+    ObjectPage,
+    RequestPolicy,
     open_from_url,
     require,
     validate_bucket,
@@ -30,8 +31,12 @@ from dtflw.storage.cloud import (
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem
 
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+
 SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
 EMULATOR = "emulator"
+DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubled up to 8 times that
 SECRET_VARIABLES = ("GOOGLE_SERVICE_ACCOUNT_KEY",)
 TRIED = (
     "argument credentials_file=",
@@ -48,7 +53,7 @@ class GcsAuth:
     project: str | None
     endpoint: str | None  # an emulator's URL, or None for Google's service
     mechanism: str  # EMULATOR, "credentials file", "credentials object", or google-auth's credential class
-    credentials: Any = field(default=None, repr=False)
+    credentials: Credentials | None = field(default=None, repr=False)
     credentials_file: str | None = None
 
     def engine_environment(self) -> CloudEnvironment:
@@ -71,28 +76,41 @@ class GcsAuth:
 _EMPTY_KEY_FIELDS = ("client_email", "private_key", "private_key_id")
 
 
+@dataclass(frozen=True)
+class GcsCredentials:
+    """Where a GCS storage's credentials come from, tried in this order: `credentials` (a google-auth
+    credentials object), `credentials_file` (a service-account key or `gcloud auth application-default login`
+    file), then Application Default Credentials over `environ` (default the process environment:
+    GOOGLE_APPLICATION_CREDENTIALS, STORAGE_EMULATOR_HOST, …). Its `repr()` shows the file's path only,
+    never the credentials object or the environment."""
+
+    credentials: Credentials | None = field(default=None, repr=False)
+    credentials_file: str | None = None
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
+
+
 def find_auth(
     bucket: str,
+    given: GcsCredentials,
     *,
-    credentials: Any = None,
-    credentials_file: str | None = None,
     project: str | None = None,
     endpoint: str | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> GcsAuth:
-    """Credentials for `bucket` from the arguments, else Application Default Credentials over `environ`."""
+    """Credentials for `bucket` as `given` says, else Application Default Credentials over its `environ`."""
     require("google.cloud.storage", "gcp", "gs")
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
-    env = os.environ if environ is None else environ
+    credentials, credentials_file = given.credentials, given.credentials_file
+    env = os.environ if given.environ is None else given.environ
     endpoint = endpoint or env.get("STORAGE_EMULATOR_HOST")
     project = project or env.get("GOOGLE_CLOUD_PROJECT")
     if endpoint:
         from google.auth.credentials import AnonymousCredentials
 
         endpoint = endpoint if "://" in endpoint else f"http://{endpoint}"
-        return GcsAuth(project or "emulator", endpoint.rstrip("/"), EMULATOR, AnonymousCredentials())
+        anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth leaves its __init__ unannotated
+        return GcsAuth(project or "emulator", endpoint.rstrip("/"), EMULATOR, anonymous)
     if credentials is not None:
         return GcsAuth(project, None, "credentials object", credentials)
     credentials_file = credentials_file or env.get("GOOGLE_APPLICATION_CREDENTIALS")
@@ -110,7 +128,7 @@ def find_auth(
     return GcsAuth(project or found_project, None, type(found).__name__, found)
 
 
-def _from_file(path: str):
+def _from_file(path: str) -> tuple[Credentials, str | None]:
     """The credentials of a service-account key or `gcloud auth application-default login` file, and its project;
     any other kind of file is refused (a credentials file is input from outside)."""
     from google.oauth2 import credentials, service_account
@@ -118,10 +136,13 @@ def _from_file(path: str):
     with open(path, encoding="utf-8") as f:
         info = json.load(f)
     kind = info.get("type") if isinstance(info, dict) else None
+    # google-auth leaves these two factories unannotated
     if kind == "service_account":
-        return service_account.Credentials.from_service_account_info(info, scopes=SCOPES), info.get("project_id")
+        found = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)  # type: ignore[no-untyped-call]
+        return found, info.get("project_id")
     if kind == "authorized_user":
-        return credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES), info.get("quota_project_id")
+        found = credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES)  # type: ignore[no-untyped-call]
+        return found, info.get("quota_project_id")
     raise ValueError(f"credentials_file {path!r} is of type {kind!r}; give a service_account or authorized_user file")
 
 
@@ -131,38 +152,30 @@ class GcsFileSystem(ObjectFileSystem):
     scheme = "gs"
     cloud = "GCS"
 
-    def __init__(
-        self,
-        auth: GcsAuth,
-        bucket: str,
-        *,
-        retries: int = 3,
-        retry_backoff: float = 1.0,
-        timeout: float = 30.0,
-        page_size: int = PAGE_SIZE,
-    ):
+    def __init__(self, auth: GcsAuth, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen
         from google.api_core.client_options import ClientOptions
         from google.cloud import storage
         from google.cloud.storage.retry import DEFAULT_RETRY
 
-        super().__init__(bucket, page_size)
+        super().__init__(bucket, requests)
         self.auth = auth
-        self.retries = retries
         options = ClientOptions(api_endpoint=auth.endpoint) if auth.endpoint else None
         self._client = storage.Client(project=auth.project, credentials=auth.credentials, client_options=options)
         if getattr(self._client, "_bucket_metadata_cache", None) is not None:  # 3.x: a background bucket GET,
             self._client._bucket_metadata_cache = None  # only to label trace spans; not a request per check
         self._bucket = self._client.bucket(bucket)
-        backoff = max(retry_backoff, 0.01)  # retries of 429/5xx and dropped connections, within a bounded wait
+        # retries of 429/5xx and dropped connections, within a bounded wait
+        backoff = max(requests.backoff_or(DEFAULT_BACKOFF), 0.01)
+        timeout = requests.timeout
         self._call = {
             "retry": DEFAULT_RETRY.with_delay(initial=backoff, maximum=backoff * 8).with_timeout(
-                timeout * (retries + 1)
+                timeout * (requests.retries + 1)
             ),
             "timeout": (min(timeout, 10.0), timeout),
         }
 
     # -- primitives -------------------------------------------------------------------------
-    def _list_page(self, prefix: str, delimiter: str | None, token: str | None):
+    def _list_page(self, prefix: str, delimiter: str | None, token: str | None) -> ObjectPage:
         iterator = self._client.list_blobs(
             self._bucket, prefix=prefix, delimiter=delimiter, page_size=self._page_size, page_token=token, **self._call
         )
@@ -275,10 +288,11 @@ class GcsFileSystem(ObjectFileSystem):
 class GcsStorage(BucketStorage):
     """Tables under `gs://<bucket>/`.
 
-    Credentials: `credentials` (a google-auth object), `credentials_file`, else Application Default
-    Credentials (over `environ`, default the process's); STORAGE_EMULATOR_HOST or `endpoint` for an
-    emulator; on a Databricks cluster without any, its `dbutils.fs`. `retries`, `retry_backoff` (seconds)
-    and `timeout` (seconds per attempt) bound how long an unreachable or rate-limiting service is retried.
+    `credentials` (a `GcsCredentials`) are tried first, then Application Default Credentials (over their
+    `environ`, default the process's); STORAGE_EMULATOR_HOST or `endpoint` for an emulator; on a Databricks
+    cluster without any, its `dbutils.fs`. `requests` (a `RequestPolicy`; `retry_backoff` in seconds, 1 by
+    default) bounds how long an unreachable or rate-limiting service is retried. `init_storage` takes the
+    fields of both as keywords.
     """
 
     scheme = "gs"
@@ -287,42 +301,26 @@ class GcsStorage(BucketStorage):
         self,
         bucket: str,
         root_dir: str = "",
-        spark=None,
-        dbutils=None,
+        spark: Any = None,
+        dbutils: Any = None,
         *,
-        credentials: Any = None,
-        credentials_file: str | None = None,
+        credentials: GcsCredentials | None = None,
+        requests: RequestPolicy | None = None,
         project: str | None = None,
         endpoint: str | None = None,
-        environ: Mapping[str, str] | None = None,
-        retries: int = 3,
-        retry_backoff: float = 1.0,
-        timeout: float = 30.0,
-        page_size: int = PAGE_SIZE,
         table_format: str = "parquet",
     ):
         validate_bucket(bucket, "GCS", underscores=True)
         self._auth: GcsAuth | None = None
         try:
-            self._auth = find_auth(
-                bucket,
-                credentials=credentials,
-                credentials_file=credentials_file,
-                project=project,
-                endpoint=endpoint,
-                environ=environ,
-            )
+            self._auth = find_auth(bucket, credentials or GcsCredentials(), project=project, endpoint=endpoint)
         except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
             if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
                 raise
-        options: dict[str, Any] = {
-            "retries": retries,
-            "retry_backoff": retry_backoff,
-            "timeout": timeout,
-            "page_size": page_size,
-        }
         fs: ObjectFileSystem | DbutilsFileSystem = (
-            DbutilsFileSystem(dbutils) if self._auth is None else GcsFileSystem(self._auth, bucket, **options)
+            DbutilsFileSystem(dbutils)
+            if self._auth is None
+            else GcsFileSystem(self._auth, bucket, requests or RequestPolicy())
         )
         super().__init__(fs, bucket, root_dir, spark, dbutils, table_format)
 
@@ -338,6 +336,42 @@ class GcsStorage(BucketStorage):
         return self._auth.engine_environment()
 
 
-def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> GcsStorage:
+def from_storage_url(
+    url: str, env: StorageEnvironment, table_format: str = "parquet", query: Mapping[str, list[str]] | None = None
+) -> GcsStorage:
     """The storage of a `gs://<bucket>/<root>` URL in `env` (`?timeout=&retries=&retry_backoff=`)."""
     return open_from_url(GcsStorage, url, env, table_format, query or {})
+
+
+def init_storage(
+    bucket: str,
+    root_dir: str = "",
+    spark: Any = None,
+    dbutils: Any = None,
+    *,
+    credentials: Credentials | None = None,
+    credentials_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    project: str | None = None,
+    endpoint: str | None = None,
+    retries: int = 3,
+    retry_backoff: float | None = None,
+    timeout: float = 30.0,
+    page_size: int | None = None,
+    table_format: str = "parquet",
+) -> GcsStorage:
+    """A GCS storage from keywords: the fields of `GcsCredentials` and of `RequestPolicy` as keywords of their
+    own, as `GcsStorage` took them before it grouped them (`credentials`: a google-auth credentials object)."""
+    given = GcsCredentials(credentials=credentials, credentials_file=credentials_file, environ=environ)
+    requests = RequestPolicy(retries=retries, retry_backoff=retry_backoff, timeout=timeout, page_size=page_size)
+    return GcsStorage(
+        bucket,
+        root_dir,
+        spark,
+        dbutils,
+        credentials=given,
+        requests=requests,
+        project=project,
+        endpoint=endpoint,
+        table_format=table_format,
+    )

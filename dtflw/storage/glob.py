@@ -29,7 +29,7 @@ def split_static_prefix(path: str) -> tuple[str, str]:
     return path, ""
 
 
-def glob_to_regex(pattern: str) -> re.Pattern:
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
     """Compile a Spark glob into a regex matching whole paths; `*` never crosses `/`."""
     out: list[str] = []
     depth = 0

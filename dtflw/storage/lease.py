@@ -27,13 +27,17 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import StorageBusyError, StorageLeaseError
 
 if TYPE_CHECKING:
-    from azure.storage.blob import BlobLeaseClient
+    from azure.storage.blob import BlobLeaseClient, ContainerClient
+
+    from dtflw.storage.base import Storage
+    from dtflw.storage.filesystems import ConditionalCreating
 
 LEASE_FILE = "_dtflw/lease"
 LEASE_SECONDS = 15  # Azure's shortest lease: how long a dead holder keeps the storage
@@ -59,7 +63,7 @@ class Holder:
         return f"run {self.run_id} (pid {self.pid} on {self.host}, since {since})"
 
     @classmethod
-    def parse(cls, fields: dict) -> Holder | None:
+    def parse(cls, fields: Mapping[str, Any]) -> Holder | None:
         try:
             holder = cls(str(fields["host"]), int(fields["pid"]), str(fields["run_id"]), float(fields["since"]))
         except (KeyError, TypeError, ValueError, OverflowError):
@@ -99,7 +103,7 @@ class Lease:
     def __enter__(self) -> Lease:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     def _try_acquire(self) -> Holder | bool | None:
@@ -159,7 +163,7 @@ class FileLease(Lease):
 class BlobLease(Lease):
     """An Azure blob lease on the lease blob, renewed every `LEASE_SECONDS / 3` seconds."""
 
-    def __init__(self, container_client, blob_name: str, where: str, run_id: str):
+    def __init__(self, container_client: ContainerClient, blob_name: str, where: str, run_id: str):
         super().__init__(where, run_id)
         self._blob = container_client.get_blob_client(blob_name)
         self._lease: BlobLeaseClient | None = None
@@ -214,7 +218,7 @@ class BlobLease(Lease):
 class ObjectLease(Lease):
     """A lease object on S3 or GCS, created only if absent and renewed by conditional rewrites."""
 
-    def __init__(self, fs, path: str, where: str, run_id: str):
+    def __init__(self, fs: ConditionalCreating, path: str, where: str, run_id: str):
         super().__init__(where, run_id)
         self._fs = fs
         self._path = path
@@ -250,6 +254,7 @@ class ObjectLease(Lease):
         return None
 
     def _renew(self) -> None:
+        assert self._token is not None  # taken before the renewer starts, dropped after it stopped
         while not self._stop.wait(LEASE_SECONDS / 3):
             try:
                 token = self._fs.replace_if(self._path, self._document(), self._token)
@@ -280,7 +285,7 @@ def _parse_lease(text: str) -> tuple[Holder | None, float]:
         return None, 0.0
 
 
-def lease_for(storage, run_id: str) -> Lease | None:
+def lease_for(storage: Storage, run_id: str) -> Lease | None:
     """The lease of a storage (None where the backend has none)."""
     from dtflw.storage.base import FolderStorage
     from dtflw.storage.filesystems import BlobLeasing, ConditionalCreating
@@ -311,7 +316,7 @@ class RunLeases:
     A storage this run holds already is taken again at once, from any thread. `on_abandoned(storage, holder)`
     is called when a lease is taken from a holder that died holding it."""
 
-    def __init__(self, run_id: str, wait: float = 0.0, on_abandoned=None):
+    def __init__(self, run_id: str, wait: float = 0.0, on_abandoned: Callable[[Storage, Holder], object] | None = None):
         self.run_id = run_id
         self.wait = wait
         self._on_abandoned = on_abandoned
@@ -319,7 +324,7 @@ class RunLeases:
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def hold(self, storage) -> Lease | None:
+    def hold(self, storage: Storage) -> Lease | None:
         """The lease of `storage`, taken now unless this run holds it already (None: it has none)."""
         lease = lease_for(storage, self.run_id)
         if lease is None:
@@ -345,5 +350,5 @@ class RunLeases:
     def __enter__(self) -> RunLeases:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()

@@ -17,11 +17,13 @@ from typing import Any
 
 from dtflw.errors import MissingExtraError, StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.cloud import (
-    PAGE_SIZE,
+    SELF_BACKOFF,
     BucketStorage,
     CloudEnvironment,
     ObjectEntry,
     ObjectFileSystem,
+    ObjectPage,
+    RequestPolicy,
     open_from_url,
     require,
     validate_bucket,
@@ -67,22 +69,40 @@ class S3Auth:
         return CloudEnvironment(values, SECRET_VARIABLES, "hadoop-aws and the AWS SDK")
 
 
+@dataclass(frozen=True)
+class S3Credentials:
+    """Where an S3 storage's credentials come from, tried in this order: `access_key_id` and
+    `secret_access_key` (with `session_token`), `profile`, then AWS's standard chain over `environ`
+    (default the process environment: AWS_ACCESS_KEY_ID, AWS_PROFILE, the shared files, instance
+    metadata, …). Its `repr()` shows the profile name only, never a key, a token or the environment."""
+
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    profile: str | None = None
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
+
+
+def refuse_retry_backoff(bucket: str, requests: RequestPolicy) -> None:
+    """Refuse a `retry_backoff` for S3: botocore's standard retry mode backs off by itself."""
+    if requests.retry_backoff is not None:
+        raise StorageError(f"S3 bucket {bucket!r}: retry_backoff= is not supported for s3:// {SELF_BACKOFF}.")
+
+
 def find_auth(
     bucket: str,
+    given: S3Credentials,
     *,
-    access_key_id: str | None = None,
-    secret_access_key: str | None = None,
-    session_token: str | None = None,
-    profile: str | None = None,
     region: str | None = None,
     endpoint: str | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> S3Auth:
-    """Credentials for `bucket` from the arguments, else AWS's standard chain over `environ`."""
+    """Credentials for `bucket` as `given` says, else AWS's standard chain over its `environ`."""
     boto3 = require("boto3", "aws", "s3")
     from botocore.exceptions import BotoCoreError
 
-    env = os.environ if environ is None else environ
+    access_key_id, secret_access_key = given.access_key_id, given.secret_access_key
+    session_token, profile = given.session_token, given.profile
+    env = os.environ if given.environ is None else given.environ
     mechanism = "arguments" if access_key_id else None
     if access_key_id is None and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         mechanism = "env"
@@ -120,21 +140,21 @@ class S3FileSystem(ObjectFileSystem):
     scheme = "s3"
     cloud = "S3"
 
-    def __init__(self, auth: S3Auth, bucket: str, *, retries: int = 3, timeout: float = 30.0, page_size=PAGE_SIZE):
+    def __init__(self, auth: S3Auth, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen
         from botocore.config import Config
 
-        super().__init__(bucket, page_size)
+        super().__init__(bucket, requests)
         self.auth = auth
-        self.retries = retries
         config = Config(
-            retries={"total_max_attempts": retries + 1, "mode": "standard"},  # throttling and 5xx, exponential backoff
-            connect_timeout=min(timeout, 10.0),
-            read_timeout=timeout,
+            # throttling and 5xx, exponential backoff
+            retries={"total_max_attempts": requests.retries + 1, "mode": "standard"},
+            connect_timeout=min(requests.timeout, 10.0),
+            read_timeout=requests.timeout,
         )
         self._client = auth.session.client("s3", endpoint_url=auth.endpoint, config=config)
 
     # -- primitives -------------------------------------------------------------------------
-    def _list_page(self, prefix: str, delimiter: str | None, token: str | None):
+    def _list_page(self, prefix: str, delimiter: str | None, token: str | None) -> ObjectPage:
         options = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self._page_size}
         if delimiter:
             options["Delimiter"] = delimiter
@@ -175,11 +195,11 @@ class S3FileSystem(ObjectFileSystem):
         with self._errors(path, "delete"), self._unless_precondition():
             self._client.delete_object(Bucket=self.bucket, Key=self.name(path), IfMatch=token)
 
-    def _put_if(self, path: str, text: str, **condition) -> str | None:
+    def _put_if(self, path: str, text: str, **condition: str) -> str | None:
         with self._errors(path, "write"), self._unless_precondition():
-            return self._client.put_object(Bucket=self.bucket, Key=self.name(path), Body=text.encode(), **condition)[
-                "ETag"
-            ]
+            put = self._client.put_object(Bucket=self.bucket, Key=self.name(path), Body=text.encode(), **condition)
+            etag: str = put["ETag"]
+            return etag
         return None
 
     def _get(self, name: str) -> tuple[bytes, str] | None:
@@ -261,54 +281,41 @@ class S3FileSystem(ObjectFileSystem):
 class S3Storage(BucketStorage):
     """Tables under `s3://<bucket>/`. `s3a://` paths of the bucket are accepted as the same.
 
-    Credentials: `access_key_id`/`secret_access_key`/`session_token`, `profile`, else AWS's standard chain
-    (over `environ`, default the process's); on a Databricks cluster without any, its `dbutils.fs`.
-    `region` and `endpoint` default to AWS_REGION/AWS_DEFAULT_REGION and AWS_ENDPOINT_URL. `retries` and
-    `timeout` (seconds per attempt) bound how long an unreachable or throttling service is retried.
+    `credentials` (an `S3Credentials`) are tried first, then AWS's standard chain (over their `environ`, default
+    the process's); on a Databricks cluster without any, its `dbutils.fs`. `region` and `endpoint` default to
+    AWS_REGION/AWS_DEFAULT_REGION and AWS_ENDPOINT_URL. `requests` (a `RequestPolicy`, without `retry_backoff`:
+    botocore backs off by itself) bounds how long an unreachable or throttling service is retried.
+    `init_storage` takes the fields of both as keywords.
     """
 
     scheme = "s3"
     aliases = ("s3a", "s3n")
+    takes_retry_backoff = False
 
     def __init__(
         self,
         bucket: str,
         root_dir: str = "",
-        spark=None,
-        dbutils=None,
+        spark: Any = None,
+        dbutils: Any = None,
         *,
-        access_key_id: str | None = None,
-        secret_access_key: str | None = None,
-        session_token: str | None = None,
-        profile: str | None = None,
+        credentials: S3Credentials | None = None,
+        requests: RequestPolicy | None = None,
         region: str | None = None,
         endpoint: str | None = None,
-        environ: Mapping[str, str] | None = None,
-        retries: int = 3,
-        timeout: float = 30.0,
-        page_size: int = PAGE_SIZE,
         table_format: str = "parquet",
     ):
         validate_bucket(bucket, "S3", underscores=False)
+        requests = requests or RequestPolicy()
+        refuse_retry_backoff(bucket, requests)
         self._auth: S3Auth | None = None
         try:
-            self._auth = find_auth(
-                bucket,
-                access_key_id=access_key_id,
-                secret_access_key=secret_access_key,
-                session_token=session_token,
-                profile=profile,
-                region=region,
-                endpoint=endpoint,
-                environ=environ,
-            )
+            self._auth = find_auth(bucket, credentials or S3Credentials(), region=region, endpoint=endpoint)
         except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
             if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
                 raise
         fs: ObjectFileSystem | DbutilsFileSystem = (
-            DbutilsFileSystem(dbutils)
-            if self._auth is None
-            else S3FileSystem(self._auth, bucket, retries=retries, timeout=timeout, page_size=page_size)
+            DbutilsFileSystem(dbutils) if self._auth is None else S3FileSystem(self._auth, bucket, requests)
         )
         super().__init__(fs, bucket, root_dir, spark, dbutils, table_format)
 
@@ -324,6 +331,49 @@ class S3Storage(BucketStorage):
         return self._auth.engine_environment()
 
 
-def from_storage_url(url: str, env: StorageEnvironment, table_format: str = "parquet", query=None) -> S3Storage:
+def from_storage_url(
+    url: str, env: StorageEnvironment, table_format: str = "parquet", query: Mapping[str, list[str]] | None = None
+) -> S3Storage:
     """The storage of an `s3://<bucket>/<root>` URL in `env` (`?timeout=&retries=`)."""
     return open_from_url(S3Storage, url, env, table_format, query or {})
+
+
+def init_storage(
+    bucket: str,
+    root_dir: str = "",
+    spark: Any = None,
+    dbutils: Any = None,
+    *,
+    access_key_id: str | None = None,
+    secret_access_key: str | None = None,
+    session_token: str | None = None,
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    region: str | None = None,
+    endpoint: str | None = None,
+    retries: int = 3,
+    timeout: float = 30.0,
+    page_size: int | None = None,
+    table_format: str = "parquet",
+) -> S3Storage:
+    """An S3 storage from keywords: the fields of `S3Credentials` and of `RequestPolicy` (but `retry_backoff`:
+    botocore backs off by itself) as keywords of their own, as `S3Storage` took them before it grouped them."""
+    credentials = S3Credentials(
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        session_token=session_token,
+        profile=profile,
+        environ=environ,
+    )
+    requests = RequestPolicy(retries=retries, timeout=timeout, page_size=page_size)
+    return S3Storage(
+        bucket,
+        root_dir,
+        spark,
+        dbutils,
+        credentials=credentials,
+        requests=requests,
+        region=region,
+        endpoint=endpoint,
+        table_format=table_format,
+    )

@@ -4,6 +4,9 @@ files and size, `DESCRIBE HISTORY … LIMIT 1` for its Delta version and last op
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from dtflw.errors import StorageError
 from dtflw.storage.tables import TABLE_PREFIX, TableState, catalog_fingerprint
 
@@ -11,7 +14,7 @@ from dtflw.storage.tables import TABLE_PREFIX, TableState, catalog_fingerprint
 class SparkTableCatalog:
     """Answers `state(ref)` for `uc:<catalog>.<schema>.<table>` with the session `spark()` returns."""
 
-    def __init__(self, spark):
+    def __init__(self, spark: Callable[[], Any]) -> None:
         self._spark = spark
 
     def state(self, ref: str) -> TableState:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
 from dtflw.errors import IncompleteTableError, OverlappingOutputsError
 
@@ -21,6 +23,10 @@ TABLE_PREFIX = "uc:"  # a Unity Catalog table where a path would be: uc:<catalog
 PARQUET_MAGIC = b"PAR1"
 # suffixes of files an engine has not finished: Spark's `.tmp`/`.crc`, Hadoop's `.inprogress`
 UNFINISHED_SUFFIXES = (".tmp", ".crc", ".inprogress")
+
+ReadText = Callable[[str], str | None]  # a file's text by absolute path, None if it is not there
+ReadTail = Callable[[str, int], bytes | None]  # the last n bytes of a file by absolute path (None: not there)
+_Owner = TypeVar("_Owner")
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class TableState:
     fingerprint: str | None = None
     table_id: str | None = None  # a Delta table's `metaData.id`: new when the table is created again
     problem: str | None = None  # why files that are there do not make a complete table
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
     def version_label(self) -> str:
@@ -69,14 +75,14 @@ class TableState:
         return self.version_label
 
 
-class NestedPaths:
+class NestedPaths(Generic[_Owner]):
     """Table paths claimed so far, to find in O(depth) one lying inside another (or holding it)."""
 
     def __init__(self) -> None:
-        self._paths: dict[str, object] = {}
-        self._folders: dict[str, object] = {}  # every parent folder of a claimed path → its owner
+        self._paths: dict[str, _Owner] = {}
+        self._folders: dict[str, _Owner] = {}  # every parent folder of a claimed path → its owner
 
-    def find(self, path: str):
+    def find(self, path: str) -> _Owner | None:
         """The owner of a claimed path that lies inside `path` or holds it (not an equal one), or None."""
         parts = path.rstrip("/").split("/")
         inner = self._folders.get("/".join(parts))
@@ -84,7 +90,7 @@ class NestedPaths:
             return inner
         return next((o for i in range(1, len(parts)) if (o := self._paths.get("/".join(parts[:i]))) is not None), None)
 
-    def claim(self, path: str, owner) -> None:
+    def claim(self, path: str, owner: _Owner) -> None:
         parts = path.rstrip("/").split("/")
         self._paths["/".join(parts)] = owner
         for i in range(1, len(parts)):
@@ -97,7 +103,14 @@ def nested(path: str, other: str) -> bool:
     return path.startswith(other) or other.startswith(path)
 
 
-def check_apart(notebook: str, name: str, path: str, outputs: dict) -> None:
+class OutputPath(Protocol):
+    """A step's output as these checks see it: where it is written."""
+
+    @property
+    def abs_file_path(self) -> str: ...
+
+
+def check_apart(notebook: str, name: str, path: str, outputs: Mapping[str, OutputPath]) -> None:
     """Raise if output `name` at `path` lies inside, holds or equals another of a step's `outputs`."""
     for other, table in outputs.items():
         if other != name and nested(path, table.abs_file_path):
@@ -108,7 +121,7 @@ def check_apart(notebook: str, name: str, path: str, outputs: dict) -> None:
             )
 
 
-def check_writable(notebook: str, outputs: dict, states: dict) -> None:
+def check_writable(notebook: str, outputs: Mapping[str, OutputPath], states: Mapping[str, TableState]) -> None:
     """Raise if an output is a Delta table whose log the engine cannot read, so it cannot write it either."""
     for name, state in states.items():
         if state.format == "delta" and state.problem:
@@ -142,7 +155,9 @@ def _is_data_file(relative: str) -> bool:
     return not relative.endswith("/")
 
 
-def state_from_listing(path: str, entries: list[FileInfo], read_text=None, read_tail=None) -> TableState:
+def state_from_listing(
+    path: str, entries: list[FileInfo], read_text: ReadText | None = None, read_tail: ReadTail | None = None
+) -> TableState:
     """Derive a table's state from the files listed under `path` (recursively, flat).
 
     `read_text(abs_path) -> str` reads the newest Delta commit (operation, whether it parses, table
@@ -198,7 +213,15 @@ def state_from_listing(path: str, entries: list[FileInfo], read_text=None, read_
     )
 
 
-def _delta_state(path: str, version: int, commits: list, read_text, file_count: int, size: int, newest: int):
+def _delta_state(
+    path: str,
+    version: int,
+    commits: list[tuple[int, FileInfo]],
+    read_text: ReadText | None,
+    file_count: int,
+    size: int,
+    newest: int,
+) -> TableState:
     """The state of a Delta table at `version`, its newest commit (if it is listed in `commits`, (version,
     entry) pairs in order) read for the operation and the table id (from the first commit if needed)."""
     operation = table_id = problem = None
@@ -226,7 +249,7 @@ def _delta_state(path: str, version: int, commits: list, read_text, file_count: 
     )
 
 
-def _unfinished_parquet(data: list[FileInfo], read_tail) -> str | None:
+def _unfinished_parquet(data: list[FileInfo], read_tail: ReadTail | None) -> str | None:
     """Why the parquet data files do not make a finished table (None if they do, or cannot be read)."""
     if read_tail is None:
         return None
@@ -253,7 +276,7 @@ def _fingerprint(files: list[FileInfo], root: str) -> str:
     return hashlib.sha1(summary.encode()).hexdigest()[:16]
 
 
-def _delta_actions(text: str | None) -> list[dict] | None:
+def _delta_actions(text: str | None) -> list[dict[str, Any]] | None:
     """The actions of a Delta commit file; None if a line is not JSON (a commit cut short)."""
     try:
         return [json.loads(line) for line in (text or "").splitlines() if line.strip()]
@@ -261,9 +284,9 @@ def _delta_actions(text: str | None) -> list[dict] | None:
         return None
 
 
-def _commit_info(actions: list[dict]) -> dict:
+def _commit_info(actions: list[dict[str, Any]]) -> dict[str, Any]:
     return next((a["commitInfo"] for a in actions if isinstance(a.get("commitInfo"), dict)), {})
 
 
-def _table_id(actions: list[dict]) -> str | None:
+def _table_id(actions: list[dict[str, Any]]) -> str | None:
     return next((a["metaData"].get("id") for a in actions if isinstance(a.get("metaData"), dict)), None)

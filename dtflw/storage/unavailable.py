@@ -9,6 +9,8 @@ buckets and paths the notebook was given (its widgets) or that the error names.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from typing import TypedDict, TypeVar
 
 from dtflw.errors import NotebookStorageUnavailableError
 
@@ -23,7 +25,12 @@ _CLOUD_URL = re.compile(f"{_AZURE_URL.pattern}|{_BUCKET_URL.pattern}")
 
 
 def unavailable_storage_error(
-    error: BaseException, notebook_path: str, where: str, known_paths, cell=None, line=None
+    error: BaseException,
+    notebook_path: str,
+    where: str,
+    known_paths: Iterable[object],
+    cell: int | None = None,
+    line: int | None = None,
 ) -> NotebookStorageUnavailableError | None:
     """The typed error for an engine's storage connection failure, or None if `error` is not one."""
     if not type(error).__module__.startswith(("pyspark", "py4j")):  # the notebook's own network calls are its own
@@ -51,28 +58,43 @@ def unavailable_storage_error(
     )
 
 
-DEADLINE_OPTIONS = {"timeout": float, "retries": int, "retry_backoff": float}
+class DeadlineOptions(TypedDict, total=False):
+    """What a storage URL's query says about waiting for the service (fields of a `RequestPolicy`)."""
+
+    timeout: float
+    retries: int
+    retry_backoff: float
 
 
-def deadline_options(query: dict[str, list[str]], url: str) -> dict:
+_Number = TypeVar("_Number", int, float)
+
+
+def deadline_options(query: Mapping[str, list[str]], url: str) -> DeadlineOptions:
     """How long dtflw waits for a storage service that stops answering, from a storage URL's query:
     `?timeout=<seconds per request>&retries=<n>&retry_backoff=<seconds>` (Azure; e.g. `?timeout=5&retries=1`
     gives up on a frozen service after about 10 s instead of about 2 minutes per call)."""
+    options = DeadlineOptions()
+    if "timeout" in query:
+        options["timeout"] = _deadline(query, "timeout", float, url)
+    if "retries" in query:
+        options["retries"] = _deadline(query, "retries", int, url)
+    if "retry_backoff" in query:
+        options["retry_backoff"] = _deadline(query, "retry_backoff", float, url)
+    return options
+
+
+def _deadline(query: Mapping[str, list[str]], name: str, kind: type[_Number], url: str) -> _Number:
+    """The number `name=` of a URL's query: >= 0, and > 0 for `timeout`."""
     from dtflw.errors import StorageError
 
-    options = {}
-    for name, kind in DEADLINE_OPTIONS.items():
-        if name not in query:
-            continue
-        text = query[name][0]
-        try:
-            value = kind(text)
-        except ValueError:
-            value = -1
-        if value < 0 or (name == "timeout" and value == 0):
-            raise StorageError(
-                f"Storage URL {url.split('?', 1)[0]!r}: {name}={text!r} must be a {'whole ' if kind is int else ''}"
-                f"number {'> 0' if name == 'timeout' else '>= 0'}."
-            )
-        options[name] = value
-    return options
+    text = query[name][0]
+    try:
+        value = kind(text)
+    except ValueError:
+        value = kind(-1)
+    if value < 0 or (name == "timeout" and value == 0):
+        raise StorageError(
+            f"Storage URL {url.split('?', 1)[0]!r}: {name}={text!r} must be a {'whole ' if kind is int else ''}"
+            f"number {'> 0' if name == 'timeout' else '>= 0'}."
+        )
+    return value

@@ -11,13 +11,22 @@ volume must exist in the local Unity Catalog; a missing one is an error naming t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Protocol
 
 from dtflw.errors import UnityCatalogError
+from dtflw.storage.base import TableStates
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.volumes import VolumeStorage
 
 DEFAULT_VOLUME = "dtflw"
 _URL = re.compile(r"^uc://(?P<catalog>[^./\s]+)\.(?P<schema>[^./\s]+)(?:/(?P<volume>[^/\s]+)(?:/(?P<root>.*?))?)?/?\Z")
+
+
+class VolumeCatalog(TableStates, Protocol):
+    """The local Unity Catalog as a `uc://` storage asks it: which of catalog, schema and volume is missing."""
+
+    def missing(self, catalog: str, schema: str, volume: str, create_volume: bool = False) -> str | None: ...
 
 
 class UnityStorage(VolumeStorage):
@@ -37,7 +46,9 @@ class UnityStorage(VolumeStorage):
         return f"{self.table_schema}.{re.sub(r'[^a-z0-9_]', '_', output.lower())}"
 
 
-def from_url(url: str, env: StorageEnvironment, table_format: str = "delta", query=None) -> UnityStorage:
+def from_url(
+    url: str, env: StorageEnvironment, table_format: str = "delta", query: Mapping[str, list[str]] | None = None
+) -> UnityStorage:
     """The storage of `uc://<catalog>.<schema>[/<volume>[/<root_dir>]]` in `env` (local runs only)."""
     found = _URL.match(url)
     if found is None:
@@ -71,7 +82,7 @@ def from_url(url: str, env: StorageEnvironment, table_format: str = "delta", que
     return storage
 
 
-def _check_volume(tables, catalog: str, schema: str, volume: str, created: bool) -> None:
+def _check_volume(tables: VolumeCatalog, catalog: str, schema: str, volume: str, created: bool) -> None:
     """Raise naming what to create if the catalog, schema or volume is missing (the default volume is made)."""
     missing = tables.missing(catalog, schema, volume, create_volume=created)
     if missing:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.storage.base import FolderStorage, Storage
@@ -64,8 +65,8 @@ class VolumeStorage(VolumeLocation, FolderStorage):
         schema: str,
         volume: str,
         root_dir: str = "",
-        spark=None,
-        dbutils=None,
+        spark: Any = None,
+        dbutils: Any = None,
         *,
         local_folder: str | None = None,
         table_format: str = "parquet",
@@ -127,8 +128,8 @@ def init_storage(
     volume: str,
     root_dir: str = "",
     local_folder: str | None = None,
-    spark=None,
-    dbutils=None,
+    spark: Any = None,
+    dbutils: Any = None,
     table_format: str = "parquet",
 ) -> VolumeStorage:
     """A storage in volume `catalog.schema.volume`; `local_folder` stands in for `/Volumes` off a cluster."""
@@ -138,14 +139,14 @@ def init_storage(
 
 
 def from_url(
-    url: str, env: StorageEnvironment, table_format: str = "parquet", query=None
+    url: str, env: StorageEnvironment, table_format: str = "parquet", query: Mapping[str, list[str]] | None = None
 ) -> VolumeStorage | WorkspaceVolumeStorage:
     """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]` in `env`."""
     return from_volume_path(url, env, table_format=table_format)
 
 
 def from_volume_path(
-    path: str, runtime=None, spark=None, table_format: str = "parquet"
+    path: str, runtime: StorageEnvironment | None = None, spark: Any = None, table_format: str = "parquet"
 ) -> VolumeStorage | WorkspaceVolumeStorage:
     """The storage of `/Volumes/<catalog>/<schema>/<volume>[/<root_dir>]`; locally in the volumes folder of
     `runtime` (a storage environment, or anything with its attributes)."""

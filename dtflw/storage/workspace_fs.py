@@ -12,7 +12,11 @@ from __future__ import annotations
 import base64
 import io
 import posixpath
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service.files import FilesAPI
 
 PUT_LIMIT = 1024 * 1024  # the DBFS `put` API takes at most 1 MB inline
 
@@ -27,12 +31,13 @@ class FileInfo(NamedTuple):
 class WorkspaceFs:
     """`ls/head/put/mv/cp/rm/mkdirs` on `dbfs:/` through the workspace's DBFS API (databricks-sdk)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: WorkspaceClient) -> None:
         from databricks.sdk.service.files import DbfsAPI, FilesAPI
 
         self._client = client
-        self._api = DbfsAPI(client.api_client)
-        self._volumes = VolumesFs(FilesAPI(client.api_client))
+        # databricks-sdk leaves the service classes' __init__ unannotated
+        self._api = DbfsAPI(client.api_client)  # type: ignore[no-untyped-call]
+        self._volumes = VolumesFs(FilesAPI(client.api_client))  # type: ignore[no-untyped-call]
 
     def ls(self, path: str) -> list[FileInfo]:
         from databricks.sdk.errors import NotFound
@@ -99,7 +104,7 @@ class WorkspaceFs:
 class VolumesFs:
     """`/Volumes/…` through the Files API: one request to list a directory (per page) or read a file."""
 
-    def __init__(self, files_api):
+    def __init__(self, files_api: FilesAPI) -> None:
         self._api = files_api
 
     def ls(self, path: str) -> list[FileInfo]:
@@ -115,18 +120,17 @@ class VolumesFs:
                 raise FileNotFoundError(f"java.io.FileNotFoundException: File {path} does not exist.") from None
             size, modified = metadata.content_length or 0, _http_date_ms(metadata.last_modified)
             return [FileInfo(volume_path, posixpath.basename(volume_path), size, modified)]
-        return [
-            FileInfo(
-                e.path.rstrip("/") + ("/" if e.is_directory else ""),
-                e.name + ("/" if e.is_directory else ""),
-                e.file_size or 0,
-                e.last_modified or 0,
-            )
-            for e in entries
-        ]
+        infos = []
+        for e in entries:
+            assert e.path is not None and e.name is not None  # the Files API names every entry it lists
+            slash = "/" if e.is_directory else ""
+            infos.append(FileInfo(e.path.rstrip("/") + slash, e.name + slash, e.file_size or 0, e.last_modified or 0))
+        return infos
 
     def read(self, path: str) -> bytes:
-        return self._api.download(_volume(path)).contents.read()
+        contents = self._api.download(_volume(path)).contents
+        assert contents is not None  # a download answers with the file's bytes
+        return contents.read()
 
     def write(self, path: str, data: bytes, overwrite: bool) -> None:
         self._api.upload(_volume(path), io.BytesIO(data), overwrite=overwrite)

@@ -7,6 +7,8 @@ Files API request per folder; Spark, on the cluster, reads and writes the same `
 
 from __future__ import annotations
 
+from typing import Any
+
 from dtflw.storage.fs import FileStorageBase
 from dtflw.storage.volumes import VolumeLocation
 
@@ -20,8 +22,8 @@ class WorkspaceVolumeStorage(VolumeLocation, FileStorageBase):
         schema: str,
         volume: str,
         root_dir: str = "",
-        spark=None,
-        dbutils=None,
+        spark: Any = None,
+        dbutils: Any = None,
         table_format: str = "parquet",
     ):
         base = self._locate(catalog, schema, volume)

@@ -283,3 +283,12 @@ def test_no_secret_in_reprs():
         assert "acc" in shown
     given = AzureCredentials(connection_string=f"AccountKey={KEY}", account_key=KEY, sas_token=SAS, environ={"K": KEY})
     assert KEY not in repr(given) and "c2lnbmF0dXJlLXNlY3JldA" not in repr(given)
+
+
+def test_the_request_policy_shared_with_s3_and_gcs_keeps_azures_defaults():
+    default = make().fs
+    retry = default._client._config.retry_policy
+    assert (default._page_size, retry.backoff, retry.random_jitter_range, retry.total_retries) == (5000, 1.0, 0.5, 3)
+    tuned = make(retries=1, retry_backoff=0.2, page_size=7).fs
+    retry = tuned._client._config.retry_policy
+    assert (tuned._page_size, retry.backoff, retry.random_jitter_range, retry.total_retries) == (7, 0.2, 0.1, 1)

@@ -48,14 +48,13 @@ class Cloud:
         return f"{self.scheme}://{self.bucket}/analysis"
 
     def storage(self, root: str = "analysis", **options):
-        """The storage of the bucket, with the credentials a user exports, fast retries."""
-        from dtflw.storage.gcs import GcsStorage
-        from dtflw.storage.s3 import S3Storage
+        """The storage of the bucket, with the credentials a user exports, fast retries (`init_storage`'s keywords)."""
+        from dtflw.storage import gcs, s3
 
         options = {"environ": self.server.environ, "retries": 1, **options}
         if self.scheme == "s3":
-            return S3Storage(self.bucket, root, **options)
-        return GcsStorage(self.bucket, root, retry_backoff=0.05, **options)
+            return s3.init_storage(self.bucket, root, **options)
+        return gcs.init_storage(self.bucket, root, retry_backoff=0.05, **options)
 
     def put(self, key: str, data: bytes) -> None:
         """Write an object directly with the cloud's own client."""

@@ -19,21 +19,21 @@ from dtflw.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from dtflw.storage import from_url
+from dtflw.storage import from_url, gcs, s3
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.storage.gcs import GcsStorage
-from dtflw.storage.s3 import S3Storage
+from dtflw.storage.gcs import GcsCredentials, GcsStorage
+from dtflw.storage.s3 import S3Credentials, S3Storage
 from storage_cloud.servers import SECRET_KEY, FaultServer, MotoS3, free_port
 
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 def s3_at(endpoint: str, bucket: str = "data-bucket", **options) -> S3Storage:
-    return S3Storage(bucket, "root", environ={**S3_KEYS, "AWS_ENDPOINT_URL": endpoint}, **options)
+    return s3.init_storage(bucket, "root", environ={**S3_KEYS, "AWS_ENDPOINT_URL": endpoint}, **options)
 
 
 def gcs_at(endpoint: str, bucket: str = "data-bucket", **options) -> GcsStorage:
-    return GcsStorage(bucket, "root", environ={"STORAGE_EMULATOR_HOST": endpoint}, **options)
+    return gcs.init_storage(bucket, "root", environ={"STORAGE_EMULATOR_HOST": endpoint}, **options)
 
 
 @pytest.mark.parametrize(
@@ -111,9 +111,9 @@ def test_no_aws_credentials_anywhere_is_a_typed_error_saying_what_was_tried(tmp_
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     with pytest.raises(StorageCredentialsError, match=r"No AWS credentials for S3 bucket 'data-bucket'.*AWS_PROFILE"):
-        S3Storage("data-bucket", environ={})
+        S3Storage("data-bucket", credentials=S3Credentials(environ={}))
     with pytest.raises(StorageCredentialsError, match="profile"):
-        S3Storage("data-bucket", profile="nobody", environ={})
+        s3.init_storage("data-bucket", profile="nobody", environ={})
 
 
 @pytest.mark.s3
@@ -125,7 +125,7 @@ def test_credentials_come_from_a_profile_of_the_shared_files(tmp_path, monkeypat
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     bucket = moto_s3.create_bucket()
     environ = {"AWS_PROFILE": "team", "AWS_ENDPOINT_URL": moto_s3.endpoint, "AWS_REGION": "eu-west-1"}
-    storage = S3Storage(bucket, "root", environ=environ)
+    storage = S3Storage(bucket, "root", credentials=S3Credentials(environ=environ))
     storage.write_text("root/x.txt", "hi")
     assert storage.read_text("root/x.txt") == "hi"
     assert storage.auth_mechanism == "shared-credentials-file"
@@ -139,13 +139,13 @@ def test_no_google_credentials_is_a_typed_error_saying_what_was_tried(tmp_path, 
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path))  # no gcloud application default credentials
     with pytest.raises(StorageCredentialsError, match=r"No Google Cloud credentials for GCS bucket 'data-bucket'"):
-        GcsStorage("data-bucket", environ={})
+        GcsStorage("data-bucket", credentials=GcsCredentials(environ={}))
     (tmp_path / "key.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(StorageCredentialsError, match="credentials_file"):
-        GcsStorage("data-bucket", credentials_file=str(tmp_path / "key.json"), environ={})
+        gcs.init_storage("data-bucket", credentials_file=str(tmp_path / "key.json"), environ={})
     (tmp_path / "key.json").write_text('{"type": "external_account"}', encoding="utf-8")
     with pytest.raises(StorageCredentialsError, match="external_account"):
-        GcsStorage("data-bucket", credentials_file=str(tmp_path / "key.json"), environ={})
+        GcsStorage("data-bucket", credentials=GcsCredentials(credentials_file=str(tmp_path / "key.json"), environ={}))
 
 
 @pytest.mark.gcs
@@ -153,7 +153,8 @@ def test_a_gcloud_credentials_file_is_used_and_handed_to_the_engine_by_path(tmp_
     secret = "refresh-token-not-to-show"
     user = {"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": secret}
     (tmp_path / "adc.json").write_text(json.dumps(user), encoding="utf-8")
-    storage = GcsStorage("data-bucket", environ={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "adc.json")})
+    environ = {"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "adc.json")}
+    storage = GcsStorage("data-bucket", credentials=GcsCredentials(environ=environ))
     assert storage.auth_mechanism == "credentials file"
     assert dict(storage.engine_environment()) == {"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "adc.json")}
     assert secret not in repr(storage) + repr(storage.fs)

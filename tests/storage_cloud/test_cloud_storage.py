@@ -14,7 +14,7 @@ from dtflw.errors import StorageBusyError
 from dtflw.storage import from_url
 from dtflw.storage.gcs import GcsStorage
 from dtflw.storage.lease import LEASE_FILE, lease_for
-from dtflw.storage.s3 import S3Storage
+from dtflw.storage.s3 import S3Credentials, S3Storage
 
 
 def parquet_bytes(rows: int = 10) -> bytes:
@@ -116,7 +116,7 @@ def test_a_storage_url_names_the_bucket_and_keeps_no_secret(cloud, monkeypatch):
 
 @pytest.mark.s3
 def test_s3a_paths_of_the_bucket_are_the_same_objects(moto_s3):
-    storage = S3Storage(moto_s3.create_bucket(), "r", environ=moto_s3.environ)
+    storage = S3Storage(moto_s3.create_bucket(), "r", credentials=S3Credentials(environ=moto_s3.environ))
     path = f"s3a://{storage.bucket}/r/T.parquet"
     assert storage.get_abs_path(path) == f"s3://{storage.bucket}/r/T.parquet"
 
