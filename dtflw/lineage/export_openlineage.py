@@ -135,7 +135,7 @@ def emit(
             client.emit(client_event)
         except Exception as e:
             raise LineageEmitError(
-                f"OpenLineage transport {getattr(client.transport, 'kind', '?')!r} refused the {event['eventType']} "
+                f"OpenLineage transport {getattr(getattr(client, 'transport', None), 'kind', '?')!r} refused the {event['eventType']} "
                 f"event of job {event['job']['name']!r} (run {event['run']['runId']}): {type(e).__name__}: {e}. "
                 "Check the transport configuration (OPENLINEAGE_URL, openlineage.yml) and that the backend is up."
             ) from e
