@@ -7,6 +7,14 @@ load only when a function needs them.
 """
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what the names below are, for type checkers; at run time each loads on first use
+    from dtflw.lineage.export_html import render as render_html
+    from dtflw.lineage.exporting import FORMATS, export
+    from dtflw.lineage.graph import Edge, LineageGraph, NotebookNode, TableNode
+    from dtflw.lineage.recorder import LineageRecorder
+    from dtflw.lineage.tree import show_tree
 
 _WHERE = {
     "FORMATS": "exporting",
@@ -21,7 +29,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """Load each public name's module on first use, so that recording never loads the exporters."""
     if name not in _WHERE:
         raise AttributeError(f"module 'dtflw.lineage' has no attribute {name!r}")

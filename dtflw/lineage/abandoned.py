@@ -11,25 +11,30 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import LineageDocumentError
 from dtflw.events import RunStatus
 from dtflw.lineage.document import parse_document, runs_folder
+
+if TYPE_CHECKING:
+    from dtflw.storage.base import Storage
+    from dtflw.storage.lease import Holder
 
 log = logging.getLogger("dtflw")
 
 CLOCK_SLACK_SECONDS = 5.0  # flows started this long before the lease was taken are still the dead run's
 
 
-def close_abandoned_runs(storage, holder) -> list[str]:
+def close_abandoned_runs(storage: Storage, holder: Holder) -> list[str]:
     """End `cancelled` the flow runs on `storage` that the dead lease `holder` left running; their ids."""
     closed = []
     for info in storage.list_dir(runs_folder(storage)):
         if info.is_dir or not info.name.endswith(".json") or info.name.startswith(".") or ".tmp-" in info.name:
             continue
         try:
-            text = storage.read_text(info.path)
-            flow, _ = parse_document(text or "")
+            text = storage.read_text(info.path) or ""
+            flow, _ = parse_document(text)
         except (LineageDocumentError, OSError):  # not ours to repair: `dtflw lineage` reports it
             continue
         if flow.status != RunStatus.RUNNING or flow.started < holder.since - CLOCK_SLACK_SECONDS:
@@ -44,7 +49,7 @@ def close_abandoned_runs(storage, holder) -> list[str]:
     return closed
 
 
-def _cancelled(document: dict, holder) -> dict:
+def _cancelled(document: dict[str, Any], holder: Holder) -> dict[str, Any]:
     """The document with its flow run and running notebook runs ended `cancelled` now."""
     now = time.time()
     error = f"cancelled: {holder.describe()} ended without closing this run"

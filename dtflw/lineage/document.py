@@ -33,12 +33,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.expectations.spec import ExpectationResult
 from dtflw.storage.tables import TableState
+
+if TYPE_CHECKING:
+    from dtflw.storage.base import Storage
 
 FORMAT = "dtflw-lineage"
 VERSION = 1
@@ -58,17 +61,17 @@ _STATE_FIELDS = (
 )
 
 
-def runs_folder(storage) -> str:
+def runs_folder(storage: Storage) -> str:
     """The folder (relative to the storage base) holding the documents of `storage`'s flow runs."""
     return storage.get_path_in_root_dir(RUNS_DIR)
 
 
-def document_path(storage, flow_run_id: str) -> str:
+def document_path(storage: Storage, flow_run_id: str) -> str:
     return f"{runs_folder(storage)}/{flow_run_id}.json"
 
 
 # -- writing ------------------------------------------------------------------------------------
-def flow_to_dict(flow: FlowRun) -> dict:
+def flow_to_dict(flow: FlowRun) -> dict[str, Any]:
     return {
         "run_id": flow.run_id,
         "notebook_path": flow.notebook_path,
@@ -81,7 +84,7 @@ def flow_to_dict(flow: FlowRun) -> dict:
     }
 
 
-def run_to_dict(run: NotebookRun) -> dict:
+def run_to_dict(run: NotebookRun) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "flow_run_id": run.flow_run_id,
@@ -104,7 +107,7 @@ def run_to_dict(run: NotebookRun) -> dict:
     }
 
 
-def use_to_dict(use: TableUse) -> dict:
+def use_to_dict(use: TableUse) -> dict[str, Any]:
     state = use.state
     return {
         "name": use.name,
@@ -117,7 +120,7 @@ def use_to_dict(use: TableUse) -> dict:
     }
 
 
-def document_text(flow: dict, run_fragments: list[str]) -> str:
+def document_text(flow: dict[str, Any], run_fragments: list[str]) -> str:
     """A document from its flow run (a dict) and its notebook runs, each already JSON text."""
     head = json.dumps({"format": FORMAT, "version": VERSION, "flow_run": flow}, ensure_ascii=False)
     return head[:-1] + ', "notebook_runs": [' + ", ".join(run_fragments) + "]}"
@@ -182,7 +185,7 @@ def _run(d: Mapping[str, Any]) -> NotebookRun:
     )
 
 
-def _use(d: dict) -> TableUse:
+def _use(d: Mapping[str, Any]) -> TableUse:
     state, schema, path = d.get("state"), d.get("schema"), d.get("path") or ""
     return TableUse(
         name=d["name"],

@@ -97,7 +97,7 @@ class Document(TypedDict):
     notebook_runs: list[RunDoc]
 
 
-def validated(doc) -> Document:
+def validated(doc: object) -> Document:
     """`doc` (parsed JSON) if it meets the schema (strictly: no coercion; unknown keys are ignored); else
     `ValueError` naming the first field at fault."""
     try:

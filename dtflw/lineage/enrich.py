@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING, Any
 
 from dtflw.storage.filesystems import LocalFileSystem
+
+if TYPE_CHECKING:
+    from dtflw.storage.base import Storage
 
 MAX_FOOTERS = 64  # more part files than this: schema from the first, row count unknown
 MAX_COMMITS_BACK = 10
@@ -37,7 +41,9 @@ _ARROW_NAMES = {
 Schema = list[tuple[str, str]]
 
 
-def describe(storage, path: str, table_format: str | None, version: int | None) -> tuple[Schema | None, int | None]:
+def describe(
+    storage: Storage, path: str, table_format: str | None, version: int | None
+) -> tuple[Schema | None, int | None]:
     """(schema as (column, type) pairs, row count) of a table, each None when not cheaply known."""
     if table_format == "delta" and version is not None:
         return _delta(storage, path.rstrip("/"), version)
@@ -72,14 +78,14 @@ def _parquet_files(local_path: str) -> list[str]:
     return found
 
 
-def _footer_schema(metadata) -> Schema:
+def _footer_schema(metadata: Any) -> Schema:  # a pyarrow.parquet.FileMetaData (pyarrow has no types)
     spark = (metadata.metadata or {}).get(_SPARK_ROW_METADATA)
     if spark:
         return _spark_schema(json.loads(spark))
     return [(f.name, _arrow_type(f.type)) for f in metadata.schema.to_arrow_schema()]
 
 
-def _arrow_type(arrow_type) -> str:
+def _arrow_type(arrow_type: Any) -> str:  # a pyarrow.DataType
     import pyarrow as pa
 
     if pa.types.is_decimal(arrow_type):
@@ -96,7 +102,7 @@ def _arrow_type(arrow_type) -> str:
 
 
 # -- delta --------------------------------------------------------------------------------------
-def _delta(storage, path: str, version: int) -> tuple[Schema | None, int | None]:
+def _delta(storage: Storage, path: str, version: int) -> tuple[Schema | None, int | None]:
     actions = _commit(storage, path, version)
     if actions is None:
         return None, None
@@ -113,15 +119,15 @@ def _delta(storage, path: str, version: int) -> tuple[Schema | None, int | None]
     return schema, rows
 
 
-def _commit(storage, path: str, version: int) -> list[dict] | None:
+def _commit(storage: Storage, path: str, version: int) -> list[dict[str, Any]] | None:
     text = storage.read_text(f"{path}/_delta_log/{version:020d}.json")
     if text is None:
         return None
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def _rows_if_rewritten(actions: list[dict], version: int) -> int | None:
-    info: dict = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+def _rows_if_rewritten(actions: list[dict[str, Any]], version: int) -> int | None:
+    info: dict[str, Any] = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
     params = info.get("operationParameters") or {}
     partial = "predicate" in params or "replaceWhere" in params or params.get("dynamicPartitionOverwrite") == "true"
     if not (version == 0 or (params.get("mode") == "Overwrite" and not partial)):
@@ -139,11 +145,11 @@ def _rows_if_rewritten(actions: list[dict], version: int) -> int | None:
     return rows
 
 
-def _spark_schema(struct: dict) -> Schema:
+def _spark_schema(struct: dict[str, Any]) -> Schema:
     return [(f["name"], _spark_type(f["type"])) for f in struct.get("fields", ())]
 
 
-def _spark_type(spark_type) -> str:
+def _spark_type(spark_type: str | dict[str, Any]) -> str:
     if isinstance(spark_type, str):
         return _SPARK_NAMES.get(spark_type, spark_type)
     kind = spark_type.get("type")

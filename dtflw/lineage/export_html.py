@@ -14,9 +14,9 @@ import html
 import json
 import time
 
-from dtflw.events import RunStatus
+from dtflw.events import NotebookRun, RunStatus
 from dtflw.gc_pause import paused_gc
-from dtflw.lineage.graph import CONSUMED, LineageGraph
+from dtflw.lineage.graph import CONSUMED, Edge, LineageGraph, NotebookNode, TableNode
 from dtflw.lineage.html_assets import CSS, JS
 from dtflw.lineage.labels import (
     STATUS_COLOURS,
@@ -68,12 +68,12 @@ def render(graph: LineageGraph, title: str = "dtflw lineage") -> str:
     )
 
 
-def _data(graph: LineageGraph) -> dict:
+def _data(graph: LineageGraph) -> dict[str, object]:
     with paused_gc():
         return _nodes_and_links(graph)
 
 
-def _nodes_and_links(graph: LineageGraph) -> dict:
+def _nodes_and_links(graph: LineageGraph) -> dict[str, object]:
     """Each node carries two views: `history` (a notebook coloured by its last run that did run, so a lazy
     no-op leaves it as it was) and `latest` (as in the newest top-level flow run; null if not in it)."""
     latest_runs = _latest_flow_runs(graph)
@@ -94,7 +94,7 @@ def _nodes_and_links(graph: LineageGraph) -> dict:
     }
 
 
-def _notebook_node(graph: LineageGraph, notebook, label: str, latest_runs) -> dict:
+def _notebook_node(graph: LineageGraph, notebook: NotebookNode, label: str, latest_runs: set[str]) -> dict[str, object]:
     runs = [graph.runs[i] for i in notebook.run_ids]
     ran = [r for r in runs if r.status != RunStatus.SKIPPED] or runs
     history = _view(*run_caption(ran[-1]))
@@ -115,7 +115,7 @@ def _notebook_node(graph: LineageGraph, notebook, label: str, latest_runs) -> di
     }
 
 
-def _table_node(graph: LineageGraph, table, label: str, latest_runs) -> dict:
+def _table_node(graph: LineageGraph, table: TableNode, label: str, latest_runs: set[str]) -> dict[str, object]:
     seen = graph.history(table.path) or graph.edges_of_table(table.path)
     latest = graph.latest_seen(table.path)
     schema = latest.use.schema if latest is not None else None
@@ -139,7 +139,7 @@ def _table_node(graph: LineageGraph, table, label: str, latest_runs) -> dict:
     }
 
 
-def _quality(graph: LineageGraph, edges: list) -> dict:
+def _quality(graph: LineageGraph, edges: list[Edge]) -> dict[str, str]:
     """The table's data quality as its last checked write left it: `quality` "failed" (a blocking expectation
     failed: red outline) or "warned" (a warn one: orange), with the failed expectations in the caption; {} if
     every expectation passed or none was declared."""
@@ -161,7 +161,7 @@ def _quality(graph: LineageGraph, edges: list) -> dict:
     return {}
 
 
-def _view(status: str, detail: str) -> dict:
+def _view(status: str, detail: str) -> dict[str, str]:
     return {"status": status, "fill": STATUS_COLOURS[status][0], "stroke": STATUS_COLOURS[status][1], "detail": detail}
 
 
@@ -183,7 +183,7 @@ def _latest_flow_runs(graph: LineageGraph) -> set[str]:
     return {r.run_id for r in graph.runs.values() if r.flow_run_id in flows}
 
 
-def _run(run) -> dict:
+def _run(run: NotebookRun) -> dict[str, object]:
     return {
         "id": run.run_id,
         "flow": run.flow_run_id,
@@ -198,7 +198,7 @@ def _run(run) -> dict:
     }
 
 
-def _seen(graph: LineageGraph, edge) -> dict:
+def _seen(graph: LineageGraph, edge: Edge) -> dict[str, object]:
     run, state = graph.runs[edge.run_id], edge.use.state
     return {
         "kind": edge.kind,

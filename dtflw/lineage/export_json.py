@@ -32,6 +32,8 @@ skipped runs consumed nothing. Secret args appear as `[REDACTED]`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from dtflw.events import FlowRun, NotebookRun
@@ -42,8 +44,10 @@ from dtflw.lineage.labels import iso_time
 FORMAT = "dtflw-lineage-graph"
 VERSION = 1
 
+Versions = dict[str, dict[str | None, dict[str, object]]]  # table path → fingerprint → the version as first seen
 
-def to_dict(graph: LineageGraph) -> dict:
+
+def to_dict(graph: LineageGraph) -> dict[str, Any]:
     with paused_gc():
         versions = _versions(graph)
         return {
@@ -58,7 +62,7 @@ def to_dict(graph: LineageGraph) -> dict:
         }
 
 
-def _flow(f: FlowRun) -> dict:
+def _flow(f: FlowRun) -> dict[str, object]:
     return {
         "run_id": f.run_id,
         "notebook_path": f.notebook_path,
@@ -72,7 +76,7 @@ def _flow(f: FlowRun) -> dict:
     }
 
 
-def _notebook(n: NotebookNode) -> dict:
+def _notebook(n: NotebookNode) -> dict[str, object]:
     return {
         "path": n.path,
         "rel_paths": n.rel_paths,
@@ -82,7 +86,7 @@ def _notebook(n: NotebookNode) -> dict:
     }
 
 
-def _table(t: TableNode, versions: dict) -> dict:
+def _table(t: TableNode, versions: Versions) -> dict[str, object]:
     return {
         "path": t.path,
         "names": t.names,
@@ -92,7 +96,7 @@ def _table(t: TableNode, versions: dict) -> dict:
     }
 
 
-def _run(r: NotebookRun) -> dict:
+def _run(r: NotebookRun) -> dict[str, object]:
     return {
         "run_id": r.run_id,
         "flow_run_id": r.flow_run_id,
@@ -113,7 +117,7 @@ def _run(r: NotebookRun) -> dict:
     }
 
 
-def _edge(e: Edge) -> dict:
+def _edge(e: Edge) -> dict[str, object]:
     return {
         "kind": e.kind,
         "run_id": e.run_id,
@@ -127,9 +131,9 @@ def _edge(e: Edge) -> dict:
     }
 
 
-def _versions(graph: LineageGraph) -> dict[str, dict[str | None, dict]]:
+def _versions(graph: LineageGraph) -> Versions:
     """Each table's versions by fingerprint, as first seen; what one sighting lacks another may give."""
-    versions: dict[str, dict[str | None, dict]] = {}
+    versions: Versions = {}
     for edge in graph.edges:
         use, state = edge.use, edge.use.state
         fingerprint = state.fingerprint if state else None

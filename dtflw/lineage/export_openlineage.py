@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -36,6 +36,10 @@ from dtflw.lineage.graph import Edge, LineageGraph
 from dtflw.lineage.labels import iso_time
 from dtflw.storage.tables import TABLE_PREFIX
 from dtflw.version import __version__
+
+if TYPE_CHECKING:
+    from openlineage.client.event_v2 import RunEvent
+    from openlineage.client.facet_v2 import BaseFacet, parent_run
 
 PRODUCER = f"https://pypi.org/project/dtflw/{__version__}/"
 RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
@@ -65,6 +69,12 @@ _END_EVENT = {
     RunStatus.SKIPPED: "ABORT",
     RunStatus.CANCELLED: "ABORT",
 }
+
+
+class EventClient(Protocol):
+    """What sends the events: openlineage-python's `OpenLineageClient`, or anything with its `emit`."""
+
+    def emit(self, event: RunEvent) -> object: ...
 
 
 def dataset_name(path: str, dbfs_workspace: str | None = None) -> tuple[str, str]:
@@ -103,7 +113,7 @@ def _dbfs_namespace(workspace: str | None) -> str:
 
 def run_events(
     graph: LineageGraph, job_namespace: str = DEFAULT_JOB_NAMESPACE, dbfs_workspace: str | None = None
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Every RunEvent of the graph's flow and notebook runs, as spec JSON, in time order."""
     with paused_gc():
         return [orjson.loads(line) for line in _Writer(graph, job_namespace, dbfs_workspace).lines()]
@@ -117,7 +127,7 @@ def render(graph: LineageGraph, job_namespace: str = DEFAULT_JOB_NAMESPACE, dbfs
 
 def emit(
     graph: LineageGraph,
-    client=None,
+    client: EventClient | None = None,
     job_namespace: str = DEFAULT_JOB_NAMESPACE,
     dbfs_workspace: str | None = None,
 ) -> int:
@@ -135,7 +145,7 @@ def emit(
             client.emit(client_event)
         except Exception as e:
             raise LineageEmitError(
-                f"OpenLineage transport {getattr(client.transport, 'kind', '?')!r} refused the {event['eventType']} "
+                f"OpenLineage transport {getattr(getattr(client, 'transport', None), 'kind', '?')!r} refused the {event['eventType']} "
                 f"event of job {event['job']['name']!r} (run {event['run']['runId']}): {type(e).__name__}: {e}. "
                 "Check the transport configuration (OPENLINEAGE_URL, openlineage.yml) and that the backend is up."
             ) from e
@@ -150,21 +160,22 @@ class _Writer:
     from those pieces, which keeps 10,000 notebooks within a second.
     """
 
-    def __init__(self, graph: LineageGraph, job_namespace: str, dbfs_workspace: str | None):
+    def __init__(self, graph: LineageGraph, job_namespace: str, dbfs_workspace: str | None) -> None:
         self.graph = graph
         self.namespace = job_namespace
         self.dbfs_workspace = dbfs_workspace
         self._datasets: dict[tuple[str, str | None], bytes] = {}  # (path, fingerprint) -> '{..."facets":{..}}'
         self._jobs: dict[tuple[str, str], bytes] = {}
-        self._parents: dict[str, dict] = {}
+        self._parents: dict[str, dict[str, object]] = {}
         self._roots: dict[str, FlowRun] = {}
-        self._started: dict[str, tuple] = {}  # run id -> (run facets, inputs, declared outputs) until its end
+        # run id -> (run facets, inputs, declared outputs) until its end
+        self._started: dict[str, tuple[bytes, bytes, list[tuple[Edge, bytes]]]] = {}
         self._engine = orjson.dumps(_facet("processing_engine", version=__version__, name="dtflw"))
         self._runs_of_flow: dict[str, list[NotebookRun]] = {}
         for run in graph.runs.values():
             self._runs_of_flow.setdefault(run.flow_run_id, []).append(run)
 
-    def lines(self):
+    def lines(self) -> Iterator[bytes]:
         """Each event as a line, in time order (at equal times a flow starts before and ends after its runs)."""
         # (time, rank at equal times, order, write, subject)
         plan: list[tuple[float, int, int, Callable[[Any], bytes], Any]] = []
@@ -183,7 +194,7 @@ class _Writer:
 
     # -- notebook runs ------------------------------------------------------------------------
     def _run_start(self, run: NotebookRun) -> bytes:
-        facets = {}
+        facets: dict[str, dict[str, object]] = {}
         flow = self.graph.flows.get(run.flow_run_id)
         if flow is not None:
             facets["parent"] = self._parent(flow.run_id, self._flow_job_name(flow), self._root(flow))
@@ -223,7 +234,7 @@ class _Writer:
         return self._line(_END_EVENT[run.status], ended, run.run_id, facets, job, inputs, outputs)
 
     # -- flow runs ----------------------------------------------------------------------------
-    def _flow_facets(self, flow: FlowRun) -> dict:
+    def _flow_facets(self, flow: FlowRun) -> dict[str, dict[str, object]]:
         opener = self.graph.runs.get(flow.parent_run_id) if flow.parent_run_id else None
         if opener is None:
             return {}
@@ -263,7 +274,9 @@ class _Writer:
         return root
 
     # -- pieces -------------------------------------------------------------------------------
-    def _line(self, kind: str, when: float, run_id: str, facets: bytes, job: bytes, inputs: bytes, outputs: bytes):
+    def _line(
+        self, kind: str, when: float, run_id: str, facets: bytes, job: bytes, inputs: bytes, outputs: bytes
+    ) -> bytes:
         return (
             b'{"eventType":"%s","eventTime":"%s","producer":%s,"schemaURL":"%s","run":{"runId":"%s","facets":{%s}},'
             b'"job":%s,"inputs":[%s],"outputs":[%s]}\n'
@@ -279,7 +292,7 @@ class _Writer:
             self._jobs[(name, job_type)] = job
         return job
 
-    def _parent(self, run_id: str, job_name: str, root: FlowRun) -> dict:
+    def _parent(self, run_id: str, job_name: str, root: FlowRun) -> dict[str, object]:
         parent = self._parents.get(run_id)
         if parent is None:
             parent = self._parents[run_id] = _facet(
@@ -300,7 +313,7 @@ class _Writer:
         dataset = self._datasets.get(key)
         if dataset is None:
             namespace, name = dataset_name(edge.table, self.dbfs_workspace)
-            facets = {}
+            facets: dict[str, dict[str, object]] = {}
             if edge.use.schema is not None:
                 facets["schema"] = _facet("schema", fields=[{"name": n, "type": t} for n, t in edge.use.schema])
             dataset = orjson.dumps({"namespace": namespace, "name": name, "facets": facets})[:-1]
@@ -323,7 +336,7 @@ class _Writer:
         return b',"outputFacets":%s}' % orjson.dumps(_quality(edge, run))
 
 
-def _quality(edge: Edge, run: NotebookRun) -> dict:
+def _quality(edge: Edge, run: NotebookRun) -> dict[str, dict[str, object]]:
     """The `dataQualityAssertions` facet of an output's expectations (none: {}); a `unique` rule of one column
     names it."""
     results = [r for r in run.expectations if r.table == edge.use.name]
@@ -331,7 +344,7 @@ def _quality(edge: Edge, run: NotebookRun) -> dict:
         return {}
     assertions = []
     for r in results:
-        assertion = {"assertion": r.name, "success": r.ok}
+        assertion: dict[str, object] = {"assertion": r.name, "success": r.ok}
         if r.rule == "unique" and r.expression.count(",") == 0:
             assertion["column"] = r.expression[len("unique(") : -1]
         assertions.append(assertion)
@@ -354,7 +367,7 @@ def _joined(*members: bytes) -> bytes:
     return b",".join(m for m in members if m)
 
 
-def _facet(key: str, **fields) -> dict:
+def _facet(key: str, **fields: object) -> dict[str, object]:
     return {"_producer": PRODUCER, "_schemaURL": SCHEMA_URLS[key], **fields}
 
 
@@ -368,7 +381,7 @@ def _uuid(run_id: str) -> str:
 
 
 # -- openlineage-python objects ---------------------------------------------------------------
-def to_client_event(event: dict):
+def to_client_event(event: dict[str, Any]) -> RunEvent:
     """An event built by `run_events` as openlineage-python's `RunEvent`."""
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 
@@ -398,7 +411,7 @@ def to_client_event(event: dict):
     )
 
 
-def _parent_facet(f: dict):
+def _parent_facet(f: dict[str, Any]) -> parent_run.ParentRunFacet:
     from openlineage.client.facet_v2 import parent_run
 
     root = f.get("root")
@@ -415,7 +428,9 @@ def _parent_facet(f: dict):
     )
 
 
-def _client_facets(facets: dict) -> dict:
+def _client_facets(facets: dict[str, Any]) -> dict[str, Any]:
+    """openlineage-python's facets of a run, job, dataset or output dataset (Any: each of those takes its own
+    facet class, and its `DataQualityAssertionsDatasetFacet`, an input facet there, is an output facet here)."""
     from openlineage.client.facet_v2 import (
         data_quality_assertions_dataset,
         error_message_run,
@@ -427,7 +442,7 @@ def _client_facets(facets: dict) -> dict:
         tags_run,
     )
 
-    builders = {
+    builders: dict[str, Callable[[dict[str, Any]], BaseFacet]] = {
         "parent": _parent_facet,
         "executionParameters": lambda f: execution_parameters_run.ExecutionParametersRunFacet(
             parameters=[

@@ -20,7 +20,7 @@ NEEDS = {"json": ("orjson",), "openlineage": ("openlineage.client", "orjson")}  
 
 
 def export(
-    graph: LineageGraph, fmt: str, out_path: str | None = None, select: str | None = None, **options
+    graph: LineageGraph, fmt: str, out_path: str | None = None, select: str | None = None, **options: object
 ) -> str | None:
     """The graph (or the part `select` picks) in format `fmt`: written to `out_path` (returns None) or returned.
 
@@ -39,7 +39,7 @@ def export(
         if fmt == "openlineage" and out_path is None:
             module.emit(graph, **options)
             return None
-        text = module.render(graph, **options)
+        text: str = module.render(graph, **options)
     if out_path is None:
         return text
     folder = os.path.dirname(os.path.abspath(out_path))

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from dtflw.errors import LineageDocumentError, LineageFormatError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.gc_pause import paused_gc
 from dtflw.lineage.document import parse_document, runs_folder
+
+if TYPE_CHECKING:
+    from dtflw.storage.base import Storage
 
 log = logging.getLogger("dtflw")
 
@@ -83,9 +87,11 @@ class Edge:
 class LineageGraph:
     """Flow runs, notebook runs, notebooks and tables, and the consumed/produced edges between them."""
 
-    def __init__(self, flows: Iterable[FlowRun] = (), runs: Iterable[NotebookRun] = (), problems: Iterable[str] = ()):
+    def __init__(
+        self, flows: Iterable[FlowRun] = (), runs: Iterable[NotebookRun] = (), problems: Iterable[str] = ()
+    ) -> None:
         self.problems: list[str] = list(problems)
-        self.display_html = None  # the runtime's displayHTML, for `display()`
+        self.display_html: Callable[[str], object] | None = None  # the runtime's displayHTML, for `display()`
         self.flows: dict[str, FlowRun] = {f.run_id: f for f in _merged(sorted(flows, key=lambda f: f.started))}
         self.runs: dict[str, NotebookRun] = {r.run_id: r for r in sorted(runs, key=lambda r: r.started)}
         self.notebooks: dict[str, NotebookNode] = {}
@@ -103,9 +109,11 @@ class LineageGraph:
         return cls(flow_runs, notebook_runs)
 
     @classmethod
-    def load(cls, storage) -> LineageGraph:
+    def load(cls, storage: Storage) -> LineageGraph:
         """The graph of every flow run recorded on `storage`; unreadable files land in `.problems`."""
-        flows, runs, problems = [], [], []
+        flows: list[FlowRun] = []
+        runs: list[NotebookRun] = []
+        problems: list[str] = []
         folder = runs_folder(storage)
         for info in storage.list_dir(folder):
             if info.name.startswith(".") or ".tmp-" in info.name:
@@ -178,19 +186,21 @@ class LineageGraph:
         return sub
 
     # -- output -------------------------------------------------------------------------------
-    def export(self, fmt: str, out_path: str | None = None, select: str | None = None, **options) -> str | None:
+    def export(self, fmt: str, out_path: str | None = None, select: str | None = None, **options: object) -> str | None:
         """This graph as json, openlineage, mermaid, dot or html (see `dtflw.lineage.exporting`)."""
         from dtflw.lineage.exporting import export
 
         return export(self, fmt, out_path, select, **options)
 
-    def display(self, display_html=None, select: str | None = None) -> None:
+    def display(self, display_html: Callable[[str], object] | None = None, select: str | None = None) -> None:
         """Show the HTML report with a notebook's `displayHTML`: the one given, else the one of the runtime
         that made this graph (`flow.lineage.display()`)."""
         show = display_html or self.display_html
         if show is None:
             raise LineageFormatError("No displayHTML to show the lineage report with; pass graph.display(displayHTML).")
-        show(self.export("html", select=select))
+        page = self.export("html", select=select)
+        assert page is not None  # html without an out_path: the page is returned
+        show(page)
 
     # -- queries ------------------------------------------------------------------------------
     def select(self, expr: str) -> LineageGraph:
@@ -277,7 +287,7 @@ class LineageGraph:
         )
 
 
-def _add_new(items: list, value) -> None:
+def _add_new(items: list[str], value: str | None) -> None:
     if value and value not in items:
         items.append(value)
 

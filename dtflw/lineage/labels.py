@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import overload
+from typing import TYPE_CHECKING, overload
+
+if TYPE_CHECKING:
+    from dtflw.events import NotebookRun
+    from dtflw.lineage.graph import LineageGraph, NotebookNode, TableNode
 
 
 @overload
@@ -44,12 +48,14 @@ TABLE_COLOURS = ("#fff6d9", "#a07800")
 STATUS_SYMBOLS = {"succeeded": "✓", "failed": "✗", "skipped": "↷", "running": "…", "cancelled": "⊘"}
 
 
-def notebook_caption(graph, notebook) -> tuple[str, str]:
+def notebook_caption(graph: LineageGraph, notebook: NotebookNode) -> tuple[str, str]:
     """(status of its latest run, one-line detail such as `✓ succeeded · 1.2 s`) of a notebook node."""
-    return run_caption(graph.latest_run(notebook.path))
+    run = graph.latest_run(notebook.path)
+    assert run is not None  # a notebook is in the graph because it ran
+    return run_caption(run)
 
 
-def run_caption(run) -> tuple[str, str]:
+def run_caption(run: NotebookRun) -> tuple[str, str]:
     """(status, one-line detail such as `✓ succeeded · 1.2 s`) of a notebook run."""
     status = run.status.value
     detail = f"{STATUS_SYMBOLS[status]} {status}"
@@ -58,7 +64,7 @@ def run_caption(run) -> tuple[str, str]:
     return status, detail
 
 
-def table_caption(graph, table) -> str:
+def table_caption(graph: LineageGraph, table: TableNode) -> str:
     """A one-line detail of a table node, such as `delta · v3 · 1,234 rows`."""
     seen = graph.latest_seen(table.path)
     parts = [table.format, seen.version, rows_text(seen.use.row_count)] if seen is not None else [table.format]

@@ -22,10 +22,16 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, redact, scrub
 from dtflw.extras import extra
+
+if TYPE_CHECKING:
+    from openlineage.client import OpenLineageClient
+
+    from dtflw.lineage.export_openlineage import EventClient
 
 log = logging.getLogger("dtflw")
 
@@ -33,7 +39,9 @@ QUEUE_SIZE = 10_000
 DEADLINE_SECONDS = 5.0
 RETRY_AFTER_SECONDS = 30.0
 _ALIASES = "OPENLINEAGE__TRANSPORT__TRANSPORTS__DEFAULT_HTTP__"  # what the client itself adds to the environment
-_senders: dict[tuple, EventSender] = {}
+# what configures a transport: the OPENLINEAGE* variables, the openlineage.yml found, the one the shell started by
+ConfigKey = tuple[tuple[tuple[str, str], ...], str | None, str | None]
+_senders: dict[ConfigKey, EventSender] = {}
 _senders_lock = threading.Lock()
 
 
@@ -53,7 +61,7 @@ def live_listener(secrets: Collection[str] = ()) -> LiveOpenLineage | None:
 class LiveOpenLineage(FlowListener):
     """Hands each event of a flow to an `EventSender`, with secrets redacted; never blocks."""
 
-    def __init__(self, sender: EventSender, secrets: Collection[str] = ()):
+    def __init__(self, sender: EventSender, secrets: Collection[str] = ()) -> None:
         self._sender = sender
         self._secrets = secrets
 
@@ -84,13 +92,13 @@ class EventSender:
     `client`: openlineage-python's client, or a function making it — called on the sender's thread, so
     that neither its setup nor a broken configuration reaches the pipeline."""
 
-    def __init__(self, client, job_namespace: str | None = None):
+    def __init__(self, client: EventClient | Callable[[], EventClient], job_namespace: str | None = None) -> None:
         from dtflw.lineage.export_openlineage import DEFAULT_JOB_NAMESPACE
 
-        self.client = client
+        self.client: EventClient | Callable[[], EventClient] | None = client  # None: it could not be set up
         self.job_namespace = job_namespace or DEFAULT_JOB_NAMESPACE
         self.sent = self.dropped = 0
-        self._queue: queue.Queue = queue.Queue(QUEUE_SIZE)
+        self._queue: queue.Queue[tuple[str, FlowRun, NotebookRun | None]] = queue.Queue(QUEUE_SIZE)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._down_until = 0.0
@@ -124,19 +132,14 @@ class EventSender:
         self.flush(timeout)
 
     def _send_all(self) -> None:
-        if callable(self.client):
-            try:
-                self.client = self.client()
-            except Exception as e:  # a broken configuration: no events, and the pipeline goes on
-                self.client = None
-                log.warning("dtflw OpenLineage: no events sent, the client cannot be set up: %s", e)
+        client = self._set_up_client()
         while True:
             kind, flow, run = self._queue.get()
             try:
-                if self.client is None or time.monotonic() < self._down_until:
+                if client is None or time.monotonic() < self._down_until:
                     self.dropped += 1
                 else:
-                    self._send(kind, flow, run)
+                    self._send(client, kind, flow, run)
             except Exception as e:  # never let the backend reach the pipeline
                 self.dropped += 1
                 self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
@@ -148,7 +151,18 @@ class EventSender:
             finally:
                 self._queue.task_done()
 
-    def _send(self, kind: str, flow: FlowRun, run: NotebookRun | None) -> None:
+    def _set_up_client(self) -> EventClient | None:
+        """The client, made now (on the sender's thread) if a function making it was given; None if it fails."""
+        if not callable(self.client):
+            return self.client
+        try:
+            self.client = self.client()
+        except Exception as e:  # a broken configuration: no events, and the pipeline goes on
+            self.client = None
+            log.warning("dtflw OpenLineage: no events sent, the client cannot be set up: %s", e)
+        return self.client
+
+    def _send(self, client: EventClient, kind: str, flow: FlowRun, run: NotebookRun | None) -> None:
         from dtflw.lineage.export_openlineage import _uuid, run_events, to_client_event
         from dtflw.lineage.graph import LineageGraph
 
@@ -171,11 +185,11 @@ class EventSender:
         events = run_events(LineageGraph(flows, runs), self.job_namespace)
         mine = [e for e in events if e["run"]["runId"] == run_id and (e["eventType"] == "START") == (kind == "START")]
         if mine:
-            self.client.emit(to_client_event(mine[-1]))
+            client.emit(to_client_event(mine[-1]))
             self.sent += 1
 
 
-def _configuration() -> tuple[tuple, str | None] | None:
+def _configuration() -> tuple[ConfigKey, str | None] | None:
     """What configures the OpenLineage transport (a key for it, and an `openlineage.yml` the client would
     not find itself), or None if nothing does."""
     environ = os.environ
@@ -202,7 +216,7 @@ def _configuration() -> tuple[tuple, str | None] | None:
     return ((variables, found, extra), extra) if configured else None
 
 
-def _client(config_file: str | None):
+def _client(config_file: str | None) -> OpenLineageClient:
     """openlineage-python's client configured the standard way (plus `config_file`, if given)."""
     with extra("lineage", "Sending OpenLineage events (OPENLINEAGE_URL or openlineage.yml is set)"):
         from openlineage.client import OpenLineageClient

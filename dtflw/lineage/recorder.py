@@ -14,13 +14,20 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
 from dtflw.lineage.document import document_path, document_text, flow_to_dict, parse_document, run_to_dict
-from dtflw.lineage.enrich import describe
+from dtflw.lineage.enrich import Schema, describe
 from dtflw.secrets import scrub, scrub_fields, secret_texts
 
+if TYPE_CHECKING:
+    from dtflw.lineage.graph import LineageGraph
+    from dtflw.storage.base import Storage
+
 log = logging.getLogger("dtflw")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class _Snapshot:
@@ -28,40 +35,41 @@ class _Snapshot:
 
     __slots__ = ("data", "described", "text")
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
         self.described = False
         self.text: str | None = None
 
 
 class _FlowDocument:
-    def __init__(self, flow: FlowRun):
+    def __init__(self, flow: FlowRun) -> None:
         self.flow = flow_to_dict(flow)
         self.runs: dict[str, _Snapshot] = {}
         self.warned = False
 
 
-class _Memo:
+class _Memo(Generic[K, V]):
     """A bounded, thread-safe memo: a table version's schema and row count never change, so every
     recorder of the process shares what was read (a lazy re-run reads no footer twice)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, key: K) -> V | None:
         with self._lock:
             return self._items.get(key)
 
-    def put(self, key, value) -> None:
+    def put(self, key: K, value: V) -> None:
         with self._lock:
             self._items[key] = value
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
 
-_DESCRIBED = _Memo(4096)  # (storage url, table path, version fingerprint) → (schema, row count)
+# (storage url, table path, version fingerprint) → (schema, row count)
+_DESCRIBED: _Memo[tuple[str, str, str], tuple[Schema | None, int | None]] = _Memo(4096)
 
 
 class LineageRecorder(FlowListener):
@@ -74,7 +82,7 @@ class LineageRecorder(FlowListener):
 
     GATHER_SECONDS = 0.05  # events within this time become one write (a crash loses at most this)
 
-    def __init__(self, storage, secrets: Collection[str] = (), describe_tables: bool = True):
+    def __init__(self, storage: Storage, secrets: Collection[str] = (), describe_tables: bool = True) -> None:
         self.storage = storage
         self._secrets = secrets
         self._describe_tables = describe_tables
@@ -115,12 +123,13 @@ class LineageRecorder(FlowListener):
             finally:
                 self._flushing -= 1
 
-    def graph(self):
+    def graph(self) -> LineageGraph:
         """The lineage recorded so far, in memory (secrets scrubbed, tables described)."""
         from dtflw.lineage.graph import LineageGraph
 
         self.flush()
-        flows, runs = [], []
+        flows: list[FlowRun] = []
+        runs: list[NotebookRun] = []
         with self._lock:
             texts = [(doc.flow, [s.text for s in doc.runs.values()]) for doc in self._documents.values()]
         for flow, fragments in texts:
@@ -171,7 +180,7 @@ class LineageRecorder(FlowListener):
                 where = self._document(flow_run_id)
                 log.log(level, "dtflw lineage: could not write %s: %s", where, self._scrub_text(e))
 
-    def _write(self, flow_run_id: str, doc: _FlowDocument, flow: dict, snapshots: list[_Snapshot]) -> None:
+    def _write(self, flow_run_id: str, doc: _FlowDocument, flow: dict[str, Any], snapshots: list[_Snapshot]) -> None:
         secrets = self._secret_values()
         if secrets != self._scrubbed_with:  # a new secret: every document is serialised and written again
             self._scrubbed_with = secrets
@@ -196,7 +205,7 @@ class LineageRecorder(FlowListener):
         """The document a flow run's events are written to (relative to the storage base)."""
         return document_path(self.storage, flow_run_id)
 
-    def _describe(self, run: dict) -> None:
+    def _describe(self, run: dict[str, Any]) -> None:
         """Schemas and row counts of the tables a run read or wrote. A skipped run changed nothing:
         its tables are described by the runs that wrote them, so a lazy no-op reads no footers."""
         if run["status"] == RunStatus.SKIPPED.value:
@@ -228,6 +237,6 @@ class LineageRecorder(FlowListener):
 FREE_TEXT = ("args", "exit_value", "error", "reason")  # ids, paths and table states are dtflw's own
 
 
-def _scrub(run: dict, secrets: frozenset[str]) -> dict:
+def _scrub(run: dict[str, Any], secrets: frozenset[str]) -> dict[str, Any]:
     """A copy of a notebook run's dict with every secret in its free text replaced (`dtflw.secrets`)."""
     return scrub_fields(run, secrets, FREE_TEXT)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dtflw.errors import SelectionError
 from dtflw.selection import VALID_FORMS, Term, closure, is_glob, matches, parse
+
+if TYPE_CHECKING:
+    from dtflw.lineage.graph import LineageGraph
 
 __all__ = ["VALID_FORMS", "Term", "parse", "select_nodes"]
 
 
-def select_nodes(graph, expr: str) -> set[str]:
+def select_nodes(graph: LineageGraph, expr: str) -> set[str]:
     """The ids of the notebook and table nodes an expression selects in `graph`."""
     selected: set[str] = set()
     for term in parse(expr):
@@ -23,7 +28,7 @@ def select_nodes(graph, expr: str) -> set[str]:
     return selected
 
 
-def _matches(graph, term: Term) -> set[str]:
+def _matches(graph: LineageGraph, term: Term) -> set[str]:
     if term.method == "tag":
         return {n.id for n in graph.notebooks.values() if matches(term.value, n.tags)}
     if not is_glob(term.value):
@@ -32,7 +37,7 @@ def _matches(graph, term: Term) -> set[str]:
     return found | {n.id for n in graph.notebooks.values() if matches(term.value, (n.path, n.name, *n.rel_paths))}
 
 
-def _nothing_found(graph, term: Term, expr: str) -> str:
+def _nothing_found(graph: LineageGraph, term: Term, expr: str) -> str:
     what = f"tag {term.value!r}" if term.method else repr(term.value)
     tables = sorted({n for t in graph.tables.values() for n in t.names})
     notebooks = sorted(n.path for n in graph.notebooks.values())

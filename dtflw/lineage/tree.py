@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dtflw.events import FlowRun, NotebookRun, RunStatus
-from dtflw.lineage.graph import LineageGraph
+from dtflw.lineage.graph import Edge, LineageGraph
 from dtflw.lineage.labels import STATUS_SYMBOLS, duration_text, iso_time, rows_text
+
+if TYPE_CHECKING:
+    from dtflw.expectations.spec import ExpectationResult
 
 _BRANCH, _LAST, _PIPE, _SPACE = "├── ", "└── ", "│   ", "    "
 
@@ -76,7 +81,7 @@ def _run_line(run: NotebookRun) -> str:
     return " · ".join(parts)
 
 
-def _use_line(arrow: str, edge) -> str:
+def _use_line(arrow: str, edge: Edge) -> str:
     use, state = edge.use, edge.use.state
     facts = ", ".join(
         f for f in (use.format or (state.format if state else None), edge.version, rows_text(use.row_count)) if f
@@ -85,7 +90,7 @@ def _use_line(arrow: str, edge) -> str:
     return f"{arrow} {use.name}{alias}  {edge.table}" + (f"  ({facts})" if facts else "")
 
 
-def _expectation_line(result) -> str:
+def _expectation_line(result: ExpectationResult) -> str:
     mark = "✔" if result.ok else ("✖" if result.action == "fail" else "⚠")
     return f"{mark} expect {_one_line(result.describe())}"
 

@@ -9,10 +9,12 @@ notebook, `JOB_ID` the step's name, `STEP_PROPERTIES` (a JSON object) its args a
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import re
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from dtflw.errors import PipelineFileError
 from dtflw.extras import extra
@@ -22,7 +24,7 @@ _NOT_IN_NAME = re.compile(r"[\s\[\],>]+")
 _DROPPED = ("TYPE", "FUNCTION_ID_NAME", "FUNCTION_STATUS_NAME", "WAIT_TIME_SECONDS")  # Cloud Functions' own
 
 
-def import_aef(path: str, notebooks_dir: str = "") -> dict:
+def import_aef(path: str, notebooks_dir: str = "") -> dict[str, Any]:
     """The pipeline document of the AEF definition file at `path`; notebooks are `JOB_NAME`s under
     `notebooks_dir` (relative to where the pipeline file will be)."""
     data, lines, problems = read_document(path)
@@ -37,7 +39,7 @@ def import_aef(path: str, notebooks_dir: str = "") -> dict:
     levels = data.get("definition") if isinstance(data, dict) else None
     if not isinstance(levels, list) or not levels:
         fail(("definition",), "expected a non-empty list of LEVELs under 'definition'")
-    steps: list[dict] = []
+    steps: list[dict[str, Any]] = []
     dependencies: list[str] = []
     previous_ends: list[str] = []
     taken: set[str] = set()
@@ -46,19 +48,20 @@ def import_aef(path: str, notebooks_dir: str = "") -> dict:
         if not isinstance(threads, list) or not threads:
             fail(("definition", n), "a LEVEL needs a non-empty list of THREADS")
         level_id = str(level.get("LEVEL_ID", n + 1))
-        starts, ends = [], []
+        starts: list[str] = []
+        ends: list[str] = []
         for t, thread in enumerate(threads):
             thread_steps = thread.get("STEPS") if isinstance(thread, dict) else None
             if not isinstance(thread_steps, list) or not thread_steps:
                 fail(("definition", n, "THREADS", t), "a THREAD needs a non-empty list of STEPS")
-            names = []
+            names: list[str] = []
             for s, step in enumerate(thread_steps):
                 key = ("definition", n, "THREADS", t, "STEPS", s)
                 if not isinstance(step, dict) or not isinstance(step.get("JOB_NAME"), str) or not step["JOB_NAME"]:
                     fail(key, "a STEP needs a JOB_NAME (the notebook to run)")
                 spec = _step(step, notebooks_dir, level_id, _unique(str(step.get("JOB_ID") or step["JOB_NAME"]), taken))
                 if "STEP_PROPERTIES" in step:
-                    spec["args"] = _args(step["STEP_PROPERTIES"], lambda m, k=key: fail(k + ("STEP_PROPERTIES",), m))
+                    spec["args"] = _args(step["STEP_PROPERTIES"], functools.partial(fail, key + ("STEP_PROPERTIES",)))
                 steps.append(spec)
                 names.append(spec["name"])
             if len(names) > 1:
@@ -68,13 +71,13 @@ def import_aef(path: str, notebooks_dir: str = "") -> dict:
         if previous_ends:
             dependencies.append(f"{_group(previous_ends)} >> {_group(starts)}")
         previous_ends = ends
-    document: dict = {"steps": steps}
+    document: dict[str, Any] = {"steps": steps}
     if dependencies:
         document["dependencies"] = dependencies
     return document
 
 
-def pipeline_text(document: dict, source: str) -> str:
+def pipeline_text(document: dict[str, Any], source: str) -> str:
     """The pipeline as YAML, with a header saying where it came from."""
     with extra("pipelines", "Writing a pipeline file"):
         import yaml
@@ -85,11 +88,12 @@ def pipeline_text(document: dict, source: str) -> str:
         f"# Not imported (Cloud Functions' own): {', '.join(_DROPPED)}.\n"
         "# Check it with `dtflw pipeline check`; `dtflw pipeline schema` prints its format for editors.\n"
     )
-    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    return header + text
 
 
-def _step(step: dict, notebooks_dir: str, level_id: str, name: str) -> dict:
-    spec: dict = {"name": name, "notebook": posixpath.join(notebooks_dir, step["JOB_NAME"])}
+def _step(step: dict[str, Any], notebooks_dir: str, level_id: str, name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": name, "notebook": posixpath.join(notebooks_dir, step["JOB_NAME"])}
     spec["tags"] = [f"level_{level_id}"]
     minutes = str(step.get("ASYNC_TIMEOUT_LOOP_IN_MINUTES", "")).strip()
     if minutes.isdecimal() and int(minutes):
@@ -97,7 +101,7 @@ def _step(step: dict, notebooks_dir: str, level_id: str, name: str) -> dict:
     return spec
 
 
-def _args(properties, fail) -> dict:
+def _args(properties: object, fail: Callable[[str], NoReturn]) -> dict[str, str | int | float | bool]:
     """STEP_PROPERTIES, a JSON object (as text or not), as notebook args: text, lists and objects as JSON."""
     if isinstance(properties, str):
         try:

@@ -10,20 +10,20 @@ MAX_NODES = 100_000  # nodes of the document with every alias expanded (a pipeli
 MAX_DEPTH = 64  # collections inside each other (a pipeline file nests 5 deep)
 
 
-class YamlBoundError(yaml.MarkedYAMLError):
+class YamlBoundError(yaml.MarkedYAMLError):  # type: ignore[misc]  # PyYAML has no types here (no types-PyYAML)
     """A document goes past a bound; `problem` says which, `problem_mark` where."""
 
 
-class BoundedLoader(yaml.SafeLoader):
+class BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no types here (no types-PyYAML)
     """`yaml.SafeLoader` that counts every node it composes, an alias as the nodes it repeats."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._sizes: dict[int, int] = {}  # id of a node composed → its node count, aliases expanded
         self._total = 0  # nodes of the document so far, aliases expanded
         self._depth = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             node = super().compose_node(parent, index)
@@ -44,7 +44,7 @@ class BoundedLoader(yaml.SafeLoader):
         self._sizes[id(node)] = 1 + sum(self._sizes[id(child)] for child in _children(node))
         return node
 
-    def _count(self, nodes: int, event) -> None:
+    def _count(self, nodes: int, event: yaml.Event) -> None:
         self._total += nodes
         if self._total > MAX_NODES:
             raise YamlBoundError(
@@ -53,9 +53,9 @@ class BoundedLoader(yaml.SafeLoader):
             )
 
 
-def _children(node) -> list:
+def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
     if isinstance(node, yaml.SequenceNode):
-        return node.value
+        return list(node.value)
     return []

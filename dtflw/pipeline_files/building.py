@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 from dtflw import init_args, init_flow
 from dtflw.core.widget_names import check_unused_arguments
@@ -10,6 +11,10 @@ from dtflw.errors import ArgumentError, DagError, ExpectationError, PipelineFile
 from dtflw.pipeline_files.chains import chain_edges
 from dtflw.pipeline_files.loading import PARAM_REFERENCE, PipelineFile
 from dtflw.runtime import current_runtime
+
+if TYPE_CHECKING:
+    from dtflw.core.flow import Flow
+    from dtflw.core.step import LazyNotebook
 
 
 def run_pipeline_file(pipeline: PipelineFile) -> str:
@@ -41,9 +46,9 @@ def _check_arguments_now() -> None:
         check_unused_arguments(runtime.notebook_path, runtime.dbutils.widgets, strict=True)
 
 
-def build_steps(pipeline: PipelineFile, flow, params: dict[str, str]) -> dict:
+def build_steps(pipeline: PipelineFile, flow: Flow, params: dict[str, str]) -> dict[str, LazyNotebook]:
     """One step of `flow` per step of the file, by step name, with their `after`s and `dependencies`."""
-    steps = {}
+    steps: dict[str, LazyNotebook] = {}
     for index, spec in enumerate(pipeline.steps):
         try:
             steps[pipeline.step_name(index)] = _step(flow, spec, params)
@@ -57,7 +62,7 @@ def build_steps(pipeline: PipelineFile, flow, params: dict[str, str]) -> dict:
     return steps
 
 
-def _step(flow, spec: dict, params: dict[str, str]):
+def _step(flow: Flow, spec: dict[str, Any], params: dict[str, str]) -> LazyNotebook:
     nb = flow.notebook(spec["notebook"])
     args = {name: _filled(_text(value), params) for name, value in spec.get("args", {}).items()}
     secret_refs = spec.get("secret_args", {})
@@ -103,7 +108,7 @@ def _step(flow, spec: dict, params: dict[str, str]):
     return nb
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     """A widget's text for a YAML/JSON scalar: `true`, not `True`."""
     return json.dumps(value) if isinstance(value, bool) else str(value)
 

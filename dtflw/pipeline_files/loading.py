@@ -11,12 +11,16 @@ import json
 import os
 import re
 import reprlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dtflw.errors import PipelineFileError
 from dtflw.pipeline_files import SCHEMA_FILE
 from dtflw.pipeline_files.chains import chain_edges
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_PROBLEMS = 10
 MAX_PROBLEM_LENGTH = 200  # characters of one problem: ten of them and the header stay under 2 KB
@@ -39,7 +43,8 @@ _PATTERN_MEANING = {  # a schema pattern → what it asks for, in words
     "^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$": "a table name: letters, digits, _ . and -, not starting with . or -",
 }
 
-Key = tuple  # a path into the document: ("steps", 2, "inputs", 0)
+Key = tuple[str | int, ...]  # a path into the document: ("steps", 2, "inputs", 0)
+Lines = dict[Key, int]  # the 1-based line of each key
 
 
 @dataclass(frozen=True)
@@ -47,20 +52,23 @@ class PipelineFile:
     """A valid pipeline file: its path, its content and the line of each key."""
 
     path: str
-    data: dict
-    lines: dict
+    data: dict[str, Any]
+    lines: Lines
 
     @property
     def name(self) -> str:
-        return self.data.get("name") or os.path.splitext(os.path.basename(self.path))[0]
+        name: str = self.data.get("name") or os.path.splitext(os.path.basename(self.path))[0]
+        return name
 
     @property
-    def steps(self) -> list[dict]:
-        return self.data["steps"]
+    def steps(self) -> list[dict[str, Any]]:
+        steps: list[dict[str, Any]] = self.data["steps"]
+        return steps
 
     def step_name(self, index: int) -> str:
         step = self.steps[index]
-        return step.get("name") or step["notebook"]
+        name: str = step.get("name") or step["notebook"]
+        return name
 
     def where(self, key: Key) -> str:
         """`file:line: key` of a key, for messages."""
@@ -88,14 +96,15 @@ def load_pipeline(path: str) -> PipelineFile:
 
 
 @functools.cache
-def schema() -> dict:
+def schema() -> dict[str, Any]:
     """The published JSON Schema of pipeline files."""
     with open(SCHEMA_FILE, encoding="utf-8") as f:
-        return json.load(f)
+        published: dict[str, Any] = json.load(f)
+        return published
 
 
 # -- parsing ---------------------------------------------------------------------------------
-def read_document(path: str) -> tuple[Any, dict, list[str]]:
+def read_document(path: str) -> tuple[Any, Lines, list[str]]:
     """A YAML or JSON file's content, the line of each key in it, and its syntax problems."""
     try:
         import jsonschema  # noqa: F401 (checked here: a missing extra is told before anything else)
@@ -123,7 +132,7 @@ def _utf8_text(path: str, content: bytes) -> str:
         ) from None
 
 
-def _parse_yaml(path: str, text: str) -> tuple[object, dict, list[str]]:
+def _parse_yaml(path: str, text: str) -> tuple[object, Lines, list[str]]:
     import yaml
 
     from dtflw.pipeline_files.bounded_yaml import BoundedLoader
@@ -141,14 +150,14 @@ def _parse_yaml(path: str, text: str) -> tuple[object, dict, list[str]]:
     finally:
         if loader is not None:
             loader.dispose()
-    lines: dict = {}
+    lines: Lines = {}
     problems: list[str] = []
     if node is not None:
         _index_lines(node, (), lines, problems, path)
     return data, lines, problems
 
 
-def _parse_json(path: str, text: str) -> tuple[object, dict, list[str]]:
+def _parse_json(path: str, text: str) -> tuple[object, Lines, list[str]]:
     import yaml
 
     from dtflw.pipeline_files.bounded_yaml import MAX_DEPTH, BoundedLoader, YamlBoundError
@@ -163,7 +172,7 @@ def _parse_json(path: str, text: str) -> tuple[object, dict, list[str]]:
         return None, {}, [f"{path}: not valid JSON: {_clipped(e)}"]
     if _depth(data) > MAX_DEPTH:
         return None, {}, [f"{path}: not valid JSON: nested more than {MAX_DEPTH} deep"]
-    lines: dict = {}
+    lines: Lines = {}
     try:  # JSON is YAML: its nodes give the lines
         node = yaml.compose(text, Loader=BoundedLoader)
     except YamlBoundError as e:
@@ -176,13 +185,13 @@ def _parse_json(path: str, text: str) -> tuple[object, dict, list[str]]:
     return data, lines, problems
 
 
-def _index_lines(node, key: Key, lines: dict, problems: list[str], path: str) -> None:
+def _index_lines(node: yaml.Node, key: Key, lines: Lines, problems: list[str], path: str) -> None:
     """Record the 1-based line of every key under `node`; a key given twice in a mapping is a problem."""
     import yaml
 
     lines[key] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        seen: set = set()
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             name = key_node.value
             if key_node.tag not in (_TEXT_TAG, _MERGE_TAG):
@@ -200,13 +209,13 @@ def _index_lines(node, key: Key, lines: dict, problems: list[str], path: str) ->
             _index_lines(item, key + (index,), lines, problems, path)
 
 
-def _not_text(key_node) -> str:
+def _not_text(key_node: yaml.Node) -> str:
     """Why a key YAML reads as something else than text (`on:` is true, `1:` a number) is refused."""
     kind = _KINDS.get(key_node.tag.rsplit(":", 1)[-1], key_node.tag)  # a scalar: a list or mapping is unhashable
     return f"a key must be text, and YAML reads {_shown(key_node.value)} as {kind}; quote it"
 
 
-def _depth(value) -> int:
+def _depth(value: object) -> int:
     """How deep lists and mappings nest in `value` (without recursion: it may nest thousands deep)."""
     deepest, pending = 0, [(value, 1)]
     while pending:
@@ -217,17 +226,17 @@ def _depth(value) -> int:
     return deepest
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     """A value as a message shows it: its repr, cut short."""
     return _REPR.repr(value)
 
 
-def _clipped(message) -> str:
+def _clipped(message: object) -> str:
     text = str(message)
     return text if len(text) <= MAX_PROBLEM_LENGTH else text[: MAX_PROBLEM_LENGTH - 1] + "…"
 
 
-def _dates_as_text(value):
+def _dates_as_text(value: Any) -> Any:  # a document as read: not yet checked against the schema
     """YAML reads `2024-01-31` as a date; in a pipeline file it is text, as a widget value is."""
     if isinstance(value, dict):
         return {k: _dates_as_text(v) for k, v in value.items()}
@@ -239,13 +248,13 @@ def _dates_as_text(value):
 
 
 # -- checking --------------------------------------------------------------------------------
-def _schema_problems(data) -> list[tuple[Key, str]]:
+def _schema_problems(data: object) -> list[tuple[Key, str]]:
     import jsonschema
 
     return [_describe(error) for error in jsonschema.Draft202012Validator(schema()).iter_errors(data)]
 
 
-def _describe(error) -> tuple[Key, str]:
+def _describe(error: Any) -> tuple[Key, str]:  # a jsonschema.ValidationError (jsonschema has no types here)
     """The key a schema error is about and what is wrong, in words."""
     key = tuple(error.absolute_path)
     value = error.instance
@@ -274,7 +283,7 @@ def _describe(error) -> tuple[Key, str]:
     return key, error.message
 
 
-def _kind(subschema: dict) -> str:
+def _kind(subschema: dict[str, Any]) -> str:
     kinds = subschema.get("type") or ("a table name" if "$ref" in subschema else "something else")
     names = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false"}
     names |= {"object": "a mapping", "array": "a list"}
@@ -288,7 +297,7 @@ def _meaning_problems(pipeline: PipelineFile) -> list[tuple[Key, str]]:
     for index in range(len(pipeline.steps)):
         name = pipeline.step_name(index)
         if name in names:
-            key = ("steps", index, "name" if "name" in pipeline.steps[index] else "notebook")
+            key: Key = ("steps", index, "name" if "name" in pipeline.steps[index] else "notebook")
             problems.append((key, f"step name '{name}' is taken by steps[{names[name]}]; give one a `name:`"))
         names.setdefault(name, index)
     edges: list[tuple[str, str, Key]] = []
@@ -319,7 +328,7 @@ def _meaning_problems(pipeline: PipelineFile) -> list[tuple[Key, str]]:
     return problems
 
 
-def _unknown_params(key: Key, value, params: dict) -> list[tuple[Key, str]]:
+def _unknown_params(key: Key, value: object, params: Mapping[str, object]) -> list[tuple[Key, str]]:
     if not isinstance(value, str):
         return []
     unknown = [name for name in PARAM_REFERENCE.findall(value) if name not in params]
@@ -339,12 +348,12 @@ def _cycle(edges: list[tuple[str, str, Key]]) -> list[tuple[Key, str]]:
     return []
 
 
-def where_in(path: str, lines: dict, key: Key) -> str:
+def where_in(path: str, lines: Lines, key: Key) -> str:
     """`file:line: key` of a key in a file read by `read_document`."""
     return f"{path}:{_line(lines, key)}: {_dotted(key)}" if key else f"{path}:{_line(lines, key)}"
 
 
-def _line(lines: dict, key: Key) -> int:
+def _line(lines: Lines, key: Key) -> int:
     """The line of `key`, else of the nearest key holding it (a missing key: its mapping's)."""
     while key not in lines and key:
         key = key[:-1]

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any, cast
 from dtflw.errors import NotebookTestError
 
 if TYPE_CHECKING:
+    from dtflw.engines import Engine
+    from dtflw.events import NotebookRun
+    from dtflw.expectations.spec import ExpectationResult
+    from dtflw.lineage.graph import LineageGraph
+    from dtflw.runtime import Runtime
     from dtflw.storage.base import Storage
+
+Expectations = dict[str, dict[str, "ExpectationResult"]]  # {table: {expectation name: its result}}
 
 NOTEBOOK_EXTENSIONS = (".py", ".sql", ".ipynb")
 DRIVER_NAME = "__dtflw_test__"  # the virtual orchestration notebook a single-notebook run is called from
@@ -33,23 +40,25 @@ class _ExitJson:
     exit_value: str | None
 
     @property
-    def json(self):
+    def json(self) -> Any:
         """The exit value parsed as JSON (dtflw notebooks usually exit with a JSON summary)."""
         if self.exit_value is None:
             raise NotebookTestError(f"Notebook '{self.notebook_path}' exited without a value; nothing to parse.")
         return json.loads(self.exit_value)
 
 
-def _expectations(runs) -> dict:
+def _expectations(runs: Iterable[NotebookRun]) -> Expectations:
     """{table: {expectation name: ExpectationResult}} as the newest of `runs` evaluating each table left them."""
-    found: dict[str, dict] = {}
+    found: Expectations = {}
     for run in sorted(runs, key=lambda r: r.ended or r.started):
         for table in {r.table for r in run.expectations}:
             found[table] = {r.name: r for r in run.expectations if r.table == table}
     return found
 
 
-def _check_expectations(notebook: str, outputs: dict, expectations: Mapping) -> None:
+def _check_expectations(
+    notebook: str, outputs: Mapping[str, str | None], expectations: Mapping[str, Mapping[str, object]]
+) -> None:
     for name, declared in expectations.items():
         unknown = set(declared) - {"expect", "expect_or_fail", "expect_table"}
         if name not in outputs or unknown:
@@ -67,10 +76,10 @@ class NotebookResult(_ExitJson):
     notebook_path: str
     exit_value: str | None
     paths: dict[str, str]
-    lineage: Any  # dtflw.lineage.LineageGraph
-    _storage: Any = field(repr=False)
+    lineage: LineageGraph
+    _storage: Storage = field(repr=False)
 
-    def table(self, name: str):
+    def table(self, name: str) -> Any:
         """An output table as a DataFrame (parquet or Delta, detected)."""
         if name not in self.paths:
             raise NotebookTestError(
@@ -79,19 +88,20 @@ class NotebookResult(_ExitJson):
         return self._storage.read_table(self.paths[name])
 
     @property
-    def tables(self) -> dict:
+    def tables(self) -> dict[str, Any]:
         """Every output table as a DataFrame, by name."""
         return {name: self.table(name) for name in self.paths}
 
     @property
-    def run(self):
+    def run(self) -> NotebookRun | None:
         """The `NotebookRun` lineage recorded for this notebook (status, inputs, outputs, timing)."""
         return self.lineage.latest_run(self.notebook_path)
 
     @property
-    def expectations(self) -> dict:
+    def expectations(self) -> Expectations:
         """{output: {expectation: result}} of this run, e.g. `["Orders"]["qty_positive"].failed`."""
-        return _expectations([self.run])
+        run = self.run
+        return _expectations([run] if run is not None else [])
 
 
 @dataclass
@@ -100,8 +110,8 @@ class FlowResult(_ExitJson):
 
     notebook_path: str
     exit_value: str | None
-    lineage: Any  # dtflw.lineage.LineageGraph
-    _storage: Any = field(repr=False)
+    lineage: LineageGraph
+    _storage: Storage = field(repr=False)
     _started: float = field(default=0.0, repr=False)
 
     def path(self, table: str) -> str:
@@ -113,12 +123,12 @@ class FlowResult(_ExitJson):
         found = {t.path for t in self.lineage.find_tables(table)}
         return next(use.path for use in producer.outputs if use.path in found)
 
-    def table(self, table: str):
+    def table(self, table: str) -> Any:
         """A table the flow produced (by name or alias) as a DataFrame."""
         return self._storage.read_table(self.path(table))
 
     @property
-    def expectations(self) -> dict:
+    def expectations(self) -> Expectations:
         """{table: {expectation: result}} as the last run writing each table evaluated them, e.g.
         `["Orders"]["qty_positive"].failed`."""
         return _expectations(r for r in self.lineage.runs.values() if r.started >= self._started)
@@ -132,14 +142,14 @@ class NotebookTester:
 
     def __init__(
         self,
-        engine,
+        engine: Engine,
         workspace_root: str,
         storage_url: str,
         state_folder: str,
         *,
         secrets: Mapping[str, Mapping[str, str]] | None = None,
         user: str = "tester@example.com",
-    ):
+    ) -> None:
         from dtflw.runtime import RunOptions
         from dtflw.session.local import LocalSettings, open_local_session
 
@@ -166,12 +176,12 @@ class NotebookTester:
 
     # -- what a test sets up --------------------------------------------------------------------
     @property
-    def spark(self):
+    def spark(self) -> Any:
         """The engine's main Spark session: build input DataFrames and expected tables with it."""
         return self.engine.session
 
     @property
-    def storage(self):
+    def storage(self) -> Storage:
         """The flow storage notebooks write to (a `dtflw.storage.Storage`), as the test's notebooks see it."""
         if self._storage is None:
             from dtflw.storage import from_url
@@ -181,7 +191,7 @@ class NotebookTester:
             self._storage.spark = self.spark
         return self._storage
 
-    def _driver_runtime(self):
+    def _driver_runtime(self) -> Runtime:
         """The runtime of the virtual notebook the test drives notebooks from (at the workspace home)."""
         return self.workspace.runtime_for(posixpath.join(self.workspace.home, DRIVER_NAME), {}, self.spark)
 
@@ -212,7 +222,7 @@ class NotebookTester:
             self.storage.write_text(posixpath.join(dest, relative.replace(os.sep, "/")).rstrip("/"), text)
         return self.storage.get_abs_path(dest)
 
-    def read_table(self, path: str, table_format: str | None = None):
+    def read_table(self, path: str, table_format: str | None = None) -> Any:
         """A table of the storage (absolute, or relative to its base) as a DataFrame."""
         return self.storage.read_table(path, table_format)
 
@@ -224,7 +234,7 @@ class NotebookTester:
         inputs: Mapping[str, Any] | None = None,
         outputs: Iterable[str] | Mapping[str, str] = (),
         timeout: int = 0,
-        expectations: Mapping[str, Mapping] | None = None,
+        expectations: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> NotebookResult:
         """Run one notebook as a flow step. `inputs` maps its input names to DataFrames (written to the
         storage first, as parquet; `(df, "delta")` as Delta) or paths; `outputs` lists its output names,
@@ -289,7 +299,7 @@ class NotebookTester:
         workspace_path = self.workspace.workspace_path(self._notebook_file(notebook))
         return posixpath.relpath(workspace_path, self.workspace.home)
 
-    def _input_path(self, rel_path: str, name: str, table) -> str:
+    def _input_path(self, rel_path: str, name: str, table: Any) -> str:
         """Where the notebook reads input `name`: a given path, or a DataFrame written to the storage
         (`(df, "delta")` for Delta, else parquet)."""
         if isinstance(table, (str, os.PathLike)):

@@ -11,14 +11,20 @@ from __future__ import annotations
 import os
 import pathlib
 import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from dtflw.engines import Engine
+    from dtflw.testing.harness import NotebookTester
 
 ENGINE_ENV = "DTFLW_TEST_ENGINE"
 ENGINE_CHOICES = ("sail", "spark", "remote", "databricks")
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dtflw", "dtflw notebook tests")
     group.addoption(
         "--dtflw-engine",
@@ -46,7 +52,7 @@ def pytest_addoption(parser):
     parser.addini("dtflw_workspace_root", "Folder mapped to /Users/<user> (default: the rootdir).", default="")
 
 
-def engine_name(config) -> str:
+def engine_name(config: pytest.Config) -> str:
     """The engine of this session: the option, else the environment variable, else sail."""
     name = config.getoption("dtflw_engine") or os.environ.get(ENGINE_ENV) or "sail"
     if name not in ENGINE_CHOICES:
@@ -54,12 +60,12 @@ def engine_name(config) -> str:
     return name
 
 
-def pytest_report_header(config):
+def pytest_report_header(config: pytest.Config) -> str:
     return f"dtflw engine: {engine_name(config)}"
 
 
 @pytest.fixture(scope="session")
-def dtflw_engine(request):
+def dtflw_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """The session's Spark engine (started on first use, stopped at the end of the session)."""
     from dtflw.session.local import EngineSettings
 
@@ -76,13 +82,13 @@ def dtflw_engine(request):
 
 
 @pytest.fixture(scope="session")
-def dtflw_spark(dtflw_engine):
+def dtflw_spark(dtflw_engine: Engine) -> Any:
     """The engine's main Spark session."""
     return dtflw_engine.session
 
 
 @pytest.fixture(scope="session")
-def dtflw_workspace_root(request) -> pathlib.Path:
+def dtflw_workspace_root(request: pytest.FixtureRequest) -> pathlib.Path:
     """The folder of notebooks, mapped to `/Users/<user>` as if imported into the workspace."""
     configured = request.config.getini("dtflw_workspace_root")
     root = pathlib.Path(request.config.rootpath)
@@ -90,7 +96,7 @@ def dtflw_workspace_root(request) -> pathlib.Path:
 
 
 @pytest.fixture
-def dtflw_state(tmp_path) -> pathlib.Path:
+def dtflw_state(tmp_path: pathlib.Path) -> pathlib.Path:
     """A throwaway folder for the storage, DBFS root, volumes and secrets of one test."""
     folder = tmp_path / "dtflw"
     folder.mkdir()
@@ -98,7 +104,7 @@ def dtflw_state(tmp_path) -> pathlib.Path:
 
 
 @pytest.fixture
-def dtflw_storage(request, dtflw_state) -> str:
+def dtflw_storage(request: pytest.FixtureRequest, dtflw_state: pathlib.Path) -> str:
     """The URL of a throwaway flow storage: a local folder, or a new folder below `--dtflw-storage`."""
     base = request.config.getoption("dtflw_storage")
     if not base:
@@ -107,20 +113,26 @@ def dtflw_storage(request, dtflw_state) -> str:
 
 
 @pytest.fixture
-def dtflw_dbfs(dtflw_state) -> pathlib.Path:
+def dtflw_dbfs(dtflw_state: pathlib.Path) -> pathlib.Path:
     """The local folder standing in for `dbfs:/` in this test."""
     return dtflw_state / "dbfs"
 
 
 @pytest.fixture
-def dtflw_secrets() -> dict:
+def dtflw_secrets() -> dict[str, dict[str, str]]:
     """`{scope: {key: value}}` answered by `dbutils.secrets` in this test's notebooks; fill it in the test.
     (On the databricks engine with a workspace configured, the notebooks read the workspace's secrets.)"""
     return {}
 
 
 @pytest.fixture
-def dtflw(dtflw_engine, dtflw_workspace_root, dtflw_storage, dtflw_state, dtflw_secrets):
+def dtflw(
+    dtflw_engine: Engine,
+    dtflw_workspace_root: pathlib.Path,
+    dtflw_storage: str,
+    dtflw_state: pathlib.Path,
+    dtflw_secrets: dict[str, dict[str, str]],
+) -> NotebookTester:
     """A `dtflw.testing.NotebookTester`: `run_notebook`, `run_flow`, `put`, `read_table`, `spark`."""
     from dtflw.testing.harness import NotebookTester
 

@@ -328,6 +328,15 @@ def test_a_refusing_backend_is_a_typed_error(graph, openlineage_env, monkeypatch
         refusing.close()
 
 
+def test_a_client_without_a_transport_that_refuses_is_a_typed_error(graph):
+    class Refusing:  # anything with `emit` is a client; only openlineage-python's has a `transport`
+        def emit(self, event):
+            raise ConnectionError("no backend")
+
+    with pytest.raises(LineageEmitError, match=r"transport '\?' refused the START event of job .*ConnectionError"):
+        export(graph, "openlineage", client=Refusing())
+
+
 def test_openlineage_to_a_file(graph, validator, tmp_path):
     out = tmp_path / "out" / "events.jsonl"
     assert export(graph, "openlineage", out_path=str(out)) is None
