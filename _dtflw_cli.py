@@ -17,7 +17,7 @@ signal.signal(signal.SIGINT, _interrupted)
 def main():
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from dtflw.cli import main as command
+        from dtflw.cli import run_as_program as command
 
         return command()
     except KeyboardInterrupt:  # while importing: the command itself answers Ctrl-C once it runs

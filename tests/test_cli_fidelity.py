@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import pathlib
+import subprocess
+import sys
 import textwrap
 
 from click.testing import CliRunner
@@ -142,3 +145,20 @@ def test_managed_tables_stay_out_of_the_notebooks_folder(workspace, tmp_path, mo
     assert result.exit_code == 0, result.output
     assert not (workspace.root / "p" / "spark-warehouse").exists()
     assert any((tmp_path / ".dtflw" / "unity-catalog" / "managed").iterdir())  # the local Unity Catalog's storage
+
+
+def test_the_command_as_a_program_leaves_what_it_imported_to_the_gc_freeze_and_in_process_it_does_not(workspace):
+    """`python -m dtflw.cli` freezes what it imported before the command (its GC then walks only what the run
+    allocates); `main` called in a process of someone else's (a test, a notebook) leaves its GC alone."""
+    workspace.write("p/nb.py", "import gc\ndbutils.notebook.exit(str(gc.get_freeze_count()))")
+    arguments = ["run", str(workspace.root / "p/nb.py"), "--storage", str(workspace.storage_folder)]
+    arguments += ["--dbfs-root", str(workspace.dbfs_folder)]
+    command = [sys.executable, "-m", "dtflw.cli", *arguments]
+    as_program = subprocess.run(command, capture_output=True, text=True, cwd=workspace.root)
+    assert as_program.returncode == 0, as_program.stderr
+    assert int(as_program.stdout.strip().splitlines()[-1]) > 10_000  # the modules, classes, functions
+
+    before = gc.get_freeze_count()
+    in_process = _run(*arguments)
+    assert in_process.exit_code == 0, in_process.output
+    assert int(in_process.stdout.strip().splitlines()[-1]) == before == gc.get_freeze_count()

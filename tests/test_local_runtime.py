@@ -228,11 +228,12 @@ def test_secrets_from_environment_and_file_are_redacted_in_events(make_workspace
         """
         a = dbutils.secrets.get("kv", "api-token")
         b = dbutils.secrets.get(scope="kv", key="db-password")
-        keys = [m.key for m in dbutils.secrets.list("kv")]
-        dbutils.notebook.exit(f"{len(a)}|{len(b)}|{keys}")
+        keys = [key for (key,) in dbutils.secrets.list("kv")]  # named tuples, as on Databricks
+        scopes = [scope.name for scope in dbutils.secrets.listScopes()]
+        dbutils.notebook.exit(f"{len(a)}|{len(b)}|{keys}|{scopes}")
         """,
     )
-    assert ws.run("nb.py") == "15|14|['api-token', 'db_password']"
+    assert ws.run("nb.py") == "15|14|['api-token', 'db_password']|['kv']"
     assert ws.local.secret_values == {"file-secret-123", "env-secret-456"}
     ws.write("missing.py", "dbutils.secrets.get('kv', 'nope')")
     with pytest.raises(NotebookFailedError) as info:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from test_example_pipeline import BRONZE, GOLD, REPO, SAMPLE, assert_table, expected
 
 from dtflw.cli import main
-from dtflw.core.task_lineage import JOB_WIDGET
+from dtflw.core.widgets import JOB_WIDGET
 from dtflw.deploy.tasks import planned_tasks
 from dtflw.errors import DeployError, NotebookFailedError, PipelineFileError
 from dtflw.local.workspace import LocalSettings, LocalWorkspace

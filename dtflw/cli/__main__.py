@@ -1,5 +1,5 @@
 """`python -m dtflw.cli`: the `dtflw` command."""
 
-from dtflw.cli import main
+from dtflw.cli import run_as_program
 
-main()
+run_as_program()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
+from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX, job_widget_value
 from dtflw.runtime import current_runtime
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class Argument:
             defaults = {name: "" for name in arguments}
             defaults.update(cls._get_shared_values(runtime))
         values = {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}
-        if not runtime.is_local or runtime.run_id is None:  # a notebook no local flow runs: maybe a job task
+        if (not runtime.is_local or runtime.run_id is None) and job_widget_value(widgets):  # an exported job's task
             from dtflw.core.task_lineage import record_start
 
             record_start(runtime)

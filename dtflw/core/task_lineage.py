@@ -35,7 +35,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
+from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX, job_widget_value
 from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, TableUse, scrub
 from dtflw.lineage.document import runs_folder
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dtflw")
 
-JOB_WIDGET = "dtflw_job"
 EXIT_TASK_VALUE = "dtflw_exit"  # the task value a job task's exit value is handed over in (to later tasks)
 JOB_RUN_REFERENCE = "{{job.run_id}}"
 TASK_RUN_REFERENCE = "{{task.run_id}}"
@@ -246,10 +245,7 @@ def absent_optional_inputs(runtime: Runtime, paths: dict[str, str]) -> set[str]:
 
 def _identity(runtime: Runtime) -> TaskIdentity | None:
     """What the notebook's `dtflw_job` widget says, if it is a task of an exported job."""
-    try:
-        text = runtime.dbutils.widgets.get(JOB_WIDGET)
-    except Exception:  # no such widget: not a task of an exported job
-        return None
+    text = job_widget_value(runtime.dbutils.widgets)
     return TaskIdentity.parse(text) if text else None
 
 

@@ -19,8 +19,7 @@ from collections.abc import Collection, Iterable
 from collections.abc import Set as AbstractSet
 from typing import Protocol
 
-from dtflw.core.task_lineage import JOB_WIDGET
-from dtflw.core.widgets import INPUT_SUFFIX, OUTPUT_SUFFIX
+from dtflw.core.widgets import INPUT_SUFFIX, JOB_WIDGET, OUTPUT_SUFFIX
 from dtflw.errors import WidgetNameError
 
 log = logging.getLogger("dtflw")

@@ -7,12 +7,22 @@ import datetime
 import decimal
 import pathlib
 from collections.abc import Callable
+from typing import Any
 
 from dtflw.errors import ArgumentError
 
 INPUT_SUFFIX = "_in"
 OUTPUT_SUFFIX = "_out"
+JOB_WIDGET = "dtflw_job"  # the widget a task of an exported job is told its identity in
 _STRINGABLE = (str, int, float, decimal.Decimal, datetime.date, datetime.time, pathlib.PurePath)
+
+
+def job_widget_value(widgets: Any) -> str:
+    """What the `dtflw_job` widget says: "" where the notebook has none (it is no task of an exported job)."""
+    try:
+        return str(widgets.get(JOB_WIDGET))
+    except Exception:  # no such widget (a cluster's dbutils raises its own error)
+        return ""
 
 
 def as_widget_value(notebook: str, name: object, value: object) -> str:

@@ -11,8 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from dtflw.core.names import unique_task_key
-from dtflw.core.task_lineage import JOB_WIDGET
-from dtflw.core.widgets import OUTPUT_SUFFIX
+from dtflw.core.widgets import JOB_WIDGET, OUTPUT_SUFFIX
 from dtflw.deploy.tasks import CHECK, DeployTask
 from dtflw.errors import ExpectationsNotExportableError
 from dtflw.run.check_task import EXPECTATIONS, IDENTITY, encode

@@ -13,7 +13,8 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from dtflw.core.task_lineage import EXIT_TASK_VALUE, JOB_WIDGET
+from dtflw.core.task_lineage import EXIT_TASK_VALUE
+from dtflw.core.widgets import JOB_WIDGET
 from dtflw.deploy.tasks import DeployTask
 
 if TYPE_CHECKING:

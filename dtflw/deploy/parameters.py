@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from dtflw.core.task_lineage import JOB_WIDGET
+from dtflw.core.widgets import JOB_WIDGET
 from dtflw.deploy.tasks import NOTEBOOK, DeployTask
 from dtflw.errors import DeployError
 

@@ -22,13 +22,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from dtflw.core.task_lineage import (
-    JOB_WIDGET,
     TaskIdentity,
     TaskRecorder,
     open_storage,
     table_uses,
     task_document,
 )
+from dtflw.core.widgets import JOB_WIDGET
 from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED, task_error
 from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse

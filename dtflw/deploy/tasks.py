@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
 from dtflw.core.names import unique_task_key
-from dtflw.core.task_lineage import JOB_WIDGET, job_widget
+from dtflw.core.task_lineage import job_widget
+from dtflw.core.widgets import JOB_WIDGET
 from dtflw.errors import DeployError
 from dtflw.runtime.runner import source_fingerprint
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import difflib
 import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from dtflw.errors import ArgumentError, DtflwError, ExitValueTooLargeError, NamespacePathError
 from dtflw.local.namespaces import WorkspaceNamespaces
@@ -104,6 +103,8 @@ class Widgets:
             return self._arguments[name]
         if name in self._widgets:
             return self._widgets[name].default
+        import difflib  # an error's hint only
+
         close = difflib.get_close_matches(name, sorted(self._passed - self._asked), n=1)
         hint = f' (an argument "{close[0]}" was passed: did you mean "{name}"?)' if close else ""
         raise WidgetNotDefinedError(
@@ -230,9 +231,8 @@ class NotebookUtils:
         raise NotebookExit(text)
 
 
-@dataclass(frozen=True)
-class FileInfo:
-    """What `dbutils.fs.ls` returns."""
+class FileInfo(NamedTuple):
+    """What `dbutils.fs.ls` returns: a named tuple, as on Databricks (`path, name, size, mtime = info`)."""
 
     path: str
     name: str
@@ -348,13 +348,15 @@ class LocalFs:
         return False
 
 
-@dataclass(frozen=True)
-class SecretMetadata:
+class SecretMetadata(NamedTuple):
+    """What `dbutils.secrets.list` returns: a named tuple, as on Databricks."""
+
     key: str
 
 
-@dataclass(frozen=True)
-class SecretScope:
+class SecretScope(NamedTuple):
+    """What `dbutils.secrets.listScopes` returns: a named tuple, as on Databricks."""
+
     name: str
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 from dtflw.engines.display import display
@@ -12,4 +11,6 @@ __all__ = ["display", "displayHTML"]
 
 def displayHTML(content: str) -> None:  # noqa: N802 - Databricks' name
     """Print the text of an HTML fragment (tags stripped)."""
+    import html
+
     print(html.unescape(re.sub(r"<[^>]+>", " ", str(content))).strip())

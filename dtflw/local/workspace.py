@@ -13,7 +13,6 @@ import getpass
 import hashlib
 import os
 import posixpath
-import subprocess
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -57,13 +56,11 @@ from dtflw.local.source import (
     parse_notebook,
     split_sql_statements,
 )
-from dtflw.local.sql_widgets import run_sql
 from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
 from dtflw.local.unity_catalog import LocalUnityCatalog, default_folder
 from dtflw.pipeline_files import is_pipeline_file
 from dtflw.runtime import LocalParts, RunOptions, Runtime, activated, normalize_workspace_path
 from dtflw.secrets import scrub
-from dtflw.storage.unavailable import unavailable_storage_error
 
 
 class NotebookEngine(Protocol):
@@ -437,6 +434,8 @@ class LocalWorkspace:
             except (NotebookExit, NotebookFailedError, PipelineFileError):
                 raise
             except Exception as e:
+                from dtflw.storage.unavailable import unavailable_storage_error
+
                 line = _line_in(e, file_path) or cell.first_line
                 where, given = f"cell {cell.index} at {file_path}:{line}", runtime.dbutils.widgets.all_values().values()
                 known = [*given, self.storage_url]
@@ -459,6 +458,8 @@ class LocalWorkspace:
             code = compile("\n" * (cell.first_line - 1) + cell.source, file_path, "exec")
             exec(code, namespace)
         elif cell.language == "sql":
+            from dtflw.local.sql_widgets import run_sql
+
             for statement in split_sql_statements(cell.source):
                 result = run_sql(statement, runtime.spark, runtime.dbutils.widgets, runtime.notebook_path)
                 if result is not None:
@@ -474,6 +475,8 @@ class LocalWorkspace:
                 else cell.source
             )
             environ = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_VARIABLE_PREFIX)}
+            import subprocess
+
             subprocess.run(script, shell=True, check=True, cwd=os.path.dirname(file_path), env=environ)
         elif cell.language == "fs":
             command, *args = cell.source.split()

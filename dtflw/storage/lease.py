@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -56,7 +55,7 @@ class Holder:
 
     @classmethod
     def me(cls, run_id: str) -> Holder:
-        return cls(socket.gethostname(), os.getpid(), run_id, time.time())
+        return cls(_host_name(), os.getpid(), run_id, time.time())
 
     def describe(self) -> str:
         since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.since))
@@ -69,6 +68,15 @@ class Holder:
         except (KeyError, TypeError, ValueError, OverflowError):
             return None
         return holder if 0 <= holder.since < MAX_SINCE else None  # a time a lease can have been taken at
+
+
+def _host_name() -> str:
+    """This machine's name, as `socket.gethostname()` says (without importing socket where `os.uname` says it)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 class Lease:

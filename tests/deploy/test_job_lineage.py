@@ -13,7 +13,8 @@ from databricks.sdk.service.jobs import Run
 from jobs_server import JobsServer, deploy_run, use_profile
 
 from dtflw.cli import main
-from dtflw.core.task_lineage import JOB_WIDGET, job_flow_run_id, task_run_record_id
+from dtflw.core.task_lineage import job_flow_run_id, task_run_record_id
+from dtflw.core.widgets import JOB_WIDGET
 from dtflw.deploy.run_lineage import REPLACED, close_job_run
 from dtflw.events import RunStatus
 from dtflw.incremental import STARTED, SUCCEEDED, RunHistory

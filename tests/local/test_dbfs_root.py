@@ -18,7 +18,7 @@ def test_dbfs_root_filestore_and_tmp_exist_on_a_fresh_root(workspace, capsys):
         import json
         root = sorted(f.path for f in dbutils.fs.ls("dbfs:/"))
         dbutils.fs.put("/tmp/x.txt", "hi")
-        tmp = [(f.path, f.name, f.size) for f in dbutils.fs.ls("/tmp")]
+        tmp = [(path, name, size) for path, name, size, _ in dbutils.fs.ls("/tmp")]  # named tuples, as on Databricks
         dbutils.notebook.exit(json.dumps([root, tmp, dbutils.fs.ls("dbfs:/FileStore")]))
         """,
     )
