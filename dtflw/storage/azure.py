@@ -18,7 +18,6 @@ from typing import Any, TypeGuard
 
 from dtflw.errors import InvalidStorageNameError, PathOutsideStorageError, StorageError
 from dtflw.storage import environment
-from dtflw.storage.base import Lister
 from dtflw.storage.blob import (
     DEFAULT_DNS_SUFFIX,
     TRIED_EXPLICIT,
@@ -28,12 +27,11 @@ from dtflw.storage.blob import (
     default_auth,
     find_auth,
 )
-from dtflw.storage.cloud import RequestPolicy
+from dtflw.storage.cloud import LookupsInOneListing, RequestPolicy
 from dtflw.storage.environment import StorageEnvironment
 from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
 from dtflw.storage.fs import FileStorageBase
-from dtflw.storage.glob import has_glob
-from dtflw.storage.tables import FileInfo, state_from_listing
+from dtflw.storage.tables import FileInfo
 
 URL_STYLES = ("wasbs", "abfss")
 _HOST_KIND = {"wasbs": "blob", "abfss": "dfs"}
@@ -90,7 +88,7 @@ def validate_container_name(name: str) -> str:
     return name
 
 
-class AzureStorage(FileStorageBase):
+class AzureStorage(LookupsInOneListing, FileStorageBase):
     """Tables under `<style>://<container>@<account>.<blob|dfs>.core.windows.net/`.
 
     `credentials` (an `AzureCredentials`) are tried first; then a cluster's `dbutils.fs`; then
@@ -216,23 +214,6 @@ class AzureStorage(FileStorageBase):
                 f"Input {path!r} lies outside storage {self.base_path!r} and has no files; fix the path."
             )
         return path
-
-    # -- existence in one request -----------------------------------------------------------
-    def exists(self, path: str) -> bool:
-        """True if `path` is a file or a complete table; one list request unless the table is huge."""
-        if not isinstance(self._fs, BlobFileSystem):
-            return super().exists(path)
-        logical = self.get_abs_path(path).rstrip("/")
-        entries, complete = self._fs.first_files(logical)
-        if state_from_listing(logical, entries).exists:
-            return True
-        return not complete and super().exists(path)
-
-    def list(self, path_pattern: str, lister: Lister | None = None) -> list[str]:
-        if lister is not None or has_glob(path_pattern) or not isinstance(self._fs, BlobFileSystem):
-            return super().list(path_pattern, lister)
-        pattern = self.get_abs_path(path_pattern).rstrip("/")
-        return [pattern] if self._fs.first_files(pattern)[0] else []
 
     # -- Sail -------------------------------------------------------------------------------
     def sail_environment(self) -> SecretEnvironment:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from dtflw.errors import StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.extras import extra, require
 from dtflw.storage.cloud import RequestPolicy as RequestPolicy  # its home before S3 and GCS shared it
+from dtflw.storage.cloud import ScannedListing
 from dtflw.storage.tables import FileInfo
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ def _from_connection_string(account: str, text: str, endpoint: str | None) -> Bl
     )
 
 
-class BlobFileSystem:
+class BlobFileSystem(ScannedListing):
     """One container, reached with `azure-storage-blob`; paths are `base` + blob name."""
 
     def __init__(
@@ -266,14 +267,6 @@ class BlobFileSystem:
         return f"BlobFileSystem({self.base!r}, endpoint={self.auth.endpoint!r}, auth={self.auth.mechanism!r})"
 
     # -- listing ----------------------------------------------------------------------------
-    def list_files(self, path: str) -> list[FileInfo]:
-        return self._scan(path, until_found=False)[0]
-
-    def first_files(self, path: str) -> tuple[list[FileInfo], bool]:
-        """Files under `path` (or `path` itself) from the fewest pages that show any: usually one
-        request. Returns them and whether that is all of them."""
-        return self._scan(path, until_found=True)
-
     def list_dir(self, path: str) -> list[FileInfo]:
         prefix = self._name(path).rstrip("/")
         prefix = prefix + "/" if prefix else ""

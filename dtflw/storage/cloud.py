@@ -16,9 +16,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from dtflw.errors import InvalidStorageNameError, StorageError
+from dtflw.errors import InvalidStorageNameError, MissingExtraError, StorageCredentialsError, StorageError
 from dtflw.extras import extra
 from dtflw.storage.base import Lister, Storage
 from dtflw.storage.environment import StorageEnvironment
@@ -95,7 +95,24 @@ class ObjectEntry:
 ObjectPage = tuple[list[ObjectEntry], list[str], str | None]  # objects, folder prefixes, continuation token
 
 
-class ObjectFileSystem(ABC):
+class ScannedListing(ABC):
+    """`list_files` and `first_files` of a file system that scans a prefix page by page (`_scan`)."""
+
+    @abstractmethod
+    def _scan(self, path: str, until_found: bool) -> tuple[list[FileInfo], bool]:
+        """The files under `path` (or `path` itself), all or (`until_found`) those of the first pages that show
+        any, and whether that is all of them."""
+
+    def list_files(self, path: str) -> list[FileInfo]:
+        return self._scan(path, until_found=False)[0]
+
+    def first_files(self, path: str) -> tuple[list[FileInfo], bool]:
+        """Files under `path` (or `path` itself) from the fewest pages that show any: usually one
+        request. Returns them and whether that is all of them."""
+        return self._scan(path, until_found=True)
+
+
+class ObjectFileSystem(ScannedListing):
     """One bucket as a dtflw `FileSystem`; backends give the primitives below and map their errors."""
 
     scheme = ""
@@ -147,14 +164,6 @@ class ObjectFileSystem(ABC):
         """Delete an object only if it still has version `token` (else leave it)."""
 
     # -- the FileSystem protocol ------------------------------------------------------------
-    def list_files(self, path: str) -> list[FileInfo]:
-        return self._scan(path, until_found=False)[0]
-
-    def first_files(self, path: str) -> tuple[list[FileInfo], bool]:
-        """Files under `path` (or `path` itself) from the fewest pages that show any: usually one
-        request. Returns them and whether that is all of them."""
-        return self._scan(path, until_found=True)
-
     def list_dir(self, path: str) -> list[FileInfo]:
         prefix = self.name(path).rstrip("/")
         prefix = prefix + "/" if prefix else ""
@@ -231,12 +240,65 @@ class ObjectFileSystem(ABC):
         )
 
 
-class BucketStorage(Storage):
-    """Tables under `<scheme>://<bucket>/`: existence and table state from one listing request."""
+@runtime_checkable
+class PagedListing(Protocol):
+    """A file system that lists a prefix page by page: what is under a path from its first page."""
+
+    def first_files(self, path: str) -> tuple[list[FileInfo], bool]: ...
+
+
+class LookupsInOneListing(Storage):
+    """`exists` and `list` from one listing request where the storage's file system pages (`PagedListing`)."""
+
+    def exists(self, path: str) -> bool:
+        """True if `path` is a file or a complete table; one list request unless the table is huge."""
+        fs = self.fs
+        if not isinstance(fs, PagedListing):
+            return super().exists(path)
+        logical = self.get_abs_path(path).rstrip("/")
+        entries, complete = fs.first_files(logical)
+        if state_from_listing(logical, entries).exists:
+            return True
+        return not complete and super().exists(path)
+
+    def list(self, path_pattern: str, lister: Lister | None = None) -> list[str]:
+        fs = self.fs
+        if lister is not None or has_glob(path_pattern) or not isinstance(fs, PagedListing):
+            return super().list(path_pattern, lister)
+        pattern = self.get_abs_path(path_pattern).rstrip("/")
+        return [pattern] if fs.first_files(pattern)[0] else []
+
+
+class CloudAuth(Protocol):
+    """How a bucket storage reaches its cloud: a mechanism to name, an environment to hand the engine."""
+
+    @property
+    def mechanism(self) -> str: ...
+
+    def engine_environment(self) -> CloudEnvironment: ...
+
+
+_Auth = TypeVar("_Auth", bound=CloudAuth)
+
+
+def auth_or_dbutils(find: Callable[[], _Auth], dbutils: Any) -> _Auth | None:
+    """The credentials `find` finds; None on a Databricks cluster without any (its `dbutils.fs` lists buckets)."""
+    try:
+        return find()
+    except (StorageCredentialsError, MissingExtraError):
+        if getattr(dbutils, "lists_cloud_storage", dbutils is not None):
+            return None
+        raise
+
+
+class BucketStorage(LookupsInOneListing):
+    """Tables under `<scheme>://<bucket>/`, reached with `auth` through `fs`, or without credentials through
+    `dbutils.fs`: existence and table state from one listing request."""
 
     def __init__(
         self,
-        fs: ObjectFileSystem | DbutilsFileSystem,
+        auth: CloudAuth | None,
+        fs: ObjectFileSystem | None,
         bucket: str,
         root_dir: str,
         spark: Any,
@@ -244,10 +306,12 @@ class BucketStorage(Storage):
         table_format: str,
     ):
         super().__init__(root_dir, spark, dbutils, table_format)
-        self._fs = fs
+        self._auth = auth
+        self._fs: FileSystem = fs or DbutilsFileSystem(dbutils)
         self._bucket = bucket
 
     scheme = ""
+    cloud = ""  # its name in messages: "S3", "GCS"
     aliases: tuple[str, ...] = ()  # other schemes naming the same objects (s3a://)
     takes_retry_backoff = True  # False where the SDK's client backs off by itself (S3)
 
@@ -267,31 +331,24 @@ class BucketStorage(Storage):
     def fs(self) -> FileSystem:
         return self._fs
 
+    @property
+    def auth_mechanism(self) -> str:
+        """Where the credentials came from ("env", "credentials file", "emulator", …, or "dbutils"); never a key."""
+        return self._auth.mechanism if self._auth else "dbutils"
+
     def engine_environment(self) -> CloudEnvironment:
-        """Environment variables that let the local Spark engine reach this bucket (in its own process)."""
-        raise NotImplementedError
+        """Environment variables that let the local Sail engine read and write this bucket (in its own process)."""
+        if self._auth is None:
+            raise StorageError(
+                f"{self!r} reaches {self.cloud} through dbutils; there are no credentials to hand to Sail."
+            )
+        return self._auth.engine_environment()
 
     def logical_path(self, path: str) -> str:
         for alias in self.aliases:
             if path.startswith(f"{alias}://{self._bucket}/") or path == f"{alias}://{self._bucket}":
                 return self.scheme + path[len(alias) :]
         return path
-
-    def exists(self, path: str) -> bool:
-        """True if `path` is a file or a complete table; one list request unless the table is huge."""
-        if isinstance(self._fs, DbutilsFileSystem):
-            return super().exists(path)
-        logical = self.get_abs_path(path).rstrip("/")
-        entries, complete = self._fs.first_files(logical)
-        if state_from_listing(logical, entries).exists:
-            return True
-        return not complete and super().exists(path)
-
-    def list(self, path_pattern: str, lister: Lister | None = None) -> list[str]:
-        if lister is not None or has_glob(path_pattern) or isinstance(self._fs, DbutilsFileSystem):
-            return super().list(path_pattern, lister)
-        pattern = self.get_abs_path(path_pattern).rstrip("/")
-        return [pattern] if self._fs.first_files(pattern)[0] else []
 
 
 def split_url(url: str, scheme: str) -> tuple[str, str]:

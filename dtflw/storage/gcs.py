@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dtflw.errors import MissingExtraError, StorageCredentialsError, StorageError, StorageUnavailableError
+from dtflw.errors import StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.cloud import (
     BucketStorage,
     CloudEnvironment,
@@ -24,12 +24,12 @@ from dtflw.storage.cloud import (
     ObjectFileSystem,
     ObjectPage,
     RequestPolicy,
+    auth_or_dbutils,
     open_from_url,
     require,
     validate_bucket,
 )
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.storage.filesystems import DbutilsFileSystem
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -150,6 +150,7 @@ class GcsFileSystem(ObjectFileSystem):
     """One bucket, reached with google-cloud-storage; paths are `gs://<bucket>/<name>`."""
 
     scheme = "gs"
+    cloud = "GCS"
     cloud = "GCS"
 
     def __init__(self, auth: GcsAuth, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen
@@ -296,6 +297,7 @@ class GcsStorage(BucketStorage):
     """
 
     scheme = "gs"
+    cloud = "GCS"
 
     def __init__(
         self,
@@ -310,30 +312,12 @@ class GcsStorage(BucketStorage):
         endpoint: str | None = None,
         table_format: str = "parquet",
     ):
-        validate_bucket(bucket, "GCS", underscores=True)
-        self._auth: GcsAuth | None = None
-        try:
-            self._auth = find_auth(bucket, credentials or GcsCredentials(), project=project, endpoint=endpoint)
-        except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
-            if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
-                raise
-        fs: ObjectFileSystem | DbutilsFileSystem = (
-            DbutilsFileSystem(dbutils)
-            if self._auth is None
-            else GcsFileSystem(self._auth, bucket, requests or RequestPolicy())
+        validate_bucket(bucket, self.cloud, underscores=True)
+        auth = auth_or_dbutils(
+            lambda: find_auth(bucket, credentials or GcsCredentials(), project=project, endpoint=endpoint), dbutils
         )
-        super().__init__(fs, bucket, root_dir, spark, dbutils, table_format)
-
-    @property
-    def auth_mechanism(self) -> str:
-        """Where the credentials came from ("credentials file", "emulator", …); never a key."""
-        return self._auth.mechanism if self._auth else "dbutils"
-
-    def engine_environment(self) -> CloudEnvironment:
-        """Environment variables that let the local Sail engine read and write this bucket (in its own process)."""
-        if self._auth is None:
-            raise StorageError(f"{self!r} reaches GCS through dbutils; there are no credentials to hand to Sail.")
-        return self._auth.engine_environment()
+        fs = None if auth is None else GcsFileSystem(auth, bucket, requests or RequestPolicy())
+        super().__init__(auth, fs, bucket, root_dir, spark, dbutils, table_format)
 
 
 def from_storage_url(

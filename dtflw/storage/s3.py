@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dtflw.errors import MissingExtraError, StorageCredentialsError, StorageError, StorageUnavailableError
+from dtflw.errors import StorageCredentialsError, StorageError, StorageUnavailableError
 from dtflw.storage.cloud import (
     SELF_BACKOFF,
     BucketStorage,
@@ -24,12 +24,12 @@ from dtflw.storage.cloud import (
     ObjectFileSystem,
     ObjectPage,
     RequestPolicy,
+    auth_or_dbutils,
     open_from_url,
     require,
     validate_bucket,
 )
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.storage.filesystems import DbutilsFileSystem
 
 DEFAULT_REGION = "us-east-1"
 SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -138,6 +138,7 @@ class S3FileSystem(ObjectFileSystem):
     """One bucket, reached with boto3; paths are `s3://<bucket>/<key>`."""
 
     scheme = "s3"
+    cloud = "S3"
     cloud = "S3"
 
     def __init__(self, auth: S3Auth, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen
@@ -289,6 +290,7 @@ class S3Storage(BucketStorage):
     """
 
     scheme = "s3"
+    cloud = "S3"
     aliases = ("s3a", "s3n")
     takes_retry_backoff = False
 
@@ -305,30 +307,14 @@ class S3Storage(BucketStorage):
         endpoint: str | None = None,
         table_format: str = "parquet",
     ):
-        validate_bucket(bucket, "S3", underscores=False)
+        validate_bucket(bucket, self.cloud, underscores=False)
         requests = requests or RequestPolicy()
         refuse_retry_backoff(bucket, requests)
-        self._auth: S3Auth | None = None
-        try:
-            self._auth = find_auth(bucket, credentials or S3Credentials(), region=region, endpoint=endpoint)
-        except (StorageCredentialsError, MissingExtraError):  # a cluster lists its buckets with dbutils.fs
-            if not getattr(dbutils, "lists_cloud_storage", dbutils is not None):
-                raise
-        fs: ObjectFileSystem | DbutilsFileSystem = (
-            DbutilsFileSystem(dbutils) if self._auth is None else S3FileSystem(self._auth, bucket, requests)
+        auth = auth_or_dbutils(
+            lambda: find_auth(bucket, credentials or S3Credentials(), region=region, endpoint=endpoint), dbutils
         )
-        super().__init__(fs, bucket, root_dir, spark, dbutils, table_format)
-
-    @property
-    def auth_mechanism(self) -> str:
-        """Where the credentials came from ("env", "shared-credentials-file", "iam-role", …); never a key."""
-        return self._auth.mechanism if self._auth else "dbutils"
-
-    def engine_environment(self) -> CloudEnvironment:
-        """Environment variables that let the local Sail engine read and write this bucket (in its own process)."""
-        if self._auth is None:
-            raise StorageError(f"{self!r} reaches S3 through dbutils; there are no credentials to hand to Sail.")
-        return self._auth.engine_environment()
+        fs = None if auth is None else S3FileSystem(auth, bucket, requests)
+        super().__init__(auth, fs, bucket, root_dir, spark, dbutils, table_format)
 
 
 def from_storage_url(
