@@ -26,11 +26,12 @@ import tempfile
 import time
 
 from dtflw import init_flow
+from dtflw.core.options import RunOptions
 from dtflw.engines import create_engine
 from dtflw.events import FlowListener
 from dtflw.gc_pause import paused_gc
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
-from dtflw.runtime import RunOptions, Runtime, activated
+from dtflw.runtime import Runtime, activated
 from dtflw.storage.local import LocalStorage
 
 HEADER = "# Databricks notebook source\n"

@@ -14,9 +14,9 @@ import sys
 import tempfile
 import time
 
+from dtflw.core.options import RunOptions
 from dtflw.engines import create_engine
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
-from dtflw.runtime import RunOptions
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 GOAL = 0.05

@@ -16,10 +16,10 @@ import statistics
 import sys
 import tempfile
 
+from dtflw.core.options import RunOptions
 from dtflw.engines import create_engine
 from dtflw.events import FlowListener
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
-from dtflw.runtime import RunOptions
 
 NOTEBOOKS = 50
 GOAL_MS = 5.0

@@ -14,15 +14,15 @@ from dtflw.compat.cluster import from_dbutils
 from dtflw.compat.flow import Flow
 from dtflw.compat.flow_context import FlowContext
 from dtflw.compat.logger import DefaultLogger, LoggerBase
-from dtflw.core.callee import Argument, Input, Output
 from dtflw.errors import DtflwError
 from dtflw.runtime import active_runtime, current_runtime
+from dtflw.runtime.callee import Argument, Input, Output
 from dtflw.session.flows import open_flow
 from dtflw.storage.fs import FileStorageBase
 from dtflw.version import __version__  # noqa: F401 - dtflw.__version__
 
 if TYPE_CHECKING:
-    from dtflw.runtime.runner import Runner
+    from dtflw.core.runner import Runner
     from dtflw.storage import Storage
 
 import_paths.register(sys.modules[__name__])  # dtflw.flow, dtflw.logger, … and `dtflw.a`, `dtflw.db` of 0.6
@@ -54,7 +54,7 @@ def init_flow(
     """A new flow on `storage`, a `Storage` or a storage URL (default: `--storage`, then `$DTFLW_STORAGE`,
     then the runtime's default).
 
-    `runner` (a `dtflw.runtime.runner.Runner`) runs its notebooks; default: the runtime's own
+    `runner` (a `dtflw.core.runner.Runner`) runs its notebooks; default: the runtime's own
     (`dbutils.notebook.run` on a cluster, in-process locally)."""
     active = active_runtime()
     if dbutils is None or (active is not None and active.dbutils is dbutils):

@@ -24,12 +24,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from dtflw.events import FlowListener, FlowRun, Listeners, NotebookRun, RunStatus
-
-if TYPE_CHECKING:
-    from dtflw.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -39,6 +36,24 @@ POLL_SECONDS = 0.1
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CANCELLED_ERROR = "cancelled: the run was interrupted"
 INTERRUPTED_LINE = "✖ Interrupted (SIGINT).\n".encode()  # the same line as `_dtflw_cli`'s
+
+
+class OpenedFlow(Protocol):
+    """A flow a notebook opened (`dtflw.core.flow.Flow`): ended when the notebook finishes."""
+
+    def end(self, failed: bool = False, cancelled: bool = False) -> None: ...
+
+
+class RunningNotebook(Protocol):
+    """What a cancellation stops of a notebook running locally (its `dtflw.runtime.Runtime`)."""
+
+    flows: list[OpenedFlow]
+
+    @property
+    def spark_started(self) -> bool: ...
+
+    @property
+    def spark(self) -> Any: ...
 
 
 class NotebookCancelled(KeyboardInterrupt):  # noqa: N818 - a KeyboardInterrupt, so `except Exception` lets it pass
@@ -52,7 +67,7 @@ class Cancellation:
         self.signal: int | None = None  # the first signal received
         # called before a forced exit (output still on its way is shown)
         self.exit_hooks: list[Callable[[], object]] = []
-        self._running: dict[int, tuple[threading.Thread, Runtime]] = {}
+        self._running: dict[int, tuple[threading.Thread, RunningNotebook]] = {}
 
     @property
     def requested(self) -> bool:
@@ -67,7 +82,7 @@ class Cancellation:
         return 128 + (self.signal or signal.SIGINT)
 
     @contextlib.contextmanager
-    def running(self, runtime: Runtime) -> Iterator[None]:
+    def running(self, runtime: RunningNotebook) -> Iterator[None]:
         """Around one notebook's execution in the current thread: interruptible while it runs; once the
         run is cancelled, it cannot start, and whatever it raises becomes `NotebookCancelled`."""
         if self.requested:

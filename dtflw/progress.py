@@ -9,7 +9,7 @@ from typing import TextIO
 import click
 
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
-from dtflw.runtime import project_relative_path
+from dtflw.workspace_paths import project_relative_path
 
 _STYLE = {
     RunStatus.RUNNING: ("▶", "cyan", "running"),

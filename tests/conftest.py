@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from testkit import Decisions, RecordingRunner, notebook_source
 
+from dtflw.core.options import RunOptions
 from dtflw.engines import create_engine
-from dtflw.runtime import RunOptions, Runtime, activated
+from dtflw.runtime import Runtime, activated
 
 
 @pytest.fixture(scope="session")

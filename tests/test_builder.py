@@ -11,6 +11,7 @@ import pytest
 from testkit import RecordingRunner
 
 from dtflw import init_flow
+from dtflw.core.options import RunOptions
 from dtflw.errors import (
     ArgumentError,
     InputNotFoundError,
@@ -24,7 +25,6 @@ from dtflw.errors import (
 )
 from dtflw.events import FlowListener, RunStatus
 from dtflw.plugin import FlowPluginBase, NotebookPluginBase
-from dtflw.runtime import RunOptions
 from dtflw.storage.base import FolderStorage
 
 CALLER = "/Repos/a@b.c/project/main"

@@ -10,8 +10,8 @@ import shutil
 import pytest
 from chispa import assert_df_equality
 
+from dtflw.core.options import RunOptions
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
-from dtflw.runtime import RunOptions
 from dtflw.storage.local import LocalStorage
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

@@ -206,8 +206,8 @@ def test_a_moved_storage_keeps_its_history(ws, decisions, make_workspace, tmp_pa
     decisions.take()
     moved = tmp_path / "elsewhere"
     shutil.move(str(ws.storage_folder), str(moved))
+    from dtflw.core.options import RunOptions
     from dtflw.local.workspace import LocalSettings, LocalWorkspace
-    from dtflw.runtime import RunOptions
 
     local = LocalWorkspace(
         str(ws.root),

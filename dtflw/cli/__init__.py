@@ -148,8 +148,8 @@ def _session(
     lease_wait: float | None = None,
 ) -> tuple[LocalSession, str]:
     """The local session of a `dtflw run|plan|check` command, and the notebook file it runs."""
+    from dtflw.core.options import RunOptions
     from dtflw.local.workspace import LocalSettings
-    from dtflw.runtime import RunOptions
     from dtflw.session.local import EngineSettings, open_local_session
 
     notebook = os.path.abspath(options["notebook"])

@@ -18,9 +18,9 @@ from dtflw.run.immediate import ImmediateExecutor
 
 if TYPE_CHECKING:
     from dtflw.core.executor import StepExecutor
+    from dtflw.core.runner import Runner
     from dtflw.core.step import LazyNotebook
     from dtflw.runtime import Runtime
-    from dtflw.runtime.runner import Runner
     from dtflw.storage.base import Storage
 
 

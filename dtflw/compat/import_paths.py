@@ -11,7 +11,7 @@ import sys
 from types import ModuleType
 
 PATHS_06 = {
-    "arguments": "dtflw.core.callee",
+    "arguments": "dtflw.runtime.callee",
     "assertions": "dtflw.core.schema",
     "com": "dtflw.compat.com",
     "databricks": "dtflw.compat.databricks",

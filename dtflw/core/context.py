@@ -7,23 +7,40 @@ Its methods `log`, `resolve_notebook_path`, `before_call`, `share_call`, `publis
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from dtflw.core.options import RunOptions
 from dtflw.core.registry import TablesRepository
 from dtflw.errors import RuntimeNotFoundError
 from dtflw.events import FlowRun, Listeners, NotebookRun, new_run_id
 from dtflw.interrupts import OpenRuns
 from dtflw.lineage.document import RUNS_DIR
-from dtflw.runtime import RunOptions
 
 if TYPE_CHECKING:
     from dtflw.core.executor import StepExecutor
+    from dtflw.core.runner import Runner
     from dtflw.core.step import LazyNotebook
-    from dtflw.runtime import Runtime
-    from dtflw.runtime.runner import Runner
     from dtflw.storage import Storage
 
 _log = logging.getLogger("dtflw")
+
+
+class NotebookRuntime(Protocol):
+    """What a flow asks of the runtime of the notebook opening it (a `dtflw.runtime.Runtime`, handed in)."""
+
+    dbutils: Any
+    notebook_path: str
+    is_local: bool
+    run_id: str | None  # the dtflw run executing the notebook: the parent of its flows' runs
+    runner: Runner
+    options: RunOptions
+    secret_values: set[str]
+    display_html: Any
+
+    @property
+    def spark(self) -> Any: ...
+
+    def resolve_notebook_path(self, path: str) -> str: ...
 
 
 class FlowContext:
@@ -34,7 +51,7 @@ class FlowContext:
         storage: Storage,
         spark: Any,
         dbutils: Any,
-        runtime: Runtime | None = None,
+        runtime: NotebookRuntime | None = None,
         runner: Runner | None = None,
         executor: StepExecutor | None = None,
     ) -> None:
@@ -42,8 +59,8 @@ class FlowContext:
         self._spark = spark
         self.dbutils = dbutils
         self.runtime = runtime
-        self.options = getattr(runtime, "options", None) or RunOptions()
-        self.runner = runner if runner is not None else getattr(runtime, "runner", None)  # runs the steps
+        self.options = runtime.options if runtime is not None else RunOptions()
+        self.runner = runner if runner is not None or runtime is None else runtime.runner  # runs the steps
         self.tables_repo = TablesRepository()
         self.listeners = Listeners()
         self.open_runs = OpenRuns()  # notebook runs started and not ended: cancelled if the flow is
@@ -52,10 +69,10 @@ class FlowContext:
         self._executor = executor  # what `.run()` hands a step to (a `StepExecutor`), chosen by the set-up
         self.flow_run = FlowRun(
             run_id=new_run_id(),
-            notebook_path=getattr(runtime, "notebook_path", "") or "",
+            notebook_path=runtime.notebook_path if runtime is not None else "",
             storage_url=getattr(storage, "url", "") if storage is not None else "",
             root_dir=getattr(storage, "root_dir", "") if storage is not None else "",
-            parent_run_id=getattr(runtime, "run_id", None),
+            parent_run_id=runtime.run_id if runtime is not None else None,
             lineage_folder=storage.get_abs_path(storage.get_path_in_root_dir(RUNS_DIR)) if storage is not None else "",
         )
 
@@ -76,7 +93,9 @@ class FlowContext:
     @property
     def spark(self) -> Any:
         """The flow's Spark session (the runtime's, started on first use, unless one was given)."""
-        return self._spark if self._spark is not None else getattr(self.runtime, "spark", None)
+        if self._spark is None and self.runtime is not None:
+            return self.runtime.spark
+        return self._spark
 
     @spark.setter
     def spark(self, value: Any) -> None:
@@ -84,8 +103,7 @@ class FlowContext:
 
     @property
     def secret_values(self) -> set[str]:
-        values: set[str] = getattr(self.runtime, "secret_values", set())
-        return values
+        return self.runtime.secret_values if self.runtime is not None else set()
 
     def log(self, message: str) -> None:
         """Tell what the flow does (a step runs, is skipped, is retried), on the `dtflw` Python logger."""

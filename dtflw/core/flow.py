@@ -77,7 +77,7 @@ class Flow:
             if isinstance(listener, LineageRecorder):
                 listener.flush()
         graph = LineageGraph.load(self._ctx.storage)
-        graph.display_html = getattr(self._ctx.runtime, "display_html", None)
+        graph.display_html = self._ctx.runtime.display_html if self._ctx.runtime is not None else None
         return graph
 
     def end(self, failed: bool = False, cancelled: bool = False) -> None:

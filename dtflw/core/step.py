@@ -14,9 +14,9 @@ from dtflw.core.widgets import as_widget_value, widget_map
 from dtflw.errors import ArgumentError, ManagedTableFormatError
 from dtflw.events import redact
 from dtflw.expectations.spec import declare, max_age_seconds
-from dtflw.runtime.paths import project_relative_path
 from dtflw.storage.base import NamingOutputTables
 from dtflw.storage.tables import check_apart
+from dtflw.workspace_paths import project_relative_path
 
 if TYPE_CHECKING:
     from dtflw.core.context import FlowContext

@@ -4,7 +4,7 @@ While a flow is planned for export, `.run()` gives a stand-in for each step's ex
 (`dtflw.deploy.offline.PlannedExitValue`, a token). A later step's argument holding it (as is, or within a
 longer string) gets the dynamic value reference `{{tasks.<producer>.values.dtflw_exit}}` instead, comes after
 the producer (`depends_on`), and the producer's `dtflw_job` widget says to set that task value from its
-`dbutils.notebook.exit` (`dtflw.core.task_lineage`).
+`dbutils.notebook.exit` (`dtflw.runtime.task_lineage`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from dtflw.core.task_lineage import EXIT_TASK_VALUE
 from dtflw.core.widgets import JOB_WIDGET
 from dtflw.deploy.tasks import DeployTask
+from dtflw.runtime.task_lineage import EXIT_TASK_VALUE
 
 if TYPE_CHECKING:
     from dtflw.run.dag import Plan

@@ -3,7 +3,7 @@
     runner = JobsRunner(WorkspaceClient(), base_path="/Users/me@x.com/project", compute=Compute("0101-abc"))
     runner.run("bronze/ingest", 3600, {"Orders_out": "abfss://…/Orders.parquet"})
 
-A `Runner` (see `dtflw.runtime.runner`): it submits the notebook, waits for its task to end and returns
+A `Runner` (see `dtflw.core.runner`): it submits the notebook, waits for its task to end and returns
 its exit value (read with `jobs/runs/get-output`, which gives at most the first 5 MB). It looks at the
 run once right away, for its task's run id; then it polls the task with `runs/get-output`, whose
 metadata holds the task's state: the answer that says the task ended carries its output (or error)
@@ -31,7 +31,7 @@ from dtflw.errors import (
     NotebookSkippedError,
     NotebookTimeoutError,
 )
-from dtflw.runtime import normalize_workspace_path
+from dtflw.workspace_paths import normalize_workspace_path
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient

@@ -42,8 +42,8 @@ def plan_export(
     """Plan `source` for export. `storage_url` is the storage of `init_flow()` without one (default:
     DBFS `FileStore/<user>`, as on a cluster); a storage that exists only on this machine is refused
     unless `allow_local_storage` (a local stand-in for the Jobs API, in tests)."""
+    from dtflw.core.options import RunOptions
     from dtflw.run.planning import Planner
-    from dtflw.runtime import RunOptions
     from dtflw.session.local import LocalSettings, open_local_session
 
     if storage_url and not allow_local_storage:

@@ -3,7 +3,7 @@
     run = follow(client, run_id)
     close_job_run(client, run)      # what `dtflw deploy run` does once the run has ended
 
-A task's notebook records its run as `running` when it starts (`dtflw.core.task_lineage`); it cannot
+A task's notebook records its run as `running` when it starts (`dtflw.runtime.task_lineage`); it cannot
 record its end, as a notebook on Databricks has no hook at its end. The Jobs API knows it: for every
 task of the run this writes the task's terminal state into its record — `succeeded` (with its
 outputs' states, schemas and row counts read now, and its run history recorded for lazy runs as a
@@ -21,19 +21,19 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from dtflw.core.task_lineage import (
-    TaskIdentity,
-    TaskRecorder,
-    open_storage,
-    table_uses,
-    task_document,
-)
 from dtflw.core.widgets import JOB_WIDGET
 from dtflw.deploy.jobs_runner import NOT_RUN, SUCCEEDED, task_error
 from dtflw.errors import LineageDocumentError
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
 from dtflw.lineage.document import parse_document, runs_folder
 from dtflw.lineage.recorder import LineageRecorder
+from dtflw.runtime.task_lineage import (
+    TaskIdentity,
+    TaskRecorder,
+    open_storage,
+    table_uses,
+    task_document,
+)
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient

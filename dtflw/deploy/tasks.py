@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
 from dtflw.core.names import unique_task_key
-from dtflw.core.task_lineage import job_widget
+from dtflw.core.runner import source_fingerprint
 from dtflw.core.widgets import JOB_WIDGET
 from dtflw.errors import DeployError
-from dtflw.runtime.runner import source_fingerprint
+from dtflw.runtime.task_lineage import job_widget
 
 if TYPE_CHECKING:
     from dtflw.core.step import LazyNotebook
@@ -100,7 +100,7 @@ def _run_options(nb: LazyNotebook) -> _RunOptions:
 
 def _parameters(nb: LazyNotebook, key: str) -> dict[str, str]:
     """The widgets of a step, and `dtflw_job` by which its notebook records its run (see
-    `dtflw.core.task_lineage`); refuses secret arguments, which a job would store in plain text."""
+    `dtflw.runtime.task_lineage`); refuses secret arguments, which a job would store in plain text."""
     secret = {n for n, v in nb.get_args().items() if v in nb.secret_arg_values() | nb.ctx.secret_values}
     if secret:
         raise DeployError(

@@ -2,7 +2,7 @@
 
 Each flow run writes one JSON document, `<storage base>/<root_dir>/_dtflw/runs/<flow_run_id>.json`,
 replaced atomically as its notebooks run (a Databricks job run's flow is also in one document per task
-attempt, `<flow_run_id>.<task key>.<task run id>.json`: see `dtflw.core.task_lineage`). Format
+attempt, `<flow_run_id>.<task key>.<task run id>.json`: see `dtflw.runtime.task_lineage`). Format
 (version 1); times are seconds since the epoch:
 
 ```

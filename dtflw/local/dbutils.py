@@ -17,7 +17,7 @@ from dtflw.local.secret_store import SECRETS_FILE_OPTION, read_secrets_file
 from dtflw.local.task_values import Jobs, TaskValues, TaskValueStore
 
 if TYPE_CHECKING:
-    from dtflw.runtime.runner import Runner
+    from dtflw.core.runner import Runner
 
 # the most of an exit value Databricks returns to the caller (Jobs API runs/get-output: "the first 5 MB")
 MAX_EXIT_VALUE_BYTES = 5 * 1024 * 1024

@@ -26,7 +26,7 @@ from dtflw.errors import ExpectationError, ExpectationFailedError
 from dtflw.expectations.spec import FAIL, ROW, TABLE_RULES, WARN, Expectation, ExpectationResult
 
 if TYPE_CHECKING:
-    from dtflw.core.task_lineage import TaskIdentity
+    from dtflw.runtime.task_lineage import TaskIdentity
     from dtflw.storage.base import Storage
     from dtflw.storage.environment import StorageEnvironment
 
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None, *, spark: Any = None, environment: Stora
 
 def check(given: dict[str, str], environment: StorageEnvironment) -> list[ExpectationResult]:
     """Evaluate, print and record the expectations the parameters `given` name; return the results."""
-    from dtflw.core.task_lineage import TaskIdentity, open_storage
     from dtflw.run.expectations import failure_message
+    from dtflw.runtime.task_lineage import TaskIdentity, open_storage
 
     if not given.get(IDENTITY) or not given.get(EXPECTATIONS):
         raise ExpectationError(f"The check task needs --{IDENTITY} and --{EXPECTATIONS}; export the job again.")
@@ -139,9 +139,9 @@ def _evaluate(
 def _record(storage: Storage, identity: TaskIdentity, results: list[ExpectationResult], error: str | None) -> None:
     """Add `results` to the lineage record of the notebook task's run; close it failed with `error`, if any.
     Never raises: a record that cannot be written is a warning."""
-    from dtflw.core.task_lineage import TaskRecorder, task_document
     from dtflw.events import RunStatus
     from dtflw.lineage.document import parse_document
+    from dtflw.runtime.task_lineage import TaskRecorder, task_document
 
     try:
         if not identity.job_run or not identity.task_run or "{{" in identity.job_run + identity.task_run:

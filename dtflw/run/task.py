@@ -12,6 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from dtflw.core.runner import source_fingerprint
 from dtflw.errors import (
     ArgumentError,
     DagError,
@@ -25,16 +26,15 @@ from dtflw.errors import (
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, truncate
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
 from dtflw.run.expectations import UNRETRIED_EXPECTATIONS, StepExpectations
-from dtflw.runtime import activated, active_runtime
-from dtflw.runtime.runner import source_fingerprint
+from dtflw.runtime import Runtime, activated, active_runtime
 from dtflw.state_key import storage_key
 from dtflw.storage.tables import check_writable, written_between
 
 if TYPE_CHECKING:
     from dtflw.core.context import FlowContext
+    from dtflw.core.runner import Runner
     from dtflw.core.step import LazyNotebook
     from dtflw.core.tables import InputTable
-    from dtflw.runtime.runner import Runner
     from dtflw.storage.base import Storage
     from dtflw.storage.tables import TableState
 
@@ -185,7 +185,7 @@ class StepTask:
         """On a cluster (or without a runtime, as 0.6), the step goes through the `dtflw.databricks`
         hooks: its flow's runtime is made current meanwhile, so they answer for it."""
         runtime = self.ctx.runtime
-        if runtime is None or runtime.is_local or active_runtime() is runtime:
+        if not isinstance(runtime, Runtime) or runtime.is_local or active_runtime() is runtime:
             return contextlib.nullcontext()
         return activated(runtime)
 

@@ -1,8 +1,9 @@
 """The runtime a notebook runs in, found in one place.
 
-A `Runtime` is the notebook's identity — its dbutils, Spark session, workspace path, user — and the
-`Runner` that runs the notebooks it calls. `RunOptions` is how a command asked its flows to run
-(`--lazy`, `--select`, `dtflw plan`, extra listeners); a notebook on a cluster has the defaults.
+A `Runtime` is the notebook's identity — its dbutils, Spark session, workspace path, user — the
+`Runner` that runs the notebooks it calls, and the `RunOptions` a command asked its flows to run with
+(a notebook on a cluster has the defaults). The callee side (`callee`) and a job task's record of its
+run (`task_lineage`) read it; the core builds flows from what it is handed and never looks here.
 
 Locally, the dtflw runtime makes a `Runtime` current for each notebook it executes (a context
 variable, so threads and nested runs each see their own). On a Databricks cluster it is detected
@@ -15,62 +16,32 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from dtflw.core.options import RunOptions
 from dtflw.errors import RuntimeNotFoundError
-from dtflw.runtime.paths import normalize_workspace_path, project_relative_path
+from dtflw.interrupts import OpenedFlow
 from dtflw.storage import environment
 from dtflw.storage.environment import StorageEnvironment
+from dtflw.workspace_paths import normalize_workspace_path
 
 if TYPE_CHECKING:
-    from dtflw.events import FlowListener
-    from dtflw.runtime.runner import Runner
-    from dtflw.storage import Storage
-    from dtflw.storage.lease import RunLeases
+    from dtflw.core.runner import Runner
 
 __all__ = [
     "LocalParts",
-    "RunOptions",
     "Runtime",
     "activated",
     "context_tag",
     "current_runtime",
     "detect_with",
-    "normalize_workspace_path",
-    "project_relative_path",
 ]
 
 _current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("dtflw_runtime", default=None)
 _detectors: list[
     Callable[[], Runtime]
 ] = []  # finds the runtime of a notebook on a cluster (`dtflw.compat.cluster`, registered at import)
-
-
-class OpenedFlow(Protocol):
-    """A flow a notebook opened (`dtflw.core.flow.Flow`): ended when the notebook finishes."""
-
-    def end(self, failed: bool = False, cancelled: bool = False) -> None: ...
-
-
-@dataclass
-class RunOptions:
-    """How the flows a notebook opens run; set by `dtflw run` / `dtflw plan` for the top notebook."""
-
-    force_lazy: bool = False  # `--lazy`: every step runs lazily
-    select: str | None = None  # `--select`: the steps of the top notebook to run
-    exclude: str | None = None  # `--exclude`: the steps not to run
-    selection: Any = None  # which of this notebook's steps run (made from select/exclude by planning)
-    planner: Any = None  # `dtflw plan`: flows collect their steps instead of running them
-    listeners: list[FlowListener] = field(default_factory=list)  # extra FlowListeners for every flow opened
-    default_storage_url: str | None = None  # `--storage`: what init_flow() uses without a storage
-    storage_view: Callable[[Storage], Storage] | None = (
-        None  # export: how a flow sees its storage (`dtflw.deploy.offline`: no I/O)
-    )
-    strict: bool = False  # `--strict`: an argument a notebook never reads is an error, not a warning
-    leases: RunLeases | None = (
-        None  # `dtflw run`: the run's `RunLeases`, taken by init_flow() for each storage it opens
-    )
 
 
 @dataclass(frozen=True)

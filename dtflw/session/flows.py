@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from dtflw.compat.flow import Flow
 from dtflw.compat.flow_context import FlowContext
 from dtflw.compat.logger import DefaultLogger, LoggerBase
+from dtflw.core.runner import CallerBound
 from dtflw.runtime import Runtime
-from dtflw.runtime.runner import CallerBound
 
 if TYPE_CHECKING:
+    from dtflw.core.runner import Runner
     from dtflw.events import FlowListener
-    from dtflw.runtime.runner import Runner
     from dtflw.storage import Storage
 
 

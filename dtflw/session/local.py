@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dtflw.core.options import RunOptions
 from dtflw.errors import NotebookFailedError
 from dtflw.local.workspace import LocalSettings as LocalSettings  # re-exported: callers build sessions with it
 from dtflw.local.workspace import LocalWorkspace
-from dtflw.runtime import RunOptions
 
 if TYPE_CHECKING:
     from dtflw.engines import Engine

@@ -150,7 +150,7 @@ class NotebookTester:
         secrets: Mapping[str, Mapping[str, str]] | None = None,
         user: str = "tester@example.com",
     ) -> None:
-        from dtflw.runtime import RunOptions
+        from dtflw.core.options import RunOptions
         from dtflw.session.local import LocalSettings, open_local_session
 
         self.engine = engine

@@ -62,15 +62,15 @@ def test_every_06_name_imports_from_its_06_path(module):
 
 def test_the_06_modules_are_the_ones_dtflw_uses():
     import dtflw.arguments
-    import dtflw.core.callee
     import dtflw.core.step
     import dtflw.databricks
     import dtflw.lazy_notebook
+    import dtflw.runtime.callee
     from dtflw import a, db
 
     assert dtflw.lazy_notebook.LazyNotebook is dtflw.core.step.LazyNotebook
     assert dtflw.lazy_notebook.LazyNotebook.AliasedOutputTable.__name__ == "AliasedOutputTable"
-    assert a.Input is dtflw.core.callee.Input
+    assert a.Input is dtflw.runtime.callee.Input
     assert db is dtflw.databricks  # patching dtflw.databricks.get_dbutils patches what dtflw calls
 
 

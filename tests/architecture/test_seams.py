@@ -16,9 +16,9 @@ import pytest
 from testkit import RecordingRunner
 
 from dtflw import init_flow
+from dtflw.core.runner import CallerBound, Runner
 from dtflw.engines import Engine, create_engine, engine_names, register_engine
 from dtflw.errors import EngineError, RuntimeNotFoundError, UnknownStorageSchemeError
-from dtflw.runtime.runner import CallerBound, Runner
 from dtflw.storage import ENTRY_POINT_GROUP, StorageEnvironment, from_url, register
 from dtflw.storage.local import LocalStorage
 

@@ -15,13 +15,13 @@ from jobs_server import JobsServer
 from test_example_pipeline import BRONZE, GOLD, REPO, SAMPLE, assert_table, expected
 
 from dtflw.cli import main
-from dtflw.core.task_lineage import job_flow_run_id
 from dtflw.deploy.export import job_settings
 from dtflw.deploy.jobs_runner import JobsRunner
 from dtflw.deploy.tasks import planned_tasks
 from dtflw.events import RunStatus
 from dtflw.lineage import LineageGraph
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
+from dtflw.runtime.task_lineage import job_flow_run_id
 from dtflw.storage.local import LocalStorage
 
 pytestmark = pytest.mark.slow

@@ -13,12 +13,12 @@ from databricks.sdk.service.jobs import Run
 from jobs_server import JobsServer, deploy_run, use_profile
 
 from dtflw.cli import main
-from dtflw.core.task_lineage import job_flow_run_id, task_run_record_id
 from dtflw.core.widgets import JOB_WIDGET
 from dtflw.deploy.run_lineage import REPLACED, close_job_run
 from dtflw.events import RunStatus
 from dtflw.incremental import STARTED, SUCCEEDED, RunHistory
 from dtflw.lineage import LineageGraph
+from dtflw.runtime.task_lineage import job_flow_run_id, task_run_record_id
 from dtflw.storage.local import LocalStorage
 
 USER = "tester@example.com"

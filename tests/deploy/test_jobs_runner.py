@@ -12,6 +12,7 @@ from databricks.sdk.service.jobs import NotebookOutput, Run, RunOutput
 from jobs_server import OUTPUT_CAP, JobsServer
 
 from dtflw import init_flow
+from dtflw.core.options import RunOptions
 from dtflw.deploy.export import Compute
 from dtflw.deploy.jobs_runner import JobsRunner
 from dtflw.errors import (
@@ -23,7 +24,6 @@ from dtflw.errors import (
     NotebookTimeoutError,
 )
 from dtflw.lineage import LineageGraph
-from dtflw.runtime import RunOptions
 
 HOME = "/Users/tester@example.com"
 ECHO = """

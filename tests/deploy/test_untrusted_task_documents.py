@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from dtflw.core.task_lineage import TaskIdentity, _earlier_record, task_document
 from dtflw.deploy.run_lineage import _read
+from dtflw.runtime.task_lineage import TaskIdentity, _earlier_record, task_document
 from dtflw.storage.base import FolderStorage
 
 IDENTITY = TaskIdentity(

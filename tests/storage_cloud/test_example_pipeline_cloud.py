@@ -14,8 +14,8 @@ from test_example_pipeline import GOLD, REPO, SAMPLE, run_pipeline
 from testkit import Decisions
 
 from dtflw.cli import main
+from dtflw.core.options import RunOptions
 from dtflw.local.workspace import LocalSettings, LocalWorkspace
-from dtflw.runtime import RunOptions
 from dtflw.storage import from_url
 from storage_cloud.servers import SECRET_KEY
 

@@ -77,7 +77,7 @@ class Argument:
             defaults.update(cls._get_shared_values(runtime))
         values = {name: cls(*cls._update_name_and_value(widgets, name, value)) for name, value in defaults.items()}
         if (not runtime.is_local or runtime.run_id is None) and job_widget_value(widgets):  # an exported job's task
-            from dtflw.core.task_lineage import record_start
+            from dtflw.runtime.task_lineage import record_start
 
             record_start(runtime)
         return values
@@ -100,7 +100,7 @@ class Input(_Path):
     @classmethod
     def create(cls: type[_Arg], *arguments: Any) -> dict[str, _Arg]:
         """As `Argument.create`; in a job task, an optional input absent now is empty, as a flow passes it."""
-        from dtflw.core.task_lineage import absent_optional_inputs
+        from dtflw.runtime.task_lineage import absent_optional_inputs
 
         values = super().create(*arguments)
         absent = absent_optional_inputs(current_runtime(), {n: v.value for n, v in values.items()})
