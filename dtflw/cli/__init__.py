@@ -15,7 +15,7 @@ from dtflw.cli.deploy import deploy
 from dtflw.cli.options import CommandFunction, default_storage_url, pairs
 from dtflw.engines import BUILTIN_ENGINES, engine_names
 from dtflw.engines import ENTRY_POINT_GROUP as ENGINE_GROUP
-from dtflw.errors import DtflwError
+from dtflw.errors import DagFailedError, DtflwError
 
 if TYPE_CHECKING:
     from dtflw.events import FlowListener
@@ -398,7 +398,7 @@ def _report_failure(
         cause: BaseException | None = error
         while cause is not None and id(cause) not in seen:  # the failed steps of a DAG anywhere in the chain
             seen.add(id(cause))
-            failures += list(getattr(cause, "failures", {}).values())
+            failures += list(cause.failures.values()) if isinstance(cause, DagFailedError) else []
             cause = cause.__cause__ or cause.__context__
         for failed in failures + [error]:
             terminal.write(scrub("".join(traceback.format_exception(failed)), secrets).rstrip("\n"))

@@ -70,8 +70,8 @@ class FlowContext:
         self.flow_run = FlowRun(
             run_id=new_run_id(),
             notebook_path=runtime.notebook_path if runtime is not None else "",
-            storage_url=getattr(storage, "url", "") if storage is not None else "",
-            root_dir=getattr(storage, "root_dir", "") if storage is not None else "",
+            storage_url=storage.url if storage is not None else "",
+            root_dir=storage.root_dir if storage is not None else "",
             parent_run_id=runtime.run_id if runtime is not None else None,
             lineage_folder=storage.get_abs_path(storage.get_path_in_root_dir(RUNS_DIR)) if storage is not None else "",
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 from dtflw.engines import Engine
 from dtflw.errors import EngineUnavailableError
+from dtflw.storage.cloud import CloudEnvironment
 
 
 class JvmEngine(Engine):
@@ -22,7 +23,7 @@ class JvmEngine(Engine):
     def add_credentials(self, environment: Mapping[str, str]) -> None:
         """Refuse a storage whose file system needs jars this engine lacks (no Maven here: no hadoop-aws,
         no GCS connector); Azure's settings are ignored, as before."""
-        jars = getattr(environment, "hadoop_jars", None)
+        jars = environment.hadoop_jars if isinstance(environment, CloudEnvironment) else None
         if jars:
             raise EngineUnavailableError(
                 f"The JVM engine ('spark') cannot reach this storage: it needs {jars} on its class path, which "

@@ -155,8 +155,7 @@ class LineageRecorder(FlowListener):
                     threading.Thread(target=self._write_pending, name="dtflw-lineage-writer").start()
                     self._writing = True  # the writer waits for this lock, so it sees this
         except Exception as e:  # recording must never fail the pipeline
-            flow_run_id = getattr(flow, "run_id", "?")
-            log.warning("dtflw lineage: could not record an event of flow run %s: %s", flow_run_id, self._scrub_text(e))
+            log.warning("dtflw lineage: could not record an event of flow run %s: %s", flow.run_id, self._scrub_text(e))
 
     # -- writer thread ------------------------------------------------------------------------
     def _write_pending(self) -> None:

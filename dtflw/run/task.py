@@ -252,7 +252,7 @@ class StepTask:
             args=step.redacted_args(),
             inputs=inputs,
             outputs=[],
-            parent_run_id=getattr(self.ctx.runtime, "run_id", None),
+            parent_run_id=self.ctx.runtime.run_id if self.ctx.runtime is not None else None,
             attempt=attempt,
             tags=step.get_tags(),
         )

@@ -341,4 +341,4 @@ def _earlier_record(storage: Storage, document: str, identity: TaskIdentity) -> 
 
 
 def _scrubbed(error: Exception, runtime: Runtime) -> str:
-    return scrub(f"{type(error).__name__}: {error}", getattr(runtime, "secret_values", ()))
+    return scrub(f"{type(error).__name__}: {error}", runtime.secret_values)

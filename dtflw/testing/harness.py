@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from dtflw.errors import NotebookTestError
+from dtflw.storage.base import FolderStorage
 
 if TYPE_CHECKING:
     from dtflw.engines import Engine
@@ -200,9 +201,8 @@ class NotebookTester:
         Any file into a folder storage; text files (e.g. CSV) into any storage (`dbfs:/`, Azure…)."""
         if not os.path.exists(source):
             raise NotebookTestError(f"put(): {source!s} is neither a file nor a folder.")
-        folder = getattr(self.storage, "folder", None)
-        if folder is not None:
-            target = os.path.join(folder, dest)
+        if isinstance(self.storage, FolderStorage):
+            target = os.path.join(self.storage.folder, dest)
             if os.path.isdir(source):
                 shutil.copytree(source, target, dirs_exist_ok=True)
             else:
