@@ -7,8 +7,8 @@ import io
 
 import click
 
+from dtflw.cli.progress import ProgressPrinter, Terminal
 from dtflw.events import FlowRun, NotebookRun, RunStatus, TableUse
-from dtflw.progress import ProgressPrinter, Terminal
 from dtflw.storage.tables import TableState
 
 FLOW = FlowRun("f1", "/Users/u/p/main", "file:///s", "")

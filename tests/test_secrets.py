@@ -133,7 +133,7 @@ def test_a_secret_not_found_mentions_the_secrets_file_option(make_workspace, tmp
 
 # -- the run-history key ------------------------------------------------------------------------------
 def test_arg_fingerprints_are_hmacs_under_a_random_key_of_each_storage(make_workspace, tmp_path):
-    from dtflw.state_key import keyed_hash
+    from dtflw.incremental.key import keyed_hash
 
     ws = make_workspace()
     ws.write("p/nb.py", "from dtflw import init_outputs\nspark.range(1).write.parquet(init_outputs('T')['T'].value)")

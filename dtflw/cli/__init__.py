@@ -18,10 +18,10 @@ from dtflw.engines import ENTRY_POINT_GROUP as ENGINE_GROUP
 from dtflw.errors import DagFailedError, DtflwError
 
 if TYPE_CHECKING:
+    from dtflw.cli.progress import ProgressPrinter, Terminal
     from dtflw.events import FlowListener
     from dtflw.lineage import LineageGraph
     from dtflw.local.redacted_fds import RedactedFds
-    from dtflw.progress import ProgressPrinter, Terminal
     from dtflw.run.planning import Planner
     from dtflw.session.local import LocalSession
 
@@ -222,8 +222,8 @@ def run(context: click.Context, /, wait_for_storage: float, where: str, **option
 
 def _run_locally(options: RuntimeOptions, wait_for_storage: float, output: RedactedFds) -> None:
     """`dtflw run`: the notebook with the local runtime, its output redacted by `output` (`RedactedFds`)."""
+    from dtflw.cli.progress import ProgressPrinter
     from dtflw.interrupts import CANCELLATION
-    from dtflw.progress import ProgressPrinter
     from dtflw.secrets import scrub
 
     terminal = _terminal()
@@ -255,7 +255,7 @@ def _run_locally(options: RuntimeOptions, wait_for_storage: float, output: Redac
 
 def _terminal() -> Terminal:
     """stderr, where a person reads what happens (stdout is the notebook's exit value or the report)."""
-    from dtflw.progress import Terminal
+    from dtflw.cli.progress import Terminal
 
     return Terminal(sys.stderr, os.environ)
 

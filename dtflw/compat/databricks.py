@@ -9,9 +9,9 @@ import posixpath
 import sys
 from typing import Any
 
+from dtflw.core.paths import normalize_workspace_path, project_relative_path
 from dtflw.errors import RuntimeNotFoundError
 from dtflw.runtime import active_runtime, context_tag
-from dtflw.workspace_paths import normalize_workspace_path, project_relative_path
 
 
 def notebook_namespace() -> dict[str, Any]:

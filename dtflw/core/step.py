@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from dtflw.core.names import check_notebook_path, check_table_name
+from dtflw.core.paths import project_relative_path
 from dtflw.core.tables import AliasedOutputTable, InputTable
 from dtflw.core.uc_tables import spark_path, table_ref
 from dtflw.core.widgets import as_widget_value, widget_map
@@ -16,7 +17,6 @@ from dtflw.events import redact
 from dtflw.expectations.spec import declare, max_age_seconds
 from dtflw.storage.base import NamingOutputTables
 from dtflw.storage.tables import check_apart
-from dtflw.workspace_paths import project_relative_path
 
 if TYPE_CHECKING:
     from dtflw.core.context import FlowContext

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from dtflw.core.paths import normalize_workspace_path
 from dtflw.deploy.export import Compute
 from dtflw.errors import (
     ExitValueTooLargeError,
@@ -31,7 +32,6 @@ from dtflw.errors import (
     NotebookSkippedError,
     NotebookTimeoutError,
 )
-from dtflw.workspace_paths import normalize_workspace_path
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient

@@ -167,7 +167,7 @@ def _record_history(storage: Storage, run: NotebookRun, source: str | None) -> N
     """The run history a flow keeps for a successful run, so that a lazy run of the flow skips the step
     (unless its notebook `source`, as exported, was edited since)."""
     from dtflw.incremental import Fingerprint, RunHistory
-    from dtflw.state_key import storage_key
+    from dtflw.incremental.key import storage_key
 
     outputs = [u.path for u in run.outputs if u.path]
     if not outputs:

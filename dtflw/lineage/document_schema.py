@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from typing_extensions import NotRequired, TypedDict
 
-from dtflw.state_record import problem
+from dtflw.incremental.record import problem
 
 MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time `datetime` shows
 MAX_COUNT = 2**63 - 1  # what JSON exporters (orjson) and Spark's longs hold

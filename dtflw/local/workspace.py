@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 from dtflw.core.options import RunOptions
+from dtflw.core.paths import normalize_workspace_path
 from dtflw.core.widget_names import check_unused_arguments
 from dtflw.engines import UnityCatalog, WithStorageCredentials, WithUnityCatalog, WithWorkspaceUtils
 from dtflw.errors import (
@@ -62,7 +63,6 @@ from dtflw.local.unity_catalog import LocalUnityCatalog, default_folder
 from dtflw.pipeline_files import is_pipeline_file
 from dtflw.runtime import LocalParts, Runtime, activated
 from dtflw.secrets import scrub
-from dtflw.workspace_paths import normalize_workspace_path
 
 
 class NotebookEngine(Protocol):

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dtflw.core.paths import project_relative_path
 from dtflw.errors import SelectionError
 from dtflw.selection import VALID_FORMS, Term, matches, parse
-from dtflw.workspace_paths import project_relative_path
 
 if TYPE_CHECKING:
     from dtflw.core.step import LazyNotebook

@@ -25,9 +25,9 @@ from dtflw.errors import (
 )
 from dtflw.events import NotebookRun, RunStatus, TableUse, new_run_id, scrub, truncate
 from dtflw.incremental import MAX_KEPT_EXIT_VALUE, NO_HISTORY, Fingerprint, RunHistory, decide
+from dtflw.incremental.key import storage_key
 from dtflw.run.expectations import UNRETRIED_EXPECTATIONS, StepExpectations
 from dtflw.runtime import Runtime, activated, active_runtime
-from dtflw.state_key import storage_key
 from dtflw.storage.tables import check_writable, written_between
 
 if TYPE_CHECKING:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dtflw.core.options import RunOptions
+from dtflw.core.paths import normalize_workspace_path
 from dtflw.errors import RuntimeNotFoundError
 from dtflw.interrupts import OpenedFlow
 from dtflw.storage import environment
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.workspace_paths import normalize_workspace_path
 
 if TYPE_CHECKING:
     from dtflw.core.runner import Runner

@@ -8,8 +8,8 @@ from typing import TextIO
 
 import click
 
+from dtflw.core.paths import project_relative_path
 from dtflw.events import FlowListener, FlowRun, NotebookRun, RunStatus
-from dtflw.workspace_paths import project_relative_path
 
 _STYLE = {
     RunStatus.RUNNING: ("▶", "cyan", "running"),

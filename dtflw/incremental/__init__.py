@@ -4,7 +4,7 @@ recorded at its last successful run. The record is a small document per notebook
 `<root_dir>/_dtflw/state/` on the flow's storage, keyed by paths relative to the storage (a storage
 copied or moved keeps its history). A step marks its record "started" before it writes anything,
 so a run killed mid-write is never taken for a success. A record is input from outside, validated
-by a schema (`dtflw.state_record`) before it is trusted: one that cannot be read or does not meet it
+by a schema (`dtflw.incremental.record`) before it is trusted: one that cannot be read or does not meet it
 (wrong types, a status other than started/succeeded, a folder where the record should be) means
 "unknown": the step runs, and says why and where.
 """
@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from dtflw.state_key import keyed_hash
+from dtflw.incremental.key import keyed_hash
 
 if TYPE_CHECKING:
-    from dtflw.state_record import StartedRecord, SucceededRecord
+    from dtflw.incremental.record import StartedRecord, SucceededRecord
     from dtflw.storage import Storage
     from dtflw.storage.tables import TableState
 
@@ -41,7 +41,7 @@ def _hash(text: str) -> str:
 @dataclass(frozen=True)
 class Fingerprint:
     """What a run's result depends on. Arg values are kept only as HMACs under the storage's key
-    (`dtflw.state_key`): they may be secret."""
+    (`dtflw.incremental.key`): they may be secret."""
 
     source: str | None
     args: dict[str, str]
@@ -99,7 +99,7 @@ class RunHistory:
 
     def last(self, notebook_path: str, output_paths: list[str]) -> Fingerprint | UnknownHistory | None:
         """The last successful run's fingerprint; None without a record; `UnknownHistory` if untrustworthy."""
-        from dtflw.state_record import SucceededRecord
+        from dtflw.incremental.record import SucceededRecord
 
         record = self._read(notebook_path, output_paths)
         if record is None or isinstance(record, UnknownHistory):
@@ -111,7 +111,7 @@ class RunHistory:
 
     def exit_value(self, notebook_path: str, output_paths: list[str]) -> str | None:
         """The exit value kept at the step's last successful run, if any (always a string)."""
-        from dtflw.state_record import SucceededRecord
+        from dtflw.incremental.record import SucceededRecord
 
         record = self._read(notebook_path, output_paths)
         return record.exit_value if isinstance(record, SucceededRecord) else None
@@ -120,7 +120,7 @@ class RunHistory:
         self, notebook_path: str, output_paths: list[str]
     ) -> StartedRecord | SucceededRecord | UnknownHistory | None:
         """The step's record, validated: None without one; `UnknownHistory` saying why it cannot be trusted."""
-        from dtflw.state_record import parse_record
+        from dtflw.incremental.record import parse_record
 
         path = self._path(notebook_path, output_paths)
         try:
@@ -187,7 +187,7 @@ class RunHistory:
     def confirmed_since(self, output_path: str, fingerprint: str, since: float) -> bool:
         """True if a lazy run found the table at `output_path`, as it is now (`fingerprint`), up to date at or
         after `since` (seconds since the epoch). A confirmation that cannot be read or trusted: False."""
-        from dtflw.state_record import parse_current
+        from dtflw.incremental.record import parse_current
 
         path = self._current_path(output_path)
         try:
