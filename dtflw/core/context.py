@@ -26,7 +26,9 @@ _log = logging.getLogger("dtflw")
 
 
 class NotebookRuntime(Protocol):
-    """What a flow asks of the runtime of the notebook opening it (a `dtflw.runtime.Runtime`, handed in)."""
+    """What a flow asks of the runtime of the notebook opening it (a `dtflw.runtime.Runtime`, handed in).
+
+    On a cluster, the `dtflw.databricks` hooks answer for a flow's steps only when it is a `Runtime`."""
 
     dbutils: Any
     notebook_path: str

@@ -155,7 +155,8 @@ class LineageRecorder(FlowListener):
                     threading.Thread(target=self._write_pending, name="dtflw-lineage-writer").start()
                     self._writing = True  # the writer waits for this lock, so it sees this
         except Exception as e:  # recording must never fail the pipeline
-            log.warning("dtflw lineage: could not record an event of flow run %s: %s", flow.run_id, self._scrub_text(e))
+            flow_run_id = getattr(flow, "run_id", "?")  # whatever failed, the warning is written
+            log.warning("dtflw lineage: could not record an event of flow run %s: %s", flow_run_id, self._scrub_text(e))
 
     # -- writer thread ------------------------------------------------------------------------
     def _write_pending(self) -> None:

@@ -151,7 +151,6 @@ class GcsFileSystem(ObjectFileSystem):
 
     scheme = "gs"
     cloud = "GCS"
-    cloud = "GCS"
 
     def __init__(self, auth: GcsAuth, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen
         from google.api_core.client_options import ClientOptions

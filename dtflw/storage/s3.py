@@ -139,7 +139,6 @@ class S3FileSystem(ObjectFileSystem):
 
     scheme = "s3"
     cloud = "S3"
-    cloud = "S3"
 
     def __init__(self, auth: S3Auth, bucket: str, requests: RequestPolicy = RequestPolicy()):  # noqa: B008 - frozen
         from botocore.config import Config
