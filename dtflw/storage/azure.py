@@ -29,7 +29,7 @@ from dtflw.storage.blob import (
 )
 from dtflw.storage.cloud import LookupsInOneListing, RequestPolicy
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
+from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem, lists_cloud_storage
 from dtflw.storage.fs import FileStorageBase
 from dtflw.storage.tables import FileInfo
 
@@ -127,7 +127,7 @@ class AzureStorage(LookupsInOneListing, FileStorageBase):
         self._auth = find_auth(
             account_name, credentials or AzureCredentials(), endpoint=endpoint, dns_suffix=self._dns_suffix
         )
-        if self._auth is None and getattr(dbutils, "lists_cloud_storage", dbutils is not None):
+        if self._auth is None and lists_cloud_storage(dbutils):
             self._fs: FileSystem = DbutilsFileSystem(dbutils)
             return
         if self._auth is None:

@@ -22,7 +22,7 @@ from dtflw.errors import InvalidStorageNameError, MissingExtraError, StorageCred
 from dtflw.extras import extra
 from dtflw.storage.base import Lister, Storage
 from dtflw.storage.environment import StorageEnvironment
-from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem
+from dtflw.storage.filesystems import DbutilsFileSystem, FileSystem, lists_cloud_storage
 from dtflw.storage.glob import has_glob
 from dtflw.storage.tables import FileInfo, state_from_listing
 
@@ -286,7 +286,7 @@ def auth_or_dbutils(find: Callable[[], _Auth], dbutils: Any) -> _Auth | None:
     try:
         return find()
     except (StorageCredentialsError, MissingExtraError):
-        if getattr(dbutils, "lists_cloud_storage", dbutils is not None):
+        if lists_cloud_storage(dbutils):
             return None
         raise
 

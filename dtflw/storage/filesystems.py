@@ -135,6 +135,12 @@ class LocalFileSystem:
             os.unlink(path)
 
 
+def lists_cloud_storage(dbutils: Any) -> bool:
+    """True if `dbutils.fs` can list buckets and containers: a cluster's can; the local runtime's (which says
+    `lists_cloud_storage = False`) maps only dbfs:/ and /Volumes; no dbutils cannot."""
+    return bool(getattr(dbutils, "lists_cloud_storage", dbutils is not None))
+
+
 class DbutilsFileSystem:
     """`dbutils.fs` on a Databricks cluster (paths such as `dbfs:/…`); with `dbutils=None`, the calling
     notebook's, found when first used (as dtflw 0.6)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from testkit import azure_storage
 
@@ -246,6 +248,9 @@ def test_missing_credentials_on_an_http_endpoint_name_what_was_tried():
     ):
         assert tried in message
     assert "'acc'" in message
+    local_dbutils = SimpleNamespace(lists_cloud_storage=False, fs=None)  # as the local runtime's: no Azure listing
+    with pytest.raises(StorageCredentialsError, match="DefaultAzureCredential"):
+        azure_storage("acc", "con", endpoint="http://127.0.0.1:9/acc", dbutils=local_dbutils)
 
 
 def test_missing_credentials_fail_at_the_first_request_naming_what_was_tried(monkeypatch):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -114,6 +115,9 @@ def test_no_aws_credentials_anywhere_is_a_typed_error_saying_what_was_tried(tmp_
         S3Storage("data-bucket", credentials=S3Credentials(environ={}))
     with pytest.raises(StorageCredentialsError, match="profile"):
         s3.init_storage("data-bucket", profile="nobody", environ={})
+    local_dbutils = SimpleNamespace(lists_cloud_storage=False, fs=None)  # as the local runtime's: no bucket listing
+    with pytest.raises(StorageCredentialsError, match="No AWS credentials for S3 bucket 'data-bucket'"):
+        S3Storage("data-bucket", dbutils=local_dbutils, credentials=S3Credentials(environ={}))
 
 
 @pytest.mark.s3
@@ -140,6 +144,9 @@ def test_no_google_credentials_is_a_typed_error_saying_what_was_tried(tmp_path, 
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path))  # no gcloud application default credentials
     with pytest.raises(StorageCredentialsError, match=r"No Google Cloud credentials for GCS bucket 'data-bucket'"):
         GcsStorage("data-bucket", credentials=GcsCredentials(environ={}))
+    local_dbutils = SimpleNamespace(lists_cloud_storage=False, fs=None)  # as the local runtime's: no bucket listing
+    with pytest.raises(StorageCredentialsError, match="No Google Cloud credentials"):
+        GcsStorage("data-bucket", dbutils=local_dbutils, credentials=GcsCredentials(environ={}))
     (tmp_path / "key.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(StorageCredentialsError, match="credentials_file"):
         gcs.init_storage("data-bucket", credentials_file=str(tmp_path / "key.json"), environ={})
@@ -258,8 +265,6 @@ class ClusterFs:
 
 @pytest.mark.s3
 def test_on_a_cluster_without_boto3_or_credentials_dbutils_fs_lists_the_bucket(moto_s3, monkeypatch):
-    from types import SimpleNamespace
-
     bucket = moto_s3.create_bucket()
     moto_s3.client().put_object(Bucket=bucket, Key="analysis/p/T.parquet/part-0.parquet", Body=b"PAR1")
     dbutils = SimpleNamespace(fs=ClusterFs(moto_s3, bucket))
